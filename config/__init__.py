@@ -1,0 +1,1 @@
+"""Configuration: typed settings (`settings`), loaded once from TOML and environment (`loader`)."""

@@ -1,0 +1,134 @@
+"""Loads `Settings` from a TOML file and the environment, once, in a process's `main()`.
+
+The file is named by ``HOSO_CONFIG`` (default ``config/hoso.toml`` if present, else built-in
+defaults). ``HOSO_<SECTION>_<KEY>`` overrides one value (``HOSO_REDIS_URL``,
+``HOSO_GATEWAY_BIND``...). A bad value stops startup with one line naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from config.settings import (
+    GatewaySettings,
+    ModemSettings,
+    RedisSettings,
+    SecuritySettings,
+    Settings,
+)
+
+DEFAULT_FILE = Path("config/hoso.toml")
+SECTIONS: dict[str, type[Any]] = {
+    "redis": RedisSettings,
+    "gateway": GatewaySettings,
+    "security": SecuritySettings,
+}
+
+
+class ConfigError(Exception):
+    """A configuration value that cannot be used; the message names the key and the source."""
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    path = _config_path(env)
+    raw: dict[str, Any] = {}
+    source = "built-in defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    unknown = set(raw) - set(SECTIONS) - {"modems"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s): {', '.join(sorted(unknown))}")
+    sections = {
+        name: _section(name, cls, raw.get(name, {}), env, source) for name, cls in SECTIONS.items()
+    }
+    modems = _modems(raw.get("modems", []), source)
+    return Settings(modems=modems, source=source, **sections)
+
+
+def _config_path(env: Mapping[str, str]) -> Path | None:
+    named = env.get("HOSO_CONFIG")
+    if named:
+        return Path(named)
+    return DEFAULT_FILE if DEFAULT_FILE.is_file() else None
+
+
+def _section(name: str, cls: type[Any], table: object, env: Mapping[str, str], source: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        key = f"{name}.{f.name}"
+        env_name = f"HOSO_{name.upper()}_{f.name.upper()}"
+        if env_name in env:
+            values[f.name] = _coerce(key, f.default, env[env_name], f"environment {env_name}")
+        elif f.name in table:
+            values[f.name] = _check(key, f.default, table[f.name], source)
+    extra = set(table) - {f.name for f in dataclasses.fields(cls)}
+    if extra:
+        raise ConfigError(f"{source}: unknown key {name}.{sorted(extra)[0]}")
+    return cls(**values)
+
+
+def _coerce(key: str, default: object, text: str, source: str) -> object:
+    if isinstance(default, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{source}: {key} must be true or false, not {text!r}")
+    if isinstance(default, int):
+        try:
+            return int(text)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {key} must be a whole number, not {text!r}") from exc
+    return text
+
+
+def _check(key: str, default: object, value: object, source: str) -> object:
+    expected = type(default)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        raise ConfigError(f"{source}: {key} must be {expected.__name__}, not {value!r}")
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        raise ConfigError(f"{source}: {key} must not be negative")
+    return value
+
+
+def _modems(tables: object, source: str) -> tuple[ModemSettings, ...]:
+    if not isinstance(tables, list):
+        raise ConfigError(f"{source}: modems must be an array of tables ([[modems]])")
+    modems: list[ModemSettings] = []
+    seen: set[str] = set()
+    known = {f.name for f in dataclasses.fields(ModemSettings)}
+    for i, table in enumerate(tables):
+        where = f"modems[{i}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: {where} must be a table")
+        for required in ("id", "port"):
+            if not isinstance(table.get(required), str) or not table[required]:
+                raise ConfigError(f"{source}: {where}.{required} is required (a string)")
+        extra = set(table) - known
+        if extra:
+            raise ConfigError(f"{source}: unknown key {where}.{sorted(extra)[0]}")
+        if table["id"] in seen:
+            raise ConfigError(f"{source}: {where}.id {table['id']!r} is used twice")
+        seen.add(table["id"])
+        defaults = ModemSettings(id="", port="")
+        values: dict[str, Any] = {}
+        for k, v in table.items():
+            default = getattr(defaults, k)
+            values[k] = _check(f"{where}.{k}", "" if default is None else default, v, source)
+        modems.append(ModemSettings(**values))
+    return tuple(modems)

@@ -1,0 +1,58 @@
+"""Typed settings, read once at start (see `loader.py`) and passed down; never read at import."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    url: str = ""  # empty: the embedded Redis, started by `hoso up` / `hoso redis` in `dir`
+    dir: str = "var/redis"
+    conf: str = ""  # empty: the config/redis.conf shipped with hoso
+
+    def effective_url(self) -> str:
+        return self.url or f"unix://{self.socket_path()}"
+
+    def socket_path(self) -> str:
+        return os.path.join(os.path.abspath(self.dir), "redis.sock")
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    bind: str = "127.0.0.1:8080"
+    workers: int = 0  # 0: one per CPU core
+    threads: int = 8
+    max_body: int = 64 * 1024
+    rate_per_minute: int = 6000  # per API key
+    clock_skew: int = 300  # seconds a signed request's timestamp may be off
+    public_url: str = "http://127.0.0.1:8080"
+
+
+@dataclass(frozen=True, slots=True)
+class SecuritySettings:
+    # The file holding the key that seals API secrets at rest; created on first use.
+    master_key_file: str = "var/master.key"
+
+
+@dataclass(frozen=True, slots=True)
+class ModemSettings:
+    id: str
+    port: str
+    baudrate: int = 115200
+    pin: str | None = None
+    carrier: str | None = None
+    per_minute: int = 6
+    per_hour: int = 200
+    per_day: int = 300
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    modems: tuple[ModemSettings, ...] = ()
+    source: str = "built-in defaults"  # where the settings came from, for messages

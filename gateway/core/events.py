@@ -1,0 +1,96 @@
+"""Events that happen to a dossier, and how they move its state.
+
+Events arrive at least once and out of order. An event is identified by its id (a repeat is
+answered as before, by the store); an event older than the state it would change is kept in the
+history but does not roll the state back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from gateway.core.dossier import Dossier
+from gateway.core.errors import InvalidDossier, InvalidTransition
+from gateway.core.status import Status, can_move
+from gateway.core.times import parse_time, to_micros
+
+MAX_EVENT_ID = 128
+MAX_NOTE = 2000
+MAX_DESK = 200
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """A department (or a station) says the dossier is now in `status`, at `at`."""
+
+    event_id: str
+    status: Status
+    at: datetime
+    source: str
+    note: str | None = None
+    desk: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """The outcome of an event: the dossier after it, and whether it moved the state."""
+
+    dossier: Dossier
+    current: bool  # False: older than the state, kept in history only
+
+
+def parse_status_changed(body: dict[str, Any], source: str) -> StatusChanged:
+    event_id = str(body["event_id"]).strip()
+    if not event_id or len(event_id) > MAX_EVENT_ID:
+        raise InvalidDossier(f"event_id: 1 to {MAX_EVENT_ID} characters")
+    note = body.get("note")
+    desk = body.get("desk")
+    return StatusChanged(
+        event_id=event_id,
+        status=Status(body["status"]),
+        at=parse_time("at", body["at"]),
+        source=source,
+        note=_bounded("note", note, MAX_NOTE),
+        desk=_bounded("desk", desk, MAX_DESK),
+    )
+
+
+def _bounded(field: str, value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    cleaned = " ".join(value.split())
+    if len(cleaned) > limit:
+        raise InvalidDossier(f"{field}: at most {limit} characters")
+    return cleaned or None
+
+
+def apply(d: Dossier, ev: StatusChanged) -> Applied:
+    """The dossier after `ev`; the store's atomic script must agree with this (tested)."""
+    if ev.at < d.updated_at:
+        return Applied(d, current=False)
+    if not can_move(d.status, ev.status):
+        raise InvalidTransition(d.code, d.status, ev.status)
+    moved = replace(
+        d,
+        status=ev.status,
+        holder=ev.desk if ev.desk is not None else d.holder,
+        updated_at=ev.at,
+        version=d.version + 1,
+    )
+    return Applied(moved, current=True)
+
+
+def fingerprint(ev: StatusChanged) -> str:
+    """Equal for two deliveries of the same event; differs if an event id is reused."""
+    canonical = {
+        "status": int(ev.status),
+        "at": to_micros(ev.at),
+        "note": ev.note,
+        "desk": ev.desk,
+    }
+    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()

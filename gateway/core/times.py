@@ -1,0 +1,41 @@
+"""Times as the API carries them: ISO 8601 with an offset; shown in Vietnam's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from gateway.core.errors import InvalidTime
+
+# Asia/Ho_Chi_Minh has had no daylight saving time since 1975: a fixed offset is exact.
+VIETNAM = timezone(timedelta(hours=7), "ICT")
+
+
+def parse_time(field: str, text: object) -> datetime:
+    if not isinstance(text, str):
+        raise InvalidTime(field, repr(text))
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidTime(field, text) from exc
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidTime(field, text)
+    if not 2000 <= value.astimezone(UTC).year <= 2200:
+        raise InvalidTime(field, text)
+    return value
+
+
+def to_micros(value: datetime) -> int:
+    """Microseconds since the epoch: how the store compares times."""
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
+def format_time(value: datetime) -> str:
+    """ISO 8601 in Vietnam's time zone, to the second unless there are fractions."""
+    local = value.astimezone(VIETNAM)
+    spec = "microseconds" if local.microsecond else "seconds"
+    return local.isoformat(timespec=spec)

@@ -1,0 +1,86 @@
+"""The app factory: wires settings, Redis and the stores into the Flask app."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+from flask import Flask
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from config.settings import Settings
+from gateway.http import dossiers, health, openapi, problems
+from gateway.http.context import Services
+from gateway.store.admission import Gatekeeper
+from gateway.store.credentials import Keyring
+from gateway.store.dossiers import DossierStore
+from gateway.store.idempotency import IdempotencyKeys
+
+REDIS_SOCKET_TIMEOUT = 2.0
+REDIS_CONNECT_TIMEOUT = 1.0
+
+
+def connect_redis(url: str) -> redis.Redis:
+    """A client that fails fast while Redis is down and reconnects by itself when it is back."""
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=REDIS_SOCKET_TIMEOUT,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+    )
+
+
+def pinger(client: redis.Redis) -> Callable[[], bool]:
+    def ping() -> bool:
+        try:
+            return bool(client.ping())
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return False
+
+    return ping
+
+
+def create_app(
+    settings: Settings,
+    client: redis.Redis,
+    master_key: bytes,
+    clock: Callable[[], float] = time.time,
+) -> Flask:
+    app = Flask("gateway")
+    app.config["MAX_CONTENT_LENGTH"] = settings.gateway.max_body
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["hoso"] = Services(
+        settings=settings,
+        redis=client,
+        ping=pinger(client),
+        keyring=Keyring(client, master_key),
+        gatekeeper=Gatekeeper(client, signature_ttl=2 * settings.gateway.clock_skew + 60),
+        dossiers=DossierStore(client),
+        idempotency=IdempotencyKeys(client),
+        clock=clock,
+    )
+    problems.install(app)
+    for bp in (dossiers.bp, health.bp, openapi.bp):
+        app.register_blueprint(bp)
+    return app
+
+
+def load_master_key(path: Path) -> bytes:
+    """The key that seals API secrets at rest: read from `path`, created there on first use."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = path.open("x", encoding="ascii")
+        path.chmod(0o600)
+        with fd:
+            fd.write(secrets.token_hex(32) + "\n")
+    text = path.read_text(encoding="ascii").strip()
+    key = bytes.fromhex(text)
+    if len(key) < 32:
+        raise ValueError(f"{path}: the master key must hold at least 32 bytes (64 hex digits)")
+    return key

@@ -1,0 +1,224 @@
+"""Dossiers in Redis: register, read, and apply events atomically (see `scripts.py`)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import redis
+
+from gateway.core.codes import fold, make_secret, short_code
+from gateway.core.dossier import Dossier, Registration, open_dossier
+from gateway.core.errors import InvalidTransition
+from gateway.core.events import StatusChanged, fingerprint
+from gateway.core.status import Status
+from gateway.core.times import format_time, from_micros, parse_time, to_micros
+from gateway.store import keys, scripts
+from gateway.store.errors import CorruptRecord, DossierConflict, EventConflict, UnknownDossier
+
+CHANGES_MAXLEN = 1_000_000
+ANY_DEPARTMENT = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    dossier: Dossier
+    created: bool  # False: the same registration was made before
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What the store did with an event (also the answer repeated for a repeated event id)."""
+
+    code: str
+    event_id: str
+    status: Status
+    version: int
+    current: bool  # False: older than the state, kept in history only
+    repeated: bool  # True: this event id was recorded before
+
+
+class DossierStore:
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._register = client.register_script(scripts.REGISTER)
+        self._apply = client.register_script(scripts.APPLY)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def register(self, reg: Registration, department: str, now: datetime) -> Registered:
+        counter = int(self._redis.incr(keys.short_counter()))
+        short = short_code(counter)
+        secret = make_secret(secrets.randbelow)
+        dossier = open_dossier(reg, department, short, secret)
+        entry = {
+            "event_id": "registered",
+            "status": int(reg.status),
+            "at": format_time(reg.received_at),
+            "desk": None,
+            "note": None,
+            "source": department,
+            "recorded_at": format_time(now),
+            "current": True,
+            "version": 1,
+        }
+        fields = _to_hash(dossier) | {
+            "fingerprint": reg.fingerprint(),
+            "created_at": format_time(now),
+        }
+        result = self._register(
+            keys=[
+                keys.dossier(reg.code),
+                keys.history(reg.code),
+                keys.lookup(),
+                keys.changes(),
+                *(keys.phone(p) for p in reg.phones),
+            ],
+            args=[
+                reg.code,
+                reg.fingerprint(),
+                fold(reg.code),
+                short,
+                json.dumps(fields, ensure_ascii=False),
+                json.dumps(entry, ensure_ascii=False),
+                CHANGES_MAXLEN,
+                int(reg.status),
+            ],
+        )
+        outcome = result[0]
+        if outcome == "created":
+            return Registered(dossier, created=True)
+        if outcome == "exists":
+            _, existing_fp, existing_department, *_ = result
+            if existing_fp != reg.fingerprint() or existing_department != department:
+                raise DossierConflict(reg.code)
+            return Registered(self.get(reg.code, department), created=False)
+        if outcome == "short-taken":  # only after a counter reset: try the next number
+            return self.register(reg, department, now)
+        raise DossierConflict(reg.code)  # another code that folds the same way
+
+    def apply(self, code: str, ev: StatusChanged, department: str, now: datetime) -> Recorded:
+        """Record `ev` on the dossier, atomically; idempotent by event id."""
+        entry = {
+            "event_id": ev.event_id,
+            "status": int(ev.status),
+            "at": format_time(ev.at),
+            "desk": ev.desk,
+            "note": ev.note,
+            "source": ev.source,
+            "recorded_at": format_time(now),
+        }
+        fp = fingerprint(ev)
+        result = self._apply(
+            keys=[keys.dossier(code), keys.history(code), keys.event_ids(code), keys.changes()],
+            args=[
+                department,
+                ev.event_id,
+                fp,
+                int(ev.status),
+                to_micros(ev.at),
+                ev.desk or "",
+                json.dumps(entry, ensure_ascii=False),
+                format_time(ev.at),
+                CHANGES_MAXLEN,
+                ev.source,
+                code,
+            ],
+        )
+        outcome = result[0]
+        if outcome == "unknown":
+            raise UnknownDossier(code)
+        if outcome == "invalid":
+            raise InvalidTransition(code, int(result[1]), int(ev.status))
+        stored = json.loads(result[1])
+        if stored["fp"] != fp:
+            raise EventConflict(code, ev.event_id)
+        return Recorded(
+            code=code,
+            event_id=ev.event_id,
+            status=Status(stored["status"]),
+            version=int(stored["version"]),
+            current=bool(stored["current"]),
+            repeated=outcome == "seen",
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, code: str, department: str = ANY_DEPARTMENT) -> Dossier:
+        raw = cast(dict[str, str], self._redis.hgetall(keys.dossier(code)))
+        if not raw or (department != ANY_DEPARTMENT and raw.get("department") != department):
+            raise UnknownDossier(code)
+        return _from_hash(raw)
+
+    def history(self, code: str) -> list[dict[str, Any]]:
+        return [json.loads(e) for e in self._redis.lrange(keys.history(code), 0, -1)]
+
+    def get_with_history(
+        self, code: str, department: str = ANY_DEPARTMENT
+    ) -> tuple[Dossier, list[dict[str, Any]]]:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hgetall(keys.dossier(code))
+        pipe.lrange(keys.history(code), 0, -1)
+        raw, entries = pipe.execute()
+        if not raw or (department != ANY_DEPARTMENT and raw.get("department") != department):
+            raise UnknownDossier(code)
+        return _from_hash(raw), [json.loads(e) for e in entries]
+
+    def find(self, typed: str) -> str | None:
+        """The code of the dossier a sloppily typed full or short code names, if any."""
+        folded = fold(typed)
+        if not folded:
+            return None
+        found = self._redis.hget(keys.lookup(), folded)
+        return str(found) if found is not None else None
+
+    def codes_of_phone(self, e164: str) -> set[str]:
+        return {str(c) for c in self._redis.smembers(keys.phone(e164))}
+
+
+def _to_hash(d: Dossier) -> dict[str, str | int]:
+    fields: dict[str, str | int] = {
+        "code": d.code,
+        "short_code": d.short_code,
+        "secret": d.secret,
+        "department": d.department,
+        "procedure_code": d.procedure_code,
+        "procedure_name": d.procedure_name,
+        "phones": json.dumps(list(d.phones)),
+        "received_at": format_time(d.received_at),
+        "due_at": format_time(d.due_at),
+        "status": int(d.status),
+        "version": d.version,
+        "updated_us": to_micros(d.updated_at),
+        "updated_at": format_time(d.updated_at),
+    }
+    if d.holder is not None:
+        fields["holder"] = d.holder
+    if d.applicant_name is not None:
+        fields["applicant_name"] = d.applicant_name
+    return fields
+
+
+def _from_hash(raw: dict[str, str]) -> Dossier:
+    try:
+        return Dossier(
+            code=raw["code"],
+            short_code=raw["short_code"],
+            secret=raw["secret"],
+            department=raw["department"],
+            procedure_code=raw["procedure_code"],
+            procedure_name=raw["procedure_name"],
+            phones=tuple(json.loads(raw["phones"])),
+            received_at=parse_time("received_at", raw["received_at"]),
+            due_at=parse_time("due_at", raw["due_at"]),
+            status=Status(int(raw["status"])),
+            holder=raw.get("holder"),
+            applicant_name=raw.get("applicant_name"),
+            version=int(raw["version"]),
+            updated_at=from_micros(int(raw["updated_us"])),
+        )
+    except (KeyError, ValueError) as exc:
+        raise CorruptRecord(f"dossier {raw.get('code')!r}: {exc}") from exc

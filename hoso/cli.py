@@ -1,0 +1,155 @@
+"""The `hoso` command: one entry point, a subcommand per process or tool.
+
+Each subcommand reads the settings once, configures logging once, and hands over to the `main`
+of the process it names; processes never import each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from config.loader import ConfigError, load_settings
+from config.settings import Settings
+
+log = logging.getLogger("hoso")
+
+
+def _configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"hoso: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def _cmd_gateway(args: argparse.Namespace) -> int:
+    from gateway.main import serve
+
+    settings = _settings()
+    if args.bind:
+        settings = dataclasses.replace(
+            settings, gateway=dataclasses.replace(settings.gateway, bind=args.bind)
+        )
+    if args.workers is not None:
+        settings = dataclasses.replace(
+            settings, gateway=dataclasses.replace(settings.gateway, workers=args.workers)
+        )
+    serve(settings)
+    return 0
+
+
+def _cmd_redis(_: argparse.Namespace) -> int:
+    from hoso.redis_server import RedisServer
+
+    settings = _settings()
+    server = RedisServer(Path(settings.redis.dir))
+    server.start()
+    print(f"redis: {server.url}", flush=True)
+    try:
+        assert server.process is not None
+        return server.process.wait()
+    except KeyboardInterrupt:
+        server.stop()
+        return 0
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from hoso.up import run_everything
+
+    return run_everything(_settings(), bind=args.bind)
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from gateway.http.app import connect_redis, load_master_key
+    from gateway.store.credentials import ClientKind, Keyring
+
+    settings = _settings()
+    client = connect_redis(settings.redis.effective_url())
+    keyring = Keyring(client, load_master_key(Path(settings.security.master_key_file)))
+    now = datetime.now(UTC)
+    if args.action == "create":
+        kind = ClientKind.DEPARTMENT if args.department else ClientKind.STATION
+        owner = args.department or args.station
+        try:
+            new = keyring.create(kind, owner, now)
+        except ValueError as exc:
+            print(f"hoso keys: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps({"key_id": new.key_id, "secret": new.secret}))
+        else:
+            print(f"key id: {new.key_id}\nsecret: {new.secret}\n(the secret is shown only once)")
+        return 0
+    if not keyring.revoke(args.key_id, now):
+        print(f"hoso keys: no key {args.key_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.key_id}")
+    return 0
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    from modem.emulator.cli import main as sim_main
+
+    code: int = sim_main(args.rest)
+    return code
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hoso", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    gw = sub.add_parser("gateway", help="serve the HTTP API and web pages (gunicorn)")
+    gw.add_argument("--bind", help="HOST:PORT to listen on (default 127.0.0.1:8080)")
+    gw.add_argument("--workers", type=int, help="worker processes (default: one per core)")
+    gw.set_defaults(func=_cmd_gateway)
+
+    rd = sub.add_parser("redis", help="run the embedded Redis (AOF, appendfsync always)")
+    rd.set_defaults(func=_cmd_redis)
+
+    up = sub.add_parser("up", help="run everything on embedded defaults")
+    up.add_argument("--bind", help="where the gateway listens (default 127.0.0.1:8080)")
+    up.set_defaults(func=_cmd_up)
+
+    keys = sub.add_parser("keys", help="API credentials of departments and stations")
+    ksub = keys.add_subparsers(dest="action", required=True)
+    create = ksub.add_parser("create", help="mint a key id and secret")
+    owner = create.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--department", help="department id")
+    owner.add_argument("--station", help="scanner station id")
+    create.add_argument("--json", action="store_true", help='print {"key_id": ..., "secret": ...}')
+    revoke = ksub.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key_id")
+    keys.set_defaults(func=_cmd_keys)
+
+    sim = sub.add_parser("sim", help="the GSM modem emulator (start, sms, sent, fault)")
+    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    sim.set_defaults(func=_cmd_sim)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    _configure_logging()
+    started = time.monotonic()
+    code: int = args.func(args)
+    log.debug("hoso.exit command=%s seconds=%.1f", args.command, time.monotonic() - started)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""`hoso up`: the whole system on one machine, on embedded defaults.
+
+Starts the embedded Redis (unless ``HOSO_REDIS_URL`` names another), then each process of hoso as
+a child, restarts a child that dies, and stops everything on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from config.settings import Settings
+from hoso.redis_server import RedisServer
+
+log = logging.getLogger(__name__)
+
+RESTART_BACKOFF_MAX = 30.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = field(default=0.0)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(self.argv, env=env, stdin=subprocess.DEVNULL)
+        self.started_at = time.monotonic()
+        log.info("up.started child=%s pid=%s", self.name, self.process.pid)
+
+
+def run_everything(settings: Settings, bind: str | None = None) -> int:
+    env = dict(os.environ)
+    server: RedisServer | None = None
+    if not settings.redis.url:
+        server = RedisServer(Path(settings.redis.dir))
+        server.start()
+        env["HOSO_REDIS_URL"] = server.url
+    bind = bind or settings.gateway.bind
+    children = [
+        Child("gateway", [sys.executable, "-m", "hoso.cli", "gateway", "--bind", bind]),
+    ]
+    for child in children:
+        child.start(env)
+    _print_where(settings, env["HOSO_REDIS_URL"] if server else settings.redis.url, bind)
+
+    stopping = False
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stopping:
+            time.sleep(0.5)
+            for child in children:
+                if child.process is not None and child.process.poll() is not None and not stopping:
+                    delay = min(RESTART_BACKOFF_MAX, 2.0**child.restarts)
+                    log.warning(
+                        "up.child_died child=%s code=%s restart_in=%.0fs",
+                        child.name,
+                        child.process.returncode,
+                        delay,
+                    )
+                    time.sleep(delay)
+                    child.restarts += 1
+                    child.start(env)
+    finally:
+        for child in children:
+            if child.process is not None and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        for child in children:
+            if child.process is not None:
+                try:
+                    child.process.wait(15)
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+        if server is not None:
+            server.stop()
+    return 0
+
+
+def _print_where(settings: Settings, redis_url: str, bind: str) -> None:
+    base = f"http://{bind}"
+    print(
+        "\n".join(
+            [
+                "hoso is up:",
+                f"  gateway      {base}/   (health {base}/healthz, readiness {base}/readyz)",
+                f"  API v1       {base}/api/v1/openapi.json",
+                f"  redis        {redis_url}",
+                f"  config       {settings.source}",
+                "  API keys     hoso keys create --department <id>   (in another terminal)",
+                "Ctrl-C stops everything.",
+            ]
+        ),
+        flush=True,
+    )

@@ -1,0 +1,63 @@
+"""Shared fixtures: a real redis-server (AOF, appendfsync always) started by the tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from hoso.redis_server import RedisServer
+
+MASTER_KEY = bytes(range(32))
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis_server.client()
+    client.flushall()
+    yield client
+    client.close()
+
+
+class Clock:
+    """A clock tests can set and move; seconds since the epoch, like time.time."""
+
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fresh_redis(tmp_path: Path) -> Iterator[Callable[[], RedisServer]]:
+    """A factory of private redis-servers for tests that kill them; all stopped at the end."""
+    servers: list[RedisServer] = []
+
+    def make() -> RedisServer:
+        server = RedisServer(tmp_path / f"redis{len(servers)}")
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.kill()

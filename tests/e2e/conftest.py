@@ -1,0 +1,108 @@
+"""Whole processes: a real `hoso gateway` (gunicorn) on 127.0.0.1 with its own redis-server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from hoso.redis_server import RedisServer
+from tests.signing import DistinctSeconds, HttpClient, Signer
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Gateway:
+    base: str
+    env: dict[str, str]
+    redis: RedisServer
+    process: subprocess.Popen[bytes]
+
+    def hoso(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hoso.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def department(self, name: str) -> HttpClient:
+        made = self.hoso("keys", "create", "--department", name, "--json")
+        assert made.returncode == 0, made.stderr
+        key = json.loads(made.stdout)
+        return HttpClient(self.base, Signer(key["key_id"], key["secret"], DistinctSeconds()))
+
+
+def wait_until_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gateway exited with {process.returncode}")
+        try:
+            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("gateway did not come up")
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    home = tmp_path_factory.mktemp("gateway")
+    server = RedisServer(home / "redis").start()
+    port = free_port()
+    env = dict(os.environ) | {
+        "HOSO_REDIS_URL": server.url,
+        "HOSO_SECURITY_MASTER_KEY_FILE": str(home / "master.key"),
+        "HOSO_GATEWAY_RATE_PER_MINUTE": "100000",
+        "HOSO_CONFIG": str(home / "none.toml"),
+    }
+    (home / "none.toml").write_text("", encoding="utf-8")
+    log = (home / "gateway.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hoso.cli",
+            "gateway",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, process)
+        yield Gateway(base, env, server, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        server.stop()
+        log.close()
+
+
+__all__ = ["Gateway", "Path"]

@@ -1,0 +1,66 @@
+"""One dossier's life through a real `hoso gateway` process over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import requests
+
+from tests.e2e.conftest import Gateway, wait_until_healthy
+from tests.factories import event_body, registration_body
+
+DOSSIERS = "/api/v1/dossiers"
+
+
+def test_a_department_registers_pushes_and_reads_over_http(gateway: Gateway) -> None:
+    tuphap = gateway.department("tuphap")
+    created = tuphap.post(DOSSIERS, registration_body(501))
+    assert created.status == 201, created.text
+    code = created.body["code"]
+    pushed = tuphap.post(f"{DOSSIERS}/{code}/events", event_body("tp-1", 4, desk="Phòng Tư pháp"))
+    assert pushed.status == 201, pushed.text
+    again = tuphap.post(f"{DOSSIERS}/{code}/events", event_body("tp-1", 4, desk="Phòng Tư pháp"))
+    assert (again.status, again.body) == (200, pushed.body)
+    read = tuphap.get(f"{DOSSIERS}/{code}")
+    assert read.status == 200
+    assert read.body["status"] == {"code": 4, "label": "Đang xử lý"}
+    assert read.body["holder"] == "Phòng Tư pháp"
+    assert [h["event_id"] for h in read.body["history"]] == ["registered", "tp-1"]
+
+
+def test_an_acknowledged_push_survives_kill_9_of_a_gateway_worker(gateway: Gateway) -> None:
+    tuphap = gateway.department("tuphap")
+    code = tuphap.post(DOSSIERS, registration_body(502)).body["code"]
+    assert tuphap.post(f"{DOSSIERS}/{code}/events", event_body("k-1", 5)).status == 201
+    # Kill every worker process of gunicorn with SIGKILL; the master starts new ones.
+    children = subprocess.run(
+        ["pgrep", "-P", str(gateway.process.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert children
+    for pid in children:
+        os.kill(int(pid), signal.SIGKILL)
+    wait_until_healthy(gateway.base, gateway.process)
+    read = tuphap.get(f"{DOSSIERS}/{code}")
+    assert read.status == 200
+    assert read.body["status"]["code"] == 5
+
+
+def test_readiness_follows_redis_and_recovers(gateway: Gateway) -> None:
+    assert requests.get(gateway.base + "/readyz", timeout=5).status_code == 200
+    gateway.redis.kill()
+    try:
+        down = requests.get(gateway.base + "/readyz", timeout=5)
+        assert down.status_code == 503
+        tuphap_key = gateway.hoso("keys", "create", "--department", "x", "--json")
+        assert tuphap_key.returncode != 0  # the CLI says Redis is down instead of hanging
+    finally:
+        gateway.redis.start()
+    assert requests.get(gateway.base + "/readyz", timeout=5).status_code == 200
+
+
+def test_unknown_paths_are_problems_not_html(gateway: Gateway) -> None:
+    r = requests.get(gateway.base + "/api/v1/nothing", timeout=5)
+    assert r.status_code == 404
+    assert r.headers["Content-Type"].startswith("application/problem+json")

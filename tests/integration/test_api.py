@@ -1,0 +1,218 @@
+"""Department API v1 through the real app and a real Redis: answers as CONTRACT.md says."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import redis
+from flask import Flask
+
+from config.settings import GatewaySettings, Settings
+from gateway.http.app import create_app
+from tests.conftest import MASTER_KEY, Clock
+from tests.factories import event_body, registration_body
+from tests.integration.conftest import _client
+from tests.signing import Answer, AppClient
+
+DOSSIERS = "/api/v1/dossiers"
+
+
+def assert_problem(answer: Answer, status: int, slug: str) -> None:
+    assert answer.status == status, answer.text
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    assert answer.body["status"] == status
+    assert answer.body["type"] == f"/problems/{slug}"
+    assert answer.body["title"]
+    assert answer.body["detail"]
+
+
+def register(client: AppClient, n: int, **overrides: object) -> Answer:
+    answer = client.post(DOSSIERS, registration_body(n, **overrides))
+    assert answer.status in (200, 201), answer.text
+    return answer
+
+
+def test_registering_answers_the_short_code_and_secret(tuphap: AppClient) -> None:
+    answer = tuphap.post(DOSSIERS, registration_body(1))
+    assert answer.status == 201
+    assert answer.body["code"] == "000.00.20.H57-240423-0001"
+    assert len(answer.body["short_code"]) == 7
+    assert len(answer.body["secret"]) == 8
+    assert answer.headers["Location"] == "/api/v1/dossiers/000.00.20.H57-240423-0001"
+
+
+def test_the_same_registration_again_gets_200_and_the_same_answer(tuphap: AppClient) -> None:
+    first = tuphap.post(DOSSIERS, registration_body(2))
+    again = tuphap.post(DOSSIERS, registration_body(2))
+    assert (first.status, again.status) == (201, 200)
+    assert again.body == first.body
+
+
+def test_the_same_code_with_another_body_conflicts(tuphap: AppClient) -> None:
+    register(tuphap, 3)
+    assert_problem(
+        tuphap.post(DOSSIERS, registration_body(3, due_at="2024-05-01T17:00:00+07:00")),
+        409,
+        "dossier-conflict",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "slug"),
+    [
+        ({"colour": "blue"}, 422, "invalid-field"),
+        ({"code": "H57-0001"}, 422, "invalid-field"),
+        ({"phones": []}, 422, "invalid-field"),
+        ({"phones": ["hello"]}, 422, "invalid-field"),
+        ({"phones": ["0001234567"]}, 422, "invalid-field"),
+        ({"received_at": "2024-04-23T08:30:00"}, 422, "invalid-field"),
+        ({"received_at": "yesterday"}, 422, "invalid-field"),
+        ({"due_at": "2024-04-22T08:30:00+07:00"}, 422, "invalid-field"),
+        ({"status": 11}, 422, "invalid-field"),
+        ({"status": "2"}, 422, "invalid-field"),
+        ({"procedure_name": "   "}, 422, "invalid-field"),
+        ({"applicant_name": 7}, 422, "invalid-field"),
+    ],
+)
+def test_invalid_registrations_are_refused_clearly(
+    tuphap: AppClient, change: dict[str, object], status: int, slug: str
+) -> None:
+    assert_problem(tuphap.post(DOSSIERS, registration_body(4, **change)), status, slug)
+    assert tuphap.get("/api/v1/dossiers/000.00.20.H57-240423-0004").status == 404
+
+
+def test_a_missing_field_is_named(tuphap: AppClient) -> None:
+    body = registration_body(5)
+    del body["due_at"]
+    answer = tuphap.post(DOSSIERS, body)
+    assert_problem(answer, 422, "invalid-field")
+    assert "due_at" in answer.body["detail"]
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[1, 2]", b"null", b"\xff\xfe", b'{"code": NaN}', b""])
+def test_bad_json_is_refused(tuphap: AppClient, raw: bytes) -> None:
+    answer = tuphap.post(DOSSIERS, raw, headers={"Content-Type": "application/json"})
+    assert answer.status in (400, 422), answer.text
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_body_that_is_not_json_is_415(tuphap: AppClient) -> None:
+    answer = tuphap.post(
+        DOSSIERS, b"code=1", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert_problem(answer, 415, "unsupported-media-type")
+
+
+def test_a_body_over_64_kib_is_413(tuphap: AppClient) -> None:
+    answer = tuphap.post(DOSSIERS, registration_body(6, procedure_name="x" * 70_000))
+    assert_problem(answer, 413, "body-too-large")
+
+
+def test_events_move_the_dossier_and_repeat_idempotently(tuphap: AppClient) -> None:
+    register(tuphap, 7)
+    path = f"{DOSSIERS}/000.00.20.H57-240423-0007/events"
+    first = tuphap.post(path, event_body("ev-1", 4, desk="Phòng Tư pháp", note="Đang thẩm định"))
+    assert first.status == 201, first.text
+    assert first.body == {
+        "code": "000.00.20.H57-240423-0007",
+        "event_id": "ev-1",
+        "status": {"code": 4, "label": "Đang xử lý"},
+        "version": 2,
+        "current": True,
+    }
+    again = tuphap.post(path, event_body("ev-1", 4, desk="Phòng Tư pháp", note="Đang thẩm định"))
+    assert (again.status, again.body) == (200, first.body)
+    assert_problem(tuphap.post(path, event_body("ev-1", 5)), 409, "event-id-reused")
+
+
+def test_a_forbidden_transition_is_409(tuphap: AppClient) -> None:
+    register(tuphap, 8, status=1)
+    path = f"{DOSSIERS}/000.00.20.H57-240423-0008/events"
+    answer = tuphap.post(path, event_body("ev-1", 10))
+    assert_problem(answer, 409, "invalid-transition")
+
+
+def test_an_older_event_is_recorded_but_not_current(tuphap: AppClient) -> None:
+    register(tuphap, 9)
+    path = f"{DOSSIERS}/000.00.20.H57-240423-0009/events"
+    assert tuphap.post(path, event_body("done", 9, minutes=300)).status == 201
+    late = tuphap.post(path, event_body("processing", 4, minutes=100))
+    assert late.status == 201
+    assert late.body["current"] is False
+    assert late.body["status"]["code"] == 9
+
+
+def test_reading_a_dossier_shows_status_holder_overdue_and_history(
+    tuphap: AppClient, clock: Clock
+) -> None:
+    created = register(tuphap, 10).body
+    path = f"{DOSSIERS}/000.00.20.H57-240423-0010"
+    tuphap.post(path + "/events", event_body("a", 4, minutes=10, desk="Bộ phận một cửa"))
+    tuphap.post(
+        path + "/events", event_body("b", 5, minutes=20, desk="Phòng Tư pháp", note="Thiếu CCCD")
+    )
+    answer = tuphap.get(path)
+    assert answer.status == 200
+    d = answer.body
+    assert d["code"] == created["code"]
+    assert d["short_code"] == created["short_code"]
+    assert d["status"] == {"code": 5, "label": "Yêu cầu bổ sung giấy tờ"}
+    assert d["holder"] == "Phòng Tư pháp"
+    assert d["due_at"] == "2024-04-26T17:00:00+07:00"
+    assert d["overdue"] is True  # the test clock is years after the appointment
+    assert [h["event_id"] for h in d["history"]] == ["registered", "a", "b"]
+    assert d["history"][2]["note"] == "Thiếu CCCD"
+    assert d["phones"] == ["+84901234567"]
+
+
+def test_a_dossier_is_also_addressed_by_sloppy_or_short_code(tuphap: AppClient) -> None:
+    created = register(tuphap, 11).body
+    assert tuphap.get(f"{DOSSIERS}/0000020h572404230011").body["code"] == created["code"]
+    assert tuphap.get(f"{DOSSIERS}/{created['short_code']}").body["code"] == created["code"]
+
+
+def test_overdue_is_false_before_the_appointment(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
+    clock = Clock(1713837000.0)  # 2024-04-23T01:50Z, before the appointment
+    app = create_app(settings, redis_client, MASTER_KEY, clock)
+    from gateway.store.credentials import ClientKind
+
+    client = _client(app, redis_client, clock, ClientKind.DEPARTMENT, "tuphap")
+    register(client, 12)
+    assert client.get(f"{DOSSIERS}/000.00.20.H57-240423-0012").body["overdue"] is False
+    clock.advance(4 * 86400)
+    assert client.get(f"{DOSSIERS}/000.00.20.H57-240423-0012").body["overdue"] is True
+
+
+def test_unknown_routes_and_methods_answer_problems(tuphap: AppClient) -> None:
+    assert_problem(tuphap.get("/api/v1/nothing"), 404, "not-found")
+    answer = tuphap.request("DELETE", f"{DOSSIERS}/000.00.20.H57-240423-0001")
+    assert_problem(answer, 405, "method-not-allowed")
+
+
+def test_too_many_requests_get_429_with_retry_after(
+    redis_client: redis.Redis, clock: Clock
+) -> None:
+    settings = Settings(gateway=replace(GatewaySettings(), rate_per_minute=5))
+    app = create_app(settings, redis_client, MASTER_KEY, clock)
+    from gateway.store.credentials import ClientKind
+
+    client = _client(app, redis_client, clock, ClientKind.DEPARTMENT, "tuphap")
+    answers = []
+    for i in range(7):
+        answers.append(client.get(f"{DOSSIERS}/000.00.20.H57-240423-0001?n={i}"))
+    assert [a.status for a in answers[:5]] == [404] * 5
+    assert_problem(answers[5], 429, "rate-limited")
+    assert 1 <= int(answers[5].headers["Retry-After"]) <= 60
+
+
+def test_the_openapi_document_is_served_without_signature(app: Flask) -> None:
+    r = app.test_client().get("/api/v1/openapi.json")
+    assert r.status_code == 200
+    doc = r.get_json()
+    assert doc["openapi"].startswith("3.1")
+    assert {"/api/v1/dossiers", "/api/v1/dossiers/{code}/events", "/api/v1/dossiers/{code}"} <= set(
+        doc["paths"]
+    )

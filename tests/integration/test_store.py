@@ -1,0 +1,198 @@
+"""The dossier store against a real redis-server: atomic, idempotent, append-only."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.core.errors import InvalidTransition
+from gateway.core.events import StatusChanged, apply, parse_status_changed
+from gateway.core.status import Status
+from gateway.store.dossiers import DossierStore
+from gateway.store.errors import DossierConflict, EventConflict, UnknownDossier
+from tests.factories import T0, code, event_body, registration
+
+NOW = T0 + timedelta(days=1)
+
+
+@pytest.fixture
+def store(redis_client: redis.Redis) -> DossierStore:
+    return DossierStore(redis_client)
+
+
+def ev(event_id: str, status: int, minutes: int = 60, **extra: object) -> StatusChanged:
+    return parse_status_changed(event_body(event_id, status, minutes, **extra), source="tuphap")
+
+
+def test_a_registered_dossier_reads_back_whole(store: DossierStore) -> None:
+    reg = registration(1)
+    made = store.register(reg, "tuphap", NOW)
+    assert made.created
+    got = store.get(reg.code)
+    assert got == made.dossier
+    assert got.status == Status.RECEIVED
+    assert got.phones == ("+84901234567",)
+    assert len(got.secret) == 8
+    assert store.history(reg.code)[0]["event_id"] == "registered"
+
+
+def test_registering_the_same_dossier_twice_gives_the_same_answer(store: DossierStore) -> None:
+    first = store.register(registration(2), "tuphap", NOW)
+    again = store.register(registration(2), "tuphap", NOW)
+    assert not again.created
+    assert (again.dossier.short_code, again.dossier.secret) == (
+        first.dossier.short_code,
+        first.dossier.secret,
+    )
+    assert len(store.history(first.dossier.code)) == 1
+
+
+def test_the_same_code_with_other_details_or_department_conflicts(store: DossierStore) -> None:
+    store.register(registration(3), "tuphap", NOW)
+    with pytest.raises(DossierConflict):
+        store.register(registration(3, procedure_name="Khác"), "tuphap", NOW)
+    with pytest.raises(DossierConflict):
+        store.register(registration(3), "diachinh", NOW)
+
+
+def test_dossiers_are_found_by_sloppy_full_code_and_by_short_code(store: DossierStore) -> None:
+    d = store.register(registration(4), "tuphap", NOW).dossier
+    assert store.find("ooo 00 2o h57 24O423 OOO4") == d.code
+    assert store.find(d.short_code.lower()) == d.code
+    assert store.find(d.short_code[:4] + "-" + d.short_code[4:]) == d.code
+    assert store.find("000.00.20.H57-240423-9999") is None
+    assert store.find("") is None
+
+
+def test_the_phone_index_lists_a_phones_dossiers(store: DossierStore) -> None:
+    a = store.register(registration(5), "tuphap", NOW).dossier
+    b = store.register(registration(6, phones=["+84 90 123 4567", "0987654321"]), "tuphap", NOW)
+    assert store.codes_of_phone("+84901234567") == {a.code, b.dossier.code}
+    assert store.codes_of_phone("+84987654321") == {b.dossier.code}
+
+
+def test_an_event_moves_the_state_and_is_idempotent_by_event_id(store: DossierStore) -> None:
+    d = store.register(registration(7), "tuphap", NOW).dossier
+    first = store.apply(d.code, ev("e1", 4, desk="Phòng Tư pháp"), "tuphap", NOW)
+    assert (first.status, first.version, first.current, first.repeated) == (4, 2, True, False)
+    again = store.apply(d.code, ev("e1", 4, desk="Phòng Tư pháp"), "tuphap", NOW)
+    assert again == replace(first, repeated=True)
+    got = store.get(d.code)
+    assert (got.status, got.version, got.holder) == (Status.PROCESSING, 2, "Phòng Tư pháp")
+    assert [e["event_id"] for e in store.history(d.code)] == ["registered", "e1"]
+
+
+def test_an_event_id_reused_for_another_event_conflicts(store: DossierStore) -> None:
+    d = store.register(registration(8), "tuphap", NOW).dossier
+    store.apply(d.code, ev("e1", 4), "tuphap", NOW)
+    with pytest.raises(EventConflict):
+        store.apply(d.code, ev("e1", 5), "tuphap", NOW)
+
+
+def test_an_older_event_is_kept_in_history_without_rolling_back(store: DossierStore) -> None:
+    d = store.register(registration(9), "tuphap", NOW).dossier
+    store.apply(d.code, ev("late-done", 9, minutes=120), "tuphap", NOW)
+    stale = store.apply(d.code, ev("early-processing", 4, minutes=60), "tuphap", NOW)
+    assert not stale.current
+    assert stale.status == Status.DONE
+    assert store.get(d.code).status == Status.DONE
+    history = store.history(d.code)
+    assert [(e["event_id"], e["current"]) for e in history] == [
+        ("registered", True),
+        ("late-done", True),
+        ("early-processing", False),
+    ]
+
+
+def test_a_transition_the_rules_forbid_is_refused_and_not_recorded(store: DossierStore) -> None:
+    d = store.register(registration(10), "tuphap", NOW).dossier
+    store.apply(d.code, ev("e1", 9, minutes=10), "tuphap", NOW)
+    store.apply(d.code, ev("e2", 10, minutes=20), "tuphap", NOW)
+    with pytest.raises(InvalidTransition):
+        store.apply(d.code, ev("e3", 4, minutes=30), "tuphap", NOW)
+    assert len(store.history(d.code)) == 3
+
+
+def test_another_departments_dossier_is_unknown_to_it(store: DossierStore) -> None:
+    d = store.register(registration(11), "tuphap", NOW).dossier
+    with pytest.raises(UnknownDossier):
+        store.get(d.code, "diachinh")
+    with pytest.raises(UnknownDossier):
+        store.apply(d.code, ev("e1", 4), "diachinh", NOW)
+    with pytest.raises(UnknownDossier):
+        store.apply(code(9999), ev("e1", 4), "tuphap", NOW)
+    assert store.get(d.code).status == Status.RECEIVED
+
+
+def test_concurrent_events_never_lose_an_update(
+    store: DossierStore, redis_client: redis.Redis
+) -> None:
+    d = store.register(registration(12), "tuphap", NOW).dossier
+    store.apply(d.code, ev("start", 4, minutes=1), "tuphap", NOW)
+
+    def push(worker: int) -> None:
+        local = DossierStore(redis_client)
+        for i in range(50):
+            # 4 -> 4 is a no-op status change that still counts as a new version.
+            local.apply(d.code, ev(f"w{worker}-{i}", 4, minutes=2 + i), "tuphap", NOW)
+
+    threads = [threading.Thread(target=push, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    history = store.history(d.code)
+    assert len(history) == 2 + 200
+    got = store.get(d.code)
+    current = [e for e in history if e["current"]]
+    assert got.version == len(current)  # every current event bumped the version exactly once
+    assert sorted(e["version"] for e in current) == list(range(1, got.version + 1))
+
+
+def test_every_change_is_published_on_the_change_stream(
+    store: DossierStore, redis_client: redis.Redis
+) -> None:
+    d = store.register(registration(13), "tuphap", NOW).dossier
+    store.apply(d.code, ev("e1", 5, minutes=5, note="Thiếu giấy khai sinh"), "tuphap", NOW)
+    store.apply(d.code, ev("e1", 5, minutes=5, note="Thiếu giấy khai sinh"), "tuphap", NOW)
+    entries: list[Any] = redis_client.xrange("hoso:changes")  # type: ignore[assignment]
+    kinds = [(e[1]["kind"], e[1]["status"], e[1].get("previous")) for e in entries]
+    assert kinds == [("registered", "2", ""), ("status", "5", "2")]
+
+
+events = st.lists(
+    st.tuples(st.integers(1, 10), st.integers(-120, 240), st.booleans()), min_size=1, max_size=25
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events)
+def test_the_atomic_script_agrees_with_the_pure_core(
+    redis_client: redis.Redis, steps: list[tuple[int, int, bool]]
+) -> None:
+    redis_client.flushall()
+    store = DossierStore(redis_client)
+    model = store.register(registration(14), "tuphap", NOW).dossier
+    for i, (status, minutes, repeat) in enumerate(steps):
+        event = ev(f"e{i}", status, minutes=minutes, desk=f"desk {i % 3}")
+        try:
+            expected = apply(model, event)
+        except InvalidTransition:
+            with pytest.raises(InvalidTransition):
+                store.apply(model.code, event, "tuphap", NOW)
+            continue
+        recorded = store.apply(model.code, event, "tuphap", NOW)
+        if repeat:
+            assert store.apply(model.code, event, "tuphap", NOW) == replace(recorded, repeated=True)
+        assert recorded.current == expected.current
+        model = expected.dossier
+        assert store.get(model.code) == model
