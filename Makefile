@@ -32,6 +32,7 @@ pytest:
 	$(BIN)/pytest
 
 bench: setup
+	sh systemd/install-debian-packages.sh bench
 	$(BIN)/python bench/pushes.py
 
 clean:

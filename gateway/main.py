@@ -38,7 +38,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def serve(settings: Settings) -> None:
     gw = settings.gateway
-    workers = gw.workers or (os.cpu_count() or 1)
+    workers = gw.workers or 2 * (os.cpu_count() or 1)
     # Create the master key before forking, so that the workers never race to create it.
     load_master_key(Path(settings.security.master_key_file))
     options = {

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages hoso needs on this host, for a purpose:
-#   test  — what the test suite drives besides Python (none beyond Python yet)
+#   test  — what the test suite drives besides Python (gammu: an independent GSM modem client)
+#   bench — what the benchmarks drive (wrk: the HTTP load generator)
 # Runs only as root on a Debian-like system; elsewhere it says what is missing and goes on.
 set -eu
 purpose=${1:-test}
 case "$purpose" in
   test) packages="gammu" ;;
-  *) echo "usage: $0 test" >&2; exit 2 ;;
+  bench) packages="wrk" ;;
+  *) echo "usage: $0 test|bench" >&2; exit 2 ;;
 esac
 missing=""
 for p in $packages; do

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, url_for
 
+from gateway.core.codes import CODE_PATTERN
 from gateway.core.dossier import Dossier, parse_registration
 from gateway.core.events import parse_status_changed
 from gateway.core.status import Status
@@ -38,9 +39,10 @@ def _status(status: Status) -> dict[str, Any]:
 
 
 def _resolve(typed: str) -> str:
-    """The code a path names (full, folded or short), only if the caller's department owns it."""
-    svc = services()
-    code = svc.dossiers.find(typed)
+    """The code a path names (full, folded or short); ownership is checked by the store."""
+    if CODE_PATTERN.fullmatch(typed):
+        return typed  # already canonical: no lookup needed
+    code = services().dossiers.find(typed)
     if code is None:
         raise UnknownDossier(typed)
     return code

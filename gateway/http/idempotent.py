@@ -12,22 +12,36 @@ from flask import Response, g, request
 
 from gateway.http.context import services
 from gateway.http.problems import Problem, from_error, problem_response
-from gateway.store.idempotency import Claim, Stored
+from gateway.store.idempotency import Claim, ClaimResult, Stored
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
+def idempotency_request(body: bytes) -> tuple[str, str] | None:
+    """(Idempotency-Key, hash of the request) for a POST carrying a well-formed key, else None.
+    The claim is made while the request is admitted (`signed`), in the same Redis round trip."""
+    key = request.headers.get(HEADER)
+    if key is None or request.method != "POST" or not KEY_PATTERN.fullmatch(key):
+        return None
+    digest = hashlib.sha256(
+        request.method.encode() + b" " + request.path.encode() + b"\n" + body
+    ).hexdigest()
+    return key, digest
+
+
 def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Wraps a signed POST view (after `signed`, which sets `g.client`)."""
+    """Wraps a signed POST view (after `signed`, which claims the key and sets `g.claim`)."""
 
     @functools.wraps(view)
     def wrapper(*args: object, **kwargs: object) -> Response:
         key = request.headers.get(HEADER)
         if key is None:
             return view(*args, **kwargs)
-        if not KEY_PATTERN.fullmatch(key):
+        claim: ClaimResult | None = g.get("claim")
+        wanted = idempotency_request(request.get_data(cache=True))
+        if claim is None or wanted is None:
             raise Problem(
                 400,
                 "invalid-idempotency-key",
@@ -35,11 +49,8 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
                 "1 to 255 visible ASCII characters.",
             )
         store = services().idempotency
-        client = f"{g.client.kind}:{g.client.owner}"
-        digest = hashlib.sha256(
-            request.method.encode() + b" " + request.path.encode() + b"\n" + request.get_data()
-        ).hexdigest()
-        claim = store.claim(client, key, digest)
+        client = g.client.key_id
+        digest = wanted[1]
         if claim.claim is Claim.MISMATCH:
             raise Problem(
                 422,

@@ -19,9 +19,12 @@ from gateway.core.signing import (
     TIMESTAMP_PATTERN,
     signature_matches,
 )
-from gateway.http.context import services
+from gateway.http.context import Services, services
+from gateway.http.idempotent import idempotency_request
 from gateway.http.problems import Problem
+from gateway.store.admission import Admission
 from gateway.store.credentials import ClientKind, Credential
+from gateway.store.idempotency import Claim
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +87,32 @@ def authenticate(kind: ClientKind) -> Credential:
         raise _unauthorized(
             f"{HEADER_TIMESTAMP} is more than {skew} s away from the server's clock."
         )
-    admission = svc.gatekeeper.admit(key_id, signature, now)
-    credential = svc.keyring.from_hash(key_id, admission.credential)
     body = request.get_data(cache=True)
+    wanted = idempotency_request(body)
+    admission = svc.gatekeeper.admit(key_id, signature, now, wanted)
+    g.claim = admission.claim
+    try:
+        return _check(svc, kind, key_id, signature, timestamp, body, admission)
+    except Problem:
+        if (
+            wanted is not None
+            and admission.claim is not None
+            and admission.claim.claim is Claim.NEW
+        ):
+            svc.idempotency.release(key_id, wanted[0])
+        raise
+
+
+def _check(
+    svc: Services,
+    kind: ClientKind,
+    key_id: str,
+    signature: str,
+    timestamp: str,
+    body: bytes,
+    admission: Admission,
+) -> Credential:
+    credential = svc.keyring.from_hash(key_id, admission.credential)
     if credential is None or credential.revoked or credential.kind != kind:
         log.info("auth.rejected key_id=%s reason=unknown-key", key_id)
         raise _unauthorized("Unknown or revoked key, or a key not valid for this resource.")

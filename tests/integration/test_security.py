@@ -217,7 +217,7 @@ def test_a_key_still_running_is_409(tuphap: AppClient, redis_client: redis.Redis
     import hashlib
 
     digest = hashlib.sha256(b"POST /api/v1/dossiers\n" + RAW).hexdigest()
-    claim = IdempotencyKeys(redis_client).claim("department:tuphap", "reg-0001", digest)
+    claim = IdempotencyKeys(redis_client).claim(tuphap.signer.key_id, "reg-0001", digest)
     assert claim.claim == "new"
     answer = tuphap.post(DOSSIERS, BODY, headers={"Idempotency-Key": "reg-0001"})
     assert answer.status == 409
@@ -254,9 +254,7 @@ def test_concurrent_requests_with_one_key_record_one_dossier_once(
     assert (final.status, final.body) == (201, winners[0])
 
 
-def test_idempotency_keys_are_scoped_to_a_department(
-    tuphap: AppClient, diachinh: AppClient
-) -> None:
+def test_idempotency_keys_are_scoped_to_the_api_key(tuphap: AppClient, diachinh: AppClient) -> None:
     key = {"Idempotency-Key": "same-key"}
     assert tuphap.post(DOSSIERS, BODY, headers=key).status == 201
     theirs = diachinh.post(
