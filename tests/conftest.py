@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings
 
 from hoso.redis_server import RedisServer
 
 MASTER_KEY = bytes(range(32))
+
+# In CI, property tests explore the same examples on every run: a red run is then reproducible,
+# and new examples are explored wherever the suite runs without CI set.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

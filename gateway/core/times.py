@@ -19,7 +19,8 @@ def parse_time(field: str, text: object) -> datetime:
         raise InvalidTime(field, text) from exc
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidTime(field, text)
-    if not 2000 <= value.astimezone(UTC).year <= 2200:
+    # Checked on the local date first: converting year 1 or 9999 to UTC would overflow.
+    if not 2000 <= value.year <= 2200 or not 2000 <= value.astimezone(UTC).year <= 2200:
         raise InvalidTime(field, text)
     return value
 

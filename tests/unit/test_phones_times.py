@@ -88,3 +88,22 @@ def test_microseconds_round_trip(value: datetime) -> None:
 def test_times_are_shown_in_vietnam() -> None:
     shown = format_time(datetime(2024, 4, 23, 1, 30, tzinfo=timezone(timedelta(hours=-5))))
     assert shown == "2024-04-23T13:30:00+07:00"
+
+
+@given(st.one_of(st.text(max_size=40), st.datetimes(timezones=st.timezones()).map(str)))
+def test_parsing_any_text_either_succeeds_or_says_invalid_time(text: str) -> None:
+    try:
+        parsed = parse_time("at", text)
+    except InvalidTime:
+        return
+    assert parsed.tzinfo is not None
+
+
+@given(st.text(max_size=30))
+def test_normalising_any_text_either_succeeds_or_says_invalid_phone(text: str) -> None:
+    try:
+        number = normalise_phone(text)
+    except InvalidPhone:
+        return
+    assert number.startswith("+")
+    assert number[1:].isdigit()
