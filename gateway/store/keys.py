@@ -63,3 +63,55 @@ def idempotency(client: str, key: str) -> str:
 def rate(client: str, window: int) -> str:
     """Counter with a TTL: requests of one client in one window."""
     return f"{PREFIX}:rate:{client}:{window}"
+
+
+# -- outbound SMS ------------------------------------------------------------------------------
+
+
+def sms_prefix() -> str:
+    """Prefix of the hash of one outbound SMS (the scripts append the id)."""
+    return f"{PREFIX}:sms:"
+
+
+def sms(message_id: str) -> str:
+    """Hash: one outbound SMS, its state and its parts' references."""
+    return sms_prefix() + message_id
+
+
+def sms_counter() -> str:
+    return f"{PREFIX}:counter:sms"
+
+
+def sms_dedupe(key: str) -> str:
+    """String: the id of the SMS enqueued under a caller's dedupe key (jobs run at least once)."""
+    return f"{PREFIX}:sms-dedupe:{key}"
+
+
+def outbox_shared() -> str:
+    """Sorted set: SMS any modem may send, by priority then age."""
+    return f"{PREFIX}:outbox:shared"
+
+
+def outbox_pinned(modem: str) -> str:
+    """Sorted set: SMS that should leave through this modem (replies go out where they came in)."""
+    return f"{PREFIX}:outbox:pinned:{modem}"
+
+
+def outbox_delayed() -> str:
+    """Sorted set: SMS waiting for a retry time (score: when, in ms)."""
+    return f"{PREFIX}:outbox:delayed"
+
+
+def outbox_inflight(modem: str) -> str:
+    """Set: SMS this modem has claimed and not finished submitting."""
+    return f"{PREFIX}:outbox:inflight:{modem}"
+
+
+def outbox_wake(modem: str) -> str:
+    """List: a nudge for the modem's owner thread that work is waiting."""
+    return f"{PREFIX}:outbox:wake:{modem}"
+
+
+def delivery_ref(modem: str, reference: int, recipient: str) -> str:
+    """String with a TTL: 'id:part' of the part sent with this TP-MR to this recipient."""
+    return f"{PREFIX}:dr:{modem}:{reference}:{recipient}"
