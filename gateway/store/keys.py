@@ -115,3 +115,44 @@ def outbox_wake(modem: str) -> str:
 def delivery_ref(modem: str, reference: int, recipient: str) -> str:
     """String with a TTL: 'id:part' of the part sent with this TP-MR to this recipient."""
     return f"{PREFIX}:dr:{modem}:{reference}:{recipient}"
+
+
+# -- inbound SMS -------------------------------------------------------------------------------
+
+
+def inbound_prefix() -> str:
+    return f"{PREFIX}:inbound:"
+
+
+def inbound(message_id: str) -> str:
+    """Hash: one inbound SMS, reassembled: sender, text, modem, times."""
+    return inbound_prefix() + message_id
+
+
+def inbound_counter() -> str:
+    return f"{PREFIX}:counter:inbound"
+
+
+def inbound_pending() -> str:
+    """List: ids of inbound SMS persisted but not yet handed to the workers (a job)."""
+    return f"{PREFIX}:inbound-pending"
+
+
+def inbound_part_seen(modem: str, digest: str) -> str:
+    """String with a TTL: this stored PDU was persisted (a delete from the SIM may fail)."""
+    return f"{PREFIX}:inbound-part-seen:{modem}:{digest}"
+
+
+def inbound_seen(digest: str) -> str:
+    """String with a TTL: a message with this (sender, SMSC time, text) was taken in."""
+    return f"{PREFIX}:inbound-seen:{digest}"
+
+
+def reassembly(modem: str, sender: str, ref: int, total: int) -> str:
+    """Hash: the parts so far of one concatenated inbound SMS (part number -> JSON)."""
+    return f"{PREFIX}:reassembly:{modem}:{sender}:{ref}:{total}"
+
+
+def reassembly_index() -> str:
+    """Sorted set: reassembly hashes by when their first part came (for the timeout)."""
+    return f"{PREFIX}:reassembly-index"
