@@ -102,6 +102,12 @@ def _cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_modem(args: argparse.Namespace) -> int:
+    from modem.service import main as modem_main
+
+    return modem_main(_settings(), Path(args.sim_dir) if args.sim_dir else None)
+
+
 def _cmd_sim(args: argparse.Namespace) -> int:
     from modem.emulator.cli import main as sim_main
 
@@ -135,6 +141,10 @@ def parser() -> argparse.ArgumentParser:
     revoke = ksub.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id")
     keys.set_defaults(func=_cmd_keys)
+
+    md = sub.add_parser("modem", help="the modem service: drives this host's GSM modems")
+    md.add_argument("--sim-dir", help="also drive every emulated modem of `hoso sim` in DIR")
+    md.set_defaults(func=_cmd_modem)
 
     sim = sub.add_parser("sim", help="the GSM modem emulator (start, sms, sent, fault)")
     sim.add_argument("rest", nargs=argparse.REMAINDER)

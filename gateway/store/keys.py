@@ -156,3 +156,41 @@ def reassembly(modem: str, sender: str, ref: int, total: int) -> str:
 def reassembly_index() -> str:
     """Sorted set: reassembly hashes by when their first part came (for the timeout)."""
     return f"{PREFIX}:reassembly-index"
+
+
+# -- the modem pool ----------------------------------------------------------------------------
+
+
+def modem_config() -> str:
+    """Hash: modem id -> JSON of the live settings administrators changed (over the file's)."""
+    return f"{PREFIX}:modems:config"
+
+
+def modem_ids() -> str:
+    """Set: every modem id any modem service has driven (for dashboards)."""
+    return f"{PREFIX}:modems:ids"
+
+
+def modem_health(modem: str) -> str:
+    """Hash with a TTL: the latest health a modem's owner published."""
+    return f"{PREFIX}:modem:{modem}:health"
+
+
+def modem_owner(modem: str) -> str:
+    """String with a TTL: the modem service instance that drives this modem (a lease)."""
+    return f"{PREFIX}:modem:{modem}:owner"
+
+
+def modem_quarantine(modem: str) -> str:
+    """String: why the SIM is quarantined (absent: it is not)."""
+    return f"{PREFIX}:modem:{modem}:quarantine"
+
+
+def modem_error_burst(modem: str) -> str:
+    """Sorted set: times (ms) of the errors that count towards quarantine."""
+    return f"{PREFIX}:modem:{modem}:error-burst"
+
+
+def modem_sent(modem: str, window: str) -> str:
+    """Counter with a TTL: parts sent in one minute / hour / day window."""
+    return f"{PREFIX}:modem:{modem}:sent:{window}"

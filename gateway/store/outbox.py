@@ -208,9 +208,9 @@ class Outbox:
             },
         )
         pipe.zadd(queue, {message_id: score})
-        if via:
-            pipe.rpush(keys.outbox_wake(via), "1")
-            pipe.ltrim(keys.outbox_wake(via), -10, -1)
+        wake = keys.outbox_wake(via or "shared")
+        pipe.rpush(wake, "1")
+        pipe.ltrim(wake, -10, -1)
         pipe.execute()
         return message_id
 

@@ -1,0 +1,163 @@
+"""The modem pool in Redis: live settings, ownership leases, health, send caps, quarantine.
+
+Several modem services on several hosts share one Redis; a modem id is global, and a lease
+makes sure only one service drives a modem at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import redis
+
+from config.settings import ModemSettings
+from gateway.core.times import VIETNAM
+from gateway.store import keys
+
+HEALTH_TTL_SECONDS = 30
+QUARANTINE_WINDOW_MS = 10 * 60 * 1000
+QUARANTINE_AFTER = 3  # errors of the quarantine kind within the window
+
+# KEYS: owner key; ARGV: instance id, lease ms
+LEASE = """
+local owner = redis.call('GET', KEYS[1])
+if owner == false or owner == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    per_minute: int
+    per_hour: int
+    per_day: int
+
+
+def windows(now: datetime) -> dict[str, tuple[str, int]]:
+    """Counter window names (in Vietnam's day) and their TTLs."""
+    local = now.astimezone(VIETNAM)
+    return {
+        "minute": (local.strftime("m%Y%m%d%H%M"), 120),
+        "hour": (local.strftime("h%Y%m%d%H"), 7200),
+        "day": (local.strftime("d%Y%m%d"), 2 * 86400),
+    }
+
+
+class ModemRegistry:
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._lease = client.register_script(LEASE)
+
+    # -- settings: the file's, with administrators' live changes over them ------------------
+
+    def live_changes(self) -> dict[str, dict[str, Any]]:
+        raw = cast(dict[str, str], self._redis.hgetall(keys.modem_config()))
+        return {modem: json.loads(value) for modem, value in raw.items()}
+
+    def change(self, modem: str, **fields: Any) -> None:
+        """An administrator's change (add, edit, disable...), applied live by the services."""
+        current = self.live_changes().get(modem, {})
+        current.update(fields)
+        self._redis.hset(keys.modem_config(), modem, json.dumps(current))
+
+    def effective(self, from_file: Iterable[ModemSettings]) -> list[ModemSettings]:
+        """The pool now: the file's modems with live changes applied, plus modems added live."""
+        live = self.live_changes()
+        known = {f.name for f in dataclasses.fields(ModemSettings)}
+        pool: dict[str, ModemSettings] = {m.id: m for m in from_file}
+        for modem, change in live.items():
+            fields = {k: v for k, v in change.items() if k in known and k != "id"}
+            if modem in pool:
+                pool[modem] = dataclasses.replace(pool[modem], **fields)
+            elif "port" in fields:
+                pool[modem] = ModemSettings(id=modem, **fields)
+        return list(pool.values())
+
+    # -- ownership ----------------------------------------------------------------------------
+
+    def hold(self, modem: str, instance: str, lease_ms: int) -> bool:
+        """Takes or renews the lease on a modem; False while another instance holds it."""
+        return bool(self._lease(keys=[keys.modem_owner(modem)], args=[instance, lease_ms]))
+
+    def owner(self, modem: str) -> str | None:
+        holder = self._redis.get(keys.modem_owner(modem))
+        return None if holder is None else str(holder)
+
+    def let_go(self, modem: str, instance: str) -> None:
+        name = keys.modem_owner(modem)
+        if self._redis.get(name) == instance:
+            self._redis.delete(name)
+
+    # -- health ---------------------------------------------------------------------------
+
+    def publish_health(self, modem: str, fields: dict[str, Any]) -> None:
+        flat = {k: "" if v is None else str(v) for k, v in fields.items()}
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(keys.modem_health(modem))
+        pipe.hset(keys.modem_health(modem), mapping=flat)  # type: ignore[arg-type]
+        pipe.expire(keys.modem_health(modem), HEALTH_TTL_SECONDS)
+        pipe.sadd(keys.modem_ids(), modem)
+        pipe.execute()
+
+    def known(self) -> list[str]:
+        """Every modem any service has driven, or that administrators configured."""
+        ids = {str(m) for m in self._redis.smembers(keys.modem_ids())}
+        return sorted(ids | set(self.live_changes()))
+
+    def health(self, modem: str) -> dict[str, str]:
+        return cast(dict[str, str], self._redis.hgetall(keys.modem_health(modem)))
+
+    # -- caps -----------------------------------------------------------------------------
+
+    def under_caps(self, modem: str, caps: Caps, now: datetime) -> bool:
+        names = windows(now)
+        counts = self._redis.mget(
+            [keys.modem_sent(modem, names[w][0]) for w in ("minute", "hour", "day")]
+        )
+        minute, hour, day = (int(c or 0) for c in counts)
+        return minute < caps.per_minute and hour < caps.per_hour and day < caps.per_day
+
+    def count_sent(self, modem: str, now: datetime) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        for name, ttl in windows(now).values():
+            pipe.incr(keys.modem_sent(modem, name))
+            pipe.expire(keys.modem_sent(modem, name), ttl)
+        pipe.execute()
+
+    def sent_today(self, modem: str, now: datetime) -> int:
+        return int(self._redis.get(keys.modem_sent(modem, windows(now)["day"][0])) or 0)
+
+    # -- quarantine -----------------------------------------------------------------------
+
+    def note_quarantine_error(self, modem: str, code: int | None, now_ms: int) -> bool:
+        """Counts an error of the quarantine kind; True when the SIM is now quarantined."""
+        burst = keys.modem_error_burst(modem)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zadd(burst, {f"{now_ms}:{code}": now_ms})
+        pipe.zremrangebyscore(burst, "-inf", now_ms - QUARANTINE_WINDOW_MS)
+        pipe.zcard(burst)
+        pipe.expire(burst, QUARANTINE_WINDOW_MS // 1000)
+        _, _, count, _ = pipe.execute()
+        if int(count) >= QUARANTINE_AFTER:
+            reason = f"{count} errors like +CMS ERROR: {code} within 10 minutes"
+            self._redis.set(keys.modem_quarantine(modem), reason)
+            return True
+        return False
+
+    def quarantined(self, modem: str) -> str | None:
+        reason = self._redis.get(keys.modem_quarantine(modem))
+        return None if reason is None else str(reason)
+
+    def release_quarantine(self, modem: str) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(keys.modem_quarantine(modem))
+        pipe.delete(keys.modem_error_burst(modem))
+        pipe.execute()

@@ -1,0 +1,11 @@
+"""Names of the RQ queues and jobs that processes hand work to each other through."""
+
+from __future__ import annotations
+
+INBOUND_QUEUE = "hoso-inbound"
+INBOUND_JOB = "worker.jobs.answer_sms"  # called with the inbound message id
+
+
+def inbound_job_id(message_id: str) -> str:
+    """One job per inbound message: a repeated hand-over replaces, never duplicates, it."""
+    return f"inbound-{message_id}"

@@ -1,0 +1,513 @@
+"""One GSM modem as its owner thread sees it: connect, send a part, list and delete storage.
+
+The only module (with its helpers gsm_fixes, sms_pdu, device_parse) that touches
+python-gsmmodem-new. THREADING: every method of `Device` is called from one owner thread (the
+modem service's actor for this modem). The library's reader thread only appends URC lines to a
+deque and records a fatal error; nothing but the owner thread ever writes to the port.
+
+What we use from gsmmodem and what we bypass:
+- used: `SerialComms` (serial port, reader thread, the write/response handshake, the "> " prompt
+  wait, `TimeoutException` with partial data), patched in modem/gsm_fixes.py;
+- bypassed: `GsmModem` entirely. Its connect() crashes on some answers and waits 15 s on others,
+  and sets +CNMI for URC-driven delivery; its write() retries SIM-busy by recursion; sendSms
+  always asks for a report and tracks one reference; listStoredSms/processStoredSms delete
+  before the message is safe and shift indexes after a corrupt PDU; its notification handler
+  threads write to the port. We issue the AT commands ourselves and parse the answers.
+
+Delivery without URCs: AT+CNMI=2,1,0,2,0. Received messages (mt=1) and status reports (ds=2)
+are both STORED; +CMTI/+CDSI are only hints to poll sooner. Correctness rests on listing storage
+(AT+CMGL=4 in every memory) and deleting by index after the caller has persisted: a URC lost
+inside a response, or during a reconnect, delays a message but never loses it. mt=2 (+CMT) and
+ds=1 (+CDS) would hand the PDU over once, in a URC, with no copy left on the modem. If a modem
+refuses ds=2 we fall back to ds=1 and pick the +CDS reports out of the URC stream (best effort).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import re
+import threading
+import time
+
+import serial
+from gsmmodem.exceptions import TimeoutException
+
+from modem.device_parse import (
+    Response,
+    csq_to_dbm,
+    parse_cmgl,
+    quoted,
+    split_response,
+    status_word,
+)
+from modem.device_types import Health, StatusReport, StoredSms, _report
+from modem.errors import (
+    CommandFailed,
+    ModemUnavailable,
+    PinRequired,
+    SendFailed,
+    SimNotInserted,
+    Verdict,
+    classify_cms,
+)
+from modem.gsm_fixes import FixedSerialComms
+from modem.sms_pdu import (
+    UNKNOWN_TIME,
+    Concat,
+    Deliver,
+    PartToSend,
+    PduDecodeError,
+    Report,
+    decode_pdu,
+    digest,
+    encode_parts,
+    parts_needed,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Concat", "Device", "Health", "PartToSend", "StatusReport", "StoredSms"]
+__all__ += ["encode_parts", "parts_needed"]
+
+CNMI_STORED = "AT+CNMI=2,1,0,2,0"
+CNMI_CDS_FALLBACK = "AT+CNMI=2,1,0,1,0"
+BUSY = {("CME", 14), ("CME", 515), ("CMS", 314), ("CMS", 515)}
+STRAY = re.compile(r"^(OK|ERROR|>|\+CMGS:.*|\+CM[ES] ERROR:.*)$")
+ESC, CTRL_Z = "\x1b", "\x1a"
+
+
+class Device:
+    """A modem on `port`; see the module docstring for the threading rule."""
+
+    def __init__(
+        self,
+        port: str,
+        baudrate: int = 115200,
+        pin: str | None = None,
+        *,
+        command_timeout: float = 10.0,
+        send_timeout: float = 70.0,
+    ) -> None:
+        if pin is not None and not re.fullmatch(r"\d{4,8}", pin):
+            raise ValueError("a SIM PIN is 4 to 8 digits")
+        self.port = str(port)
+        self.baudrate = baudrate
+        self.pin = pin
+        self.command_timeout = command_timeout
+        self.send_timeout = send_timeout
+        self.memories: list[str] = []
+        self.cds_fallback = False
+        self._comms: FixedSerialComms | None = None
+        self._fatal: BaseException | None = None
+        self._incoming: collections.deque[str] = collections.deque()  # reader thread appends
+        self._urcs: list[str] = []
+        self._cds: list[str] = []
+        self._cds_next = False
+        self._mem1: str | None = None
+        self._dirty = False  # a command timed out: resynchronise before the next one
+        self._lock = threading.Lock()  # guards the owner-thread rule, never held by the reader
+
+    # ------------------------------------------------------------ life cycle
+
+    def connect(self) -> None:
+        """Open the port and set the modem up; raises ModemUnavailable or PinRequired."""
+        self.close()
+        self._fatal = None
+        self._mem1 = None
+        self._dirty = False
+        comms = FixedSerialComms(self.port, self.baudrate, self._incoming.append, self._on_fatal)
+        try:
+            comms.connect()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise ModemUnavailable(f"cannot open {self.port}: {exc}") from exc
+        self._comms = comms
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+        log.info("modem.connected port=%s memories=%s", self.port, ",".join(self.memories))
+
+    def _setup(self) -> None:
+        deadline = time.monotonic() + self.command_timeout
+        while True:  # the modem may still be booting: a few short tries
+            try:
+                self._write(ESC, None, 0)
+                self._at("ATE0V1", timeout=min(1.0, self.command_timeout))
+                break
+            except ModemUnavailable:
+                if time.monotonic() > deadline or not self.alive():
+                    raise
+        self._at("AT+CMEE=1")
+        self._unlock_sim()
+        self._at("AT+CMGF=0", retry_busy=True)
+        cpms = self._at("AT+CPMS=?", "+CPMS:", retry_busy=True).first("+CPMS:") or ""
+        group = cpms.split("),(")[0] if "),(" in cpms else cpms
+        self.memories = [m for m in ("SM", "ME") if m in quoted(group)] or ["SM"]
+        store = "ME" if "ME" in self.memories else self.memories[0]
+        self._at(f'AT+CPMS="{store}","{store}","{store}"', retry_busy=True)
+        self._mem1 = store
+        try:
+            self._at(CNMI_STORED)
+            self.cds_fallback = False
+        except CommandFailed:
+            log.warning("modem.cnmi_fallback port=%s cnmi=%s", self.port, CNMI_CDS_FALLBACK)
+            self._at(CNMI_CDS_FALLBACK)
+            self.cds_fallback = True
+        for optional in ("AT+CREG=1", "AT+COPS=3,0"):
+            try:
+                self._at(optional)
+            except CommandFailed:
+                log.info("modem.optional_setting_refused port=%s cmd=%s", self.port, optional)
+
+    def _unlock_sim(self) -> None:
+        state = self._sim_state()
+        if state == "READY":
+            return
+        if state == "NOT INSERTED":
+            raise SimNotInserted(f"{self.port}: SIM not inserted")
+        if state != "SIM PIN" or self.pin is None:
+            raise PinRequired(state)
+        log.info("modem.pin_attempt port=%s", self.port)
+        try:
+            self._at(f'AT+CPIN="{self.pin}"')
+        except CommandFailed as exc:
+            raise PinRequired(state, attempted=True) from exc
+        deadline = time.monotonic() + self.command_timeout
+        while (state := self._sim_state()) != "READY":
+            if state != "SIM BUSY" or time.monotonic() > deadline:
+                raise PinRequired(state, attempted=True)
+            time.sleep(0.2)
+
+    def _sim_state(self) -> str:
+        """READY / SIM PIN / SIM PUK / NOT INSERTED / SIM BUSY / ... Some modems answer
+        AT+CPIN? without a final OK: a short timeout and the partial answer then suffice."""
+        try:
+            resp = self._at("AT+CPIN?", "+CPIN:", timeout=min(2.0, self.command_timeout))
+        except CommandFailed as exc:
+            code = exc.final
+            if code.endswith(" 10") or code.endswith(" 310"):
+                return "NOT INSERTED"
+            if code.endswith(" 14") or code.endswith(" 314"):
+                return "SIM BUSY"
+            raise
+        except _PartialAnswer as partial:
+            resp = partial.response
+        state = resp.first("+CPIN:")
+        if state is None:
+            raise ModemUnavailable(f"{self.port}: no +CPIN answer")
+        return state.strip('"')
+
+    def close(self) -> None:
+        """Stop the reader thread and close the port; never raises."""
+        comms, self._comms = self._comms, None
+        if comms is None:
+            return
+        try:
+            comms.close()
+        except Exception:  # close must not raise
+            log.warning("modem.close_failed port=%s", self.port, exc_info=True)
+
+    def alive(self) -> bool:
+        """Reader thread alive AND port open (gsmmodem's own `alive` can lie: MODEM-NOTES 8)."""
+        comms = self._comms
+        return (
+            comms is not None
+            and self._fatal is None
+            and bool(comms.alive)
+            and comms.reader_alive()
+            and comms.serial is not None
+            and comms.serial.is_open
+        )
+
+    def ping(self, timeout: float = 2.0) -> bool:
+        try:
+            self._at("AT", timeout=timeout)
+        except (ModemUnavailable, CommandFailed):
+            return False
+        return True
+
+    # ------------------------------------------------------------ state
+
+    def health(self) -> Health:
+        csq_value = self._optional("AT+CSQ", "+CSQ:")
+        csq = int(csq_value.split(",")[0]) if csq_value and csq_value[0].isdigit() else None
+        if csq == 99:
+            csq = None
+        creg = self._optional("AT+CREG?", "+CREG:") or ""
+        fields = creg.split(",")
+        stat = int(fields[1]) if len(fields) > 1 and fields[1].strip().isdigit() else 0
+        cops = quoted(self._optional("AT+COPS?", "+COPS:") or "")
+        try:
+            sim = self._sim_state()
+        except CommandFailed as exc:
+            sim = f"ERROR {exc.final}"
+        return Health(
+            signal_dbm=csq_to_dbm(csq) if csq is not None else None,
+            signal_csq=csq,
+            registered=stat in (1, 5),
+            roaming=stat == 5,
+            operator=cops[0] if cops else None,
+            sim=sim,
+            imei=self._optional("AT+CGSN", ""),
+            imsi=self._optional("AT+CIMI", ""),
+            model=self._optional("AT+CGMM", ""),
+        )
+
+    def _optional(self, command: str, prefix: str) -> str | None:
+        try:
+            resp = self._at(command, prefix or None)
+        except CommandFailed:
+            return None
+        if prefix:
+            return resp.first(prefix)
+        return resp.info[0] if resp.info else None
+
+    # ------------------------------------------------------------ storage
+
+    def _listing(self) -> list[tuple[str, int, int, str, str | None]]:
+        out = []
+        for memory in self.memories:
+            self._select(memory)
+            resp = self._at("AT+CMGL=4", "+CMGL:", timeout=max(self.command_timeout, 30.0))
+            for entry in parse_cmgl(resp.info):
+                out.append((memory, entry.index, entry.stat, entry.pdu, entry.problem))
+        return out
+
+    def list_stored(self) -> list[StoredSms]:
+        """Every received message in every memory, oldest index first; deletes nothing.
+        A PDU we cannot decode is returned raw with corrupt=True."""
+        found: list[StoredSms] = []
+        for memory, index, stat, pdu, problem in self._listing():
+            decoded: Deliver | Report | None = None
+            if problem is None:
+                try:
+                    decoded = decode_pdu(pdu)
+                except PduDecodeError as exc:
+                    problem = str(exc)
+            if isinstance(decoded, Report):
+                continue
+            if decoded is None:
+                log.warning(
+                    "modem.corrupt_pdu port=%s memory=%s index=%s problem=%s pdu=%s",
+                    *(self.port, memory, index, problem, pdu[:400]),
+                )
+            found.append(
+                StoredSms(
+                    index=index,
+                    memory=memory,
+                    status=status_word(stat),
+                    pdu=pdu,
+                    sender=decoded.sender if decoded else "",
+                    smsc_time=decoded.smsc_time if decoded else UNKNOWN_TIME,
+                    text=decoded.text if decoded else "",
+                    concat=decoded.concat if decoded else None,
+                    digest=digest(pdu),
+                    corrupt=decoded is None,
+                    problem=problem,
+                )
+            )
+        return found
+
+    def status_reports(self) -> list[StatusReport]:
+        """Stored status reports (ds=2), plus any +CDS seen in the URC stream (fallback)."""
+        reports = []
+        for memory, index, _stat, pdu, problem in self._listing():
+            if problem is None:
+                try:
+                    decoded = decode_pdu(pdu)
+                except PduDecodeError:
+                    continue  # list_stored() reports it
+                if isinstance(decoded, Report):
+                    reports.append(_report(decoded, index, memory))
+        self._take_urcs()
+        cds, self._cds = self._cds, []
+        for pdu in cds:
+            try:
+                decoded = decode_pdu(pdu)
+            except PduDecodeError:
+                log.warning("modem.corrupt_cds port=%s pdu=%s", self.port, pdu[:400])
+                continue
+            if isinstance(decoded, Report):
+                reports.append(_report(decoded, None, None))
+        return reports
+
+    def delete(self, index: int, memory: str | None = None) -> None:
+        self._select(memory or self._mem1 or (self.memories[0] if self.memories else "SM"))
+        self._at(f"AT+CMGD={int(index)}", retry_busy=True)
+
+    def delete_report(self, report: StatusReport) -> None:
+        if report.index is not None:
+            self.delete(report.index, report.memory)
+
+    def _select(self, memory: str) -> None:
+        if memory != self._mem1:
+            self._at(f'AT+CPMS="{memory}"', retry_busy=True)
+            self._mem1 = memory
+
+    # ------------------------------------------------------------ sending
+
+    def send(self, part: PartToSend) -> int:
+        """Submit one part; returns the +CMGS message reference."""
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError("Device used from two threads at once")
+        try:
+            return self._send(part)
+        finally:
+            self._lock.release()
+
+    def _send(self, part: PartToSend) -> int:
+        comms = self._ready()
+        command = f"AT+CMGS={part.tpdu_length}"
+        try:
+            lines = self._write(command + "\r", "> ", self.command_timeout)
+        except _PartialAnswer as exc:
+            self._escape(comms)
+            raise SendFailed(None, Verdict.RETRY_HERE, "no prompt") from exc
+        prompt = split_response(lines, command)
+        self._note(prompt.urcs)
+        if not any(line.strip() == ">" for line in lines):
+            raise self._send_error(prompt)
+        try:
+            lines = self._write(part.pdu_hex + CTRL_Z, None, self.send_timeout)
+        except _PartialAnswer as exc:
+            self._escape(comms)
+            raise SendFailed(None, Verdict.RETRY_HERE, "no answer to the PDU") from exc
+        resp = split_response(lines, part.pdu_hex, "+CMGS:")
+        self._note(resp.urcs)
+        value = resp.first("+CMGS:")
+        if not resp.ok or value is None or not value.split(",")[0].strip().isdigit():
+            raise self._send_error(resp)
+        mr = int(value.split(",")[0])
+        log.info("sms.part_submitted port=%s mr=%s part=%s/%s", self.port, mr, part.seq, part.total)
+        return mr
+
+    def _send_error(self, resp: Response) -> SendFailed:
+        code = resp.error_code()
+        if code is not None:
+            return SendFailed(code[1], classify_cms(code[1]), resp.final or "")
+        return SendFailed(None, Verdict.RETRY_HERE, resp.final or "no final result")
+
+    def _escape(self, comms: FixedSerialComms) -> None:
+        """After a send timeout: ESC leaves SMS input mode (MODEM-NOTES 9)."""
+        self._dirty = True
+        try:
+            self._write(ESC, None, 0)
+        except ModemUnavailable:
+            log.info("modem.escape_failed port=%s", self.port)
+
+    # ------------------------------------------------------------ URCs
+
+    def drain_urcs(self) -> list[str]:
+        """URC lines seen since the last call, oldest first (hints: poll sooner, reconnect)."""
+        self._take_urcs()
+        urcs, self._urcs = self._urcs, []
+        return urcs
+
+    def _take_urcs(self) -> None:
+        while self._incoming:
+            self._note([self._incoming.popleft()])
+
+    def _note(self, lines: list[str]) -> None:
+        for raw in lines:
+            line = raw.strip()
+            if not line:
+                continue
+            if self._cds_next:
+                self._cds_next = False
+                self._cds.append(line)
+                continue
+            if STRAY.match(line):
+                log.info("modem.stray_line port=%s line=%r", self.port, line[:80])
+                continue
+            if line.startswith("+CDS:"):
+                self._cds_next = True
+            self._urcs.append(line)
+
+    def _on_fatal(self, exc: BaseException) -> None:  # reader thread: record only
+        self._fatal = exc
+
+    # ------------------------------------------------------------ AT plumbing
+
+    def _ready(self) -> FixedSerialComms:
+        comms = self._comms
+        if comms is None or not self.alive():
+            raise ModemUnavailable(f"{self.port}: not connected ({self._fatal or 'closed'})")
+        if self._dirty:
+            self._dirty = False
+            try:
+                self._write(ESC, None, 0)
+                self._write("AT\r", None, min(2.0, self.command_timeout))
+            except _PartialAnswer as exc:
+                self._dirty = True
+                raise ModemUnavailable(f"{self.port}: no answer after a timeout") from exc
+            time.sleep(0.05)  # let a late answer to the timed-out command arrive as a stray
+        return comms
+
+    def _write(self, data: str, prompt: str | None, timeout: float) -> list[str]:
+        """Raw exchange through gsmmodem's SerialComms.write; timeout 0 writes only."""
+        comms = self._comms
+        if comms is None:
+            raise ModemUnavailable(f"{self.port}: not connected")
+        try:
+            if timeout <= 0:
+                comms.write(data, waitForResponse=False)
+                return []
+            lines: list[str] = comms.write(
+                data, waitForResponse=True, timeout=timeout, expectedResponseTermSeq=prompt
+            )
+            return lines
+        except TimeoutException as exc:
+            if not self.alive():
+                raise ModemUnavailable(f"{self.port}: port lost") from exc
+            self._dirty = True
+            raise _PartialAnswer(exc.data or []) from exc
+        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+            raise ModemUnavailable(f"{self.port}: {exc}") from exc
+
+    def _at(
+        self,
+        command: str,
+        prefix: str | None = None,
+        *,
+        timeout: float | None = None,
+        retry_busy: bool = False,
+    ) -> Response:
+        """One AT command; raises CommandFailed on an error final, ModemUnavailable when the
+        modem does not answer, _PartialAnswer when it answered without a final result."""
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError("Device used from two threads at once")
+        try:
+            limit = self.command_timeout if timeout is None else timeout
+            deadline = time.monotonic() + limit
+            while True:
+                self._ready()
+                try:
+                    lines = self._write(command + "\r", None, limit)
+                except _PartialAnswer as partial:
+                    resp = split_response(partial.lines, command, prefix)
+                    self._note(resp.urcs)
+                    if resp.info:
+                        raise _PartialAnswer(partial.lines, resp) from None
+                    raise ModemUnavailable(f"{self.port}: no answer to {command}") from None
+                resp = split_response(lines, command, prefix)
+                self._note(resp.urcs)
+                if resp.ok:
+                    return resp
+                code = resp.error_code()
+                if retry_busy and code in BUSY and time.monotonic() < deadline:
+                    time.sleep(0.25)  # SIM busy after boot: bounded by the command timeout
+                    continue
+                raise CommandFailed(command, resp.final or "no final result")
+        finally:
+            self._lock.release()
+
+
+class _PartialAnswer(ModemUnavailable):
+    """A command timed out; `lines` is what came before the timeout."""
+
+    def __init__(self, lines: list[str], response: Response | None = None) -> None:
+        super().__init__("timeout")
+        self.lines = lines
+        self.response = response or split_response(lines, "")

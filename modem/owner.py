@@ -1,0 +1,438 @@
+"""The owner of one modem: the only thread that talks to it (an actor).
+
+Its loop, while it holds the modem's lease: keep the device connected (reconnect with backoff),
+take in stored SMS (persist, then delete from the SIM, then hand to the workers), apply status
+reports, publish health, and send queued SMS one part at a time, saving each part's state before
+the PDU goes out. Nothing here blocks on anything but the modem and Redis; nothing dies silently:
+the loop catches, logs with the traceback, and carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from config.settings import ModemSettings
+from gateway.core.errors import InvalidPhone
+from gateway.core.messages import RetryWhere
+from gateway.core.phones import mask_phone, normalise_phone
+from gateway.core.times import to_micros
+from gateway.store.inbox import InboundPart, Inbox
+from gateway.store.modems import Caps, ModemRegistry
+from gateway.store.outbox import Outbound, Outbox, UnknownFate
+from modem.device import Device, StatusReport, encode_parts
+from modem.errors import ModemError, ModemUnavailable, PinRequired, SendFailed, Verdict
+
+log = logging.getLogger(__name__)
+
+LEASE_MS = 15_000
+POLL_INBOX_SECONDS = 2.0
+POLL_REPORTS_SECONDS = 5.0
+HEALTH_SECONDS = 5.0
+RECONNECT_BACKOFF_MAX = 30.0
+IDLE_WAIT_SECONDS = 0.5
+PARTIAL_TIMEOUT_MS = 15 * 60 * 1000
+
+WHERE = {
+    Verdict.RETRY_HERE: RetryWhere.HERE,
+    Verdict.RETRY_ELSEWHERE: RetryWhere.ELSEWHERE,
+    Verdict.QUARANTINE: RetryWhere.ELSEWHERE,
+    Verdict.NEVER: RetryWhere.NEVER,
+}
+
+DeviceFactory = Callable[[ModemSettings], Device]
+HandOver = Callable[[str], None]  # gives an inbound message id to the workers (an RQ job)
+
+
+def default_device(settings: ModemSettings) -> Device:
+    return Device(settings.port, settings.baudrate, settings.pin)
+
+
+def e164_or_raw(sender: str) -> str:
+    """Senders as E.164 where they are numbers; alphanumeric senders ("VIETTEL") as they are."""
+    try:
+        return normalise_phone(sender)
+    except InvalidPhone:
+        return sender
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class OwnerState:
+    state: str = "starting"  # up / down / disabled / quarantined / standby (another host drives it)
+    last_error: str = ""
+    down_since: float | None = None  # unix time
+    sent: int = 0
+    received: int = 0
+    reconnects: int = 0
+    next_connect: float = 0.0
+    backoff: float = 1.0
+    last_inbox: float = 0.0
+    last_reports: float = 0.0
+    last_health: float = 0.0
+    registered: bool = False
+    last_ref: int | None = None
+    health: dict[str, object] = field(default_factory=dict)
+
+
+class Owner(threading.Thread):
+    def __init__(
+        self,
+        settings: ModemSettings,
+        instance: str,
+        registry: ModemRegistry,
+        outbox: Outbox,
+        inbox: Inbox,
+        hand_over: HandOver,
+        wait_for_work: Callable[[str, float], None],
+        make_device: DeviceFactory = default_device,
+        clock: Callable[[], datetime] = now_utc,
+    ) -> None:
+        super().__init__(name=f"modem-{settings.id}", daemon=True)
+        self.settings = settings
+        self.instance = instance
+        self.registry = registry
+        self.outbox = outbox
+        self.inbox = inbox
+        self.hand_over = hand_over
+        self.wait_for_work = wait_for_work
+        self.make_device = make_device
+        self.clock = clock
+        self.device: Device | None = None
+        self.status = OwnerState()
+        self.stopping = threading.Event()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        log.info("modem.owner_started modem=%s port=%s", self.settings.id, self.settings.port)
+        while not self.stopping.is_set():
+            try:
+                busy = self.step()
+            except Exception as exc:  # the daemon's one broad catch: log, drop the device, go on
+                log.error(
+                    "modem.loop_error modem=%s error=%s", self.settings.id, exc, exc_info=True
+                )
+                self._lost(f"internal: {exc}")
+                busy = False
+            if not busy:
+                self.wait_for_work(self.settings.id, IDLE_WAIT_SECONDS)
+        self._close()
+        self.registry.let_go(self.settings.id, self.instance)
+        log.info("modem.owner_stopped modem=%s", self.settings.id)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def step(self) -> bool:
+        """One turn of the loop; True when it did work (so the next turn comes at once)."""
+        modem = self.settings.id
+        mono = time.monotonic()
+        if not self.registry.hold(modem, self.instance, LEASE_MS):
+            self._close()
+            self.status.state = "standby"
+            return False
+        if self.device is None or not self.device.alive():
+            if self.device is not None:
+                self._lost("the port or its reader died")
+            if mono < self.status.next_connect or not self._connect():
+                self._publish_health(mono, force=False)
+                return False
+        device = self.device
+        assert device is not None
+        hints = device.drain_urcs()
+        if any(h.startswith(("+CMTI", "+CDSI")) for h in hints):
+            self.status.last_inbox = 0.0
+            self.status.last_reports = 0.0
+        if any(h.startswith(("RDY", "^BOOT", "SMS Ready", "+CFUN: 1")) for h in hints):
+            log.warning("modem.rebooted modem=%s", modem)
+        if mono - self.status.last_inbox >= POLL_INBOX_SECONDS:
+            self.take_inbound()
+            self.status.last_inbox = mono
+        if mono - self.status.last_reports >= POLL_REPORTS_SECONDS:
+            self.apply_reports(device.status_reports())
+            self.status.last_reports = mono
+        self._publish_health(mono, force=False)
+        return self.send_one()
+
+    # -- connection ------------------------------------------------------------------------
+
+    def _connect(self) -> bool:
+        modem = self.settings.id
+        device = self.make_device(self.settings)
+        try:
+            device.connect()
+        except PinRequired as exc:
+            self._down(f"SIM: {exc}", retry_in=RECONNECT_BACKOFF_MAX * 4)
+            device.close()
+            return False
+        except ModemError as exc:
+            self._down(str(exc), retry_in=self.status.backoff)
+            self.status.backoff = min(RECONNECT_BACKOFF_MAX, self.status.backoff * 2)
+            device.close()
+            return False
+        self.device = device
+        self.status.backoff = 1.0
+        self.status.state = "up"
+        self.status.down_since = None
+        self.status.reconnects += 1
+        self.status.last_inbox = 0.0
+        self.status.last_reports = 0.0
+        log.info("modem.up modem=%s", modem)
+        self.recover()
+        self._publish_health(time.monotonic(), force=True)
+        return True
+
+    def _down(self, error: str, retry_in: float) -> None:
+        if self.status.state != "down":
+            log.warning("modem.down modem=%s error=%s", self.settings.id, error)
+        self.status.state = "down"
+        self.status.last_error = error
+        if self.status.down_since is None:
+            self.status.down_since = time.time()
+        self.status.next_connect = time.monotonic() + retry_in
+
+    def _lost(self, error: str) -> None:
+        self._close()
+        self._down(error, retry_in=1.0)
+
+    def _close(self) -> None:
+        if self.device is not None:
+            self.device.close()
+            self.device = None
+
+    # -- inbound ----------------------------------------------------------------------------
+
+    def take_inbound(self) -> None:
+        assert self.device is not None
+        now = self.clock()
+        for stored in self.device.list_stored():
+            text = stored.text if not stored.corrupt else f"[undecodable PDU {stored.pdu}]"
+            concat = (
+                (stored.concat.ref, stored.concat.total, stored.concat.seq)
+                if stored.concat
+                else None
+            )
+            part = InboundPart(
+                self.settings.id,
+                e164_or_raw(stored.sender),
+                text,
+                stored.smsc_time,
+                stored.digest,
+                concat,
+            )
+            message = self.inbox.take(part, now)  # persisted (AOF, fsync) before the delete below
+            self.device.delete(stored.index, stored.memory)
+            if message is not None:
+                self.status.received += 1
+                log.info(
+                    "sms.received modem=%s id=%s from=%s parts=%s",
+                    self.settings.id,
+                    message,
+                    mask_phone(stored.sender),
+                    stored.concat.total if stored.concat else 1,
+                )
+                self.hand_over(message)
+        self.inbox.expire_partials(to_micros(now) // 1000 - PARTIAL_TIMEOUT_MS, now)
+
+    # -- delivery reports --------------------------------------------------------------------
+
+    def apply_reports(self, reports: list[StatusReport]) -> None:
+        assert self.device is not None
+        now_ms = to_micros(self.clock()) // 1000
+        for report in reports:
+            applied = self.outbox.delivery_report(
+                self.settings.id,
+                report.reference,
+                report.recipient,
+                report.delivered,
+                report.final,
+                now_ms,
+            )
+            log.info(
+                "sms.report modem=%s ref=%s status=%s sms=%s",
+                self.settings.id,
+                report.reference,
+                report.status,
+                applied[0] if applied else "unknown",
+            )
+            if report.index is not None:
+                self.device.delete_report(report)
+
+    # -- outbound ---------------------------------------------------------------------------
+
+    def _may_send(self) -> bool:
+        s = self.settings
+        if not s.enabled:
+            self.status.state = "disabled"
+            return False
+        reason = self.registry.quarantined(s.id)
+        if reason is not None:
+            self.status.state = "quarantined"
+            self.status.last_error = reason
+            return False
+        self.status.state = "up"
+        if not self.status.registered:
+            return False
+        return self.registry.under_caps(
+            s.id, Caps(s.per_minute, s.per_hour, s.per_day), self.clock()
+        )
+
+    def send_one(self) -> bool:
+        if not self._may_send():
+            return False
+        now_ms = to_micros(self.clock()) // 1000
+        sms = self.outbox.claim(self.settings.id, self.settings.carrier or "", now_ms)
+        if sms is None:
+            return False
+        self.send(sms, start=sms.next_part, resend_first=False)
+        return True
+
+    def send(
+        self, sms: Outbound, start: int, resend_first: bool, expected_ref: int | None = None
+    ) -> None:
+        """Sends the parts of `sms` from `start`; the first one as a duplicate-safe resend."""
+        assert self.device is not None
+        concat_ref = sms.concat_ref if sms.concat_ref is not None else int(sms.id) % 256
+        parts = encode_parts(
+            sms.to,
+            sms.text,
+            concat_ref=concat_ref,
+            reject_duplicates=False,
+            message_reference=0,
+        )
+        sms = self.outbox.plan(sms, len(parts), concat_ref if len(parts) > 1 else None)
+        for index in range(start, len(parts)):
+            part = parts[index]
+            if index == start and resend_first:
+                part = encode_parts(
+                    sms.to,
+                    sms.text,
+                    concat_ref=concat_ref,
+                    reject_duplicates=True,
+                    message_reference=((expected_ref or 0) - index) % 256,
+                )[index]
+                self.outbox.mark_resent(sms)
+            guess = None if self.status.last_ref is None else (self.status.last_ref + 1) % 256
+            self.outbox.submitting(sms, index, guess, to_micros(self.clock()) // 1000)
+            try:
+                reference = self.device.send(part)
+            except SendFailed as exc:
+                self._refused(sms, exc)
+                return
+            except ModemUnavailable as exc:
+                # The part's fate is unknown: it stays `submitting` and is resolved on reconnect.
+                self._lost(f"send: {exc}")
+                return
+            self.status.last_ref = reference
+            self.outbox.submitted(sms, index, reference, to_micros(self.clock()) // 1000)
+            self.registry.count_sent(self.settings.id, self.clock())
+            self.status.sent += 1
+        log.info(
+            "sms.submitted modem=%s id=%s to=%s parts=%d",
+            self.settings.id,
+            sms.id,
+            mask_phone(sms.to),
+            len(parts),
+        )
+
+    def _refused(self, sms: Outbound, exc: SendFailed) -> None:
+        now_ms = to_micros(self.clock()) // 1000
+        self.status.last_error = str(exc)
+        where = WHERE[exc.verdict]
+        if exc.verdict is Verdict.QUARANTINE and self.registry.note_quarantine_error(
+            self.settings.id, exc.code, now_ms
+        ):
+            log.warning("modem.quarantined modem=%s code=%s", self.settings.id, exc.code)
+        state = self.outbox.failed_attempt(
+            sms, where, f"+CMS ERROR: {exc.code}" if exc.code is not None else str(exc), now_ms
+        )
+        log.warning(
+            "sms.refused modem=%s id=%s code=%s verdict=%s now=%s",
+            self.settings.id,
+            sms.id,
+            exc.code,
+            exc.verdict,
+            state,
+        )
+
+    # -- crash recovery --------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Parts whose fate a crash left unknown: confirmed by a status report, or resent once."""
+        assert self.device is not None
+        now_ms = to_micros(self.clock()) // 1000
+        unknown = self.outbox.recover(self.settings.id, now_ms)
+        if not unknown:
+            return
+        reports = self.device.status_reports()
+        for fate in unknown:
+            self._resolve(fate, reports)
+        self.apply_reports(reports)
+
+    def _resolve(self, fate: UnknownFate, reports: list[StatusReport]) -> None:
+        sms = fate.sms
+        matched = next(
+            (r for r in reports if r.reference == fate.expected_ref and r.recipient == sms.to),
+            None,
+        )
+        if matched is not None or sms.resent:
+            # Confirmed by the network, or already resent once: never a third copy.
+            reference = matched.reference if matched else (fate.expected_ref or 0)
+            self.outbox.submitted(sms, fate.part, reference, to_micros(self.clock()) // 1000)
+            refreshed = self.outbox.get(sms.id)
+            if refreshed is not None and refreshed.next_part < refreshed.parts:
+                self.send(refreshed, start=refreshed.next_part, resend_first=False)
+            return
+        log.warning(
+            "sms.resend_unknown modem=%s id=%s part=%d", self.settings.id, sms.id, fate.part
+        )
+        self.send(sms, start=fate.part, resend_first=True, expected_ref=fate.expected_ref)
+
+    # -- health -----------------------------------------------------------------------------
+
+    def _publish_health(self, mono: float, force: bool) -> None:
+        if not force and mono - self.status.last_health < HEALTH_SECONDS:
+            return
+        self.status.last_health = mono
+        fields: dict[str, object] = {
+            "state": self.status.state,
+            "last_error": self.status.last_error,
+            "instance": self.instance,
+            "port": self.settings.port,
+            "carrier": self.settings.carrier or "",
+            "sent_today": self.registry.sent_today(self.settings.id, self.clock()),
+            "sent": self.status.sent,
+            "received": self.status.received,
+            "reconnects": self.status.reconnects,
+            "queue": self.outbox.depth(self.settings.id),
+            "down_since": self.status.down_since,
+            "updated_at": self.clock().isoformat(),
+        }
+        if self.device is not None:
+            try:
+                h = self.device.health()
+            except ModemError as exc:
+                self._lost(f"health: {exc}")
+            else:
+                self.status.registered = h.registered
+                fields |= {
+                    "signal_dbm": h.signal_dbm,
+                    "signal_csq": h.signal_csq,
+                    "registered": int(h.registered),
+                    "roaming": int(h.roaming),
+                    "operator": h.operator,
+                    "sim": h.sim,
+                    "imei": h.imei,
+                    "model": h.model,
+                }
+        fields["state"] = self.status.state
+        self.registry.hold(self.settings.id, self.instance, LEASE_MS)
+        self.registry.publish_health(self.settings.id, fields)

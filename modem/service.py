@@ -1,0 +1,205 @@
+"""`hoso modem`: the modem service of one host.
+
+The pool is the config file's `[[modems]]` (or, for the demo and tests, every emulated modem in
+a `--sim-dir`), with administrators' live changes from Redis over it; the service reconciles it
+every few seconds: a new or re-enabled modem gets an owner thread, a disabled or removed one is
+stopped and its pinned SMS go to the other modems, a modem whose port or PIN changed is restarted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from types import FrameType
+
+import redis
+from rq import Queue, Retry
+
+from config.settings import ModemSettings, Settings
+from gateway.http.app import connect_redis
+from gateway.store import keys
+from gateway.store.inbox import Inbox
+from gateway.store.modems import ModemRegistry
+from gateway.store.outbox import Outbox
+from gateway.store.queues import INBOUND_JOB, INBOUND_QUEUE, inbound_job_id
+from modem.owner import DeviceFactory, Owner, default_device, now_utc
+
+log = logging.getLogger(__name__)
+
+RECONCILE_SECONDS = 2.0
+FAILOVER_AFTER_SECONDS = 30.0  # a modem down this long hands its pinned SMS to the others
+RESTART_ON = ("port", "baudrate", "pin")
+
+
+def emulated_pool(sim_dir: Path) -> list[ModemSettings]:
+    """Every emulated modem in a `hoso sim` directory (a symlink per modem)."""
+    return [
+        ModemSettings(id=p.name, port=str(p)) for p in sorted(sim_dir.iterdir()) if p.is_symlink()
+    ]
+
+
+class ModemService:
+    def __init__(
+        self,
+        settings: Settings,
+        client: redis.Redis,
+        rq_client: redis.Redis,
+        sim_dir: Path | None = None,
+        make_device: DeviceFactory = default_device,
+        instance: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.redis = client
+        self.sim_dir = sim_dir
+        self.make_device = make_device
+        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.registry = ModemRegistry(client)
+        self.outbox = Outbox(client)
+        self.inbox = Inbox(client)
+        self.queue = Queue(INBOUND_QUEUE, connection=rq_client)
+        self.owners: dict[str, Owner] = {}
+        self._emulated: dict[str, ModemSettings] = {}
+        self.stopping = threading.Event()
+        self._waker = client  # BLPOP needs its own connection per call: the pool gives one
+
+    # -- wiring for owners -----------------------------------------------------------------
+
+    def hand_over(self, message_id: str) -> None:
+        self.queue.enqueue(
+            INBOUND_JOB,
+            message_id,
+            job_id=inbound_job_id(message_id),
+            retry=Retry(max=5, interval=[5, 30, 120, 600, 1800]),
+            result_ttl=86400,
+            failure_ttl=30 * 86400,
+        )
+        self.inbox.handed_over(message_id)
+
+    def wait_for_work(self, modem: str, timeout: float) -> None:
+        try:
+            self._waker.blpop(
+                [keys.outbox_wake(modem), keys.outbox_wake("shared")], timeout=timeout
+            )
+        except (redis.ConnectionError, redis.TimeoutError):
+            self.stopping.wait(timeout)
+
+    # -- the pool -----------------------------------------------------------------------------
+
+    def desired(self) -> dict[str, ModemSettings]:
+        base = list(self.settings.modems)
+        if self.sim_dir is not None:
+            # An unplugged modem's link vanishes (as /dev/serial/by-id links do): it stays in
+            # the pool, down, until it is plugged in again.
+            for m in emulated_pool(self.sim_dir):
+                self._emulated.setdefault(m.id, m)
+            base += self._emulated.values()
+        return {m.id: m for m in self.registry.effective(base)}
+
+    def reconcile(self) -> None:
+        desired = self.desired()
+        for modem, owner in list(self.owners.items()):
+            want = desired.get(modem)
+            if (
+                want is None
+                or not want.enabled
+                or any(getattr(want, f) != getattr(owner.settings, f) for f in RESTART_ON)
+            ):
+                self._stop_owner(modem, release=want is None or not want.enabled)
+            elif want != owner.settings:
+                owner.settings = want  # caps, carrier: taken on the owner's next turn
+                log.info("modem.settings_changed modem=%s", modem)
+        for modem, want in desired.items():
+            if want.enabled and modem not in self.owners:
+                self._start_owner(want)
+
+    def _start_owner(self, settings: ModemSettings) -> None:
+        owner = Owner(
+            settings,
+            self.instance,
+            self.registry,
+            self.outbox,
+            self.inbox,
+            self.hand_over,
+            self.wait_for_work,
+            self.make_device,
+            now_utc,
+        )
+        self.owners[settings.id] = owner
+        owner.start()
+
+    def _stop_owner(self, modem: str, release: bool) -> None:
+        owner = self.owners.pop(modem)
+        owner.stop()
+        owner.join(timeout=30)
+        if release:
+            moved = self.outbox.release_pinned(modem)
+            self.registry.publish_health(modem, {"state": "disabled", "instance": self.instance})
+            log.info("modem.disabled modem=%s moved=%d", modem, moved)
+
+    def release_orphans(self) -> None:
+        """SMS pinned to a modem that cannot send them (disabled, quarantined, down for a while,
+        or driven by no service at all) go to the shared queue: any modem takes them."""
+        now = time.time()
+        for modem in self.registry.known():
+            if not self.outbox.depth(modem):
+                continue
+            h = self.registry.health(modem)
+            state = h.get("state", "")
+            down_for = now - float(h.get("down_since") or now)
+            unowned = not h and modem not in self.owners and not self.registry.owner(modem)
+            if (
+                unowned
+                or state in ("disabled", "quarantined")
+                or (state == "down" and down_for >= FAILOVER_AFTER_SECONDS)
+            ):
+                moved = self.outbox.release_pinned(modem)
+                log.warning(
+                    "modem.failover modem=%s state=%s moved=%d", modem, state or "gone", moved
+                )
+
+    def hand_over_pending(self) -> None:
+        """Inbound messages persisted by an earlier run but never handed over (a crash)."""
+        for message_id in self.inbox.pending():
+            self.hand_over(message_id)
+
+    def run(self) -> None:
+        log.info("modem.service_started instance=%s", self.instance)
+        while not self.stopping.is_set():
+            try:
+                self.hand_over_pending()
+                self.reconcile()
+                self.release_orphans()
+            except redis.RedisError as exc:
+                log.warning("modem.service_redis error=%s", exc)
+            except Exception as exc:  # the daemon's one broad catch
+                log.error("modem.service_error error=%s", exc, exc_info=True)
+            self.stopping.wait(RECONCILE_SECONDS)
+        for modem in list(self.owners):
+            self._stop_owner(modem, release=False)
+        log.info("modem.service_stopped instance=%s", self.instance)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def main(settings: Settings, sim_dir: Path | None = None) -> int:
+    url = settings.redis.effective_url()
+    client = connect_redis(url)
+    rq_client = redis.Redis.from_url(url)
+    if not settings.modems and sim_dir is None:
+        log.warning("modem.no_modems configure [[modems]] or use --sim-dir")
+    service = ModemService(settings, client, rq_client, sim_dir)
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        service.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    service.run()
+    return 0

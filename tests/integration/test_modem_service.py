@@ -1,0 +1,236 @@
+"""The modem service in-process: owner threads driving emulated modems over ptys through the real
+python-gsmmodem-new stack, with a real Redis and RQ queue."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import redis
+from rq import Queue
+
+from config.settings import ModemSettings, Settings
+from gateway.core.messages import Priority, SmsState
+from gateway.store.inbox import Inbox
+from gateway.store.modems import ModemRegistry
+from gateway.store.outbox import Outbox
+from gateway.store.queues import INBOUND_QUEUE
+from hoso.redis_server import RedisServer
+from modem.device import Device
+from modem.emulator.bank import Bank
+from modem.service import ModemService
+
+T = TypeVar("T")
+HIGH_CAPS = {"per_minute": 10_000, "per_hour": 100_000, "per_day": 1_000_000}
+
+
+def eventually(check: Callable[[], T], timeout: float = 15.0, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def quick_device(settings: ModemSettings) -> Device:
+    return Device(
+        settings.port, settings.baudrate, settings.pin, command_timeout=2.0, send_timeout=3.0
+    )
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+def bank(tmp_path: Path) -> Iterator[Bank]:
+    with Bank(tmp_path / "sim", ["m1", "m2"], status_report_delay=0.2, fresh_ledger=True) as b:
+        yield b
+
+
+@pytest.fixture
+def service(
+    bank: Bank, redis_server: RedisServer, redis_client: redis.Redis
+) -> Iterator[ModemService]:
+    registry = ModemRegistry(redis_client)
+    for modem in bank.ids:
+        registry.change(modem, **HIGH_CAPS)
+    svc = ModemService(
+        Settings(),
+        redis_server.client(),
+        redis.Redis(unix_socket_path=str(redis_server.socket)),
+        sim_dir=bank.dir,
+        make_device=quick_device,
+    )
+    thread = threading.Thread(target=svc.run, daemon=True)
+    thread.start()
+    yield svc
+    svc.stop()
+    thread.join(30)
+
+
+def health(redis_client: redis.Redis, modem: str) -> dict[str, str]:
+    return ModemRegistry(redis_client).health(modem)
+
+
+def state_of(outbox: Outbox, sms_id: str) -> SmsState | None:
+    sms = outbox.get(sms_id)
+    return None if sms is None else sms.state
+
+
+def delivered(outbox: Outbox, sms_id: str) -> bool:
+    return state_of(outbox, sms_id) is SmsState.DELIVERED
+
+
+def sent_or_delivered(outbox: Outbox, sms_id: str) -> bool:
+    return state_of(outbox, sms_id) in (SmsState.SUBMITTED, SmsState.DELIVERED)
+
+
+def is_up(redis_client: redis.Redis, modem: str) -> bool:
+    return health(redis_client, modem).get("state") == "up"
+
+
+def test_both_modems_come_up_and_publish_health(
+    service: ModemService, redis_client: redis.Redis
+) -> None:
+    for modem in ("m1", "m2"):
+        eventually(functools.partial(is_up, redis_client, modem), what=f"{modem} up")
+        h = health(redis_client, modem)
+        assert h["registered"] == "1"
+        assert h["sim"] == "READY"
+        assert h["signal_dbm"]
+
+
+def test_an_incoming_sms_is_persisted_handed_to_the_workers_and_removed_from_the_sim(
+    bank: Bank, service: ModemService, redis_client: redis.Redis, redis_server: RedisServer
+) -> None:
+    eventually(lambda: is_up(redis_client, "m1"), what="m1 up")
+    bank.inject_sms("m1", "0901234567", "hs 000.00.20.H57-240423-0001 K7M2QX4A")
+    bank.inject_sms(
+        "m1", "0987654321", "Tra cứu hồ sơ của tôi đã xong chưa? " * 6
+    )  # multipart UCS-2
+    queue = Queue(INBOUND_QUEUE, connection=redis.Redis(unix_socket_path=str(redis_server.socket)))
+    eventually(lambda: queue.count == 2, what="two jobs")
+    inbox = Inbox(redis_client)
+    messages = [inbox.get(job.args[0]) for job in queue.jobs]
+    texts = sorted(m.text for m in messages if m)
+    assert texts == sorted(
+        ["hs 000.00.20.H57-240423-0001 K7M2QX4A", "Tra cứu hồ sơ của tôi đã xong chưa? " * 6]
+    )
+    assert {m.sender for m in messages if m} == {"+84901234567", "+84987654321"}
+    assert inbox.pending() == []
+    storage = bank.device("m1").storage
+    eventually(lambda: all(m.used == 0 for m in storage.memories.values()), what="an empty SIM")
+
+
+def test_queued_sms_go_out_over_the_air_and_are_delivered(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    outbox = Outbox(redis_client)
+    texts = {
+        "+84901000001": "Ho so 000.00.20.H57-240423-0001: Da xu ly xong. Moi den nhan ket qua.",
+        "+84901000002": "Hồ sơ của ông/bà đã được tiếp nhận. Cảm ơn 🙏",
+        "+84901000003": "Thong bao: " + "ho so can bo sung giay to. " * 12,
+    }
+    ids = {
+        to: outbox.enqueue(to, text, Priority.NOTIFICATION, now_ms()) for to, text in texts.items()
+    }
+    eventually(lambda: len(bank.sent()) == 3, what="three messages on the air")
+    sent = {s.to: s for s in bank.sent()}
+    for to, text in texts.items():
+        assert sent[to].text == text
+    assert sent["+84901000003"].parts > 1
+    for to, sid in ids.items():
+        eventually(functools.partial(delivered, outbox, sid), what=f"{to} delivered")
+
+
+def test_a_reply_leaves_through_the_modem_the_citizen_wrote_to(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    outbox = Outbox(redis_client)
+    for i in range(6):
+        outbox.enqueue(f"+8490200000{i}", f"reply {i}", Priority.REPLY, now_ms(), via="m2")
+    eventually(lambda: len(bank.sent()) == 6, what="six replies")
+    assert {s.modem for s in bank.sent()} == {"m2"}
+
+
+def test_a_disabled_modem_is_no_longer_used_and_its_replies_move(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    eventually(lambda: is_up(redis_client, "m1"), what="m1 up")
+    registry = ModemRegistry(redis_client)
+    registry.change("m1", enabled=False)
+    eventually(lambda: health(redis_client, "m1").get("state") == "disabled", what="m1 disabled")
+    outbox = Outbox(redis_client)
+    for i in range(4):
+        outbox.enqueue(f"+8490300000{i}", f"n {i}", Priority.NOTIFICATION, now_ms())
+    outbox.enqueue("+84903000009", "pinned to m1", Priority.REPLY, now_ms(), via="m1")
+    eventually(lambda: len(bank.sent()) == 5, what="five messages")
+    assert {s.modem for s in bank.sent()} == {"m2"}
+    registry.change("m1", enabled=True)
+    eventually(lambda: health(redis_client, "m1").get("state") == "up", what="m1 back")
+
+
+def test_an_unplugged_modem_comes_back_by_itself_after_replug(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    eventually(lambda: is_up(redis_client, "m1"), what="m1 up")
+    bank.unplug("m1")
+    eventually(
+        lambda: health(redis_client, "m1").get("state") == "down", timeout=20, what="m1 down"
+    )
+    bank.replug("m1")
+    eventually(
+        lambda: health(redis_client, "m1").get("state") == "up", timeout=30, what="m1 up again"
+    )
+    outbox = Outbox(redis_client)
+    sid = outbox.enqueue("+84904000001", "after replug", Priority.REPLY, now_ms(), via="m1")
+    eventually(lambda: sent_or_delivered(outbox, sid), what="sent")
+    assert bank.sent()[-1].modem == "m1"
+
+
+def test_a_burst_of_quarantine_errors_quarantines_the_sim_and_others_take_over(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    eventually(lambda: is_up(redis_client, "m1"), what="m1 up")
+    bank.fail_sends("m1", 1.0, codes=(21,))
+    bank.fail_sends("m2", 0.0)
+    registry = ModemRegistry(redis_client)
+    outbox = Outbox(redis_client)
+    ids = [
+        outbox.enqueue(f"+8490500000{i}", f"q {i}", Priority.REPLY, now_ms(), via="m1")
+        for i in range(4)
+    ]
+    eventually(lambda: registry.quarantined("m1"), what="m1 quarantined")
+    for sid in ids:
+        eventually(functools.partial(sent_or_delivered, outbox, sid), what=f"{sid} elsewhere")
+    assert {s.modem for s in bank.sent()} == {"m2"}
+
+
+def test_network_loss_pauses_sending_until_registration_returns(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    eventually(lambda: is_up(redis_client, "m1"), what="m1 up")
+    bank.lose_network("m1", True)
+    bank.lose_network("m2", True)
+    outbox = Outbox(redis_client)
+    sid = outbox.enqueue(
+        "+84906000001", "after the network is back", Priority.REPLY, now_ms(), via="m1"
+    )
+    time.sleep(6)
+    assert bank.sent() == []
+    bank.lose_network("m1", False)
+    bank.lose_network("m2", False)
+    eventually(
+        lambda: sent_or_delivered(outbox, sid),
+        timeout=30,
+        what="sent after the network returned",
+    )
