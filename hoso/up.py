@@ -46,12 +46,27 @@ def run_everything(settings: Settings, bind: str | None = None) -> int:
         server.start()
         env["HOSO_REDIS_URL"] = server.url
     bind = bind or settings.gateway.bind
-    children = [
-        Child("gateway", [sys.executable, "-m", "hoso.cli", "gateway", "--bind", bind]),
-    ]
+    hoso = [sys.executable, "-m", "hoso.cli"]
+    children = [Child("gateway", [*hoso, "gateway", "--bind", bind])]
+    sim_dir = Path(settings.redis.dir).parent / "sim"
+    if settings.modems:
+        children.append(Child("modem", [*hoso, "modem"]))
+    else:  # no modem hardware configured: two emulated modems, as slow as real ones
+        children.append(
+            Child(
+                "sim",
+                [*hoso, "sim", "start", "--modems", "2", "--dir", str(sim_dir), "--latency", "2.5"],
+            )
+        )
+        children.append(Child("modem", [*hoso, "modem", "--sim-dir", str(sim_dir)]))
     for child in children:
         child.start(env)
-    _print_where(settings, env["HOSO_REDIS_URL"] if server else settings.redis.url, bind)
+    _print_where(
+        settings,
+        env["HOSO_REDIS_URL"] if server else settings.redis.url,
+        bind,
+        None if settings.modems else sim_dir,
+    )
 
     stopping = False
 
@@ -91,8 +106,17 @@ def run_everything(settings: Settings, bind: str | None = None) -> int:
     return 0
 
 
-def _print_where(settings: Settings, redis_url: str, bind: str) -> None:
+def _print_where(settings: Settings, redis_url: str, bind: str, sim_dir: Path | None) -> None:
     base = f"http://{bind}"
+    if sim_dir is None:
+        modems = f"  modems       {len(settings.modems)} configured in {settings.source}"
+    else:
+        modems = (
+            f"  modems       2 emulated in {sim_dir} (m1, m2; 2.5 s per SMS part)\n"
+            f"               text one: hoso sim sms --dir {sim_dir} --modem m1 "
+            '--from 0901234567 "HS <code>"\n'
+            f"               see what went out: hoso sim sent --dir {sim_dir}"
+        )
     print(
         "\n".join(
             [
@@ -101,6 +125,7 @@ def _print_where(settings: Settings, redis_url: str, bind: str) -> None:
                 f"  API v1       {base}/api/v1/openapi.json",
                 f"  redis        {redis_url}",
                 f"  config       {settings.source}",
+                modems,
                 "  API keys     hoso keys create --department <id>   (in another terminal)",
                 "Ctrl-C stops everything.",
             ]

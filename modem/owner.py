@@ -35,6 +35,7 @@ POLL_REPORTS_SECONDS = 5.0
 HEALTH_SECONDS = 5.0
 RECONNECT_BACKOFF_MAX = 30.0
 IDLE_WAIT_SECONDS = 0.5
+STANDBY_WAIT_SECONDS = 2.0
 PARTIAL_TIMEOUT_MS = 15 * 60 * 1000
 
 WHERE = {
@@ -116,13 +117,18 @@ class Owner(threading.Thread):
         while not self.stopping.is_set():
             try:
                 busy = self.step()
+            except ModemError as exc:  # the modem stopped answering properly: reconnect
+                self._lost(str(exc))
+                busy = False
             except Exception as exc:  # the daemon's one broad catch: log, drop the device, go on
                 log.error(
                     "modem.loop_error modem=%s error=%s", self.settings.id, exc, exc_info=True
                 )
                 self._lost(f"internal: {exc}")
                 busy = False
-            if not busy:
+            if self.status.state == "standby":
+                self.stopping.wait(STANDBY_WAIT_SECONDS)  # another service drives this modem
+            elif not busy:
                 self.wait_for_work(self.settings.id, IDLE_WAIT_SECONDS)
         self._close()
         self.registry.let_go(self.settings.id, self.instance)
@@ -385,6 +391,13 @@ class Owner(threading.Thread):
         )
         if matched is not None or sms.resent:
             # Confirmed by the network, or already resent once: never a third copy.
+            log.info(
+                "sms.fate_resolved modem=%s id=%s part=%d by=%s",
+                self.settings.id,
+                sms.id,
+                fate.part,
+                "report" if matched else "earlier-resend",
+            )
             reference = matched.reference if matched else (fate.expected_ref or 0)
             self.outbox.submitted(sms, fate.part, reference, to_micros(self.clock()) // 1000)
             refreshed = self.outbox.get(sms.id)

@@ -39,6 +39,8 @@ RESTART_ON = ("port", "baudrate", "pin")
 
 def emulated_pool(sim_dir: Path) -> list[ModemSettings]:
     """Every emulated modem in a `hoso sim` directory (a symlink per modem)."""
+    if not sim_dir.is_dir():
+        return []
     return [
         ModemSettings(id=p.name, port=str(p)) for p in sorted(sim_dir.iterdir()) if p.is_symlink()
     ]
@@ -53,7 +55,9 @@ class ModemService:
         sim_dir: Path | None = None,
         make_device: DeviceFactory = default_device,
         instance: str | None = None,
+        failover_after: float = FAILOVER_AFTER_SECONDS,
     ) -> None:
+        self.failover_after = failover_after
         self.settings = settings
         self.redis = client
         self.sim_dir = sim_dir
@@ -156,7 +160,7 @@ class ModemService:
             if (
                 unowned
                 or state in ("disabled", "quarantined")
-                or (state == "down" and down_for >= FAILOVER_AFTER_SECONDS)
+                or (state == "down" and down_for >= self.failover_after)
             ):
                 moved = self.outbox.release_pinned(modem)
                 log.warning(

@@ -9,8 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import redis
 import requests
+from rq import Queue
 
+from gateway.store.modems import ModemRegistry
+from gateway.store.queues import INBOUND_QUEUE
 from tests.e2e.conftest import free_port
 
 
@@ -49,6 +53,42 @@ def test_hoso_up_runs_the_system_on_embedded_defaults_and_stops_cleanly(tmp_path
         assert ready is not None
         assert ready.status_code == 200
         assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()
+        # Two emulated modems driven by the modem service; a citizen's SMS becomes a job.
+        socket_path = str(tmp_path / "var" / "redis" / "redis.sock")
+        client = redis.Redis(unix_socket_path=socket_path)  # bytes, as RQ wants
+        registry = ModemRegistry(redis.Redis(unix_socket_path=socket_path, decode_responses=True))
+        deadline = time.monotonic() + 30
+        while not all(registry.health(m).get("state") == "up" for m in ("m1", "m2")):
+            assert time.monotonic() < deadline, "the emulated modems did not come up"
+            time.sleep(0.2)
+        injected = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hoso.cli",
+                "sim",
+                "sms",
+                "--dir",
+                "var/sim",
+                "--modem",
+                "m1",
+                "--from",
+                "0901234567",
+                "HS 000.00.20.H57-240423-0001",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert injected.returncode == 0, injected.stderr
+        queue = Queue(INBOUND_QUEUE, connection=client)
+        while queue.count < 1:
+            assert time.monotonic() < deadline + 30, "the SMS did not reach the workers' queue"
+            time.sleep(0.2)
+        client.close()
     finally:
         up.send_signal(signal.SIGTERM)
         code = up.wait(30)

@@ -69,6 +69,7 @@ def service(
         redis.Redis(unix_socket_path=str(redis_server.socket)),
         sim_dir=bank.dir,
         make_device=quick_device,
+        failover_after=3.0,
     )
     thread = threading.Thread(target=svc.run, daemon=True)
     thread.start()
@@ -234,3 +235,75 @@ def test_network_loss_pauses_sending_until_registration_returns(
         timeout=30,
         what="sent after the network returned",
     )
+
+
+def test_a_hung_modem_is_detected_marked_down_and_reinitialised_when_it_answers_again(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    eventually(lambda: is_up(redis_client, "m1"), what="m1 up")
+    bank.hang("m1", True)
+    outbox = Outbox(redis_client)
+    sid = outbox.enqueue("+84907000001", "while m1 hangs", Priority.REPLY, now_ms(), via="m1")
+    eventually(lambda: health(redis_client, "m1").get("state") == "down", timeout=20, what="down")
+    # m1 stays down past the failover delay: its pinned reply leaves through m2
+    eventually(functools.partial(sent_or_delivered, outbox, sid), timeout=30, what="failover")
+    assert [s.modem for s in bank.sent()] == ["m2"]
+    bank.hang("m1", False)
+    eventually(lambda: is_up(redis_client, "m1"), timeout=30, what="m1 re-initialised")
+
+
+def test_two_modem_services_share_one_redis_without_sending_anything_twice(
+    bank: Bank, redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    registry = ModemRegistry(redis_client)
+    for modem in bank.ids:
+        registry.change(modem, **HIGH_CAPS)
+    services = [
+        ModemService(
+            Settings(),
+            redis_server.client(),
+            redis.Redis(unix_socket_path=str(redis_server.socket)),
+            sim_dir=bank.dir,
+            make_device=quick_device,
+            instance=name,
+        )
+        for name in ("host-a", "host-b")
+    ]
+    threads = [threading.Thread(target=s.run, daemon=True) for s in services]
+    for t in threads:
+        t.start()
+    try:
+        eventually(lambda: is_up(redis_client, "m1") and is_up(redis_client, "m2"), what="up")
+        owners = {m: registry.owner(m) for m in bank.ids}
+        assert set(owners.values()) <= {"host-a", "host-b"}
+        outbox = Outbox(redis_client)
+        ids = [
+            outbox.enqueue(f"+849080{i:05d}", f"m {i}", Priority.NOTIFICATION, now_ms())
+            for i in range(20)
+        ]
+        eventually(lambda: all(sent_or_delivered(outbox, i) for i in ids), what="all sent")
+        assert len(bank.sent()) == 20
+        assert len({s.to for s in bank.sent()}) == 20
+        # One service stops: the other takes its modems over.
+        first = services[0]
+        first.stop()
+        threads[0].join(30)
+        eventually(
+            lambda: all(registry.owner(m) == "host-b" for m in bank.ids),
+            timeout=30,
+            what="takeover",
+        )
+        eventually(lambda: is_up(redis_client, "m1") and is_up(redis_client, "m2"), what="up again")
+        more = [
+            outbox.enqueue(f"+849081{i:05d}", f"n {i}", Priority.NOTIFICATION, now_ms())
+            for i in range(6)
+        ]
+        eventually(
+            lambda: all(sent_or_delivered(outbox, i) for i in more), what="sent after takeover"
+        )
+        assert len(bank.sent()) == 26
+    finally:
+        for s in services:
+            s.stop()
+        for t in threads:
+            t.join(30)
