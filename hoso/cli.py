@@ -108,6 +108,69 @@ def _cmd_modem(args: argparse.Namespace) -> int:
     return modem_main(_settings(), Path(args.sim_dir) if args.sim_dir else None)
 
 
+MODEM_FIELDS = {
+    "port": str,
+    "baudrate": int,
+    "pin": str,
+    "carrier": str,
+    "per_minute": int,
+    "per_hour": int,
+    "per_day": int,
+    "enabled": bool,
+}
+
+
+def _cmd_modems(args: argparse.Namespace) -> int:
+    from gateway.http.app import connect_redis
+    from gateway.store.modems import ModemRegistry
+
+    settings = _settings()
+    registry = ModemRegistry(connect_redis(settings.redis.effective_url()))
+    if args.action == "list":
+        pool = {m.id: m for m in registry.effective(settings.modems)}
+        for modem in sorted(set(pool) | set(registry.known())):
+            h = registry.health(modem)
+            m = pool.get(modem)
+            caps = f"{m.per_minute}/min {m.per_hour}/h {m.per_day}/day" if m else "-"
+            quarantine = registry.quarantined(modem)
+            print(
+                f"{modem:8} {h.get('state', 'unknown'):12}"
+                f" signal={h.get('signal_dbm') or '-':>4}dBm"
+                f" operator={h.get('operator') or '-':10} sent_today={h.get('sent_today', '0'):>4}"
+                f" caps={caps} queue={h.get('queue', '0')}"
+                + (f" quarantined: {quarantine}" if quarantine else "")
+                + (f" last_error: {h['last_error']}" if h.get("last_error") else "")
+            )
+        return 0
+    if args.action == "unquarantine":
+        registry.release_quarantine(args.modem)
+        print(f"{args.modem}: released from quarantine")
+        return 0
+    changes: dict[str, object] = {}
+    for assignment in args.changes:
+        key, _, value = assignment.partition("=")
+        kind = MODEM_FIELDS.get(key)
+        if kind is None or not _:
+            print(
+                f"hoso modems: expected KEY=VALUE with KEY in {', '.join(MODEM_FIELDS)}",
+                file=sys.stderr,
+            )
+            return 2
+        if kind is bool:
+            changes[key] = value.lower() in ("1", "true", "yes", "on")
+        elif kind is int:
+            try:
+                changes[key] = int(value)
+            except ValueError:
+                print(f"hoso modems: {key} must be a whole number", file=sys.stderr)
+                return 2
+        else:
+            changes[key] = value
+    registry.change(args.modem, **changes)
+    print(f"{args.modem}: {changes} (applied live by the modem service)")
+    return 0
+
+
 def _cmd_sim(args: argparse.Namespace) -> int:
     from modem.emulator.cli import main as sim_main
 
@@ -145,6 +208,16 @@ def parser() -> argparse.ArgumentParser:
     md = sub.add_parser("modem", help="the modem service: drives this host's GSM modems")
     md.add_argument("--sim-dir", help="also drive every emulated modem of `hoso sim` in DIR")
     md.set_defaults(func=_cmd_modem)
+
+    pool = sub.add_parser("modems", help="the modem pool: list, change live, unquarantine")
+    psub = pool.add_subparsers(dest="action", required=True)
+    psub.add_parser("list", help="every modem with its health, caps and queue")
+    pset = psub.add_parser("set", help="change a modem live, e.g. enabled=false per_day=200")
+    pset.add_argument("modem")
+    pset.add_argument("changes", nargs="+", metavar="KEY=VALUE")
+    punq = psub.add_parser("unquarantine", help="let a quarantined SIM send again")
+    punq.add_argument("modem")
+    pool.set_defaults(func=_cmd_modems)
 
     sim = sub.add_parser("sim", help="the GSM modem emulator (start, sms, sent, fault)")
     sim.add_argument("rest", nargs=argparse.REMAINDER)

@@ -64,3 +64,16 @@ def test_unknown_paths_are_problems_not_html(gateway: Gateway) -> None:
     r = requests.get(gateway.base + "/api/v1/nothing", timeout=5)
     assert r.status_code == 404
     assert r.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_administrators_change_the_modem_pool_live_from_the_command_line(gateway: Gateway) -> None:
+    changed = gateway.hoso("modems", "set", "m7", "port=/dev/ttyUSB7", "per_day=150", "enabled=false")
+    assert changed.returncode == 0, changed.stderr
+    listed = gateway.hoso("modems", "list")
+    assert listed.returncode == 0, listed.stderr
+    line = next(x for x in listed.stdout.splitlines() if x.startswith("m7"))
+    assert "150/day" in line
+    refused = gateway.hoso("modems", "set", "m7", "per_day=many")
+    assert refused.returncode == 2
+    assert "whole number" in refused.stderr
+    assert gateway.hoso("modems", "unquarantine", "m7").returncode == 0

@@ -307,3 +307,21 @@ def test_two_modem_services_share_one_redis_without_sending_anything_twice(
             s.stop()
         for t in threads:
             t.join(30)
+
+
+def test_a_sim_at_its_cap_leaves_the_rest_to_the_other_modems(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    registry = ModemRegistry(redis_client)
+    registry.change("m1", per_minute=2, per_hour=2)  # the hour too: a minute may roll over
+    eventually(lambda: is_up(redis_client, "m1") and is_up(redis_client, "m2"), what="up")
+    time.sleep(2.5)  # the service applies the change on its next reconcile
+    outbox = Outbox(redis_client)
+    ids = [
+        outbox.enqueue(f"+849100{i:05d}", f"c {i}", Priority.NOTIFICATION, now_ms())
+        for i in range(10)
+    ]
+    eventually(lambda: all(sent_or_delivered(outbox, i) for i in ids), what="all sent")
+    by_modem = [s.modem for s in bank.sent()]
+    assert by_modem.count("m1") <= 2
+    assert by_modem.count("m2") >= 8
