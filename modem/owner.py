@@ -78,6 +78,7 @@ class OwnerState:
     last_inbox: float = 0.0
     last_reports: float = 0.0
     last_health: float = 0.0
+    lease_renew_at: float = 0.0
     registered: bool = False
     last_ref: int | None = None
     health: dict[str, object] = field(default_factory=dict)
@@ -141,10 +142,14 @@ class Owner(threading.Thread):
         """One turn of the loop; True when it did work (so the next turn comes at once)."""
         modem = self.settings.id
         mono = time.monotonic()
-        if not self.registry.hold(modem, self.instance, LEASE_MS):
-            self._close()
-            self.status.state = "standby"
-            return False
+        if mono >= self.status.lease_renew_at or self.status.state == "standby":
+            if not self.registry.hold(modem, self.instance, LEASE_MS):
+                self._close()
+                self.status.state = "standby"
+                return False
+            self.status.lease_renew_at = mono + LEASE_MS / 3000
+            if self.status.state == "standby":
+                self.status.state = "starting"
         if self.device is None or not self.device.alive():
             if self.device is not None:
                 self._lost("the port or its reader died")
@@ -154,8 +159,9 @@ class Owner(threading.Thread):
         device = self.device
         assert device is not None
         hints = device.drain_urcs()
-        if any(h.startswith(("+CMTI", "+CDSI")) for h in hints):
+        if any(h.startswith("+CMTI") for h in hints):  # hints only: storage is polled anyway
             self.status.last_inbox = 0.0
+        if any(h.startswith("+CDSI") for h in hints):
             self.status.last_reports = 0.0
         if any(h.startswith(("RDY", "^BOOT", "SMS Ready", "+CFUN: 1")) for h in hints):
             log.warning("modem.rebooted modem=%s", modem)
@@ -447,5 +453,4 @@ class Owner(threading.Thread):
                     "model": h.model,
                 }
         fields["state"] = self.status.state
-        self.registry.hold(self.settings.id, self.instance, LEASE_MS)
         self.registry.publish_health(self.settings.id, fields)

@@ -184,8 +184,12 @@ class ModemService:
             except Exception as exc:  # the daemon's one broad catch
                 log.error("modem.service_error error=%s", exc, exc_info=True)
             self.stopping.wait(RECONCILE_SECONDS)
-        for modem in list(self.owners):
-            self._stop_owner(modem, release=False)
+        owners = list(self.owners.values())
+        for owner in owners:  # all at once: each finishes the part it is sending
+            owner.stop()
+        for owner in owners:
+            owner.join(timeout=90)
+        self.owners.clear()
         log.info("modem.service_stopped instance=%s", self.instance)
 
     def stop(self) -> None:

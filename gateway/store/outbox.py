@@ -14,7 +14,7 @@ set for retries with backoff. A modem that is down hands its pinned SMS to the s
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import redis
@@ -239,13 +239,18 @@ class Outbox:
         """Records how the SMS is split (once): resends must use the same parts and reference."""
         if sms.parts:
             return sms
-        fields: dict[Any, Any] = {"parts": parts, "refs": json.dumps([None] * parts)}
+        refs = json.dumps([None] * parts)
+        fields: dict[Any, Any] = {"parts": parts, "refs": refs}
         if concat_ref is not None:
             fields["concat_ref"] = concat_ref
         self._redis.hset(keys.sms(sms.id), mapping=fields)
-        refreshed = self.get(sms.id)
-        assert refreshed is not None
-        return refreshed
+        return replace(
+            sms,
+            parts=parts,
+            refs=(None,) * parts,
+            concat_ref=concat_ref,
+            fields=sms.fields | {k: str(v) for k, v in fields.items()},
+        )
 
     def submitting(self, sms: Outbound, part: int, expected_ref: int | None, now_ms: int) -> None:
         """Saved before the part's PDU is written to the modem."""

@@ -47,7 +47,7 @@ HANDLERS: dict[str, Handler] = {**commands.HANDLERS, **smscmd.HANDLERS}
 
 
 def local_now() -> datetime:
-    return datetime.now().astimezone().replace(microsecond=0)
+    return datetime.now().astimezone()  # SCTS fields keep whole seconds; the ledger keeps ms
 
 
 class Device:

@@ -67,7 +67,9 @@ def test_unknown_paths_are_problems_not_html(gateway: Gateway) -> None:
 
 
 def test_administrators_change_the_modem_pool_live_from_the_command_line(gateway: Gateway) -> None:
-    changed = gateway.hoso("modems", "set", "m7", "port=/dev/ttyUSB7", "per_day=150", "enabled=false")
+    changed = gateway.hoso(
+        "modems", "set", "m7", "port=/dev/ttyUSB7", "per_day=150", "enabled=false"
+    )
     assert changed.returncode == 0, changed.stderr
     listed = gateway.hoso("modems", "list")
     assert listed.returncode == 0, listed.stderr

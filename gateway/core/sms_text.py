@@ -1,0 +1,318 @@
+"""The text of outbound SMS: accents, alphabets, part counts, templates (pure).
+
+Vietnamese needs letters (ă â ê ô ơ ư đ and most toned vowels) that the GSM 03.38 default
+alphabet lacks, and one such letter turns the whole message into UCS-2: 70 UTF-16 units instead
+of 160 septets. The default alphabet does hold à è é ì ò ù, so keeping "what fits" would send
+half-accented text. A message is therefore either fully stripped (`strip_accents`: NFD, marks
+dropped, đ→d) or fully accented, never in between (`render`).
+
+Part counting follows TS 23.038 / 23.040 as `modem/sms_pdu.py` does (the tests check that they
+agree): GSM-7 holds 160 septets in one message and 153 per part when concatenated with an 8-bit
+reference, an extension character (``^{}\\[~]|€`` and form feed) costs two septets and an escape
+pair is never split; UCS-2 holds 70 UTF-16 units, 67 per part, and a surrogate pair (emoji) is
+never split.
+
+Templates are plain text with ``{placeholder}`` fields from a fixed vocabulary (`PLACEHOLDERS`).
+A template with an unknown field, a format spec, or a stray brace is refused when it is built,
+so a bad template stops the configuration from loading instead of reaching a citizen.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.core.errors import CoreError
+
+# TS 23.038 6.2.1: the default alphabet (0x1B, the escape, left out) and its extension table.
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+SINGLE_PART = {"gsm7": 160, "ucs2": 70}
+PER_PART = {"gsm7": 153, "ucs2": 67}  # concatenated, 6-octet UDH (8-bit reference)
+
+
+class Alphabet(StrEnum):
+    GSM7 = "gsm7"
+    UCS2 = "ucs2"
+
+
+@dataclass(frozen=True)
+class Parts:
+    alphabet: Alphabet
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    parts: int
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    alphabet: Alphabet
+    parts: int
+
+
+# -- accents and alphabets ---------------------------------------------------------------------
+
+# Characters that NFD leaves alone but that have a plain GSM-7 look-alike.
+_PLAIN = str.maketrans(
+    {
+        "đ": "d",
+        "Đ": "D",
+        "ð": "d",
+        "Ð": "D",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u00b4": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u2022": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\t": " ",
+    }
+)
+
+
+def strip_accents(text: str) -> str:
+    """Text with every accent removed (NFD, combining marks dropped, đ→d, Đ→D) and typographic
+    quotes, dashes and spaces replaced by GSM-7 ones. What has no GSM-7 form (emoji, other
+    scripts) is kept: the message then stays UCS-2, but loses no information."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_PLAIN))
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", kept)
+
+
+def is_gsm7(text: str) -> bool:
+    """Whether `text` (NFC) can be sent in the GSM 03.38 default alphabet plus its extension."""
+    return all(
+        ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in unicodedata.normalize("NFC", text)
+    )
+
+
+def _unit_costs(text: str, alphabet: Alphabet) -> list[int]:
+    if alphabet is Alphabet.GSM7:
+        return [1 if ch in GSM7_BASIC else 2 for ch in text]
+    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+
+
+def count_parts(text: str) -> Parts:
+    """How `text` (NFC) is sent: its alphabet, its length in that alphabet's units, and the
+    number of SMS parts, cut greedily without splitting an escape pair or a surrogate pair."""
+    text = unicodedata.normalize("NFC", text)
+    alphabet = Alphabet.GSM7 if is_gsm7(text) else Alphabet.UCS2
+    costs = _unit_costs(text, alphabet)
+    units = sum(costs)
+    if units <= SINGLE_PART[alphabet]:
+        return Parts(alphabet, units, 1)
+    size = PER_PART[alphabet]
+    parts, used = 1, 0
+    for cost in costs:
+        if used + cost > size:
+            parts, used = parts + 1, 0
+        used += cost
+    return Parts(alphabet, units, parts)
+
+
+def render(text: str, accented_if_free: bool) -> Rendered:
+    """The text to send. Unaccented GSM-7 by default; with `accented_if_free`, the accented text
+    (NFC) when it needs no more parts than the stripped one. Never partly accented."""
+    accented = unicodedata.normalize("NFC", text)
+    plain = strip_accents(accented)
+    plain_parts = count_parts(plain)
+    if accented_if_free and accented != plain:
+        accented_parts = count_parts(accented)
+        if accented_parts.parts <= plain_parts.parts:
+            return Rendered(accented, accented_parts.alphabet, accented_parts.parts)
+    return Rendered(plain, plain_parts.alphabet, plain_parts.parts)
+
+
+# -- templates ---------------------------------------------------------------------------------
+
+PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "code",  # the dossier code as the department sent it: 000.00.20.H57-240423-0001
+        "short_code",  # as printed on the receipt: K7M2-QX4
+        "status",  # the status label (status.LABELS)
+        "due",  # the appointment date (ngày hẹn trả), already formatted: 25/04/2024
+        "new_due",  # the new appointment date after an overdue apology
+        "desk",  # where the dossier is / where to go
+        "missing",  # documents to supplement
+        "fee",  # the amount to pay, already formatted: 1.250.000 đồng
+        "reason",  # why a dossier was refused or stopped
+        "office",  # the office's short name: UBND phường Bến Nghé
+        "hotline",  # the office's phone number
+        "dossiers",  # a phone's open dossiers, already joined: K7M2-QX4 Đang xử lý; ...
+    }
+)
+
+
+class TemplateError(CoreError):
+    """A template that cannot be used: a bad body, or a value missing when filling it."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"SMS template {name!r}: {problem}")
+        self.name = name
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    body: str
+    urgent: bool = False  # may be sent during quiet hours (22:00-07:00)
+
+    def __post_init__(self) -> None:
+        _fields(self.name, self.body)  # refuse a bad body when the template is made
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        return frozenset(_fields(self.name, self.body))
+
+
+def _fields(name: str, body: str) -> list[str]:
+    try:
+        pieces = list(string.Formatter().parse(body))
+    except ValueError as exc:
+        raise TemplateError(name, f"unbalanced brace ({exc})") from exc
+    fields: list[str] = []
+    for literal, field, spec, conversion in pieces:
+        if "{" in literal or "}" in literal:
+            raise TemplateError(name, "literal braces ({{ or }}) are not allowed")
+        if field is None:
+            continue
+        if spec or conversion:
+            raise TemplateError(name, f"{{{field}}} may not carry a format spec or conversion")
+        if field not in PLACEHOLDERS:
+            known = ", ".join(sorted(PLACEHOLDERS))
+            raise TemplateError(name, f"unknown placeholder {{{field}}} (known: {known})")
+        fields.append(field)
+    return fields
+
+
+_SPACES = re.compile(r"\s+")
+_BRACES = str.maketrans("{}", "()")
+
+
+def fill(template: Template, values: Mapping[str, str]) -> str:
+    """The template's body with each placeholder replaced by its value (whitespace collapsed,
+    braces turned into parentheses so that no ``{...}`` ever reaches a phone). A placeholder
+    without a value is an error; values the template does not use are ignored."""
+    out: list[str] = []
+    for literal, field, _spec, _conversion in string.Formatter().parse(template.body):
+        out.append(literal)
+        if field is None:
+            continue
+        if field not in values:
+            raise TemplateError(template.name, f"no value for {{{field}}}")
+        out.append(_SPACES.sub(" ", values[field]).strip().translate(_BRACES))
+    return "".join(out)
+
+
+def _t(name: str, body: str, urgent: bool = False) -> tuple[str, Template]:
+    return name, Template(name, body, urgent)
+
+
+# Replies answer the citizen's own message, so quiet hours do not hold them back (urgent=True);
+# notices are proactive and wait for 07:00. Written accented; `render` strips them by default.
+DEFAULT_TEMPLATES: dict[str, Template] = dict(
+    [
+        _t(
+            "reply_status",
+            "Hồ sơ {code}: {status}. Đang ở: {desk}. Hẹn trả: {due}.",
+            urgent=True,
+        ),
+        _t(
+            "reply_status_short",
+            "Hồ sơ {code}: {status}. Xem chi tiết: HS <mã hồ sơ> <mã bí mật>.",
+            urgent=True,
+        ),
+        _t(
+            "reply_unknown",
+            "Không tìm thấy hồ sơ, hoặc mã bí mật không đúng. Vui lòng kiểm tra lại mã trên "
+            "giấy biên nhận. Soạn HD để xem hướng dẫn.",
+            urgent=True,
+        ),
+        _t(
+            "reply_list_mine",
+            "Hồ sơ của bạn: {dossiers}. Xem chi tiết: HS <mã hồ sơ>.",
+            urgent=True,
+        ),
+        _t(
+            "reply_list_empty",
+            "Số điện thoại này không có hồ sơ đang giải quyết. Tra cứu: HS <mã hồ sơ> <mã bí mật>.",
+            urgent=True,
+        ),
+        _t(
+            "reply_help",
+            "Tra cứu: HS <mã hồ sơ> [mã bí mật]. Hồ sơ của bạn: TRA. Ngừng nhận tin: HUY. "
+            "Nhận tin lại: DK <mã hồ sơ>.",
+            urgent=True,
+        ),
+        _t(
+            "reply_opted_out",
+            "Bạn đã ngừng nhận tin nhắn về hồ sơ. Để nhận lại, soạn DK.",
+            urgent=True,
+        ),
+        _t(
+            "reply_opted_in",
+            "Bạn sẽ nhận tin nhắn khi hồ sơ có thay đổi. Để ngừng nhận, soạn HUY.",
+            urgent=True,
+        ),
+        _t(
+            "reply_rate_limited",
+            "Bạn đã gửi nhiều tin nhắn trong thời gian ngắn. Vui lòng thử lại sau 1 giờ.",
+            urgent=True,
+        ),
+        _t(
+            "notify_received",
+            "{office} đã tiếp nhận hồ sơ {code}. Hẹn trả kết quả: {due}. "
+            "Tra cứu: soạn HS {short_code} gửi số này.",
+        ),
+        _t(
+            "notify_supplement_requested",
+            "Hồ sơ {code} cần bổ sung: {missing}. Vui lòng nộp tại {desk}.",
+        ),
+        _t(
+            "notify_fees_due",
+            "Hồ sơ {code}: vui lòng nộp phí, lệ phí {fee} tại {desk} để tiếp tục giải quyết.",
+        ),
+        _t(
+            "notify_result_ready",
+            "Hồ sơ {code} đã có kết quả. Mời ông/bà mang giấy biên nhận đến {desk} để nhận.",
+        ),
+        _t(
+            "notify_refused",
+            "Hồ sơ {code} không được tiếp nhận. Lý do: {reason}. Liên hệ {desk}.",
+        ),
+        _t(
+            "notify_stopped",
+            "Hồ sơ {code} đã dừng xử lý. Lý do: {reason}. Liên hệ {desk}.",
+        ),
+        _t(
+            "notify_due_soon",
+            "Hồ sơ {code} có hẹn trả kết quả ngày {due} tại {desk}. Mời ông/bà đến đúng hẹn.",
+        ),
+        _t(
+            "notify_overdue_apology",
+            "{office} xin lỗi ông/bà: hồ sơ {code} chưa có kết quả đúng hẹn ({due}). "
+            "Xin hẹn lại ngày {new_due}. Mong ông/bà thông cảm.",
+        ),
+    ]
+)
