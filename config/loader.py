@@ -20,6 +20,7 @@ from config.settings import (
     RedisSettings,
     SecuritySettings,
     Settings,
+    SmsSettings,
 )
 
 DEFAULT_FILE = Path("config/hoso.toml")
@@ -27,6 +28,7 @@ SECTIONS: dict[str, type[Any]] = {
     "redis": RedisSettings,
     "gateway": GatewaySettings,
     "security": SecuritySettings,
+    "sms": SmsSettings,
 }
 
 

@@ -37,6 +37,26 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SmsSettings:
+    """What citizens receive: replies to their SMS and proactive notifications."""
+
+    office: str = "Bo phan mot cua"  # signs messages; unaccented fits GSM-7
+    hotline: str = ""
+    accented_if_free: bool = False  # accented (UCS-2) only when it costs no extra part
+    stranger_reply: str = "status"  # to a phone that is not the dossier's and gave no secret:
+    #                                 "status" (the status word alone) or "nothing" (the same
+    #                                 text as for an unknown code)
+    per_sender_per_hour: int = 10  # replies; then one notice, then silence
+    daily_reply_budget: int = 2000  # replies per day for the whole office
+    notify_statuses: str = "2,3,5,6,8,9"  # statuses that notify the citizen (national codes)
+    coalesce_seconds: int = 120  # changes within this window become one SMS (the latest state)
+    quiet_start: str = "22:00"  # Asia/Ho_Chi_Minh: notifications wait until quiet_end
+    quiet_end: str = "07:00"
+    due_warning_hours: int = 24  # warn this long before the appointment if not ready; 0: never
+    overdue_apology: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class ModemSettings:
     id: str
     port: str
@@ -54,5 +74,6 @@ class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
     modems: tuple[ModemSettings, ...] = ()
     source: str = "built-in defaults"  # where the settings came from, for messages

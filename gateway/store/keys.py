@@ -194,3 +194,29 @@ def modem_error_burst(modem: str) -> str:
 def modem_sent(modem: str, window: str) -> str:
     """Counter with a TTL: parts sent in one minute / hour / day window."""
     return f"{PREFIX}:modem:{modem}:sent:{window}"
+
+
+# -- citizens' SMS: opt-outs and limits ----------------------------------------------------------
+
+
+def opted_out() -> str:
+    """Set: phones (E.164) that asked for no more notifications (HUY / TD / STOP)."""
+    return f"{PREFIX}:opted-out"
+
+
+def sender_replies(phone: str, hour: str) -> str:
+    """Counter with a TTL: replies sent to one phone in one hour."""
+    return f"{PREFIX}:sender-replies:{phone}:{hour}"
+
+
+def sender_limit_notice(phone: str, hour: str) -> str:
+    """String with a TTL: the one 'too many requests' notice of this hour was sent."""
+    return f"{PREFIX}:sender-limit-notice:{phone}:{hour}"
+
+
+def reply_budget(day: str) -> str:
+    """Counter with a TTL: replies sent by the office in one day."""
+    return f"{PREFIX}:reply-budget:{day}"
+
+
+# -- notifications (gateway/store/notices.py) ----------------------------------------------------
