@@ -102,6 +102,36 @@ def _cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from worker.main import main as worker_main
+
+    return worker_main(_settings(), burst=args.burst)
+
+
+def _cmd_cron(_: argparse.Namespace) -> int:
+    from worker.cron import main as cron_main
+
+    return cron_main(_settings())
+
+
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    from worker.main import failed_jobs, retry_jobs
+
+    settings = _settings()
+    if args.action == "failed":
+        rows = failed_jobs(settings)
+        for queue, job, error in rows:
+            print(f"{queue:14} {job:40} {error}")
+        print(f"{len(rows)} failed job(s)")
+        return 0
+    if not args.all and not args.job_ids:
+        print("hoso jobs retry: name job ids, or --all", file=sys.stderr)
+        return 2
+    count = retry_jobs(settings, None if args.all else args.job_ids)
+    print(f"{count} job(s) queued again")
+    return 0
+
+
 def _cmd_modem(args: argparse.Namespace) -> int:
     from modem.service import main as modem_main
 
@@ -204,6 +234,21 @@ def parser() -> argparse.ArgumentParser:
     revoke = ksub.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id")
     keys.set_defaults(func=_cmd_keys)
+
+    wk = sub.add_parser("worker", help="run jobs: answer citizens' SMS, send notifications")
+    wk.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    wk.set_defaults(func=_cmd_worker)
+
+    cr = sub.add_parser("cron", help="enqueue the periodic jobs (run one per installation)")
+    cr.set_defaults(func=_cmd_cron)
+
+    jobs = sub.add_parser("jobs", help="failed jobs: list them, run them again")
+    jsub = jobs.add_subparsers(dest="action", required=True)
+    jsub.add_parser("failed", help="every failed job with its error")
+    jretry = jsub.add_parser("retry", help="queue failed jobs again")
+    jretry.add_argument("job_ids", nargs="*")
+    jretry.add_argument("--all", action="store_true")
+    jobs.set_defaults(func=_cmd_jobs)
 
     md = sub.add_parser("modem", help="the modem service: drives this host's GSM modems")
     md.add_argument("--sim-dir", help="also drive every emulated modem of `hoso sim` in DIR")

@@ -47,7 +47,10 @@ def run_everything(settings: Settings, bind: str | None = None) -> int:
         env["HOSO_REDIS_URL"] = server.url
     bind = bind or settings.gateway.bind
     hoso = [sys.executable, "-m", "hoso.cli"]
-    children = [Child("gateway", [*hoso, "gateway", "--bind", bind])]
+    children = [
+        Child("gateway", [*hoso, "gateway", "--bind", bind]),
+        Child("worker", [*hoso, "worker"]),
+    ]
     sim_dir = Path(settings.redis.dir).parent / "sim"
     if settings.modems:
         children.append(Child("modem", [*hoso, "modem"]))

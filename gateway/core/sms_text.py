@@ -239,6 +239,11 @@ DEFAULT_TEMPLATES: dict[str, Template] = dict(
             urgent=True,
         ),
         _t(
+            "reply_status_missing",
+            "Hồ sơ {code}: {status}. Cần bổ sung: {missing}. Nộp tại: {desk}. Hẹn trả: {due}.",
+            urgent=True,
+        ),
+        _t(
             "reply_status_short",
             "Hồ sơ {code}: {status}. Xem chi tiết: HS <mã hồ sơ> <mã bí mật>.",
             urgent=True,

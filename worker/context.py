@@ -1,0 +1,66 @@
+"""What the jobs of one worker process work with, wired once in `main()` (or by a test).
+
+RQ runs each job in a forked work horse, which inherits this process's context; redis-py opens
+fresh connections in the child by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+
+from config.settings import Settings, SmsSettings
+from gateway.store.dossiers import DossierStore
+from gateway.store.inbox import Inbox
+from gateway.store.outbox import Outbox
+from gateway.store.replies import OptOuts, ReplyLimits
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    redis: redis.Redis
+    clock: Callable[[], datetime]
+    dossiers: DossierStore
+    inbox: Inbox
+    outbox: Outbox
+    limits: ReplyLimits
+    opt_outs: OptOuts
+
+    @property
+    def sms(self) -> SmsSettings:
+        return self.settings.sms
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+_context: Context | None = None
+
+
+def configure(
+    settings: Settings, client: redis.Redis, clock: Callable[[], datetime] = now_utc
+) -> Context:
+    global _context  # noqa: PLW0603 - the one per-process wiring point, set by main()
+    sms = settings.sms
+    _context = Context(
+        settings=settings,
+        redis=client,
+        clock=clock,
+        dossiers=DossierStore(client),
+        inbox=Inbox(client),
+        outbox=Outbox(client),
+        limits=ReplyLimits(client, sms.per_sender_per_hour, sms.daily_reply_budget),
+        opt_outs=OptOuts(client),
+    )
+    return _context
+
+
+def context() -> Context:
+    if _context is None:
+        raise RuntimeError("worker.context.configure() was not called in this process")
+    return _context

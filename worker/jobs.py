@@ -1,0 +1,103 @@
+"""RQ jobs: thin — load, call the core, save. Every job is idempotent: RQ runs a job again when
+its worker died, and a retry may follow a failure half-way."""
+
+from __future__ import annotations
+
+import logging
+
+from gateway.core.messages import Priority
+from gateway.core.phones import carrier_of, mask_phone
+from gateway.core.replies import Asked, Reply, decide
+from gateway.core.sms_syntax import Command, ListMine, Lookup, OptIn, OptOut, parse
+from gateway.core.sms_text import DEFAULT_TEMPLATES, fill, render
+from gateway.core.times import to_micros
+from gateway.store import keys
+from gateway.store.errors import UnknownDossier
+from gateway.store.replies import Allowance
+from worker.context import Context, context
+
+log = logging.getLogger(__name__)
+
+
+def answer_sms(message_id: str) -> str:
+    """Answers one inbound SMS (queued by the modem service). Returns what it did."""
+    ctx = context()
+    message = ctx.inbox.get(message_id)
+    if message is None:
+        return "gone"
+    dedupe = f"reply:{message_id}"
+    if ctx.redis.exists(keys.sms_dedupe(dedupe)):
+        return "answered before"
+    sender = message.sender
+    if not sender.startswith("+"):
+        log.info("sms.not_answered id=%s reason=alphanumeric-sender", message_id)
+        return "not a phone"
+    command = parse(message.text)
+    apply_preferences(ctx, command, sender)
+    now = ctx.clock()
+    allowance = ctx.limits.allow(sender, now)
+    if allowance is Allowance.SILENCE:
+        log.info("sms.not_answered id=%s from=%s reason=limit", message_id, mask_phone(sender))
+        return "silence"
+    reply = (
+        Reply("reply_rate_limited")
+        if allowance is Allowance.NOTICE
+        else decide(command, sender, look_up(ctx, command, sender), ctx.sms.stranger_reply)
+    )
+    text = compose(ctx, reply)
+    ctx.outbox.enqueue(
+        sender,
+        text,
+        Priority.REPLY,
+        to_micros(now) // 1000,
+        via=message.modem,  # the number the citizen wrote to
+        carrier=carrier_of(sender) or "",
+        kind=reply.template,
+        dossier=reply.dossier,
+        dedupe_key=dedupe,
+    )
+    log.info(
+        "sms.answered id=%s from=%s command=%s reply=%s",
+        message_id,
+        mask_phone(sender),
+        command.kind,
+        reply.template,
+    )
+    return reply.template
+
+
+def apply_preferences(ctx: Context, command: Command, sender: str) -> None:
+    if isinstance(command, OptOut):
+        ctx.opt_outs.opt_out(sender)
+    elif isinstance(command, OptIn):
+        ctx.opt_outs.opt_in(sender)
+
+
+def look_up(ctx: Context, command: Command, sender: str) -> Asked:
+    if isinstance(command, Lookup):
+        code = ctx.dossiers.find(command.code_text)
+        if code is None:
+            return Asked()
+        try:
+            dossier, history = ctx.dossiers.get_with_history(code)
+        except UnknownDossier:
+            return Asked()
+        current = [e for e in history if e.get("current", True)]
+        note = current[-1].get("note") if current else None
+        return Asked(dossier=dossier, note=note)
+    if isinstance(command, ListMine):
+        own = []
+        for code in sorted(ctx.dossiers.codes_of_phone(sender)):
+            try:
+                own.append(ctx.dossiers.get(code))
+            except UnknownDossier:
+                continue
+        return Asked(own=tuple(own))
+    return Asked()
+
+
+def compose(ctx: Context, reply: Reply) -> str:
+    values = {"office": ctx.sms.office, "hotline": ctx.sms.hotline} | reply.values
+    template = DEFAULT_TEMPLATES[reply.template]
+    used = {k: v for k, v in values.items() if k in template.placeholders}
+    return render(fill(template, used), ctx.sms.accented_if_free).text

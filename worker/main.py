@@ -1,0 +1,74 @@
+"""`hoso worker` (RQ workers for hoso's queues) and `hoso cron` (RQ's cron scheduler for the
+periodic work). Several workers may run on several hosts; run one `hoso cron` per installation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+
+import redis
+from rq import Queue, Worker
+from rq.registry import FailedJobRegistry
+
+from config.settings import Settings
+from gateway.http.app import connect_redis
+from gateway.store.queues import ALL_QUEUES
+from worker.context import configure
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_SECONDS = 30  # how often a worker looks for jobs abandoned by a dead worker
+MONITORING_SECONDS = 10  # a running job's heartbeat
+
+
+def rq_connection(settings: Settings) -> redis.Redis:
+    """RQ stores pickled jobs: its connection must not decode responses."""
+    return redis.Redis.from_url(settings.redis.effective_url(), health_check_interval=30)
+
+
+def main(settings: Settings, burst: bool = False) -> int:
+    configure(settings, connect_redis(settings.redis.effective_url()))
+    connection = rq_connection(settings)
+    queues = [Queue(name, connection=connection) for name in ALL_QUEUES]
+    worker = Worker(
+        queues,
+        connection=connection,
+        name=f"hoso-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}",
+        maintenance_interval=MAINTENANCE_SECONDS,
+        job_monitoring_interval=MONITORING_SECONDS,
+    )
+    log.info("worker.started name=%s queues=%s", worker.name, ",".join(ALL_QUEUES))
+    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    return 0
+
+
+def failed_jobs(settings: Settings) -> list[tuple[str, str, str]]:
+    """(queue, job id, last line of the error) of every failed job."""
+    connection = rq_connection(settings)
+    rows = []
+    for name in ALL_QUEUES:
+        queue = Queue(name, connection=connection)
+        registry = FailedJobRegistry(queue=queue)
+        for job in registry.get_job_ids():
+            fetched = queue.fetch_job(job)
+            error = ""
+            if fetched is not None and fetched.latest_result() is not None:
+                error = (fetched.latest_result().exc_string or "").strip().splitlines()[-1:][0]  # type: ignore[union-attr]
+            rows.append((name, job, error))
+    return rows
+
+
+def retry_jobs(settings: Settings, job_ids: list[str] | None) -> int:
+    """Puts failed jobs back on their queue; all of them when `job_ids` is None."""
+    connection = rq_connection(settings)
+    count = 0
+    for name in ALL_QUEUES:
+        registry = FailedJobRegistry(queue=Queue(name, connection=connection))
+        for job in registry.get_job_ids():
+            if job_ids is None or job in job_ids:
+                registry.requeue(job)
+                count += 1
+    return count
