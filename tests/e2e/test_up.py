@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,10 +12,8 @@ from pathlib import Path
 
 import redis
 import requests
-from rq import Queue
 
 from gateway.store.modems import ModemRegistry
-from gateway.store.queues import INBOUND_QUEUE
 from tests.e2e.conftest import free_port
 
 
@@ -53,7 +52,7 @@ def test_hoso_up_runs_the_system_on_embedded_defaults_and_stops_cleanly(tmp_path
         assert ready is not None
         assert ready.status_code == 200
         assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()
-        # Two emulated modems driven by the modem service; a citizen's SMS becomes a job.
+        # Two emulated modems driven by the modem service; a citizen's SMS ...
         socket_path = str(tmp_path / "var" / "redis" / "redis.sock")
         client = redis.Redis(unix_socket_path=socket_path)  # bytes, as RQ wants
         registry = ModemRegistry(redis.Redis(unix_socket_path=socket_path, decode_responses=True))
@@ -84,10 +83,21 @@ def test_hoso_up_runs_the_system_on_embedded_defaults_and_stops_cleanly(tmp_path
             check=False,
         )
         assert injected.returncode == 0, injected.stderr
-        queue = Queue(INBOUND_QUEUE, connection=client)
-        while queue.count < 1:
-            assert time.monotonic() < deadline + 30, "the SMS did not reach the workers' queue"
-            time.sleep(0.2)
+        # ... answered by the worker, through the modem service, back over the air.
+        while True:
+            sent = subprocess.run(
+                [sys.executable, "-m", "hoso.cli", "sim", "sent", "--dir", "var/sim", "--json"],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            ).stdout
+            if any(json.loads(line)["to"] == "+84901234567" for line in sent.splitlines()):
+                break
+            assert time.monotonic() < deadline + 60, "the citizen got no answer"
+            time.sleep(0.5)
         client.close()
     finally:
         up.send_signal(signal.SIGTERM)
