@@ -15,6 +15,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import redis
+
 from config.loader import ConfigError, load_settings
 from config.settings import Settings
 
@@ -201,6 +203,55 @@ def _cmd_modems(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_templates(args: argparse.Namespace) -> int:
+    from gateway.core.errors import CoreError
+    from gateway.core.sms_text import fill, render
+    from gateway.http.app import connect_redis
+    from gateway.store.templates import Templates
+
+    settings = _settings()
+    templates = Templates(connect_redis(settings.redis.effective_url()))
+    try:
+        if args.action == "list":
+            for name, (template, edited) in templates.all().items():
+                flags = ("edited" if edited else "default") + (
+                    ", urgent" if template.urgent else ""
+                )
+                print(f"{name:30} ({flags})\n    {template.body}")
+            return 0
+        if args.action == "set":
+            templates.save(args.name, args.body)
+            print(f"{args.name}: saved")
+        elif args.action == "reset":
+            templates.reset(args.name)
+            print(f"{args.name}: back to the default")
+        template = templates.get(args.name)
+        samples = {
+            "code": "000.00.20.H57-240423-0001",
+            "short_code": "K7M2QX4",
+            "status": "Đang xử lý",
+            "due": "26/04/2024",
+            "new_due": "29/04/2024",
+            "desk": "Phòng Tư pháp",
+            "missing": "bản sao giấy khai sinh",
+            "fee": "50.000 đồng",
+            "reason": "thiếu hồ sơ",
+            "office": settings.sms.office,
+            "hotline": settings.sms.hotline or "0203 3xxx xxx",
+            "dossiers": "K7M2QX4 Đang xử lý; PAZCGM6 Đã xử lý xong",
+        } | dict(kv.split("=", 1) for kv in getattr(args, "values", []) or [])
+        values = {k: v for k, v in samples.items() if k in template.placeholders}
+        for accented in (False, True):
+            shown = render(fill(template, values), accented)
+            label = "accented if free" if accented else "default"
+            print(f"[{label}: {shown.alphabet}, {shown.parts} part(s), {len(shown.text)} chars]")
+            print(f"  {shown.text}")
+    except (CoreError, KeyError) as exc:
+        print(f"hoso templates: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_sim(args: argparse.Namespace) -> int:
     from modem.emulator.cli import main as sim_main
 
@@ -264,6 +315,19 @@ def parser() -> argparse.ArgumentParser:
     punq.add_argument("modem")
     pool.set_defaults(func=_cmd_modems)
 
+    tpl = sub.add_parser("templates", help="SMS texts: list, edit, preview, reset")
+    tsub = tpl.add_subparsers(dest="action", required=True)
+    tsub.add_parser("list", help="every template, default or edited")
+    tset = tsub.add_parser("set", help="edit a template (checked before it is saved)")
+    tset.add_argument("name")
+    tset.add_argument("body")
+    tprev = tsub.add_parser("preview", help="the rendered SMS, its alphabet and part count")
+    tprev.add_argument("name")
+    tprev.add_argument("values", nargs="*", metavar="KEY=VALUE")
+    treset = tsub.add_parser("reset", help="back to the shipped default")
+    treset.add_argument("name")
+    tpl.set_defaults(func=_cmd_templates)
+
     sim = sub.add_parser("sim", help="the GSM modem emulator (start, sms, sent, fault)")
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     sim.set_defaults(func=_cmd_sim)
@@ -274,7 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     _configure_logging()
     started = time.monotonic()
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        print(f"hoso {args.command}: cannot reach Redis: {exc}", file=sys.stderr)
+        return 1
     log.debug("hoso.exit command=%s seconds=%.1f", args.command, time.monotonic() - started)
     return code
 

@@ -17,6 +17,7 @@ from gateway.store.dossiers import DossierStore
 from gateway.store.inbox import Inbox
 from gateway.store.outbox import Outbox
 from gateway.store.replies import OptOuts, ReplyLimits
+from gateway.store.templates import Templates
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Context:
     outbox: Outbox
     limits: ReplyLimits
     opt_outs: OptOuts
+    templates: Templates
 
     @property
     def sms(self) -> SmsSettings:
@@ -56,6 +58,7 @@ def configure(
         outbox=Outbox(client),
         limits=ReplyLimits(client, sms.per_sender_per_hour, sms.daily_reply_budget),
         opt_outs=OptOuts(client),
+        templates=Templates(client),
     )
     return _context
 

@@ -9,7 +9,7 @@ from gateway.core.messages import Priority
 from gateway.core.phones import carrier_of, mask_phone
 from gateway.core.replies import Asked, Reply, decide
 from gateway.core.sms_syntax import Command, ListMine, Lookup, OptIn, OptOut, parse
-from gateway.core.sms_text import DEFAULT_TEMPLATES, fill, render
+from gateway.core.sms_text import fill, render
 from gateway.core.times import to_micros
 from gateway.store import keys
 from gateway.store.errors import UnknownDossier
@@ -98,6 +98,6 @@ def look_up(ctx: Context, command: Command, sender: str) -> Asked:
 
 def compose(ctx: Context, reply: Reply) -> str:
     values = {"office": ctx.sms.office, "hotline": ctx.sms.hotline} | reply.values
-    template = DEFAULT_TEMPLATES[reply.template]
+    template = ctx.templates.get(reply.template)
     used = {k: v for k, v in values.items() if k in template.placeholders}
     return render(fill(template, used), ctx.sms.accented_if_free).text

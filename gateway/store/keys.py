@@ -219,4 +219,34 @@ def reply_budget(day: str) -> str:
     return f"{PREFIX}:reply-budget:{day}"
 
 
+def templates() -> str:
+    """Hash: template name -> JSON {body, urgent} of the SMS texts administrators edited."""
+    return f"{PREFIX}:templates"
+
+
 # -- notifications (gateway/store/notices.py) ----------------------------------------------------
+
+
+def notice(code: str) -> str:
+    """Hash: the pending notice of one dossier (status, version, first_ms, last_ms, seq)."""
+    return f"{PREFIX}:notice:{code}"
+
+
+def notices_due() -> str:
+    """Sorted set: dossiers with a pending notice, by when it may go (ms; a lease while sent)."""
+    return f"{PREFIX}:notices:due"
+
+
+def notified(code: str) -> str:
+    """Hash: what the dossier's phones were told: status code, due_warning, overdue -> ms."""
+    return f"{PREFIX}:notified:{code}"
+
+
+def open_by_due() -> str:
+    """Sorted set: dossiers not settled, by appointment time (ms): the date notices' index."""
+    return f"{PREFIX}:notices:open-by-due"
+
+
+def dossier_pattern() -> str:
+    """SCAN pattern of dossier hashes (it also matches their :history and :events keys)."""
+    return dossier("*")

@@ -231,3 +231,22 @@ def test_an_answer_takes_a_bounded_number_of_redis_commands(
     after = ctx.redis.info("commandstats")
     calls = sum(v["calls"] for v in after.values()) - sum(v["calls"] for v in before.values())
     assert calls < 60, calls
+
+
+def test_an_administrators_edit_of_a_template_is_used_at_once_and_can_be_undone(
+    ctx: Context,
+) -> None:
+    from gateway.core.sms_text import TemplateError
+    from gateway.store.templates import Templates
+
+    templates = Templates(ctx.redis)
+    default = ask(ctx, OWNER, "HD")
+    templates.save("reply_help", "Soạn HS <mã hồ sơ> gửi {office}.")
+    edited = ask(ctx, "+84900000001", "HD")
+    assert edited == f"Soan HS <ma ho so> gui {ctx.sms.office}."
+    with pytest.raises(TemplateError, match="unknown placeholder"):
+        templates.save("reply_help", "Xin chào {name}")
+    with pytest.raises(TemplateError, match="no such template"):
+        templates.save("reply_nonexistent", "x")
+    templates.reset("reply_help")
+    assert ask(ctx, "+84900000002", "HD") == default
