@@ -50,6 +50,7 @@ def run_everything(settings: Settings, bind: str | None = None) -> int:
     children = [
         Child("gateway", [*hoso, "gateway", "--bind", bind]),
         Child("worker", [*hoso, "worker"]),
+        Child("cron", [*hoso, "cron"]),
     ]
     sim_dir = Path(settings.redis.dir).parent / "sim"
     if settings.modems:

@@ -24,6 +24,7 @@ from gateway.core.times import to_micros
 from gateway.store.inbox import InboundPart, Inbox
 from gateway.store.modems import Caps, ModemRegistry
 from gateway.store.outbox import Outbound, Outbox, UnknownFate
+from gateway.store.replies import OptOuts
 from modem.device import Device, StatusReport, encode_parts
 from modem.errors import ModemError, ModemUnavailable, PinRequired, SendFailed, Verdict
 
@@ -108,6 +109,7 @@ class Owner(threading.Thread):
         self.make_device = make_device
         self.clock = clock
         self.device: Device | None = None
+        self.opt_outs = OptOuts(registry.client)
         self.status = OwnerState()
         self.stopping = threading.Event()
 
@@ -304,6 +306,11 @@ class Owner(threading.Thread):
         sms = self.outbox.claim(self.settings.id, self.settings.carrier or "", now_ms)
         if sms is None:
             return False
+        if sms.fields.get("kind") == "notice" and self.opt_outs.is_out(sms.to):
+            # Opt-out is honoured at once: also for notices queued before it.
+            self.outbox.give_up(sms, "opted out", now_ms)
+            log.info("sms.dropped modem=%s id=%s reason=opted-out", self.settings.id, sms.id)
+            return True
         self.send(sms, start=sms.next_part, resend_first=False)
         return True
 

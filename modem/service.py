@@ -121,6 +121,8 @@ class ModemService:
         for modem, want in desired.items():
             if want.enabled and modem not in self.owners:
                 self._start_owner(want)
+            elif not want.enabled:  # so that dashboards see it, not an empty slot
+                self.registry.publish_health(modem, {"state": "disabled", "port": want.port})
 
     def _start_owner(self, settings: ModemSettings) -> None:
         owner = Owner(

@@ -56,6 +56,10 @@ class ModemRegistry:
         self._redis = client
         self._lease = client.register_script(LEASE)
 
+    @property
+    def client(self) -> redis.Redis:
+        return self._redis
+
     # -- settings: the file's, with administrators' live changes over them ------------------
 
     def live_changes(self) -> dict[str, dict[str, Any]]:

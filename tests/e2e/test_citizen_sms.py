@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,9 +22,15 @@ from hoso.redis_server import RedisServer
 from tests.factories import event_body, registration
 
 
+def upcoming(now: datetime) -> dict[str, str]:
+    """Received now, due in ten days: neither overdue nor due soon while the test runs."""
+    return {"received_at": now.isoformat(), "due_at": (now + timedelta(days=10)).isoformat()}
+
+
 @dataclass
 class System:
     redis: RedisServer
+    store: DossierStore
     sim: Path
     env: dict[str, str]
     code: str
@@ -76,15 +82,26 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     home = tmp_path_factory.mktemp("citizen")
     server = RedisServer(home / "redis").start()
     sim = home / "sim"
-    env = dict(os.environ) | {"HOSO_REDIS_URL": server.url, "HOSO_CONFIG": str(home / "empty.toml")}
+    env = dict(os.environ) | {
+        "HOSO_REDIS_URL": server.url,
+        "HOSO_CONFIG": str(home / "empty.toml"),
+        "HOSO_SMS_COALESCE_SECONDS": "1",
+        "HOSO_SMS_QUIET_START": "00:00",  # no quiet hours: the test may run at any hour
+        "HOSO_SMS_QUIET_END": "00:00",
+    }
     (home / "empty.toml").write_text("", encoding="utf-8")
     client = server.client()
     now = datetime.now(UTC)
     store = DossierStore(client)
-    d = store.register(registration(77, phones=["0901234567"]), "tuphap", now).dossier
+    d = store.register(
+        registration(77, phones=["0901234567"], **upcoming(now)), "tuphap", now
+    ).dossier
     store.apply(
         d.code,
-        parse_status_changed(event_body("e1", 4, desk="Phòng Tư pháp"), "tuphap"),
+        parse_status_changed(
+            event_body("e1", 4, desk="Phòng Tư pháp", at=(now + timedelta(seconds=1)).isoformat()),
+            "tuphap",
+        ),
         "tuphap",
         now,
     )
@@ -106,6 +123,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         ],
         ["modem", "--sim-dir", str(sim)],
         ["worker"],
+        ["cron"],
     ]
     processes = [
         subprocess.Popen([sys.executable, "-m", "hoso.cli", *c], env=env, stdout=log, stderr=log)
@@ -116,7 +134,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         while not all(registry.health(m).get("state") == "up" for m in ("m1", "m2")):
             assert time.monotonic() < deadline, "modems did not come up"
             time.sleep(0.1)
-        yield System(server, sim, env, d.code)
+        yield System(server, store, sim, env, d.code)
     finally:
         for p in processes:
             p.terminate()
@@ -155,3 +173,27 @@ def test_a_multipart_query_is_reassembled_and_answered(system: System) -> None:
     system.text("0901234567", long)
     replies = system.replies_to("+84901234567", count=2)
     assert "Phong Tu phap" in str(replies[-1]["text"])
+
+
+def test_a_status_change_reaches_the_registered_phone_as_one_notification(system: System) -> None:
+    now = datetime.now(UTC)
+    d = system.store.register(
+        registration(78, phones=["0933000001"], **upcoming(now)), "tuphap", now
+    ).dossier
+    for i, status in enumerate((4, 9)):
+        event = parse_status_changed(
+            event_body(
+                f"n{i}",
+                status,
+                desk="Bộ phận trả kết quả",
+                at=(now + timedelta(seconds=1 + i)).isoformat(),
+            ),
+            "tuphap",
+        )
+        system.store.apply(d.code, event, "tuphap", now)
+    [notice] = system.replies_to("+84933000001", timeout=60)
+    text = str(notice["text"])
+    assert d.code in text
+    assert "ket qua" in text  # result ready: the latest state, in one SMS
+    time.sleep(7)  # a cron tick later: still one
+    assert len(system.replies_to("+84933000001")) == 1

@@ -325,3 +325,24 @@ def test_a_sim_at_its_cap_leaves_the_rest_to_the_other_modems(
     by_modem = [s.modem for s in bank.sent()]
     assert by_modem.count("m1") <= 2
     assert by_modem.count("m2") >= 8
+
+
+def test_a_notice_queued_before_an_opt_out_is_not_sent(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    from gateway.store.replies import OptOuts
+
+    registry = ModemRegistry(redis_client)
+    registry.change("m1", enabled=False)
+    registry.change("m2", enabled=False)
+    eventually(lambda: health(redis_client, "m2").get("state") == "disabled", what="paused")
+    outbox = Outbox(redis_client)
+    notice = outbox.enqueue(
+        "+84911000001", "thong bao", Priority.NOTIFICATION, now_ms(), kind="notice"
+    )
+    reply = outbox.enqueue("+84911000001", "tra loi", Priority.REPLY, now_ms(), kind="reply_help")
+    OptOuts(redis_client).opt_out("+84911000001")
+    registry.change("m1", enabled=True)
+    eventually(lambda: sent_or_delivered(outbox, reply), what="the reply to HUY still goes")
+    eventually(lambda: state_of(outbox, notice) is SmsState.FAILED, what="the notice dropped")
+    assert [s.text for s in bank.sent()] == ["tra loi"]

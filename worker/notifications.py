@@ -1,0 +1,42 @@
+"""The periodic notification jobs (RQ cron, see `worker/cron.py`): thin, idempotent, restartable.
+
+They work with the process's `worker.context` (wired once by `worker.main`, or by a test with
+its own settings, Redis and clock). The `Notifier` is built afresh for each run, with the
+templates as administrators left them (`hoso templates set` takes effect on the next tick).
+"""
+
+from __future__ import annotations
+
+import socket
+
+from gateway.store.notices import Notifier
+from worker.context import context
+
+
+def notifier() -> Notifier:
+    ctx = context()
+    templates = {name: template for name, (template, _edited) in ctx.templates.all().items()}
+    return Notifier(
+        ctx.redis,
+        ctx.outbox,
+        ctx.dossiers,
+        ctx.sms,
+        ctx.clock,
+        templates=templates,
+        # One consumer name per host, not per process: RQ forks a work horse per job, and the
+        # group would keep every name it ever saw. Entries a dead horse left are reclaimed.
+        consumer=f"notifier-{socket.gethostname()}",
+    )
+
+
+def tick() -> dict[str, int]:
+    """Takes the new status changes, then sends the notices that are due."""
+    n = notifier()
+    changes = n.take_changes()
+    sent = n.release_due()
+    return {"changes": changes, "sent": sent}
+
+
+def scan() -> dict[str, int]:
+    """Sends the due-date warnings and overdue apologies that are due."""
+    return {"sent": notifier().scan_due_dates()}
