@@ -134,6 +134,18 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_notifications(args: argparse.Namespace) -> int:
+    from gateway.http.app import connect_redis
+    from worker.context import configure
+    from worker.notifications import notifier
+
+    settings = _settings()
+    configure(settings, connect_redis(settings.redis.effective_url()))
+    indexed = notifier().index_existing()
+    print(f"{indexed} dossier(s) looked at; the open ones are indexed by appointment date")
+    return 0
+
+
 def _cmd_modem(args: argparse.Namespace) -> int:
     from modem.service import main as modem_main
 
@@ -300,6 +312,14 @@ def parser() -> argparse.ArgumentParser:
     jretry.add_argument("job_ids", nargs="*")
     jretry.add_argument("--all", action="store_true")
     jobs.set_defaults(func=_cmd_jobs)
+
+    nt = sub.add_parser("notifications", help="notification engine maintenance")
+    nsub = nt.add_subparsers(dest="action", required=True)
+    nsub.add_parser(
+        "reindex",
+        help="index existing dossiers by appointment (an upgrade step; announces nothing past)",
+    )
+    nt.set_defaults(func=_cmd_notifications)
 
     md = sub.add_parser("modem", help="the modem service: drives this host's GSM modems")
     md.add_argument("--sim-dir", help="also drive every emulated modem of `hoso sim` in DIR")

@@ -79,3 +79,11 @@ def test_administrators_change_the_modem_pool_live_from_the_command_line(gateway
     assert refused.returncode == 2
     assert "whole number" in refused.stderr
     assert gateway.hoso("modems", "unquarantine", "m7").returncode == 0
+
+
+def test_the_notification_index_can_be_rebuilt_for_an_upgrade(gateway: Gateway) -> None:
+    tuphap = gateway.department("tuphap")
+    assert tuphap.post(DOSSIERS, registration_body(503)).status == 201
+    rebuilt = gateway.hoso("notifications", "reindex")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "dossier(s) looked at" in rebuilt.stdout

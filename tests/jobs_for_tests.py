@@ -1,0 +1,20 @@
+"""Job functions that only the tests enqueue (the workers import them by name)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import redis
+
+
+def slow_then_mark(seconds: float, marker: str) -> str:
+    """Sleeps, then records that it finished (in the Redis the worker uses)."""
+    time.sleep(seconds)
+    client = redis.Redis.from_url(os.environ["HOSO_REDIS_URL"])
+    client.incr(marker)
+    return "done"
+
+
+def always_fails(reason: str) -> None:
+    raise RuntimeError(reason)
