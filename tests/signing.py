@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -32,17 +33,21 @@ def encode(body: Any) -> bytes:
 
 
 class DistinctSeconds:
-    """A client's clock for signing: real time, but never the same second twice, so that an
-    identical request repeated at once is not taken for a replay (the server allows 300 s)."""
+    """A client's clock for signing: real time, except that an identical request signed again
+    within the same second gets the next second (the server accepts a signature once). Distinct
+    requests share seconds freely, so the clock never runs ahead of the server's."""
 
     def __init__(self) -> None:
-        self._last = 0
+        self._last: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def __call__(self) -> float:
+    def __call__(self, request_key: str = "") -> float:
         with self._lock:
-            self._last = max(int(time.time()), self._last + 1)
-            return float(self._last)
+            now = int(time.time())
+            last = self._last.get(request_key)
+            stamp = now if last is None else max(now, last + 1)
+            self._last[request_key] = stamp
+            return float(stamp)
 
 
 @dataclass
@@ -55,7 +60,11 @@ class Signer:
         advance = getattr(self.clock, "advance", None)
         if advance is not None:  # a test clock: let a second pass, as between real requests
             advance(1.0)
-        return signed_headers(self.key_id, self.secret, method, target, body, int(self.clock()))
+        if isinstance(self.clock, DistinctSeconds):
+            now = self.clock(f"{method} {target} {hashlib.sha256(body).hexdigest()}")
+        else:
+            now = self.clock()
+        return signed_headers(self.key_id, self.secret, method, target, body, int(now))
 
 
 @dataclass

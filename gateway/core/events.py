@@ -25,14 +25,16 @@ MAX_DESK = 200
 
 @dataclass(frozen=True, slots=True)
 class StatusChanged:
-    """A department (or a station) says the dossier is now in `status`, at `at`."""
+    """A department (or a station) says the dossier is now in `status`, at `at`; a counter scan
+    says the paper reached `desk` (its status unchanged unless the station implies one)."""
 
     event_id: str
-    status: Status
+    status: Status | None  # None: the status stays as it is (a handoff only)
     at: datetime
     source: str
     note: str | None = None
     desk: str | None = None
+    staff: str | None = None  # who received the paper (scans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,27 @@ def parse_status_changed(body: dict[str, Any], source: str) -> StatusChanged:
     )
 
 
+MAX_STAFF = 100
+
+
+def parse_scan(
+    body: dict[str, Any], station: str, desk: str, status: Status | None
+) -> StatusChanged:
+    """A counter scan as an event: the paper reached the station's desk (idempotent by
+    station and sequence number)."""
+    seq = body["seq"]
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise InvalidDossier("seq: a whole number from 0")
+    return StatusChanged(
+        event_id=f"scan:{station}:{seq}",
+        status=status,
+        at=parse_time("scanned_at", body["scanned_at"]),
+        source=f"station:{station}",
+        desk=_bounded("desk", desk, MAX_DESK),
+        staff=_bounded("staff", body.get("staff"), MAX_STAFF),
+    )
+
+
 def _bounded(field: str, value: str | None, limit: int) -> str | None:
     if value is None:
         return None
@@ -72,11 +95,12 @@ def apply(d: Dossier, ev: StatusChanged) -> Applied:
     """The dossier after `ev`; the store's atomic script must agree with this (tested)."""
     if ev.at < d.updated_at:
         return Applied(d, current=False)
-    if not can_move(d.status, ev.status):
-        raise InvalidTransition(d.code, d.status, ev.status)
+    status = d.status if ev.status is None else ev.status
+    if not can_move(d.status, status):
+        raise InvalidTransition(d.code, d.status, status)
     moved = replace(
         d,
-        status=ev.status,
+        status=status,
         holder=ev.desk if ev.desk is not None else d.holder,
         updated_at=ev.at,
         version=d.version + 1,
@@ -87,10 +111,11 @@ def apply(d: Dossier, ev: StatusChanged) -> Applied:
 def fingerprint(ev: StatusChanged) -> str:
     """Equal for two deliveries of the same event; differs if an event id is reused."""
     canonical = {
-        "status": int(ev.status),
+        "status": None if ev.status is None else int(ev.status),
         "at": to_micros(ev.at),
         "note": ev.note,
         "desk": ev.desk,
+        "staff": ev.staff,
     }
     blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(blob).hexdigest()

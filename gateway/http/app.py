@@ -13,12 +13,13 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from config.settings import Settings
-from gateway.http import dossiers, health, openapi, problems
+from gateway.http import dossiers, health, openapi, problems, scans
 from gateway.http.context import Services
 from gateway.store.admission import Gatekeeper
 from gateway.store.credentials import Keyring
 from gateway.store.dossiers import DossierStore
 from gateway.store.idempotency import IdempotencyKeys
+from gateway.store.stations import Stations
 
 REDIS_SOCKET_TIMEOUT = 2.0
 REDIS_CONNECT_TIMEOUT = 1.0
@@ -63,10 +64,11 @@ def create_app(
         gatekeeper=Gatekeeper(client, signature_ttl=2 * settings.gateway.clock_skew + 60),
         dossiers=DossierStore(client),
         idempotency=IdempotencyKeys(client),
+        stations=Stations(client),
         clock=clock,
     )
     problems.install(app)
-    for bp in (dossiers.bp, health.bp, openapi.bp):
+    for bp in (dossiers.bp, scans.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
     return app
 

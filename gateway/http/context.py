@@ -13,6 +13,7 @@ from gateway.store.admission import Gatekeeper
 from gateway.store.credentials import Keyring
 from gateway.store.dossiers import DossierStore
 from gateway.store.idempotency import IdempotencyKeys
+from gateway.store.stations import Stations
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Services:
     gatekeeper: Gatekeeper
     dossiers: DossierStore
     idempotency: IdempotencyKeys
+    stations: Stations
     clock: Callable[[], float]  # unix time in seconds
 
 

@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, g, url_for
+from flask import Blueprint, Response, g, request, url_for
 
 from gateway.core.codes import CODE_PATTERN
 from gateway.core.dossier import Dossier, parse_registration
 from gateway.core.events import parse_status_changed
+from gateway.core.handoffs import Handoff, handoffs
 from gateway.core.status import Status
 from gateway.core.times import format_time
+from gateway.http.answers import json_answer, now, status_ref
 from gateway.http.bodies import json_body
 from gateway.http.context import services
 from gateway.http.idempotent import idempotent
+from gateway.http.pages import render_handoffs
+from gateway.http.problems import Problem
 from gateway.http.signed import signed
 from gateway.store.credentials import ClientKind
 from gateway.store.dossiers import Recorded
 from gateway.store.errors import UnknownDossier
 
 bp = Blueprint("dossiers", __name__, url_prefix="/api/v1/dossiers")
-
-
-def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers)
-    response.mimetype = "application/json"
-    return response
-
-
-def _now() -> datetime:
-    return datetime.fromtimestamp(services().clock(), UTC)
-
-
-def _status(status: Status) -> dict[str, Any]:
-    return {"code": int(status), "label": status.label}
 
 
 def _resolve(typed: str) -> str:
@@ -53,11 +42,11 @@ def _resolve(typed: str) -> str:
 @idempotent
 def register() -> Response:
     reg = parse_registration(json_body("DossierRegistration"))
-    result = services().dossiers.register(reg, g.client.owner, _now())
+    result = services().dossiers.register(reg, g.client.owner, now())
     d = result.dossier
     body = {"code": d.code, "short_code": d.short_code, "secret": d.secret}
     location = url_for("dossiers.read", code=d.code)
-    return _json(body, 201 if result.created else 200, {"Location": location})
+    return json_answer(body, 201 if result.created else 200, {"Location": location})
 
 
 @bp.post("/<code>/events")
@@ -67,8 +56,8 @@ def push_event(code: str) -> Response:
     body = json_body("StatusEvent")
     event = parse_status_changed(body, source=g.client.owner)
     resolved = _resolve(code)
-    recorded = services().dossiers.apply(resolved, event, g.client.owner, _now())
-    return _json(_recorded(recorded), 200 if recorded.repeated else 201)
+    recorded = services().dossiers.apply(resolved, event, g.client.owner, now())
+    return json_answer(_recorded(recorded), 200 if recorded.repeated else 201)
 
 
 @bp.get("/<code>")
@@ -76,14 +65,45 @@ def push_event(code: str) -> Response:
 def read(code: str) -> Response:
     svc = services()
     dossier, history = svc.dossiers.get_with_history(_resolve(code), g.client.owner)
-    return _json(_dossier(dossier, history, _now()), 200)
+    return json_answer(_dossier(dossier, history, now()), 200)
+
+
+@bp.get("/<code>/handoffs")
+@signed(ClientKind.DEPARTMENT)
+def handoff_record(code: str) -> Response:
+    svc = services()
+    dossier, history = svc.dossiers.get_with_history(_resolve(code), g.client.owner)
+    rows = handoffs(history, svc.stations.allowed_hours_by_desk())
+    wanted = request.args.get("format", "json")
+    if wanted not in ("json", "html"):
+        raise Problem(422, "invalid-field", "Invalid field", "format: json or html")
+    if wanted == "html":
+        page = render_handoffs(dossier, rows)
+        return Response(page, mimetype="text/html")
+    return json_answer({"code": dossier.code, "handoffs": [_handoff(h) for h in rows]}, 200)
+
+
+def _handoff(h: Handoff) -> dict[str, Any]:
+    def hours(value: timedelta | None) -> float | None:
+        return None if value is None else round(value.total_seconds() / 3600, 2)
+
+    return {
+        "from_desk": h.from_desk,
+        "to_desk": h.to_desk,
+        "handed_over_by": h.handed_over_by,
+        "received_by": h.received_by,
+        "at": format_time(h.at),
+        "hours_at_previous": hours(h.time_at_previous),
+        "hours_allowed_at_previous": hours(h.allowed_at_previous),
+        "late": h.late,
+    }
 
 
 def _recorded(r: Recorded) -> dict[str, Any]:
     return {
         "code": r.code,
         "event_id": r.event_id,
-        "status": _status(r.status),
+        "status": status_ref(r.status),
         "version": r.version,
         "current": r.current,
     }
@@ -100,7 +120,7 @@ def _dossier(d: Dossier, history: list[dict[str, Any]], now: datetime) -> dict[s
         "phones": list(d.phones),
         "received_at": format_time(d.received_at),
         "due_at": format_time(d.due_at),
-        "status": _status(d.status),
+        "status": status_ref(d.status),
         "overdue": d.is_overdue(now),
         "holder": d.holder,
         "version": d.version,
@@ -108,7 +128,7 @@ def _dossier(d: Dossier, history: list[dict[str, Any]], now: datetime) -> dict[s
         "history": [
             {
                 "event_id": e["event_id"],
-                "status": _status(Status(e["status"])),
+                "status": status_ref(Status(e["status"])),
                 "at": e["at"],
                 "desk": e.get("desk"),
                 "note": e.get("note"),

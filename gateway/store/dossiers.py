@@ -104,11 +104,12 @@ class DossierStore:
         """Record `ev` on the dossier, atomically; idempotent by event id."""
         entry = {
             "event_id": ev.event_id,
-            "status": int(ev.status),
+            "status": None if ev.status is None else int(ev.status),
             "at": format_time(ev.at),
             "desk": ev.desk,
             "note": ev.note,
             "source": ev.source,
+            "staff": ev.staff,
             "recorded_at": format_time(now),
         }
         fp = fingerprint(ev)
@@ -118,7 +119,7 @@ class DossierStore:
                 department,
                 ev.event_id,
                 fp,
-                int(ev.status),
+                "" if ev.status is None else int(ev.status),
                 to_micros(ev.at),
                 ev.desk or "",
                 json.dumps(entry, ensure_ascii=False),
@@ -132,7 +133,7 @@ class DossierStore:
         if outcome == "unknown":
             raise UnknownDossier(code)
         if outcome == "invalid":
-            raise InvalidTransition(code, int(result[1]), int(ev.status))
+            raise InvalidTransition(code, int(result[1]), int(ev.status or result[1]))
         stored = json.loads(result[1])
         if stored["fp"] != fp:
             raise EventConflict(code, ev.event_id)

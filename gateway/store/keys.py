@@ -224,6 +224,11 @@ def templates() -> str:
     return f"{PREFIX}:templates"
 
 
+def stations() -> str:
+    """Hash: station id -> JSON of its settings (desk, implied status, allowed hours, name)."""
+    return f"{PREFIX}:stations"
+
+
 # -- notifications (gateway/store/notices.py) ----------------------------------------------------
 
 

@@ -47,7 +47,7 @@ return {'created'}
 """
 
 # KEYS: dossier, history, event ids, changes
-# ARGV: department ('' = any), event id, fingerprint, status, at (µs), desk ('' = none),
+# ARGV: department ('' = any), event id, fingerprint, status ('' = keep), at (µs), desk ('' = none),
 #       history entry (JSON), at (ISO), changes stream length, source, code
 APPLY = (
     "local ALLOWED = "
@@ -58,9 +58,11 @@ if not d[1] or (ARGV[1] ~= '' and d[1] ~= ARGV[1]) then return {'unknown'} end
 local seen = redis.call('HGET', KEYS[3], ARGV[2])
 if seen then return {'seen', seen} end
 local cur = tonumber(d[2])
-local new = tonumber(ARGV[4])
+local new = cur
+if ARGV[4] ~= '' then new = tonumber(ARGV[4]) end
 local version = tonumber(d[4])
 local entry = cjson.decode(ARGV[7])
+if ARGV[4] == '' then entry['status'] = new end
 local result
 if tonumber(ARGV[5]) < tonumber(d[3]) then
   entry['current'] = false
@@ -68,7 +70,7 @@ if tonumber(ARGV[5]) < tonumber(d[3]) then
 else
   if cur ~= new and not ALLOWED[cur][new] then return {'invalid', d[2]} end
   version = version + 1
-  local fields = {'status', ARGV[4], 'updated_us', ARGV[5], 'updated_at', ARGV[8],
+  local fields = {'status', tostring(new), 'updated_us', ARGV[5], 'updated_at', ARGV[8],
                   'version', version}
   if ARGV[6] ~= '' then
     fields[#fields + 1] = 'holder'
@@ -76,7 +78,7 @@ else
   end
   redis.call('HSET', KEYS[1], unpack(fields))
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*',
-    'kind', 'status', 'code', ARGV[11], 'status', ARGV[4], 'previous', d[2],
+    'kind', 'status', 'code', ARGV[11], 'status', tostring(new), 'previous', d[2],
     'version', version, 'event_id', ARGV[2], 'source', ARGV[10])
   entry['current'] = true
   result = {fp = ARGV[3], status = new, version = version, current = true}

@@ -203,7 +203,9 @@ def test_too_many_requests_get_429_with_retry_after(
     answers = []
     for i in range(7):
         answers.append(client.get(f"{DOSSIERS}/000.00.20.H57-240423-0001?n={i}"))
-    assert [a.status for a in answers[:5]] == [404] * 5
+    statuses = [(a.status, a.body.get("type") if a.body else None) for a in answers]
+    assert [a.status for a in answers[:5]] == [404] * 5, statuses
+    assert answers[5].status == 429, statuses
     assert_problem(answers[5], 429, "rate-limited")
     assert 1 <= int(answers[5].headers["Retry-After"]) <= 60
 
