@@ -49,7 +49,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    unknown = set(raw) - set(SECTIONS) - {"modems"}
+    # [station] belongs to a counter station's own settings (scanner/config.py).
+    unknown = set(raw) - set(SECTIONS) - {"modems", "station"}
     if unknown:
         raise ConfigError(f"{source}: unknown section(s): {', '.join(sorted(unknown))}")
     sections = {

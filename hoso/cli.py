@@ -146,6 +146,41 @@ def _cmd_notifications(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_scanner(_: argparse.Namespace) -> int:
+    from scanner.config import load_station_settings
+    from scanner.main import main as scanner_main
+
+    try:
+        settings = load_station_settings()
+    except ConfigError as exc:
+        print(f"hoso scanner: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return scanner_main(settings)
+
+
+def _cmd_stations(args: argparse.Namespace) -> int:
+    from gateway.http.app import connect_redis
+    from gateway.store.stations import Station, Stations
+
+    settings = _settings()
+    stations = Stations(connect_redis(settings.redis.effective_url()))
+    if args.action == "list":
+        for s in stations.all():
+            implied = f" status={s.status}" if s.status is not None else ""
+            allowed = f" allowed={s.allowed_hours}h" if s.allowed_hours is not None else ""
+            print(f"{s.id:12} desk={s.desk!r}{implied}{allowed} {s.name}")
+        return 0
+    try:
+        stations.save(
+            Station(args.station, args.desk, args.name or "", args.status, args.allowed_hours)
+        )
+    except ValueError as exc:
+        print(f"hoso stations: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.station}: scans there hand the paper to {args.desk!r}")
+    return 0
+
+
 def _cmd_modem(args: argparse.Namespace) -> int:
     from modem.service import main as modem_main
 
@@ -320,6 +355,20 @@ def parser() -> argparse.ArgumentParser:
         help="index existing dossiers by appointment (an upgrade step; announces nothing past)",
     )
     nt.set_defaults(func=_cmd_notifications)
+
+    sc = sub.add_parser("scanner", help="a counter station: scans -> local spool -> gateway")
+    sc.set_defaults(func=_cmd_scanner)
+
+    st = sub.add_parser("stations", help="counter stations as the gateway knows them")
+    stsub = st.add_subparsers(dest="action", required=True)
+    stsub.add_parser("list", help="every configured station")
+    stset = stsub.add_parser("set", help="the desk a station stands for")
+    stset.add_argument("station")
+    stset.add_argument("--desk", required=True, help='e.g. "Phòng Tư pháp"')
+    stset.add_argument("--name", help="a label for people")
+    stset.add_argument("--status", type=int, help="the status a scan there implies (1-10)")
+    stset.add_argument("--allowed-hours", type=float, help="how long a dossier may stay there")
+    st.set_defaults(func=_cmd_stations)
 
     md = sub.add_parser("modem", help="the modem service: drives this host's GSM modems")
     md.add_argument("--sim-dir", help="also drive every emulated modem of `hoso sim` in DIR")

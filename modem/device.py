@@ -29,6 +29,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 
 import serial
 from gsmmodem.exceptions import TimeoutException
@@ -101,6 +102,9 @@ class Device:
         self._comms: FixedSerialComms | None = None
         self._fatal: BaseException | None = None
         self._incoming: collections.deque[str] = collections.deque()  # reader thread appends
+        # Called on the reader thread for every unsolicited line: it must only hand off (set an
+        # event), never block or touch the port. The owner uses it to wake up on +CMTI.
+        self.on_urc: Callable[[], None] | None = None
         self._urcs: list[str] = []
         self._cds: list[str] = []
         self._cds_next = False
@@ -116,7 +120,7 @@ class Device:
         self._fatal = None
         self._mem1 = None
         self._dirty = False
-        comms = FixedSerialComms(self.port, self.baudrate, self._incoming.append, self._on_fatal)
+        comms = FixedSerialComms(self.port, self.baudrate, self._take_line, self._on_fatal)
         try:
             comms.connect()
         except (serial.SerialException, OSError, ValueError) as exc:
@@ -398,6 +402,11 @@ class Device:
             log.info("modem.escape_failed port=%s", self.port)
 
     # ------------------------------------------------------------ URCs
+
+    def _take_line(self, line: str) -> None:  # reader thread
+        self._incoming.append(line)
+        if self.on_urc is not None:
+            self.on_urc()
 
     def drain_urcs(self) -> list[str]:
         """URC lines seen since the last call, oldest first (hints: poll sooner, reconnect)."""

@@ -94,7 +94,6 @@ class Owner(threading.Thread):
         outbox: Outbox,
         inbox: Inbox,
         hand_over: HandOver,
-        wait_for_work: Callable[[str, float], None],
         make_device: DeviceFactory = default_device,
         clock: Callable[[], datetime] = now_utc,
     ) -> None:
@@ -105,7 +104,7 @@ class Owner(threading.Thread):
         self.outbox = outbox
         self.inbox = inbox
         self.hand_over = hand_over
-        self.wait_for_work = wait_for_work
+        self.wake = threading.Event()  # set by the service (queued work) and the device (URCs)
         self.make_device = make_device
         self.clock = clock
         self.device: Device | None = None
@@ -132,13 +131,15 @@ class Owner(threading.Thread):
             if self.status.state == "standby":
                 self.stopping.wait(STANDBY_WAIT_SECONDS)  # another service drives this modem
             elif not busy:
-                self.wait_for_work(self.settings.id, IDLE_WAIT_SECONDS)
+                self.wake.wait(IDLE_WAIT_SECONDS)
+                self.wake.clear()
         self._close()
         self.registry.let_go(self.settings.id, self.instance)
         log.info("modem.owner_stopped modem=%s", self.settings.id)
 
     def stop(self) -> None:
         self.stopping.set()
+        self.wake.set()
 
     def step(self) -> bool:
         """One turn of the loop; True when it did work (so the next turn comes at once)."""
@@ -181,6 +182,7 @@ class Owner(threading.Thread):
     def _connect(self) -> bool:
         modem = self.settings.id
         device = self.make_device(self.settings)
+        device.on_urc = self.wake.set
         try:
             device.connect()
         except PinRequired as exc:

@@ -33,6 +33,7 @@ from modem.owner import DeviceFactory, Owner, default_device, now_utc
 log = logging.getLogger(__name__)
 
 RECONCILE_SECONDS = 2.0
+WAKE_BLOCK_SECONDS = 1.0
 FAILOVER_AFTER_SECONDS = 30.0  # a modem down this long hands its pinned SMS to the others
 RESTART_ON = ("port", "baudrate", "pin")
 
@@ -85,13 +86,23 @@ class ModemService:
         )
         self.inbox.handed_over(message_id)
 
-    def wait_for_work(self, modem: str, timeout: float) -> None:
-        try:
-            self._waker.blpop(
-                [keys.outbox_wake(modem), keys.outbox_wake("shared")], timeout=timeout
-            )
-        except (redis.ConnectionError, redis.TimeoutError):
-            self.stopping.wait(timeout)
+    def wake_owners(self) -> None:
+        """One blocking read for the whole service: queued work wakes the modem it is for (or
+        every modem, for the shared queue); the owners otherwise sleep on their own event."""
+        while not self.stopping.is_set():
+            owners = dict(self.owners)
+            names = [keys.outbox_wake(m) for m in owners] + [keys.outbox_wake("shared")]
+            try:
+                popped = self._waker.blpop(names, timeout=WAKE_BLOCK_SECONDS)
+            except (redis.ConnectionError, redis.TimeoutError):
+                self.stopping.wait(1.0)
+                continue
+            if popped is None:
+                continue
+            key = str(popped[0])
+            for modem, owner in owners.items():
+                if key in (keys.outbox_wake(modem), keys.outbox_wake("shared")):
+                    owner.wake.set()
 
     # -- the pool -----------------------------------------------------------------------------
 
@@ -132,7 +143,6 @@ class ModemService:
             self.outbox,
             self.inbox,
             self.hand_over,
-            self.wait_for_work,
             self.make_device,
             now_utc,
         )
@@ -176,6 +186,8 @@ class ModemService:
 
     def run(self) -> None:
         log.info("modem.service_started instance=%s", self.instance)
+        waker = threading.Thread(target=self.wake_owners, name="modem-waker", daemon=True)
+        waker.start()
         while not self.stopping.is_set():
             try:
                 self.hand_over_pending()

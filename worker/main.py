@@ -16,6 +16,7 @@ from rq.registry import FailedJobRegistry
 from config.settings import Settings
 from gateway.http.app import connect_redis
 from gateway.store.queues import ALL_QUEUES
+from worker import jobs, notifications  # imported before forking: each job starts warm
 from worker.context import configure
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,13 @@ def main(settings: Settings, burst: bool = False) -> int:
         maintenance_interval=MAINTENANCE_SECONDS,
         job_monitoring_interval=MONITORING_SECONDS,
     )
-    log.info("worker.started name=%s queues=%s", worker.name, ",".join(ALL_QUEUES))
+    log.info(
+        "worker.started name=%s queues=%s jobs=%s,%s",
+        worker.name,
+        ",".join(ALL_QUEUES),
+        jobs.__name__,
+        notifications.__name__,
+    )
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     return 0
 

@@ -1,0 +1,156 @@
+"""A counter station's settings: a `[station]` TOML table plus ``HOSO_STATION_<KEY>`` overrides.
+
+The file is ``HOSO_STATION_CONFIG`` if set, else ``HOSO_CONFIG``, else ``config/station.toml``
+or ``config/hoso.toml`` if present; only its ``[station]`` table is read. Read once, in
+`scanner.main`, into a frozen dataclass. A bad value stops startup with one line naming the key and
+where it came from (`ConfigError`, the same error as the rest of the configuration).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from config.loader import ConfigError
+
+TERMINATORS = ("cr", "crlf", "lf", "tab", "none")
+SOURCE_KINDS = ("serial", "evdev", "stdin", "images")
+CANDIDATE_FILES = (Path("config/station.toml"), Path("config/hoso.toml"))
+
+
+@dataclass(frozen=True, slots=True)
+class StationSettings:
+    id: str = ""  # required: the station id its key was created for (hoso keys create --station)
+    gateway_url: str = "http://127.0.0.1:8080"
+    key_id: str = ""  # required
+    secret: str = ""  # the key's secret, or empty and secret_file names a file holding it
+    secret_file: str = ""
+    desk: str = ""  # shown in the banner; the gateway knows the desk from the station id
+    source: str = "stdin"  # serial:/dev/... | evdev:/dev/input/by-id/... | stdin | images:/dir
+    terminator: str = "cr"  # what ends a code: cr | crlf | lf | tab | none (idle_seconds gap)
+    idle_seconds: float = 0.3  # terminator "none": a pause this long ends a code
+    baudrate: int = 9600  # serial scanners (CDC ACM ignores it)
+    debounce_seconds: float = 1.5  # the same code again within this is the same scan
+    spool_path: str = "var/scanner/spool.sqlite3"
+    staff: str = ""  # who works at the desk; sent with each scan when set
+    bell: bool = True  # ring the terminal bell with feedback
+    retry_max_seconds: float = 300.0  # longest pause between upload attempts while offline
+    http_timeout: float = 10.0
+
+    def source_kind(self) -> str:
+        return self.source.split(":", 1)[0]
+
+    def source_target(self) -> str:
+        return self.source.split(":", 1)[1] if ":" in self.source else ""
+
+
+def load_station_settings(env: Mapping[str, str] | None = None) -> StationSettings:
+    env = os.environ if env is None else env
+    path = _config_path(env)
+    table: object = {}
+    source = "built-in defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        table = raw.get("station", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [station] must be a table")
+    known = {f.name for f in dataclasses.fields(StationSettings)}
+    extra = set(table) - known
+    if extra:
+        raise ConfigError(f"{source}: unknown key station.{sorted(extra)[0]}")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(StationSettings):
+        key = f"station.{f.name}"
+        env_name = f"HOSO_STATION_{f.name.upper()}"
+        if env_name in env:
+            values[f.name] = _coerce(key, f.default, env[env_name], f"environment {env_name}")
+        elif f.name in table:
+            values[f.name] = _check(key, f.default, table[f.name], source)
+    settings = StationSettings(**values)
+    return _validated(settings, source)
+
+
+def _config_path(env: Mapping[str, str]) -> Path | None:
+    for name in ("HOSO_STATION_CONFIG", "HOSO_CONFIG"):
+        if env.get(name):
+            return Path(env[name])
+    return next((p for p in CANDIDATE_FILES if p.is_file()), None)
+
+
+def _coerce(key: str, default: object, text: str, source: str) -> object:
+    if isinstance(default, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{source}: {key} must be true or false, not {text!r}")
+    if isinstance(default, int):
+        try:
+            return int(text)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {key} must be a whole number, not {text!r}") from exc
+    if isinstance(default, float):
+        try:
+            return _non_negative(key, float(text), source)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {key} must be a number, not {text!r}") from exc
+    return text
+
+
+def _check(key: str, default: object, value: object, source: str) -> object:
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    expected = type(default)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        raise ConfigError(f"{source}: {key} must be {expected.__name__}, not {value!r}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        _non_negative(key, value, source)
+    return value
+
+
+def _non_negative(key: str, value: float, source: str) -> float:
+    if value < 0:
+        raise ConfigError(f"{source}: {key} must not be negative")
+    return value
+
+
+def _validated(s: StationSettings, source: str) -> StationSettings:
+    if not s.id:
+        raise ConfigError(f"{source}: station.id is required (the station's id)")
+    if not s.key_id:
+        raise ConfigError(f"{source}: station.key_id is required (hoso keys create --station)")
+    if s.terminator not in TERMINATORS:
+        raise ConfigError(f"{source}: station.terminator must be one of {', '.join(TERMINATORS)}")
+    kind = s.source_kind()
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(
+            f"{source}: station.source must be serial:PATH, evdev:PATH, stdin or images:DIR,"
+            f" not {s.source!r}"
+        )
+    if kind != "stdin" and not s.source_target():
+        raise ConfigError(f"{source}: station.source {s.source!r} names no device or folder")
+    if not s.gateway_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{source}: station.gateway_url must start with http:// or https://")
+    secret = s.secret
+    if not secret and s.secret_file:
+        try:
+            secret = Path(s.secret_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"{source}: station.secret_file {s.secret_file}: cannot read: {exc.strerror}"
+            ) from exc
+    if not secret:
+        raise ConfigError(f"{source}: station.secret or station.secret_file is required")
+    return dataclasses.replace(s, secret=secret)

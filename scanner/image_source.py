@@ -1,0 +1,145 @@
+"""Images and camera frames dropped into a folder, decoded with zxing-cpp.
+
+Each new file in the folder (oldest first) is decoded; every barcode text found is a code read,
+then the file moves to ``done/`` (or ``unreadable/`` when nothing was found), so a restart does not
+read it again. The decoder is `gateway.receipts.decode.decode_image` when present; without it,
+binary PGM/PPM frames (what a frame grabber such as ffmpeg or v4l2 writes most simply) are
+decoded with zxing-cpp directly, since the station has no image library of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import zxingcpp
+
+log = logging.getLogger(__name__)
+
+Decoder = Callable[[bytes], list[str]]
+_FORMATS = zxingcpp.barcode_formats_from_str("Code128,QRCodeModel2")  # not plain QR: Micro QR
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".pgm", ".ppm"})
+
+
+class ImageFolderSource:
+    """The codes found in images appearing in `folder`, until `stop` is set."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        decode: Decoder | None = None,
+        stop: threading.Event | None = None,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self.folder = Path(folder)
+        self.decode = decode or default_decoder()
+        self.stop = stop or threading.Event()
+        self.poll_seconds = poll_seconds
+        self.done = self.folder / "done"
+        self.unreadable = self.folder / "unreadable"
+
+    def __iter__(self) -> Iterator[str]:
+        self.done.mkdir(parents=True, exist_ok=True)
+        self.unreadable.mkdir(parents=True, exist_ok=True)
+        while not self.stop.is_set():
+            found = False
+            for path in self._new_images():
+                found = True
+                yield from self._read(path)
+                if self.stop.is_set():
+                    return
+            if not found:
+                self.stop.wait(self.poll_seconds)
+
+    def _new_images(self) -> list[Path]:
+        try:
+            files = [
+                p
+                for p in self.folder.iterdir()
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+            ]
+        except OSError as exc:
+            log.warning("scanner.images_unavailable folder=%s error=%s", self.folder, exc)
+            return []
+        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def _read(self, path: Path) -> Iterator[str]:
+        try:
+            texts = self.decode(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            log.warning("scanner.image_unreadable file=%s error=%s", path.name, exc)
+            texts = []
+        yield from texts
+        # Moved only once its codes are spooled: a crash in between reads the image again.
+        target = self.done if texts else self.unreadable
+        try:
+            path.replace(target / path.name)
+        except OSError:
+            log.warning("scanner.image_not_moved file=%s", path.name, exc_info=True)
+
+
+def default_decoder() -> Decoder:
+    try:
+        from gateway.receipts.decode import (  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415 (optional, another engineer's module)
+            decode_image,
+        )
+    except ImportError:
+        return decode_netpbm
+
+    def decode(data: bytes) -> list[str]:
+        return [d.text for d in decode_image(data)]
+
+    return decode
+
+
+def decode_netpbm(data: bytes) -> list[str]:
+    """Barcode texts in a binary PGM (P5) or PPM (P6) image, 8 bits per channel."""
+    magic, width, height, maxval, pixels = _parse_netpbm(data)
+    if maxval != 255:
+        raise ValueError("only 8-bit PGM/PPM frames are supported")
+    if magic == b"P6":  # RGB -> grey, the decoder binarises anyway
+        rgb = pixels[: width * height * 3]
+        grey = bytes(
+            (rgb[i] * 299 + rgb[i + 1] * 587 + rgb[i + 2] * 114) // 1000
+            for i in range(0, len(rgb), 3)
+        )
+    else:
+        grey = pixels[: width * height]
+    if len(grey) != width * height:
+        raise ValueError("truncated image")
+    view = memoryview(grey).cast("B", (height, width))
+    formats = _FORMATS
+    results = zxingcpp.read_barcodes(view, formats=formats)
+    if not results:
+        results = zxingcpp.read_barcodes(
+            view, formats=formats, binarizer=zxingcpp.Binarizer.FixedThreshold
+        )
+    return [r.text for r in results if r.valid and r.text]
+
+
+def _parse_netpbm(data: bytes) -> tuple[bytes, int, int, int, bytes]:
+    fields: list[bytes] = []
+    pos = 0
+    while len(fields) < 4:
+        while pos < len(data) and data[pos : pos + 1].isspace():
+            pos += 1
+        if data[pos : pos + 1] == b"#":
+            pos = data.index(b"\n", pos) + 1
+            continue
+        start = pos
+        while pos < len(data) and not data[pos : pos + 1].isspace():
+            pos += 1
+        if start == pos:
+            raise ValueError("not a PGM/PPM image")
+        fields.append(data[start:pos])
+    magic = fields[0]
+    if magic not in (b"P5", b"P6"):
+        raise ValueError("not a binary PGM/PPM image")
+    try:
+        width, height, maxval = (int(f) for f in fields[1:])
+    except ValueError as exc:
+        raise ValueError("bad PGM/PPM header") from exc
+    return magic, width, height, maxval, data[pos + 1 :]

@@ -1,0 +1,110 @@
+"""`hoso scanner`: the counter station daemon, wired from its settings.
+
+The CLI calls ``main(load_station_settings())``; ``python -m scanner.main`` does the same (tests
+run the station that way). Feedback goes to stdout, logs to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from types import FrameType
+
+from config.loader import ConfigError
+from scanner.config import StationSettings, load_station_settings
+from scanner.evdev_source import EvdevSource
+from scanner.image_source import ImageFolderSource
+from scanner.line_source import LineSource
+from scanner.serial_source import SerialSource
+from scanner.spool import Spool, SpoolError
+from scanner.station import Feedback, Station
+from scanner.uploader import Uploader, UrllibTransport
+
+log = logging.getLogger(__name__)
+
+
+def open_source(settings: StationSettings, stop: threading.Event) -> Iterable[str]:
+    kind, target = settings.source_kind(), settings.source_target()
+    if kind == "serial":
+        return SerialSource(
+            target,
+            baudrate=settings.baudrate,
+            terminator=settings.terminator,
+            idle_seconds=settings.idle_seconds,
+            stop=stop,
+        )
+    if kind == "evdev":
+        return EvdevSource(
+            target, terminator=settings.terminator, idle_seconds=settings.idle_seconds, stop=stop
+        )
+    if kind == "images":
+        return ImageFolderSource(target, stop=stop)
+    return LineSource(sys.stdin)
+
+
+def main(settings: StationSettings) -> int:
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
+    )
+    try:
+        spool = Spool(settings.spool_path, settings.id)
+    except SpoolError as exc:
+        print(f"hoso scanner: {exc}", file=sys.stderr)
+        return 2
+    feedback = Feedback(sys.stdout, bell=settings.bell)
+    uploader = Uploader(
+        spool,
+        settings.gateway_url,
+        settings.key_id,
+        settings.secret,
+        time.time,
+        transport=UrllibTransport(settings.http_timeout),
+        events=feedback,
+        retry_max=settings.retry_max_seconds,
+    )
+    station = Station(
+        spool,
+        feedback,
+        time.time,
+        debounce_seconds=settings.debounce_seconds,
+        staff=settings.staff,
+        on_recorded=uploader.wake,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, _interrupt)
+    upload_thread = threading.Thread(
+        target=uploader.run, args=(stop,), name="uploader", daemon=True
+    )
+    upload_thread.start()
+    desk = f" desk={settings.desk}" if settings.desk else ""
+    feedback.say(
+        f"READY station={settings.id}{desk} source={settings.source}"
+        f" ({spool.count_pending()} waiting)"
+    )
+    try:
+        station.run(open_source(settings, stop))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        uploader.wake()
+        upload_thread.join(timeout=5)
+        spool.close()
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    try:
+        station_settings = load_station_settings()
+    except ConfigError as exc:
+        print(f"hoso scanner: {exc}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(station_settings))

@@ -1,0 +1,155 @@
+"""The station's local spool: every scan is committed here, durably, before the beep.
+
+SQLite in WAL mode with ``synchronous=FULL``: a commit has reached the disk when `add` returns, so
+a scan the counter heard beep survives a crash or a power cut. Each scan gets the station's next
+``seq`` (``AUTOINCREMENT``: never reused, even after rows are purged), which with the station id
+makes the upload idempotent. States: ``pending`` -> ``sent`` | ``rejected`` (with the gateway's
+problem detail). Pending scans replay in ``seq`` order.
+
+One connection shared by the station's reading thread and its uploader thread, under a lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scans (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT NOT NULL,
+    scanned_at TEXT NOT NULL,
+    scanned_ts REAL NOT NULL,
+    staff TEXT,
+    state TEXT NOT NULL DEFAULT 'pending',
+    status INTEGER,
+    detail TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS scans_state ON scans (state, seq);
+"""
+_COLUMNS = "seq, code, scanned_at, scanned_ts, staff, state, status, detail, attempts"
+
+
+class SpoolError(Exception):
+    """The spool cannot be used (another station's file, an unreadable database)."""
+
+
+class ScanState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class SpooledScan:
+    seq: int
+    code: str
+    scanned_at: str  # ISO 8601 with offset, as uploaded
+    scanned_ts: float  # the same instant, seconds since the epoch
+    staff: str | None
+    state: ScanState
+    status: int | None = None  # the gateway's HTTP status once answered
+    detail: str | None = None  # the gateway's problem detail for a rejected scan
+    attempts: int = 0
+
+
+class Spool:
+    def __init__(self, path: str | Path, station_id: str) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'station_id'").fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('station_id', ?)", (station_id,)
+                )
+            elif row[0] != station_id:
+                raise SpoolError(
+                    f"{path} is the spool of station {row[0]!r}, not {station_id!r}"
+                    " (its seq counter belongs to that station)"
+                )
+        except sqlite3.Error as exc:
+            raise SpoolError(f"{path}: {exc}") from exc
+        self.path = path
+        self.station_id = station_id
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def add(self, code: str, scanned_at: datetime, staff: str | None = None) -> SpooledScan:
+        """Commit a new scan (durable on return) and give it the station's next seq."""
+        at = scanned_at.isoformat(timespec="milliseconds")
+        ts = scanned_at.timestamp()
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO scans (code, scanned_at, scanned_ts, staff) VALUES (?, ?, ?, ?)",
+                (code, at, ts, staff),
+            )
+            seq = cur.lastrowid
+        assert seq is not None
+        return SpooledScan(seq, code, at, ts, staff, ScanState.PENDING)
+
+    def get(self, seq: int) -> SpooledScan | None:
+        rows = self._select("WHERE seq = ?", (seq,))
+        return rows[0] if rows else None
+
+    def pending(self, limit: int = 100) -> list[SpooledScan]:
+        """The oldest scans not yet answered by the gateway, in seq order."""
+        return self._select("WHERE state = 'pending' ORDER BY seq LIMIT ?", (limit,))
+
+    def since(self, ts: float) -> list[SpooledScan]:
+        """Scans made at or after `ts` (seconds since the epoch), in seq order."""
+        return self._select("WHERE scanned_ts >= ? ORDER BY seq", (ts,))
+
+    def all(self) -> list[SpooledScan]:
+        return self._select("ORDER BY seq", ())
+
+    def count(self, state: ScanState) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT count(*) FROM scans WHERE state = ?", (state,))
+            return int(row.fetchone()[0])
+
+    def count_pending(self) -> int:
+        return self.count(ScanState.PENDING)
+
+    def record_attempt(self, seq: int) -> None:
+        self._execute("UPDATE scans SET attempts = attempts + 1 WHERE seq = ?", (seq,))
+
+    def mark_sent(self, seq: int, status: int) -> None:
+        self._execute(
+            "UPDATE scans SET state = 'sent', status = ? WHERE seq = ? AND state = 'pending'",
+            (status, seq),
+        )
+
+    def mark_rejected(self, seq: int, status: int, detail: str) -> None:
+        self._execute(
+            "UPDATE scans SET state = 'rejected', status = ?, detail = ?"
+            " WHERE seq = ? AND state = 'pending'",
+            (status, detail, seq),
+        )
+
+    def _execute(self, sql: str, args: tuple[object, ...]) -> None:
+        with self._lock:
+            self._db.execute(sql, args)
+
+    def _select(self, where: str, args: tuple[object, ...]) -> list[SpooledScan]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM scans {where}", args).fetchall()  # noqa: S608
+        return [
+            SpooledScan(r[0], r[1], r[2], r[3], r[4], ScanState(r[5]), r[6], r[7], r[8])
+            for r in rows
+        ]
