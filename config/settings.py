@@ -42,6 +42,7 @@ class SmsSettings:
 
     office: str = "Bo phan mot cua"  # signs messages; unaccented fits GSM-7
     hotline: str = ""
+    number: str = ""  # the number citizens text (printed on receipts)
     accented_if_free: bool = False  # accented (UCS-2) only when it costs no extra part
     stranger_reply: str = "status"  # to a phone that is not the dossier's and gave no secret:
     #                                 "status" (the status word alone) or "nothing" (the same

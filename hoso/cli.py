@@ -146,6 +146,37 @@ def _cmd_notifications(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_receipt(args: argparse.Namespace) -> int:
+    from gateway.http.app import connect_redis
+    from gateway.receipts import render_receipt
+    from gateway.store.dossiers import DossierStore
+
+    settings = _settings()
+    store = DossierStore(connect_redis(settings.redis.effective_url()))
+    code = store.find(args.code)
+    if code is None:
+        print(f"hoso receipt: no dossier {args.code}", file=sys.stderr)
+        return 1
+    dossier = store.get(code)
+    made = render_receipt(
+        dossier,
+        width_mm=args.width,
+        tracking_url=f"{settings.gateway.public_url.rstrip('/')}/?ma={dossier.short_code}",
+        office=settings.sms.office,
+        sms_number=settings.sms.number,
+        issued_at=datetime.now(UTC),
+    )
+    out = args.output or f"{dossier.short_code}.{args.format}"
+    data = (
+        made.png()
+        if args.format == "png"
+        else (made.svg() if args.format == "svg" else made.html()).encode()
+    )
+    Path(out).write_bytes(data)
+    print(f"{out}: receipt of {dossier.code} ({args.width} mm, {args.format})")
+    return 0
+
+
 def _cmd_scanner(_: argparse.Namespace) -> int:
     from scanner.config import load_station_settings
     from scanner.main import main as scanner_main
@@ -355,6 +386,13 @@ def parser() -> argparse.ArgumentParser:
         help="index existing dossiers by appointment (an upgrade step; announces nothing past)",
     )
     nt.set_defaults(func=_cmd_notifications)
+
+    rc = sub.add_parser("receipt", help="print a dossier's receipt to a file (PNG, SVG, HTML)")
+    rc.add_argument("code", help="the dossier code or short code, typed any way")
+    rc.add_argument("--format", choices=["png", "svg", "html"], default="png")
+    rc.add_argument("--width", type=int, choices=[58, 80], default=80, help="paper width, mm")
+    rc.add_argument("-o", "--output", help="the file (default: <short code>.<format>)")
+    rc.set_defaults(func=_cmd_receipt)
 
     sc = sub.add_parser("scanner", help="a counter station: scans -> local spool -> gateway")
     sc.set_defaults(func=_cmd_scanner)

@@ -13,7 +13,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from config.settings import Settings
-from gateway.http import dossiers, health, openapi, problems, scans
+from gateway.http import dossiers, health, openapi, problems, receipts, scans
 from gateway.http.context import Services
 from gateway.store.admission import Gatekeeper
 from gateway.store.credentials import Keyring
@@ -68,7 +68,7 @@ def create_app(
         clock=clock,
     )
     problems.install(app)
-    for bp in (dossiers.bp, scans.bp, health.bp, openapi.bp):
+    for bp in (dossiers.bp, scans.bp, receipts.bp, health.bp, openapi.bp):
         app.register_blueprint(bp)
     return app
 

@@ -27,7 +27,7 @@ from gateway.store.errors import UnknownDossier
 bp = Blueprint("dossiers", __name__, url_prefix="/api/v1/dossiers")
 
 
-def _resolve(typed: str) -> str:
+def resolve(typed: str) -> str:
     """The code a path names (full, folded or short); ownership is checked by the store."""
     if CODE_PATTERN.fullmatch(typed):
         return typed  # already canonical: no lookup needed
@@ -55,7 +55,7 @@ def register() -> Response:
 def push_event(code: str) -> Response:
     body = json_body("StatusEvent")
     event = parse_status_changed(body, source=g.client.owner)
-    resolved = _resolve(code)
+    resolved = resolve(code)
     recorded = services().dossiers.apply(resolved, event, g.client.owner, now())
     return json_answer(_recorded(recorded), 200 if recorded.repeated else 201)
 
@@ -64,7 +64,7 @@ def push_event(code: str) -> Response:
 @signed(ClientKind.DEPARTMENT)
 def read(code: str) -> Response:
     svc = services()
-    dossier, history = svc.dossiers.get_with_history(_resolve(code), g.client.owner)
+    dossier, history = svc.dossiers.get_with_history(resolve(code), g.client.owner)
     return json_answer(_dossier(dossier, history, now()), 200)
 
 
@@ -72,7 +72,7 @@ def read(code: str) -> Response:
 @signed(ClientKind.DEPARTMENT)
 def handoff_record(code: str) -> Response:
     svc = services()
-    dossier, history = svc.dossiers.get_with_history(_resolve(code), g.client.owner)
+    dossier, history = svc.dossiers.get_with_history(resolve(code), g.client.owner)
     rows = handoffs(history, svc.stations.allowed_hours_by_desk())
     wanted = request.args.get("format", "json")
     if wanted not in ("json", "html"):

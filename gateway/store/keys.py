@@ -60,6 +60,11 @@ def idempotency(client: str, key: str) -> str:
     return f"{PREFIX}:idem:{client}:{key}"
 
 
+def ip_rate(purpose: str, address: str, window: int) -> str:
+    """Counter with a TTL: unsigned requests of one IP address in one window (e.g. decoding)."""
+    return f"{PREFIX}:ip-rate:{purpose}:{address}:{window}"
+
+
 def rate(client: str, window: int) -> str:
     """Counter with a TTL: requests of one client in one window."""
     return f"{PREFIX}:rate:{client}:{window}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import requests
 
@@ -87,3 +88,13 @@ def test_the_notification_index_can_be_rebuilt_for_an_upgrade(gateway: Gateway) 
     rebuilt = gateway.hoso("notifications", "reindex")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "dossier(s) looked at" in rebuilt.stdout
+
+
+def test_hoso_receipt_writes_a_printable_receipt(gateway: Gateway, tmp_path: Path) -> None:
+    tuphap = gateway.department("tuphap")
+    created = tuphap.post(DOSSIERS, registration_body(504)).body
+    out = tmp_path / "receipt.png"
+    made = gateway.hoso("receipt", created["code"].lower(), "--width", "58", "-o", str(out))
+    assert made.returncode == 0, made.stderr
+    assert out.read_bytes().startswith(b"\x89PNG")
+    assert gateway.hoso("receipt", "000.00.20.H57-240423-9999").returncode == 1

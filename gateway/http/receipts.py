@@ -1,0 +1,92 @@
+"""Receipts for departments (PNG, SVG, HTML for 58/80 mm thermal printers), and decoding of a
+photographed receipt for anyone (the citizen lookup page), rate limited per address."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, g, request
+
+from gateway.http.answers import json_answer, now
+from gateway.http.context import services
+from gateway.http.dossiers import resolve
+from gateway.http.problems import Problem
+from gateway.http.signed import signed
+from gateway.receipts import NotAnImage, decode_image, render_receipt
+from gateway.store import keys
+from gateway.store.credentials import ClientKind
+
+bp = Blueprint("receipts", __name__, url_prefix="/api/v1")
+
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+DECODES_PER_MINUTE = 30
+MEDIA = {"png": "image/png", "svg": "image/svg+xml", "html": "text/html"}
+
+
+@bp.get("/dossiers/<code>/receipt")
+@signed(ClientKind.DEPARTMENT)
+def receipt(code: str) -> Response:
+    wanted = request.args.get("format", "png")
+    width = request.args.get("width", "80")
+    if wanted not in MEDIA or width not in ("58", "80"):
+        raise Problem(
+            422, "invalid-field", "Invalid field", "format: png, svg or html; width: 58 or 80"
+        )
+    svc = services()
+    dossier = svc.dossiers.get(resolve(code), g.client.owner)
+    sms = svc.settings.sms
+    made = render_receipt(
+        dossier,
+        width_mm=int(width),
+        tracking_url=f"{svc.settings.gateway.public_url.rstrip('/')}/?ma={dossier.short_code}",
+        office=sms.office,
+        sms_number=sms.number,
+        issued_at=now(),
+    )
+    body: bytes | str = (
+        made.png() if wanted == "png" else made.svg() if wanted == "svg" else made.html()
+    )
+    return Response(body, mimetype=MEDIA[wanted])
+
+
+@bp.post("/decode")
+def decode() -> Response:
+    """The dossier codes in a photo of a receipt: the image as the body (image/*) or as the
+    `image` field of a form. Answers codes only: whether a dossier exists is not revealed."""
+    _limit_by_address()
+    request.max_content_length = MAX_IMAGE_BYTES
+    if request.mimetype.startswith("multipart/"):
+        upload = request.files.get("image")
+        if upload is None:
+            raise Problem(422, "invalid-field", "Invalid field", "image: a file is required")
+        data = upload.read()
+    elif request.mimetype.startswith("image/") or request.mimetype == "application/octet-stream":
+        data = request.get_data()
+    else:
+        raise Problem(415, "unsupported-media-type", "Unsupported media type", "Send an image.")
+    try:
+        found = decode_image(data)
+    except NotAnImage as exc:
+        raise Problem(422, "not-an-image", "Not an image", str(exc)) from exc
+    codes = [{"kind": d.kind, "text": d.text, "format": d.format} for d in found]
+    unique = list({json.dumps(c, sort_keys=True): c for c in codes}.values())
+    return json_answer({"codes": unique}, 200)
+
+
+def _limit_by_address() -> None:
+    svc = services()
+    address = request.remote_addr or "unknown"
+    window = int(svc.clock()) // 60
+    name = keys.ip_rate("decode", address, window)
+    pipe = svc.redis.pipeline(transaction=False)
+    pipe.incr(name)
+    pipe.expire(name, 120)
+    count, _ = pipe.execute()
+    if int(count) > DECODES_PER_MINUTE:
+        raise Problem(
+            429,
+            "rate-limited",
+            "Too many requests",
+            f"At most {DECODES_PER_MINUTE} images a minute.",
+            {"Retry-After": str(60 - int(svc.clock()) % 60)},
+        )
