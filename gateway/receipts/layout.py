@@ -50,16 +50,26 @@ class Paper:
         return self.printable_dots / DOTS_PER_MM
 
 
+# Module sizes are chosen from what zxing-cpp decodes after damage (tests/integration/
+# test_receipt_decoding.py prints the table per paper width):
+# - QR at 5 dots (0.625 mm) on both papers. The payload needs version 9 (61 modules with the
+#   quiet zone = 305 dots = 38 mm). At 3 and 4 dots it failed downscaling to 0.75 and 0.6: a
+#   version >= 7 symbol is not even detected at 2.25 and 2.4 px a module (its version
+#   information blocks are misread under that resampling), and at 1.5 px a module too small to
+#   read; blur of 2 px also needs modules of 5 dots.
+# - Code128 at 2 dots on 58 mm is the most that fits (112 modules + 2 x 10 quiet = 264 dots; at
+#   3 dots 396 > 384); 80 mm takes 4 dots (528 of 576 dots).
 PAPERS = {
-    # 384 dots = 48 mm: a 7-character Code128 (<= 112 modules + 2x10 quiet) fits at 2 dots.
+    # 384 dots = 48 mm.
     58: Paper(
-        58, 384, qr_module_dots=3, bar_module_dots=2, bar_height_dots=128, text_dots=18, big_dots=30
+        58, 384, qr_module_dots=5, bar_module_dots=2, bar_height_dots=128, text_dots=18, big_dots=30
     ),
-    # 576 dots = 72 mm: the same symbol at 3 dots is <= 49.5 mm.
+    # 576 dots = 72 mm.
     80: Paper(
-        80, 576, qr_module_dots=4, bar_module_dots=3, bar_height_dots=136, text_dots=22, big_dots=36
+        80, 576, qr_module_dots=5, bar_module_dots=4, bar_height_dots=136, text_dots=22, big_dots=36
     ),
 }
+MIN_QR_MODULE_DOTS = 3  # a payload too long for the paper's module size is drawn smaller
 GAP = 8  # dots between blocks
 
 
@@ -85,6 +95,7 @@ class Receipt:
     secret: str
     qr_payload: str
     qr_symbol: qr.QrSymbol
+    qr_module_dots: int  # the paper's, unless the payload is too long for it
     bar_symbol: code128.Code128
     qr_at: tuple[int, int]  # dots, top-left of the QR's quiet zone
     bars_at: tuple[int, int]  # dots, top-left of the Code128's left quiet zone
@@ -101,7 +112,7 @@ class Receipt:
 
     @property
     def qr_size_dots(self) -> int:
-        return self.qr_symbol.width_modules * self.paper.qr_module_dots
+        return self.qr_symbol.width_modules * self.qr_module_dots
 
     @property
     def bars_width_dots(self) -> int:
@@ -112,7 +123,7 @@ class Receipt:
     def image(self) -> Image.Image:
         """The receipt as a 1-bit image, one pixel per printer dot."""
         img = Image.new("1", (self.width_dots, self.height_dots), 1)
-        qr.draw_on(img, self.qr_symbol, *self.qr_at, self.paper.qr_module_dots)
+        qr.draw_on(img, self.qr_symbol, *self.qr_at, self.qr_module_dots)
         code128.draw_on(
             img,
             self.bar_symbol,
@@ -146,7 +157,7 @@ class Receipt:
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{w / DOTS_PER_MM:g}mm" '
             f'height="{h / DOTS_PER_MM:g}mm" viewBox="0 0 {w} {h}" shape-rendering="crispEdges">',
             f'<rect width="{w}" height="{h}" fill="#fff"/>',
-            qr.svg_path(self.qr_symbol, *self.qr_at, self.paper.qr_module_dots),
+            qr.svg_path(self.qr_symbol, *self.qr_at, self.qr_module_dots),
             code128.svg_path(
                 self.bar_symbol,
                 *self.bars_at,
@@ -174,7 +185,7 @@ class Receipt:
     def html(self) -> str:
         """A printable page: text as HTML, the barcodes as inline SVG sized in millimetres."""
         p = self.paper
-        qr_svg = qr.svg(self.qr_symbol, p.qr_module_dots)
+        qr_svg = qr.svg(self.qr_symbol, self.qr_module_dots)
         bars_svg = code128.svg(self.bar_symbol, p.bar_module_dots, p.bar_height_dots)
         e = html.escape
         header = "".join(f"<p>{e(line)}</p>" for line in self.header)
@@ -190,7 +201,8 @@ class Receipt:
 html, body {{ margin: 0; padding: 0; background: #fff; color: #000; }}
 .receipt {{ width: {p.printable_mm:g}mm; font: {p.text_dots / DOTS_PER_MM:g}mm/1.25
   "DejaVu Sans", Verdana, Arial, sans-serif; }}
-.top {{ display: flex; gap: 1mm; align-items: flex-start; }}
+.top {{ display: flex; flex-wrap: wrap; gap: 1mm; align-items: flex-start; }}
+.top .head {{ flex: 1 1 30mm; }}
 .top svg, .bars svg {{ display: block; flex: none; }}
 .top .head p {{ margin: 0; font-weight: bold; overflow-wrap: anywhere; }}
 table {{ border-collapse: collapse; width: 100%; margin: 1mm 0; }}
@@ -231,17 +243,22 @@ def render_receipt(
     qr_symbol = qr.encode(payload)
     bar_symbol = code128.encode(dossier.short_code)
     width = paper.printable_dots
-    qr_size = qr_symbol.width_modules * paper.qr_module_dots
+    qr_dots = min(paper.qr_module_dots, width // qr_symbol.width_modules)
+    qr_size = qr_symbol.width_modules * qr_dots
     bars_width = bar_symbol.width_modules * paper.bar_module_dots
-    if qr_size > width or bars_width > width:
+    if qr_dots < MIN_QR_MODULE_DOTS or bars_width > width:
         raise ValueError("the barcodes do not fit the paper")
     size, big = paper.text_dots, paper.big_dots
     line = round(size * 1.25)
     ops: list[_Text | _Rule] = []
 
     header = (office, "GIẤY BIÊN NHẬN HỒ SƠ", "Mã hồ sơ:", dossier.code)
-    x = qr_size + GAP // 2
-    y = paper.qr_module_dots * 2  # align with the symbol, not its quiet zone
+    room = width - qr_size - GAP // 2
+    if all(_text_width(text, size, True) <= room for text in header[1:]):  # beside the QR code
+        x = qr_size + GAP // 2
+        y = qr_dots * 2  # align with the symbol, not its quiet zone
+    else:  # below it
+        x, y = 0, qr_size
     for text in header:
         for piece in _wrap(text, size, True, width - x):
             ops.append(_Text(x, y, piece, size, True))
@@ -292,6 +309,7 @@ def render_receipt(
         secret=dossier.secret,
         qr_payload=payload,
         qr_symbol=qr_symbol,
+        qr_module_dots=qr_dots,
         bar_symbol=bar_symbol,
         qr_at=(0, 0),
         bars_at=bars_at,

@@ -94,14 +94,46 @@ def test_qr_top_left_whole_dot_modules_and_size_in_mm(width_mm: int) -> None:
     p = r.paper
     assert r.qr_at == (0, 0)
     assert r.qr_symbol.error == "M"
+    assert r.qr_module_dots == p.qr_module_dots == 5  # see test_receipt_decoding's table
+    assert r.qr_symbol.version <= 9
     size_mm = r.qr_size_dots / DOTS_PER_MM
-    assert 15 <= size_mm <= 36
+    assert 15 <= size_mm <= 40
     page = np.asarray(r.image())
     block = page[: r.qr_size_dots, : r.qr_size_dots]
-    modules = block[:: p.qr_module_dots, :: p.qr_module_dots]
+    dots = r.qr_module_dots
+    modules = block[::dots, ::dots]
     expected = ~np.array(r.qr_symbol.rows)
     assert (modules == expected).all()
-    assert (np.repeat(np.repeat(modules, p.qr_module_dots, 0), p.qr_module_dots, 1) == block).all()
+    assert (np.repeat(np.repeat(modules, dots, 0), dots, 1) == block).all()
+
+
+@pytest.mark.parametrize("width_mm", [58, 80])
+def test_long_procedure_names_keep_the_qr_module_size(width_mm: int) -> None:
+    r = receipt(width_mm, dossier(9, LONG_NAME))
+    assert r.qr_symbol.version >= 10
+    assert r.qr_module_dots == PAPERS[width_mm].qr_module_dots
+    assert r.qr_size_dots <= r.width_dots
+
+
+def test_a_payload_too_long_for_the_module_size_is_drawn_smaller_not_refused() -> None:
+    name = " ".join([LONG_NAME] * 2)
+    r = receipt(58, dossier(9, name))
+    assert 3 <= r.qr_module_dots < PAPERS[58].qr_module_dots
+    assert r.qr_size_dots <= r.width_dots
+    assert qr.parse_payload(r.qr_payload)["TEN"].startswith("CAP GIAY CHUNG NHAN")
+
+
+@pytest.mark.parametrize("width_mm", [58, 80])
+def test_header_beside_the_qr_code_if_its_lines_fit_there_else_below(width_mm: int) -> None:
+    from gateway.receipts.layout import _Text
+
+    r = receipt(width_mm)
+    texts = [op for op in r.texts if isinstance(op, _Text)]
+    for line in ("GIẤY BIÊN NHẬN HỒ SƠ", r.dossier_code):  # never wrapped
+        (op,) = [t for t in texts if t.text == line]
+        assert op.x == 0 or op.x >= r.qr_size_dots
+        assert op.x > 0 or op.y >= r.qr_size_dots
+    assert r.svg().count("GIẤY BIÊN NHẬN HỒ SƠ") == 1
 
 
 def test_qr_payload_carries_circular_01_2023_fields_and_no_national_id() -> None:
