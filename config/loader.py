@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import (
+    AdminSettings,
     GatewaySettings,
     ModemSettings,
     RedisSettings,
@@ -29,6 +30,7 @@ SECTIONS: dict[str, type[Any]] = {
     "gateway": GatewaySettings,
     "security": SecuritySettings,
     "sms": SmsSettings,
+    "admin": AdminSettings,
 }
 
 

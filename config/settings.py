@@ -37,6 +37,17 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AdminSettings:
+    """The administrators' dashboard and admin API."""
+
+    session_key_file: str = "var/session.key"  # signs session cookies; created on first use
+    session_hours: int = 8
+    lockout_attempts: int = 5  # failed logins in a row before the account is locked
+    lockout_minutes: int = 15
+    secure_cookies: bool = False  # true behind TLS (production)
+
+
+@dataclass(frozen=True, slots=True)
 class SmsSettings:
     """What citizens receive: replies to their SMS and proactive notifications."""
 
@@ -76,5 +87,6 @@ class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
     modems: tuple[ModemSettings, ...] = ()
     source: str = "built-in defaults"  # where the settings came from, for messages

@@ -21,6 +21,9 @@ from gateway.store.dossiers import DossierStore
 from gateway.store.idempotency import IdempotencyKeys
 from gateway.store.stations import Stations
 
+# One blueprint per feature. A new feature adds its import above and its blueprint here.
+FEATURES = (dossiers.bp, scans.bp, receipts.bp, health.bp, openapi.bp)
+
 REDIS_SOCKET_TIMEOUT = 2.0
 REDIS_CONNECT_TIMEOUT = 1.0
 
@@ -68,7 +71,7 @@ def create_app(
         clock=clock,
     )
     problems.install(app)
-    for bp in (dossiers.bp, scans.bp, receipts.bp, health.bp, openapi.bp):
+    for bp in FEATURES:
         app.register_blueprint(bp)
     return app
 
