@@ -330,6 +330,31 @@ def _cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_admin(args: argparse.Namespace) -> int:
+    """`hoso admin create-user NAME --role admin|viewer`: an account of the dashboard."""
+    import getpass
+
+    from gateway.http.app import connect_redis
+    from gateway.store.users import AdminUsers, Role, UserError
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"Mật khẩu cho {args.name}: ")
+        if getpass.getpass("Nhập lại mật khẩu: ") != password:
+            print("hoso admin: the two passwords differ; nothing was changed", file=sys.stderr)
+            return 2
+    settings = _settings()
+    users = AdminUsers(connect_redis(settings.redis.effective_url()))
+    try:
+        user = users.create(args.name, password, Role(args.role), replace=args.replace)
+    except UserError as exc:
+        print(f"hoso admin: {exc}", file=sys.stderr)
+        return 2
+    print(f"{user.username}: account {'replaced' if args.replace else 'created'} ({user.role})")
+    return 0
+
+
 def _cmd_sim(args: argparse.Namespace) -> int:
     from modem.emulator.cli import main as sim_main
 
@@ -434,6 +459,19 @@ def parser() -> argparse.ArgumentParser:
     treset = tsub.add_parser("reset", help="back to the shipped default")
     treset.add_argument("name")
     tpl.set_defaults(func=_cmd_templates)
+
+    adm = sub.add_parser("admin", help="accounts of the administrators' dashboard")
+    asub = adm.add_subparsers(dest="action", required=True)
+    acreate = asub.add_parser("create-user", help="an account (asks for the password twice)")
+    acreate.add_argument("name", help="the username (a-z, 0-9, '.', '_', '-')")
+    acreate.add_argument("--role", choices=["admin", "viewer"], required=True)
+    acreate.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
+    acreate.add_argument(
+        "--replace", action="store_true", help="set a new password and role on an existing account"
+    )
+    adm.set_defaults(func=_cmd_admin)
 
     sim = sub.add_parser("sim", help="the GSM modem emulator (start, sms, sent, fault)")
     sim.add_argument("rest", nargs=argparse.REMAINDER)

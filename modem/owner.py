@@ -21,6 +21,7 @@ from gateway.core.errors import InvalidPhone
 from gateway.core.messages import RetryWhere
 from gateway.core.phones import mask_phone, normalise_phone
 from gateway.core.times import to_micros
+from gateway.store import metrics
 from gateway.store.inbox import InboundPart, Inbox
 from gateway.store.modems import Caps, ModemRegistry
 from gateway.store.outbox import Outbound, Outbox, UnknownFate
@@ -248,6 +249,7 @@ class Owner(threading.Thread):
             self.device.delete(stored.index, stored.memory)
             if message is not None:
                 self.status.received += 1
+                metrics.sms_received(self.registry.client, self.settings.id)
                 log.info(
                     "sms.received modem=%s id=%s from=%s parts=%s",
                     self.settings.id,
@@ -343,18 +345,22 @@ class Owner(threading.Thread):
                 self.outbox.mark_resent(sms)
             guess = None if self.status.last_ref is None else (self.status.last_ref + 1) % 256
             self.outbox.submitting(sms, index, guess, to_micros(self.clock()) // 1000)
+            started = time.monotonic()
             try:
                 reference = self.device.send(part)
             except SendFailed as exc:
+                metrics.send_failed(self.registry.client, self.settings.id, exc.verdict, exc.code)
                 self._refused(sms, exc)
                 return
             except ModemUnavailable as exc:
                 # The part's fate is unknown: it stays `submitting` and is resolved on reconnect.
+                metrics.modem_lost(self.registry.client, self.settings.id)
                 self._lost(f"send: {exc}")
                 return
             self.status.last_ref = reference
             self.outbox.submitted(sms, index, reference, to_micros(self.clock()) // 1000)
             self.registry.count_sent(self.settings.id, self.clock())
+            metrics.part_sent(self.registry.client, self.settings.id, time.monotonic() - started)
             self.status.sent += 1
         log.info(
             "sms.submitted modem=%s id=%s to=%s parts=%d",

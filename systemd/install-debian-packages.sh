@@ -6,7 +6,7 @@
 set -eu
 purpose=${1:-test}
 case "$purpose" in
-  test) packages="gammu" ;;
+  test) packages="gammu chromium" ;;
   bench) packages="wrk" ;;
   *) echo "usage: $0 test|bench" >&2; exit 2 ;;
 esac

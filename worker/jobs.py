@@ -11,7 +11,7 @@ from gateway.core.replies import Asked, Reply, decide
 from gateway.core.sms_syntax import Command, ListMine, Lookup, OptIn, OptOut, parse
 from gateway.core.sms_text import fill, render
 from gateway.core.times import to_micros
-from gateway.store import keys
+from gateway.store import keys, metrics
 from gateway.store.errors import UnknownDossier
 from gateway.store.replies import Allowance
 from worker.context import Context, context
@@ -56,6 +56,7 @@ def answer_sms(message_id: str) -> str:
         dossier=reply.dossier,
         dedupe_key=dedupe,
     )
+    metrics.reply_sent(ctx.redis, reply.template)
     log.info(
         "sms.answered id=%s from=%s command=%s reply=%s",
         message_id,

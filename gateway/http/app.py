@@ -13,7 +13,17 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from config.settings import Settings
-from gateway.http import dossiers, health, openapi, problems, receipts, scans
+from gateway.http import (
+    admin,
+    dossiers,
+    health,
+    lookup,
+    metrics,
+    openapi,
+    problems,
+    receipts,
+    scans,
+)
 from gateway.http.context import Services
 from gateway.store.admission import Gatekeeper
 from gateway.store.credentials import Keyring
@@ -22,7 +32,16 @@ from gateway.store.idempotency import IdempotencyKeys
 from gateway.store.stations import Stations
 
 # One blueprint per feature. A new feature adds its import above and its blueprint here.
-FEATURES = (dossiers.bp, scans.bp, receipts.bp, health.bp, openapi.bp)
+FEATURES = (
+    dossiers.bp,
+    scans.bp,
+    receipts.bp,
+    health.bp,
+    openapi.bp,
+    lookup.bp,
+    metrics.bp,
+    admin.bp,
+)
 
 REDIS_SOCKET_TIMEOUT = 2.0
 REDIS_CONNECT_TIMEOUT = 1.0

@@ -11,6 +11,7 @@ from gateway.http.context import services
 from gateway.http.idempotent import idempotent
 from gateway.http.problems import Problem
 from gateway.http.signed import signed
+from gateway.store import metrics
 from gateway.store.credentials import ClientKind
 from gateway.store.dossiers import ANY_DEPARTMENT
 from gateway.store.errors import UnknownDossier
@@ -35,6 +36,8 @@ def record_scan() -> Response:
     if code is None:
         raise UnknownDossier(body["code"])
     recorded = svc.dossiers.apply(code, event, ANY_DEPARTMENT, now())
+    if not recorded.repeated:
+        metrics.scan_recorded(svc.redis, station_id)
     dossier = svc.dossiers.get(code)
     answer = {
         "station_id": station_id,

@@ -260,3 +260,54 @@ def open_by_due() -> str:
 def dossier_pattern() -> str:
     """SCAN pattern of dossier hashes (it also matches their :history and :events keys)."""
     return dossier("*")
+
+
+# -- metrics (gateway/store/metrics.py; read by GET /metrics) --------------------------------------
+
+
+def metrics_modems() -> str:
+    """Set: modem ids that recorded metrics (with `modem_ids()`: the modems /metrics lists)."""
+    return f"{PREFIX}:metrics:modems"
+
+
+def metrics_modem(modem: str) -> str:
+    """Hash: counters of one modem: sent (parts), received (messages), error:<class>."""
+    return f"{PREFIX}:metrics:modem:{modem}"
+
+
+def metrics_cmgs(modem: str) -> str:
+    """Hash: AT+CMGS latency histogram of one modem: le:<bound> (not cumulative), sum, count."""
+    return f"{PREFIX}:metrics:modem:{modem}:cmgs"
+
+
+def metrics_replies() -> str:
+    """Hash: template name -> replies to citizens' SMS enqueued with it."""
+    return f"{PREFIX}:metrics:replies"
+
+
+def metrics_notifications() -> str:
+    """Counter: notification SMS enqueued (one per phone)."""
+    return f"{PREFIX}:metrics:notifications"
+
+
+def metrics_scans() -> str:
+    """Hash: station id -> scans recorded (repeats not counted)."""
+    return f"{PREFIX}:metrics:scans"
+
+
+# -- admin users (gateway/store/users.py) --------------------------------------------------------
+
+
+def admin_user(username: str) -> str:
+    """Hash: one administrator account (role, scrypt password hash, failures, locked_until)."""
+    return f"{PREFIX}:admin:user:{username}"
+
+
+def admin_users() -> str:
+    """Set: every administrator account's username."""
+    return f"{PREFIX}:admin:users"
+
+
+def admin_session(session_id: str) -> str:
+    """String with a TTL: the username a dashboard session belongs to (deleted at logout)."""
+    return f"{PREFIX}:admin:session:{session_id}"

@@ -69,7 +69,7 @@ from gateway.core.phones import carrier_of, mask_phone
 from gateway.core.sms_text import DEFAULT_TEMPLATES, Template, fill, render
 from gateway.core.status import SETTLED, Status
 from gateway.core.times import parse_time, to_micros
-from gateway.store import keys
+from gateway.store import keys, metrics
 from gateway.store.dossiers import DossierStore
 from gateway.store.errors import UnknownDossier
 from gateway.store.outbox import Outbox
@@ -528,6 +528,7 @@ class Notifier:
                 message_id,
             )
             sent += 1
+        metrics.notifications_sent(self._redis, sent)
         return sent
 
 

@@ -143,7 +143,7 @@ def test_kill_9_of_the_modem_service_mid_send_loses_nothing_and_duplicates_at_mo
 
     service = start_service(env, sim, tmp_path / "modem.log")
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 150
 
         def done() -> bool:
             return all(

@@ -1,0 +1,176 @@
+"""The citizen lookup page "Tra cứu hồ sơ" (`/`): a dossier's progress, in plain Vietnamese.
+
+`GET /` shows the form (the receipt's QR code links to `/?ma=<short code>`, which fills the code
+in). `POST /` looks the dossier up. The code may be typed sloppily or be the short code, or be read
+from a photo of the receipt: a few lines of JavaScript send the photo to `/api/v1/decode` and fill
+the code field in; without JavaScript the photo goes with the form and is decoded here.
+
+Privacy (DESIGN.md section 5, `core.replies.entitled`): the timeline is shown only with the
+dossier's secret. An unknown code, a wrong secret and a missing secret all get the same page,
+byte for byte apart from the code typed, which is echoed back. The secret is never echoed, and
+it is posted, not put in the URL, so it stays out of access logs. Lookups are rate limited per
+address, like decoding, so secrets cannot be guessed quickly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+
+from gateway.core.codes import normalise_secret
+from gateway.core.dossier import Dossier
+from gateway.core.replies import entitled
+from gateway.core.status import Status
+from gateway.core.times import VIETNAM
+from gateway.http.context import services
+from gateway.receipts import NotAnImage, decode_image
+from gateway.store import keys
+from gateway.store.errors import UnknownDossier
+
+bp = Blueprint(
+    "lookup",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/lookup",
+)
+
+LOOKUPS_PER_MINUTE = 20
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_TYPED = 64  # longer input is cut before it is looked up or echoed
+NOTE_STATUSES = frozenset(
+    {Status.SUPPLEMENT_REQUESTED, Status.FEES_DUE}
+)  # what the citizen must do
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One line of the timeline: a status change or a move to another desk."""
+
+    at: str  # dd/mm/yyyy HH:MM, Vietnam time
+    label: str  # the new status, or "Chuyển đến <desk>" when only the desk changed
+    desk: str | None  # where the paper is (shown apart only with a status change)
+    note: str | None
+    moved_only: bool
+
+
+@bp.get("/")
+def form() -> str:
+    typed = request.args.get("ma", "").strip()[:MAX_TYPED]
+    return render_template("lookup/form.html", typed=typed, **_page())
+
+
+@bp.post("/")
+def look_up() -> Response:
+    retry_after = _over_limit()
+    if retry_after is not None:
+        page = render_template("lookup/limited.html", **_page())
+        return Response(page, 429, {"Retry-After": str(retry_after), "Cache-Control": "no-store"})
+    request.max_content_length = MAX_IMAGE_BYTES
+    typed = request.form.get("ma", "").strip()[:MAX_TYPED]
+    secret = normalise_secret(request.form.get("bi_mat", "")[:MAX_TYPED])
+    photo = request.files.get("anh")
+    unread_photo = False
+    if not typed and photo is not None and photo.filename:
+        typed = _code_in_photo(photo.read())
+        unread_photo = not typed
+    dossier, history = _find(typed)
+    if dossier is not None and secret and entitled(dossier, "", secret):
+        page = render_template(
+            "lookup/result.html", typed=typed, **_page(), **_details(dossier, history)
+        )
+        return Response(page, headers={"Cache-Control": "no-store"})
+    page = render_template(
+        "lookup/form.html",
+        typed=typed,
+        not_found=not unread_photo,
+        unread_photo=unread_photo,
+        **_page(),
+    )
+    return Response(page, headers={"Cache-Control": "no-store"})
+
+
+def _find(typed: str) -> tuple[Dossier | None, list[dict[str, Any]]]:
+    if not typed:
+        return None, []
+    store = services().dossiers
+    code = store.find(typed)
+    if code is None:
+        return None, []
+    try:
+        return store.get_with_history(code)
+    except UnknownDossier:  # removed since the lookup table was read
+        return None, []
+
+
+def _code_in_photo(data: bytes) -> str:
+    """The code on a photographed receipt (a full code before a short one), or ""."""
+    try:
+        found = decode_image(data)
+    except NotAnImage:
+        return ""
+    found.sort(key=lambda d: d.kind != "full")
+    return found[0].text if found else ""
+
+
+def _over_limit() -> int | None:
+    """Seconds to wait if this address looked up too many dossiers this minute, else None."""
+    svc = services()
+    address = request.remote_addr or "unknown"
+    now = int(svc.clock())
+    name = keys.ip_rate("lookup", address, now // 60)
+    pipe = svc.redis.pipeline(transaction=False)
+    pipe.incr(name)
+    pipe.expire(name, 120)
+    count, _ = pipe.execute()
+    return 60 - now % 60 if int(count) > LOOKUPS_PER_MINUTE else None
+
+
+def _page() -> dict[str, Any]:
+    settings = services().settings
+    return {"sms_number": settings.sms.number, "hotline": settings.sms.hotline}
+
+
+def _details(d: Dossier, history: list[dict[str, Any]]) -> dict[str, Any]:
+    now = datetime.fromtimestamp(services().clock(), UTC)
+    return {
+        "dossier": d,
+        "status": d.status.label,
+        "received": _when(d.received_at),
+        "due": _day(d.due_at),
+        "overdue": d.is_overdue(now),
+        "steps": timeline(history),
+    }
+
+
+def timeline(history: list[dict[str, Any]]) -> list[Step]:
+    """Each status change and each move to another desk, in the order they happened."""
+    entries = sorted(history, key=lambda e: datetime.fromisoformat(str(e["at"])))
+    steps: list[Step] = []
+    status: Status | None = None
+    desk: str | None = None
+    for e in entries:
+        new_status = Status(e["status"]) if e.get("status") is not None else status
+        new_desk = e.get("desk") or desk
+        if new_status == status and new_desk == desk:
+            continue
+        if new_status is None:
+            continue
+        moved_only = new_status == status
+        label = f"Chuyển đến {new_desk}" if moved_only else new_status.label
+        note = e.get("note") if new_status in NOTE_STATUSES and not moved_only else None
+        at = datetime.fromisoformat(str(e["at"]))
+        steps.append(Step(_when(at), label, new_desk, note, moved_only))
+        status, desk = new_status, new_desk
+    return steps
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def _day(value: datetime) -> str:
+    return value.astimezone(VIETNAM).strftime("%d/%m/%Y")

@@ -1,0 +1,152 @@
+"""GET /metrics: the figures every process counts in Redis, in Prometheus's text format.
+
+Unauthenticated, like /healthz: it names modems, stations and templates, never citizens.
+Read at scrape time (`gateway.store.metrics.read`), so every gunicorn worker answers the same.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from flask import Blueprint, Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from gateway.http.context import services
+from gateway.store.metrics import Snapshot, read
+
+bp = Blueprint("metrics", __name__)
+
+# The classic text format generate_latest writes (newer clients default to announcing 1.0.0).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@bp.get("/metrics")
+def scrape() -> Response:
+    svc = services()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(read(svc.redis, int(svc.clock() * 1000))))
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE)
+
+
+class SnapshotCollector(Collector):
+    """Metric families of one snapshot (one scrape)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        yield from modem_families(self.snapshot)
+        yield from queue_families(self.snapshot)
+        yield from traffic_families(self.snapshot)
+
+
+def modem_families(s: Snapshot) -> Iterator[Metric]:
+    sent = CounterMetricFamily(
+        "hoso_modem_sms_sent",
+        "SMS parts the network accepted (+CMGS), per modem.",
+        labels=["modem"],
+    )
+    received = CounterMetricFamily(
+        "hoso_modem_received", "Inbound SMS taken in (whole messages), per modem.", labels=["modem"]
+    )
+    errors = CounterMetricFamily(
+        "hoso_modem_send_errors",
+        "Parts refused, per modem and class (the +CMS verdict; timeout: no code; "
+        "unavailable: the modem stopped answering).",
+        labels=["modem", "class"],
+    )
+    cmgs = HistogramMetricFamily(
+        "hoso_modem_cmgs_seconds",
+        "AT+CMGS latency of accepted parts, per modem.",
+        labels=["modem"],
+    )
+    up = GaugeMetricFamily(
+        "hoso_modem_up", "1 when the modem's owner reports it up, else 0.", labels=["modem"]
+    )
+    signal = GaugeMetricFamily(
+        "hoso_modem_signal_dbm", "Signal strength the modem last reported.", labels=["modem"]
+    )
+    for m in s.modems:
+        sent.add_metric([m.modem], m.sent)
+        received.add_metric([m.modem], m.received)
+        for klass, count in sorted(m.errors.items()):
+            errors.add_metric([m.modem, klass], count)
+        buckets = [(_le(bound), float(count)) for bound, count in m.cmgs.buckets]
+        cmgs.add_metric([m.modem], buckets, m.cmgs.total)
+        up.add_metric([m.modem], 1 if m.up else 0)
+        if m.signal_dbm is not None:
+            signal.add_metric([m.modem], m.signal_dbm)
+    yield from (sent, received, errors, cmgs, up, signal)
+
+
+def queue_families(s: Snapshot) -> Iterator[Metric]:
+    outbox = GaugeMetricFamily(
+        "hoso_outbox_depth",
+        "Outbound SMS waiting: shared (any modem), pinned (one modem), delayed (retry later).",
+        labels=["queue", "modem"],
+    )
+    outbox.add_metric(["shared", ""], s.outbox_shared)
+    outbox.add_metric(["delayed", ""], s.outbox_delayed)
+    inflight = GaugeMetricFamily(
+        "hoso_outbox_inflight", "Outbound SMS a modem claimed and is sending.", labels=["modem"]
+    )
+    for m in s.modems:
+        outbox.add_metric(["pinned", m.modem], m.pinned)
+        inflight.add_metric([m.modem], m.inflight)
+    yield outbox
+    yield inflight
+    yield GaugeMetricFamily(
+        "hoso_inbound_pending",
+        "Inbound SMS persisted and not yet handed to the workers.",
+        value=s.inbound_pending,
+    )
+    queued = GaugeMetricFamily("hoso_jobs_queued", "RQ jobs waiting.", labels=["queue"])
+    failed = GaugeMetricFamily("hoso_jobs_failed", "RQ jobs failed (registry).", labels=["queue"])
+    for name, count in s.jobs_queued.items():
+        queued.add_metric([name], count)
+    for name, count in s.jobs_failed.items():
+        failed.add_metric([name], count)
+    yield queued
+    yield failed
+
+
+def traffic_families(s: Snapshot) -> Iterator[Metric]:
+    replies = CounterMetricFamily(
+        "hoso_sms_replies", "Replies to citizens' SMS enqueued, per template.", labels=["template"]
+    )
+    for template, count in sorted(s.replies.items()):
+        replies.add_metric([template], count)
+    yield replies
+    yield CounterMetricFamily(
+        "hoso_notifications_sent",
+        "Notification SMS enqueued (one per phone).",
+        value=s.notifications_sent,
+    )
+    yield GaugeMetricFamily(
+        "hoso_notifications_held",
+        "Pending notices due later (coalescing window or quiet hours).",
+        value=s.notifications_held,
+    )
+    yield GaugeMetricFamily(
+        "hoso_notifications_due",
+        "Pending notices whose time has come (waiting for or in a release).",
+        value=s.notifications_due,
+    )
+    scans = CounterMetricFamily(
+        "hoso_scans", "Scans recorded (repeats not counted), per station.", labels=["station"]
+    )
+    for station, count in sorted(s.scans.items()):
+        scans.add_metric([station], count)
+    yield scans
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if math.isinf(bound) else repr(bound)
