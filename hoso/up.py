@@ -125,7 +125,9 @@ def _print_where(settings: Settings, redis_url: str, bind: str, sim_dir: Path | 
         "\n".join(
             [
                 "hoso is up:",
-                f"  gateway      {base}/   (health {base}/healthz, readiness {base}/readyz)",
+                f"  citizens     {base}/   (Tra cuu ho so)",
+                f"  dashboard    {base}/admin/   (first account: hoso admin create-user <name>)",
+                f"  gateway      health {base}/healthz, readiness {base}/readyz, {base}/metrics",
                 f"  API v1       {base}/api/v1/openapi.json",
                 f"  redis        {redis_url}",
                 f"  config       {settings.source}",
