@@ -15,6 +15,9 @@ from redis.retry import Retry
 from config.settings import Settings
 from gateway.http import (
     admin,
+    admin_charts,
+    admin_keys,
+    admin_records,
     dossiers,
     health,
     lookup,
@@ -41,6 +44,9 @@ FEATURES = (
     lookup.bp,
     metrics.bp,
     admin.bp,
+    admin_charts.bp,
+    admin_keys.bp,
+    admin_records.bp,
 )
 
 REDIS_SOCKET_TIMEOUT = 2.0

@@ -46,7 +46,7 @@ def windows(now: datetime) -> dict[str, tuple[str, int]]:
     local = now.astimezone(VIETNAM)
     return {
         "minute": (local.strftime("m%Y%m%d%H%M"), 120),
-        "hour": (local.strftime("h%Y%m%d%H"), 7200),
+        "hour": (local.strftime("h%Y%m%d%H"), 2 * 86400),  # a day of hourly history for charts
         "day": (local.strftime("d%Y%m%d"), 2 * 86400),
     }
 

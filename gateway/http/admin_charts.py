@@ -1,0 +1,181 @@
+"""Charts for office leaders and for the modem pool, drawn on the server as SVG (no JS).
+
+- Where dossiers wait: the open dossiers of `keys.open_by_due()` (at most `MAX_DOSSIERS`, the
+  earliest due first), each with its current desk (the last handoff of its history) and the hours
+  since that handoff, against the hours the desk is allowed (`Stations.allowed_hours_by_desk`).
+  Dossiers at risk: not settled and due within `RISK_HOURS` (not yet past), per desk and per
+  procedure.
+- The modem pool: messages per hour per modem over the last 24 hours (the per-hour sent
+  counters of `ModemRegistry`, kept for two days), errors per modem and the signal (metrics).
+
+`GET /admin/charts` is the page, `GET /admin/api/charts` the same numbers as JSON.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, render_template
+from flask.typing import ResponseReturnValue
+
+from gateway.core.handoffs import handoffs
+from gateway.core.status import SETTLED
+from gateway.core.times import VIETNAM
+from gateway.http import admin_auth as auth
+from gateway.http import svg_charts
+from gateway.http.context import services
+from gateway.store import keys, metrics
+from gateway.store.errors import CorruptRecord, UnknownDossier
+from gateway.store.modems import ModemRegistry, windows
+
+bp = Blueprint("admin_charts", __name__, url_prefix="/admin")
+
+MAX_DOSSIERS = 2_000
+RISK_HOURS = 24
+HOURS_SHOWN = 24
+NO_DESK = "(chưa qua quầy nào)"
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+@bp.context_processor
+def _page_context() -> dict[str, Any]:
+    return {
+        "csrf_token": auth.csrf_token,
+        "current": getattr(g, "admin_user", None),
+        "can_change": auth.is_admin(),
+    }
+
+
+def _now() -> datetime:
+    return datetime.fromtimestamp(services().clock(), UTC)
+
+
+def desk_figures(now: datetime) -> dict[str, Any]:
+    """Per desk: open dossiers there, average and longest hours there, allowed hours, how many
+    have been there longer than allowed; dossiers at risk per desk and per procedure."""
+    svc = services()
+    allowed = svc.stations.allowed_hours_by_desk()
+    codes = [str(c) for c in svc.redis.zrange(keys.open_by_due(), 0, MAX_DOSSIERS - 1)]
+    waits: dict[str, list[float]] = defaultdict(list)
+    risk_desk: dict[str, int] = defaultdict(int)
+    risk_procedure: dict[str, int] = defaultdict(int)
+    counted = 0
+    for code in codes:
+        try:
+            dossier, history = svc.dossiers.get_with_history(code)
+        except (UnknownDossier, CorruptRecord):
+            continue
+        if dossier.status in SETTLED:
+            continue
+        counted += 1
+        moves = handoffs(history, allowed)
+        desk = moves[-1].to_desk if moves else NO_DESK
+        since = moves[-1].at if moves else dossier.received_at
+        waits[desk].append(max(0.0, (now - since).total_seconds() / 3600))
+        if now <= dossier.due_at <= now + timedelta(hours=RISK_HOURS):
+            risk_desk[desk] += 1
+            risk_procedure[dossier.procedure_name or dossier.procedure_code] += 1
+    rows = []
+    for desk in sorted(waits):
+        hours = waits[desk]
+        limit = allowed.get(desk)
+        rows.append(
+            {
+                "desk": desk,
+                "dossiers": len(hours),
+                "average_hours": round(sum(hours) / len(hours), 1),
+                "longest_hours": round(max(hours), 1),
+                "allowed_hours": limit,
+                "over_allowed": 0 if limit is None else sum(1 for h in hours if h > limit),
+                "at_risk": risk_desk.get(desk, 0),
+            }
+        )
+    return {
+        "open_dossiers": counted,
+        "limit": MAX_DOSSIERS,
+        "truncated": len(codes) >= MAX_DOSSIERS,
+        "desks": rows,
+        "at_risk_by_desk": dict(sorted(risk_desk.items())),
+        "at_risk_by_procedure": dict(sorted(risk_procedure.items())),
+    }
+
+
+def modem_figures(now: datetime) -> dict[str, Any]:
+    """Per modem: the sent counts of each of the last 24 hours (oldest first), errors, signal."""
+    client = services().redis
+    registry = ModemRegistry(client)
+    snapshot = {m.modem: m for m in metrics.read(client, int(now.timestamp() * 1000)).modems}
+    hours = [now - timedelta(hours=HOURS_SHOWN - 1 - i) for i in range(HOURS_SHOWN)]
+    labels = [h.astimezone(VIETNAM).strftime("%d/%m %Hh") for h in hours]
+    rows = []
+    for modem in sorted(set(registry.known()) | set(snapshot)):
+        counts = client.mget([keys.modem_sent(modem, windows(h)["hour"][0]) for h in hours])
+        figures = snapshot.get(modem)
+        rows.append(
+            {
+                "modem": modem,
+                "hourly": [
+                    {"hour": label, "sent": int(c or 0)}
+                    for label, c in zip(labels, counts, strict=True)
+                ],
+                "sent_last_day": sum(int(c or 0) for c in counts),
+                "errors": {k: v for k, v in figures.errors.items() if v} if figures else {},
+                "error_total": sum(figures.errors.values()) if figures else 0,
+                "signal_dbm": figures.signal_dbm if figures else None,
+                "state": figures.state if figures else "",
+            }
+        )
+    return {"hours": labels, "modems": rows}
+
+
+def charts(now: datetime) -> dict[str, Any]:
+    return {"at": now.isoformat(), "desks": desk_figures(now), "modems": modem_figures(now)}
+
+
+def _svgs(data: dict[str, Any]) -> dict[str, Any]:
+    desks = data["desks"]["desks"]
+    modems = data["modems"]["modems"]
+    return {
+        "wait": svg_charts.bar_chart(
+            "Số giờ trung bình hồ sơ đang nằm tại mỗi quầy (vạch đỏ: thời gian cho phép)",
+            [(d["desk"], d["average_hours"]) for d in desks],
+            {d["desk"]: d["allowed_hours"] for d in desks if d["allowed_hours"] is not None},
+            " giờ",
+        ),
+        "risk": svg_charts.bar_chart(
+            f"Hồ sơ sắp trễ hạn (hạn trong {RISK_HOURS} giờ tới) theo quầy",
+            list(data["desks"]["at_risk_by_desk"].items()),
+        ),
+        "errors": svg_charts.bar_chart(
+            "Số lỗi gửi theo modem", [(m["modem"], m["error_total"]) for m in modems]
+        ),
+        "hourly": {
+            m["modem"]: svg_charts.bar_chart(
+                f"Modem {m['modem']}: tin nhắn mỗi giờ (24 giờ qua)",
+                [(h["hour"], h["sent"]) for h in m["hourly"]],
+            )
+            for m in modems
+        },
+    }
+
+
+@bp.get("/charts")
+@auth.login_required()
+def charts_page() -> ResponseReturnValue:
+    data = charts(_now())
+    return render_template("admin/charts.html", data=data, svg=_svgs(data), risk_hours=RISK_HOURS)
+
+
+@bp.get("/api/charts")
+@auth.login_required()
+def api_charts() -> ResponseReturnValue:
+    return jsonify(charts(_now()))
