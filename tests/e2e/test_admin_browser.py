@@ -1,0 +1,192 @@
+"""The administrators' dashboard in a real headless Chromium (Debian's, driven by Playwright)
+against a real `hoso gateway`, with a bank of emulated modems driven by an in-process modem
+service on the gateway's Redis: logging in, seeing the pool, disabling a modem (and checking the
+modem service stops using it), and previewing an edited SMS template.
+
+Screenshots go to `test-artifacts/admin-*.png` (git-ignored) for a person to look at."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
+
+from config.settings import Settings
+from gateway.core.messages import Priority
+from gateway.store.modems import ModemRegistry
+from gateway.store.outbox import Outbox
+from modem.emulator.bank import Bank
+from modem.service import ModemService
+from tests.e2e.conftest import Gateway
+from tests.integration.test_modem_service import HIGH_CAPS, eventually, quick_device
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP: ViewportSize = {"width": 1366, "height": 900}
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+USER = "quantri"
+PASSWORD = "mat-khau-rat-dai-2024"
+CODE = "000.00.20.H57-240423-0001"  # the preview's sample dossier code
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"
+)
+
+
+def shoot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"admin-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def create_admin(gateway: Gateway) -> None:
+    made = subprocess.run(
+        [
+            *(sys.executable, "-m", "hoso.cli", "admin", "create-user", USER),
+            *("--role", "admin", "--password-stdin"),
+        ],
+        input=PASSWORD + "\n",
+        env=gateway.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+
+
+@pytest.fixture
+def desktop() -> Iterator[Page]:
+    with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            viewport=DESKTOP,
+            locale="vi-VN",
+        )
+        try:
+            context.set_default_timeout(15_000)
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def bank(tmp_path: Path) -> Iterator[Bank]:
+    with Bank(tmp_path / "sim", ["m1", "m2"], status_report_delay=0.2, fresh_ledger=True) as b:
+        yield b
+
+
+@pytest.fixture
+def service(bank: Bank, gateway: Gateway) -> Iterator[ModemService]:
+    registry = ModemRegistry(gateway.redis.client())
+    for modem in bank.ids:
+        # Configured live with their ports (as an administrator adds a modem), so the dashboard
+        # knows their settings and shows a disabled one as such; high caps so nothing waits.
+        registry.change(modem, port=str(bank.dir / modem), **HIGH_CAPS)
+    svc = ModemService(
+        Settings(),
+        gateway.redis.client(),
+        redis.Redis(unix_socket_path=str(gateway.redis.socket)),
+        sim_dir=bank.dir,
+        make_device=quick_device,
+        failover_after=3.0,
+    )
+    thread = threading.Thread(target=svc.run, daemon=True)
+    thread.start()
+    try:
+        yield svc
+    finally:
+        svc.stop()
+        thread.join(30)
+
+
+def state(client: redis.Redis, modem: str) -> str | None:
+    return ModemRegistry(client).health(modem).get("state")
+
+
+def test_an_admin_disables_a_modem_and_previews_a_template(
+    gateway: Gateway, bank: Bank, service: ModemService, desktop: Page
+) -> None:
+    client = gateway.redis.client()
+    create_admin(gateway)
+    eventually(lambda: state(client, "m1") == state(client, "m2") == "up", what="m1, m2 up")
+    page = desktop
+
+    # Logging in: the login page, then back to where we were going (the modem pool).
+    page.goto(gateway.base + "/admin/modems")
+    expect(page).to_have_title("Đăng nhập · Hồ sơ một cửa")
+    page.get_by_label("Tên đăng nhập").fill(USER)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    shoot(page, "1-login")
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.locator("h1")).to_have_text("Modem")
+    expect(page.locator("header .who")).to_contain_text(f"{USER} (quản trị)")
+
+    # The pool: both modems up.
+    m1 = page.locator('tr[data-modem="m1"]')
+    m2 = page.locator('tr[data-modem="m2"]')
+    expect(page.locator("table.modems tbody tr")).to_have_count(2)
+    for row in (m1, m2):
+        expect(row).to_have_class("state-up")
+        expect(row.locator(".badge")).to_have_text("Hoạt động")
+        expect(row.get_by_role("button", name="Tắt")).to_be_visible()
+    shoot(page, "2-modems-up")
+
+    # Disabling m1 from the page: the service lets go of it and publishes it as disabled.
+    m1.get_by_role("button", name="Tắt").click()
+    expect(m1).to_have_class("state-disabled")
+    expect(m1.locator(".badge")).to_have_text("Đã tắt")
+    expect(m1.get_by_role("button", name="Bật lại")).to_be_visible()
+    expect(m2.locator(".badge")).to_have_text("Hoạt động")
+    shoot(page, "3-m1-disabled")
+    eventually(lambda: state(client, "m1") == "disabled", what="m1 disabled by the service")
+    assert state(client, "m2") == "up"
+
+    # An SMS pinned to m1 now leaves through m2.
+    outbox = Outbox(client)
+    before = len(bank.sent())
+    outbox.enqueue(
+        "+84903000009", "pinned to m1", Priority.REPLY, int(time.time() * 1000), via="m1"
+    )
+    eventually(lambda: len(bank.sent()) == before + 1, what="the pinned SMS sent")
+    assert [(s.modem, s.text) for s in bank.sent()[before:]] == [("m2", "pinned to m1")]
+    assert bank.sent("m1") == []
+
+    # A template: change its body, preview it, see the text and part count follow.
+    page.get_by_role("navigation").get_by_role("link", name="Mẫu tin nhắn").click()
+    expect(page.locator("h1")).to_have_text("Mẫu tin nhắn")
+    page.locator("table.templates").get_by_role("link", name="reply_status").first.click()
+    expect(page.locator("h1")).to_have_text("Mẫu tin nhắn: reply_status")
+    expect(page.locator("#preview-parts")).to_have_text("1")
+    expect(page.locator("#preview-text")).to_contain_text(CODE)
+    shoot(page, "4-template")
+    body = "Kiem tra: ho so {code} {status}. " + "Vui long mang giay bien nhan khi den. " * 5
+    page.locator("#body").fill(body)
+    page.get_by_role("button", name="Xem trước").click()
+    expect(page.locator("#body")).to_have_value(body)
+    expect(page.locator("#preview-text")).to_contain_text(f"Kiem tra: ho so {CODE} Dang xu ly.")
+    expect(page.locator("#preview-parts")).to_have_text("2")
+    expect(page.locator("#preview-alphabet")).to_have_text("gsm7")
+    expect(page.locator("#error")).to_be_hidden()
+    shoot(page, "5-template-preview")
