@@ -13,10 +13,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
 from config.settings import Settings
+from gateway.core.dossier import Dossier, parse_registration
+from gateway.core.times import VIETNAM
+from gateway.store.dossiers import DossierStore
 from hoso.redis_server import RedisServer
 
 log = logging.getLogger(__name__)
@@ -71,6 +75,8 @@ def run_everything(settings: Settings, bind: str | None = None) -> int:
         bind,
         None if settings.modems else sim_dir,
     )
+    if server is not None and not settings.modems:
+        _print_demo(demo_dossier(server), sim_dir)
 
     stopping = False
 
@@ -108,6 +114,43 @@ def run_everything(settings: Settings, bind: str | None = None) -> int:
         if server is not None:
             server.stop()
     return 0
+
+
+DEMO_PHONE = "0901234567"
+
+
+def demo_dossier(server: RedisServer) -> Dossier:
+    """A dossier to try the system with (embedded defaults only): registered once, then found."""
+    now = datetime.now(UTC)
+    code = f"000.00.20.H57-{now.astimezone(VIETNAM):%y%m%d}-0001"
+    body: dict[str, object] = {
+        "code": code,
+        "procedure_code": "1.001776",
+        "procedure_name": "Cấp bản sao trích lục hộ tịch",
+        "phones": [DEMO_PHONE],
+        "received_at": now.isoformat(),
+        "due_at": (now + timedelta(days=3)).isoformat(),
+        "applicant_name": "Người dùng thử",
+    }
+    store = DossierStore(server.client())
+    existing = store.find(code)
+    if existing is not None:
+        return store.get(existing)
+    return store.register(parse_registration(body), "demo", now).dossier
+
+
+def _print_demo(d: Dossier, sim_dir: Path) -> None:
+    print(
+        "\n".join(
+            [
+                f"demo dossier  {d.code}  short code {d.short_code}  secret {d.secret}",
+                f"  text it as the citizen: hoso sim sms --dir {sim_dir} --modem m1 "
+                f'--from {DEMO_PHONE} "HS {d.code}"',
+                f"  the answer:             hoso sim sent --dir {sim_dir}",
+            ]
+        ),
+        flush=True,
+    )
 
 
 def _print_where(settings: Settings, redis_url: str, bind: str, sim_dir: Path | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,11 +33,14 @@ def test_hoso_up_runs_the_system_on_embedded_defaults_and_stops_cleanly(tmp_path
     try:
         assert up.stdout is not None
         banner = b""
-        while b"Ctrl-C" not in banner:
+        while b"demo dossier" not in banner:
             line = up.stdout.readline()
             assert line, "hoso up ended before it was up"
             banner += line
         text = banner.decode()
+        demo = re.search(r"demo dossier  (\S+)", text)
+        assert demo is not None
+        demo_code = demo.group(1)
         assert f"http://127.0.0.1:{port}/" in text
         assert f"unix://{tmp_path}/var/redis/redis.sock" in text
         deadline = time.monotonic() + 30
@@ -73,7 +77,7 @@ def test_hoso_up_runs_the_system_on_embedded_defaults_and_stops_cleanly(tmp_path
                 "m1",
                 "--from",
                 "0901234567",
-                "HS 000.00.20.H57-240423-0001",
+                f"HS {demo_code}",
             ],
             cwd=tmp_path,
             env=env,
@@ -94,7 +98,11 @@ def test_hoso_up_runs_the_system_on_embedded_defaults_and_stops_cleanly(tmp_path
                 timeout=30,
                 check=True,
             ).stdout
-            if any(json.loads(line)["to"] == "+84901234567" for line in sent.splitlines()):
+            answers = [json.loads(x) for x in sent.splitlines()]
+            mine = [a["text"] for a in answers if a["to"] == "+84901234567"]
+            if mine:
+                assert demo_code in mine[0]
+                assert "Duoc tiep nhan" in mine[0]  # the full answer: the demo's own phone
                 break
             assert time.monotonic() < deadline + 60, "the citizen got no answer"
             time.sleep(0.5)
