@@ -12,7 +12,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from gateway.core.sms_text import (
@@ -70,23 +70,7 @@ MODEM_INT_FIELDS = ("per_minute", "per_hour", "per_day")
 MAX_CAP = 100_000
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
-
-
-@bp.context_processor
-def _page_context() -> dict[str, Any]:
-    return {
-        "csrf_token": auth.csrf_token,
-        "current": getattr(g, "admin_user", None),
-        "can_change": auth.is_admin(),
-        "state_labels": STATE_LABELS,
-    }
+auth.install_pages(bp, state_labels=STATE_LABELS)
 
 
 # -- the modem pool --------------------------------------------------------------------------

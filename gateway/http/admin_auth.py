@@ -27,9 +27,20 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import ParamSpec, cast
+from typing import Any, ParamSpec, cast
 
-from flask import Flask, Request, Response, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sansio.blueprints import BlueprintSetupState
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
@@ -242,3 +253,25 @@ def safe_next(target: str | None) -> str:
     ):
         return target
     return url_for("admin.modems")
+
+
+def install_pages(bp: Blueprint, **labels: Any) -> None:
+    """What every dashboard blueprint's pages share: no caching, no framing, no sniffing, and
+    the template context (CSRF token, the user, whether they may change things, `labels`)."""
+
+    @bp.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @bp.context_processor
+    def _page_context() -> dict[str, Any]:
+        return {
+            "csrf_token": csrf_token,
+            "current": getattr(g, "admin_user", None),
+            "can_change": is_admin(),
+            **labels,
+        }

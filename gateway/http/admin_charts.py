@@ -17,7 +17,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, render_template
+from flask import Blueprint, jsonify, render_template
 from flask.typing import ResponseReturnValue
 
 from gateway.core.handoffs import handoffs
@@ -38,21 +38,7 @@ HOURS_SHOWN = 24
 NO_DESK = "(chưa qua quầy nào)"
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
-
-
-@bp.context_processor
-def _page_context() -> dict[str, Any]:
-    return {
-        "csrf_token": auth.csrf_token,
-        "current": getattr(g, "admin_user", None),
-        "can_change": auth.is_admin(),
-    }
+auth.install_pages(bp)
 
 
 def _now() -> datetime:

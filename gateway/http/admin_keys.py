@@ -14,7 +14,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from gateway.core.status import Status
@@ -36,22 +36,7 @@ KIND_LABELS = {"department": "Phòng ban", "station": "Quầy quét"}
 SHOWN_FIELDS = ("kind", "owner", "created_at", "revoked_at", "fingerprint")
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
-
-
-@bp.context_processor
-def _page_context() -> dict[str, Any]:
-    return {
-        "csrf_token": auth.csrf_token,
-        "current": getattr(g, "admin_user", None),
-        "can_change": auth.is_admin(),
-        "kind_labels": KIND_LABELS,
-    }
+auth.install_pages(bp, kind_labels=KIND_LABELS)
 
 
 def _now() -> datetime:

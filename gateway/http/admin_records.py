@@ -17,7 +17,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from gateway.core.errors import InvalidPhone
@@ -70,24 +70,7 @@ SMS_STATE_LABELS = {
 KIND_LABELS = {"reply": "Trả lời", "notice": "Thông báo"}
 
 
-@bp.after_request
-def _headers(response: Response) -> Response:
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
-
-
-@bp.context_processor
-def _page_context() -> dict[str, Any]:
-    return {
-        "csrf_token": auth.csrf_token,
-        "current": getattr(g, "admin_user", None),
-        "can_change": auth.is_admin(),
-        "sms_state_labels": SMS_STATE_LABELS,
-        "kind_labels": KIND_LABELS,
-    }
+auth.install_pages(bp, sms_state_labels=SMS_STATE_LABELS, kind_labels=KIND_LABELS)
 
 
 def _now() -> datetime:
