@@ -122,9 +122,14 @@ def test_kill_9_of_the_modem_service_mid_send_loses_nothing_and_duplicates_at_mo
         )
 
     # Kill while a part is being handed to a modem: its fate is then unknown to the service.
-    while len(ledger(sim)) < 8 or not submitting():
-        assert time.monotonic() < deadline, "nothing was sent"
-        time.sleep(0.005)
+    try:
+        while len(ledger(sim)) < 8 or not submitting():
+            assert time.monotonic() < deadline, "no part was caught while being submitted"
+            time.sleep(0.005)
+    except BaseException:
+        service.kill()  # never leave the service running behind a failed test
+        service.wait()
+        raise
     in_flight = [
         sid
         for sid in ids.values()
