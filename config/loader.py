@@ -77,16 +77,16 @@ def _section(name: str, cls: type[Any], table: object, env: Mapping[str, str], s
         key = f"{name}.{f.name}"
         env_name = f"HOSO_{name.upper()}_{f.name.upper()}"
         if env_name in env:
-            values[f.name] = _coerce(key, f.default, env[env_name], f"environment {env_name}")
+            values[f.name] = coerce_value(key, f.default, env[env_name], f"environment {env_name}")
         elif f.name in table:
-            values[f.name] = _check(key, f.default, table[f.name], source)
+            values[f.name] = check_value(key, f.default, table[f.name], source)
     extra = set(table) - {f.name for f in dataclasses.fields(cls)}
     if extra:
         raise ConfigError(f"{source}: unknown key {name}.{sorted(extra)[0]}")
     return cls(**values)
 
 
-def _coerce(key: str, default: object, text: str, source: str) -> object:
+def coerce_value(key: str, default: object, text: str, source: str) -> object:
     if isinstance(default, bool):
         if text.lower() in ("1", "true", "yes", "on"):
             return True
@@ -98,15 +98,28 @@ def _coerce(key: str, default: object, text: str, source: str) -> object:
             return int(text)
         except ValueError as exc:
             raise ConfigError(f"{source}: {key} must be a whole number, not {text!r}") from exc
+    if isinstance(default, float):
+        try:
+            return _non_negative(key, float(text), source)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {key} must be a number, not {text!r}") from exc
     return text
 
 
-def _check(key: str, default: object, value: object, source: str) -> object:
+def check_value(key: str, default: object, value: object, source: str) -> object:
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
     expected = type(default)
     ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
     if not ok:
         raise ConfigError(f"{source}: {key} must be {expected.__name__}, not {value!r}")
-    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        _non_negative(key, value, source)
+    return value
+
+
+def _non_negative(key: str, value: float, source: str) -> float:
+    if value < 0:
         raise ConfigError(f"{source}: {key} must not be negative")
     return value
 
@@ -134,6 +147,6 @@ def _modems(tables: object, source: str) -> tuple[ModemSettings, ...]:
         values: dict[str, Any] = {}
         for k, v in table.items():
             default = getattr(defaults, k)
-            values[k] = _check(f"{where}.{k}", "" if default is None else default, v, source)
+            values[k] = check_value(f"{where}.{k}", "" if default is None else default, v, source)
         modems.append(ModemSettings(**values))
     return tuple(modems)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config.loader import ConfigError
+from config.loader import ConfigError, check_value, coerce_value
 
 TERMINATORS = ("cr", "crlf", "lf", "tab", "none")
 SOURCE_KINDS = ("serial", "evdev", "stdin", "images")
@@ -74,9 +74,9 @@ def load_station_settings(env: Mapping[str, str] | None = None) -> StationSettin
         key = f"station.{f.name}"
         env_name = f"HOSO_STATION_{f.name.upper()}"
         if env_name in env:
-            values[f.name] = _coerce(key, f.default, env[env_name], f"environment {env_name}")
+            values[f.name] = coerce_value(key, f.default, env[env_name], f"environment {env_name}")
         elif f.name in table:
-            values[f.name] = _check(key, f.default, table[f.name], source)
+            values[f.name] = check_value(key, f.default, table[f.name], source)
     settings = StationSettings(**values)
     return _validated(settings, source)
 
@@ -86,44 +86,6 @@ def _config_path(env: Mapping[str, str]) -> Path | None:
         if env.get(name):
             return Path(env[name])
     return next((p for p in CANDIDATE_FILES if p.is_file()), None)
-
-
-def _coerce(key: str, default: object, text: str, source: str) -> object:
-    if isinstance(default, bool):
-        if text.lower() in ("1", "true", "yes", "on"):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"{source}: {key} must be true or false, not {text!r}")
-    if isinstance(default, int):
-        try:
-            return int(text)
-        except ValueError as exc:
-            raise ConfigError(f"{source}: {key} must be a whole number, not {text!r}") from exc
-    if isinstance(default, float):
-        try:
-            return _non_negative(key, float(text), source)
-        except ValueError as exc:
-            raise ConfigError(f"{source}: {key} must be a number, not {text!r}") from exc
-    return text
-
-
-def _check(key: str, default: object, value: object, source: str) -> object:
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    expected = type(default)
-    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-    if not ok:
-        raise ConfigError(f"{source}: {key} must be {expected.__name__}, not {value!r}")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        _non_negative(key, value, source)
-    return value
-
-
-def _non_negative(key: str, value: float, source: str) -> float:
-    if value < 0:
-        raise ConfigError(f"{source}: {key} must not be negative")
-    return value
 
 
 def _validated(s: StationSettings, source: str) -> StationSettings:

@@ -25,29 +25,16 @@ from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
 from modem.emulator.bank import Bank
 from modem.service import ModemService
+from tests.e2e.browser import ARGS, ARTIFACTS, CHROMIUM, needs_chromium
 from tests.e2e.conftest import Gateway
 from tests.integration.test_modem_service import HIGH_CAPS, eventually, quick_device
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP: ViewportSize = {"width": 1366, "height": 900}
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 USER = "quantri"
 PASSWORD = "mat-khau-rat-dai-2024"
 CODE = "000.00.20.H57-240423-0001"  # the preview's sample dossier code
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 
 def shoot(page: Page, name: str) -> Path:

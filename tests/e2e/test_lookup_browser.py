@@ -18,27 +18,14 @@ from playwright.sync_api import BrowserContext, Page, ViewportSize, expect, sync
 
 from gateway.receipts import render_receipt
 from gateway.store.dossiers import DossierStore
+from tests.e2e.browser import ARGS, ARTIFACTS, CHROMIUM, needs_chromium
 from tests.e2e.conftest import Gateway
 from tests.factories import event_body, registration_body
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE: ViewportSize = {"width": 390, "height": 844}
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NAME = "Lê Văn Canary"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 Phone = Callable[..., AbstractContextManager[Page]]
 
