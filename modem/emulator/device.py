@@ -509,6 +509,11 @@ class Device:
         with self._lock:
             self._mid_response.append(urc)
 
+    def mid_response_pending(self) -> int:
+        """How many URCs wait to go out inside the next response."""
+        with self._lock:
+            return len(self._mid_response)
+
     def set_hang(self, hang: bool) -> None:
         with self._lock:
             self.faults.hang = hang
