@@ -146,6 +146,67 @@ def _cmd_notifications(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_messages(args: argparse.Namespace) -> int:
+    from gateway.http.app import connect_redis
+    from hoso import bulk
+    from hoso.progress import Progress
+
+    settings = _settings()
+    client = connect_redis(settings.redis.effective_url())
+    if args.action == "reindex":
+        count = bulk.reindex_messages(client, Progress)
+        print(f"{count} SMS indexed by phone and dossier")
+        return 0
+    since_ms = 0
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            print(f"hoso messages resend-failed: --since {args.since}: not a date", file=sys.stderr)
+            return 2
+        since_ms = int((since if since.tzinfo else since.replace(tzinfo=UTC)).timestamp() * 1000)
+    ids = bulk.failed_messages(client, since_ms, args.dossier or "", Progress)
+    if args.dry_run or not ids:
+        print(f"{len(ids)} failed SMS to resend" + (" (dry run: none queued)" if ids else ""))
+        return 0
+    done = bulk.resend_failed(client, ids, int(time.time() * 1000), Progress)
+    for item in done:
+        print(f"{item.old} -> {item.new}")
+    print(f"{len(done)} failed SMS queued again as new SMS")
+    return 0
+
+
+def _cmd_dossiers(args: argparse.Namespace) -> int:
+    from gateway.http.app import connect_redis
+    from gateway.store.dossiers import DossierStore
+    from hoso import bulk
+    from hoso.progress import Progress
+
+    settings = _settings()
+    path = Path(args.file)
+    fmt = args.format or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"hoso dossiers import: {path}: {exc}", file=sys.stderr)
+        return 2
+    rows = list(bulk.read_rows(text, fmt))
+    store = DossierStore(connect_redis(settings.redis.effective_url()))
+    report = bulk.import_dossiers(store, args.department, rows, datetime.now(UTC), Progress)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            for result in report.results:
+                out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    for number, problem in report.errors:
+        print(f"{path}:{number}: {problem}", file=sys.stderr)
+    print(
+        f"{report.created} dossier(s) registered, {report.existing} already there, "
+        f"{len(report.errors)} row(s) refused"
+        + (f"; codes and secrets in {args.output}" if args.output else "")
+    )
+    return 1 if report.errors else 0
+
+
 def _cmd_receipt(args: argparse.Namespace) -> int:
     from gateway.http.app import connect_redis
     from gateway.receipts import render_receipt
@@ -215,7 +276,8 @@ def _cmd_stations(args: argparse.Namespace) -> int:
 def _cmd_modem(args: argparse.Namespace) -> int:
     from modem.service import main as modem_main
 
-    return modem_main(_settings(), Path(args.sim_dir) if args.sim_dir else None)
+    only = frozenset(args.modem) if args.modem else None
+    return modem_main(_settings(), Path(args.sim_dir) if args.sim_dir else None, only)
 
 
 MODEM_FIELDS = {
@@ -412,6 +474,31 @@ def parser() -> argparse.ArgumentParser:
     )
     nt.set_defaults(func=_cmd_notifications)
 
+    ms = sub.add_parser("messages", help="outbound SMS in bulk: resend failed ones, reindex")
+    msub = ms.add_subparsers(dest="action", required=True)
+    mresend = msub.add_parser(
+        "resend-failed", help="queue a copy of every failed SMS not resent yet (progress bar)"
+    )
+    mresend.add_argument("--since", help="only SMS created from this date/time (ISO 8601)")
+    mresend.add_argument("--dossier", help="only SMS about this dossier (its full code)")
+    mresend.add_argument("--dry-run", action="store_true", help="count them, queue nothing")
+    msub.add_parser(
+        "reindex", help="index stored SMS by phone and dossier (an upgrade step; progress bar)"
+    )
+    ms.set_defaults(func=_cmd_messages)
+
+    ds = sub.add_parser("dossiers", help="dossiers in bulk: import a department's export")
+    dsub = ds.add_subparsers(dest="action", required=True)
+    dimport = dsub.add_parser(
+        "import",
+        help="register dossiers from JSON Lines or CSV, checked like the API (progress bar)",
+    )
+    dimport.add_argument("file", help="one registration per line (.jsonl) or row (.csv)")
+    dimport.add_argument("--department", required=True, help="the department they belong to")
+    dimport.add_argument("--format", choices=["jsonl", "csv"], help="default: by the extension")
+    dimport.add_argument("-o", "--output", help="write code, short code and secret per dossier")
+    ds.set_defaults(func=_cmd_dossiers)
+
     rc = sub.add_parser("receipt", help="print a dossier's receipt to a file (PNG, SVG, HTML)")
     rc.add_argument("code", help="the dossier code or short code, typed any way")
     rc.add_argument("--format", choices=["png", "svg", "html"], default="png")
@@ -435,6 +522,12 @@ def parser() -> argparse.ArgumentParser:
 
     md = sub.add_parser("modem", help="the modem service: drives this host's GSM modems")
     md.add_argument("--sim-dir", help="also drive every emulated modem of `hoso sim` in DIR")
+    md.add_argument(
+        "--modem",
+        action="append",
+        metavar="ID",
+        help="drive only this modem (repeatable; default: every modem of the pool)",
+    )
     md.set_defaults(func=_cmd_modem)
 
     pool = sub.add_parser("modems", help="the modem pool: list, change live, unquarantine")

@@ -2,9 +2,9 @@
 
 - Messages: search the outbound SMS by phone (typed any way, normalised) or dossier code, and
   by state; re-queue a failed one as a new SMS (admins only). Phone numbers are masked in every
-  answer (DESIGN 5). There is no index of SMS by phone or dossier: a search reads the newest
-  `MESSAGE_WINDOW` SMS hashes by id (ids are INCR counters, so walking down from
-  `hoso:counter:sms` is newest first) and filters them. Older SMS are not found.
+  answer (DESIGN 5). A search by phone or dossier reads the outbox's index of that number or
+  dossier (every SMS, newest first); a search by state alone reads the newest `MESSAGE_WINDOW`
+  SMS by id (ids are INCR counters, so walking down from `hoso:counter:sms` is newest first).
 - Dossiers: search by sloppy full or short code (`DossierStore.find`) or phone; one dossier's
   status, history and handoff record; the open dossiers past their appointment, from the
   notification engine's index `keys.open_by_due()`.
@@ -22,8 +22,7 @@ from flask.typing import ResponseReturnValue
 
 from gateway.core.errors import InvalidPhone
 from gateway.core.handoffs import handoffs
-from gateway.core.messages import Priority, SmsState
-from gateway.core.phones import carrier_of, mask_phone, normalise_phone
+from gateway.core.phones import mask_phone, normalise_phone
 from gateway.core.status import SETTLED, Status
 from gateway.core.times import to_micros
 from gateway.http import admin_auth as auth
@@ -39,7 +38,8 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("admin_records", __name__, url_prefix="/admin")
 
-MESSAGE_WINDOW = 5_000  # how many of the newest SMS a search reads
+MESSAGE_WINDOW = 5_000  # how many of the newest SMS a search by state alone reads
+INDEX_READ = 10_000  # how many SMS of one phone or dossier a search reads, newest first
 MESSAGE_BATCH = 500
 MAX_ROWS = 200  # rows shown / returned per search
 OVERDUE_LIMIT = 1_000
@@ -121,7 +121,8 @@ def message_row(raw: dict[str, str]) -> dict[str, Any]:
 
 
 def search_messages(phone: str, dossier: str, state: str) -> dict[str, Any]:
-    """The newest SMS (within the last `MESSAGE_WINDOW` ids) matching every filter given."""
+    """The newest SMS matching every filter given: through the index of the phone or dossier
+    when one is given, else within the newest `MESSAGE_WINDOW` ids."""
     svc = services()
     client = svc.redis
     wanted_phone = _phone_or_none(phone) if phone.strip() else None
@@ -130,15 +131,21 @@ def search_messages(phone: str, dossier: str, state: str) -> dict[str, Any]:
     wanted_dossier = ""
     if dossier.strip():
         wanted_dossier = svc.dossiers.find(dossier) or dossier.strip()
-    top = int(cast(str | None, client.get(keys.sms_counter())) or 0)
-    lowest = max(top - MESSAGE_WINDOW, 0)
+    window: int | None = None
+    if wanted_phone or wanted_dossier:
+        ids = Outbox(client).ids_for(
+            phone=wanted_phone or "", dossier=wanted_dossier, limit=INDEX_READ
+        )
+    else:
+        top = int(cast(str | None, client.get(keys.sms_counter())) or 0)
+        window = MESSAGE_WINDOW
+        ids = [str(i) for i in range(top, max(top - MESSAGE_WINDOW, 0), -1)]
     rows: list[dict[str, Any]] = []
     truncated = False
-    for start in range(top, lowest, -MESSAGE_BATCH):
-        ids = range(start, max(start - MESSAGE_BATCH, lowest), -1)
+    for start in range(0, len(ids), MESSAGE_BATCH):
         pipe = client.pipeline(transaction=False)
-        for message_id in ids:
-            pipe.hmget(keys.sms(str(message_id)), SMS_FIELDS)
+        for message_id in ids[start : start + MESSAGE_BATCH]:
+            pipe.hmget(keys.sms(message_id), SMS_FIELDS)
         for values in pipe.execute():
             raw = {k: v for k, v in zip(SMS_FIELDS, values, strict=True) if v is not None}
             if not raw.get("id"):
@@ -159,8 +166,7 @@ def search_messages(phone: str, dossier: str, state: str) -> dict[str, Any]:
         "error": None,
         "messages": rows,
         "truncated": truncated,
-        "window": MESSAGE_WINDOW,
-        "oldest_id_read": lowest + 1 if top else None,
+        "window": window,
         "dossier": wanted_dossier or None,
         "phone": mask_phone(wanted_phone) if wanted_phone else None,
     }
@@ -176,29 +182,13 @@ def _filters() -> tuple[str, str, str]:
 def resend(message_id: str) -> str:
     """Queues a copy of a failed SMS; the same failed SMS resent twice gives the same copy."""
     svc = services()
-    outbox = Outbox(svc.redis)
-    sms = outbox.get(message_id)
-    if sms is None:
-        raise Problem(404, "not-found", "Not Found", f"No SMS {message_id}.")
-    if sms.state is not SmsState.FAILED:
-        raise Problem(
-            409, "not-failed", "Conflict", f"SMS {message_id} is {sms.state.value}, not failed."
-        )
     now_ms = int(svc.clock() * 1000)
-    new_id = outbox.enqueue(
-        sms.to,
-        sms.text,
-        Priority(sms.priority),
-        now_ms,
-        carrier=carrier_of(sms.to) or "",
-        kind=sms.fields.get("kind", ""),
-        dossier=sms.fields.get("dossier", ""),
-        dedupe_key=f"admin-resend:{message_id}",
-    )
-    pipe = svc.redis.pipeline(transaction=True)
-    pipe.hset(keys.sms(message_id), "resent_as", new_id)
-    pipe.hset(keys.sms(new_id), "resend_of", message_id)
-    pipe.execute()
+    try:
+        new_id = Outbox(svc.redis).resend(message_id, now_ms)
+    except LookupError as exc:
+        raise Problem(404, "not-found", "Not Found", str(exc)) from None
+    except ValueError as exc:
+        raise Problem(409, "not-failed", "Conflict", str(exc)) from None
     log.info("admin.resend user=%s sms=%s new=%s", auth.user().username, message_id, new_id)
     return new_id
 

@@ -40,14 +40,22 @@ def json_body(schema_name: str) -> dict[str, Any]:
         body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise Problem(400, "malformed-json", "Malformed JSON", f"Body is not JSON: {exc}") from exc
-    errors = sorted(_validator(schema_name).iter_errors(body), key=lambda e: list(e.path))
-    if errors:
-        first = errors[0]
-        where = ".".join(str(p) for p in first.path) or "body"
-        raise Problem(422, "invalid-field", "Invalid field", f"{where}: {first.message}")
+    error = schema_error(schema_name, body)
+    if error:
+        raise Problem(422, "invalid-field", "Invalid field", error)
     if not isinstance(body, dict):  # the schemas only accept objects; this narrows the type
         raise Problem(422, "invalid-field", "Invalid field", "body: an object expected")
     return body
+
+
+def schema_error(schema_name: str, body: object) -> str | None:
+    """The first way `body` breaks the OpenAPI schema `schema_name` ("where: what"), or None."""
+    errors = sorted(_validator(schema_name).iter_errors(body), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    first = errors[0]
+    where = ".".join(str(p) for p in first.path) or "body"
+    return f"{where}: {first.message}"
 
 
 def _reject_constant(name: str) -> object:

@@ -311,3 +311,16 @@ def admin_users() -> str:
 def admin_session(session_id: str) -> str:
     """String with a TTL: the username a dashboard session belongs to (deleted at logout)."""
     return f"{PREFIX}:admin:session:{session_id}"
+
+
+# -- SMS indexes (gateway/store/outbox.py) -------------------------------------------------------
+
+
+def sms_by_phone(phone: str) -> str:
+    """Sorted set: ids of the SMS sent to one number (normalised), scored by creation time (ms)."""
+    return f"{PREFIX}:sms-by-phone:{phone}"
+
+
+def sms_by_dossier(code: str) -> str:
+    """Sorted set: ids of the SMS about one dossier, scored by creation time (ms)."""
+    return f"{PREFIX}:sms-by-dossier:{code}"

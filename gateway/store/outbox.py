@@ -26,6 +26,7 @@ from gateway.core.messages import (
     SmsState,
     retry_delay,
 )
+from gateway.core.phones import carrier_of
 from gateway.store import keys
 
 PRIORITY_BAND = 10**13  # score = priority * band + milliseconds: priority first, then age
@@ -208,11 +209,64 @@ class Outbox:
             },
         )
         pipe.zadd(queue, {message_id: score})
+        _index(pipe, message_id, to, dossier, now_ms)
         wake = keys.outbox_wake(via or "shared")
         pipe.rpush(wake, "1")
         pipe.ltrim(wake, -10, -1)
         pipe.execute()
         return message_id
+
+    def reindex(self, message_id: str) -> bool:
+        """Adds one stored SMS to the indexes by phone and dossier (an upgrade step for SMS
+        queued before the indexes existed); False if there is no such SMS."""
+        raw = cast(
+            list[str | None], self._redis.hmget(keys.sms(message_id), "to", "dossier", "created_ms")
+        )
+        to, dossier, created = raw
+        if not to:
+            return False
+        pipe = self._redis.pipeline(transaction=False)
+        _index(pipe, message_id, to, dossier or "", int(created or 0))
+        pipe.execute()
+        return True
+
+    def ids_for(self, *, phone: str = "", dossier: str = "", limit: int = 10_000) -> list[str]:
+        """The ids of the SMS to `phone` or about `dossier` (the smaller index when both are
+        given; the caller filters by the other), newest first, at most `limit`."""
+        names = []
+        if phone:
+            names.append(keys.sms_by_phone(phone))
+        if dossier:
+            names.append(keys.sms_by_dossier(dossier))
+        if not names:
+            raise ValueError("a phone or a dossier is needed")
+        name = min(names, key=lambda n: int(self._redis.zcard(n)))
+        return [str(i) for i in self._redis.zrevrange(name, 0, limit - 1)]
+
+    def resend(self, message_id: str, now_ms: int) -> str:
+        """Queues a copy of a failed SMS as a new SMS and links the two; the same failed SMS
+        resent twice gives the same copy. Raises LookupError (no such SMS) or ValueError (it
+        has not failed)."""
+        sms = self.get(message_id)
+        if sms is None:
+            raise LookupError(f"No SMS {message_id}.")
+        if sms.state is not SmsState.FAILED:
+            raise ValueError(f"SMS {message_id} is {sms.state.value}, not failed.")
+        new_id = self.enqueue(
+            sms.to,
+            sms.text,
+            Priority(sms.priority),
+            now_ms,
+            carrier=carrier_of(sms.to) or "",
+            kind=sms.fields.get("kind", ""),
+            dossier=sms.fields.get("dossier", ""),
+            dedupe_key=f"admin-resend:{message_id}",
+        )
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(keys.sms(message_id), "resent_as", new_id)
+        pipe.hset(keys.sms(new_id), "resend_of", message_id)
+        pipe.execute()
+        return new_id
 
     def get(self, message_id: str) -> Outbound | None:
         raw = cast(dict[str, str], self._redis.hgetall(keys.sms(message_id)))
@@ -397,3 +451,9 @@ class Outbox:
         if modem is None:
             return int(self._redis.zcard(keys.outbox_shared()))
         return int(self._redis.zcard(keys.outbox_pinned(modem)))
+
+
+def _index(pipe: Any, message_id: str, to: str, dossier: str, created_ms: int) -> None:
+    pipe.zadd(keys.sms_by_phone(to), {message_id: created_ms})
+    if dossier:
+        pipe.zadd(keys.sms_by_dossier(dossier), {message_id: created_ms})

@@ -219,14 +219,31 @@ def test_invalid_phone_is_400_in_api_and_a_message_on_the_page(viewer: FlaskClie
     assert "Số điện thoại không hợp lệ." in page.get_data(as_text=True)
 
 
-def test_search_reads_only_the_newest_window(
+def test_search_by_phone_or_dossier_finds_old_sms_through_the_index(
     viewer: FlaskClient, outbox: Outbox, redis_client: redis.Redis
 ) -> None:
-    old = outbox.enqueue(PHONE, "cu", Priority.BULK, 1, kind="notice")
+    old = outbox.enqueue(PHONE, "cu", Priority.BULK, 1, kind="notice", dossier="C-3")
     redis_client.incrby(keys.sms_counter(), 5_000)  # 5,000 newer ids (gaps are skipped)
     new = outbox.enqueue(PHONE, "moi", Priority.BULK, 2, kind="notice")
-    assert ids(viewer.get("/admin/api/messages?phone=0901234567")) == [new]
-    assert old == "1"
+    assert ids(viewer.get("/admin/api/messages?phone=0901234567")) == [new, old]
+    assert ids(viewer.get("/admin/api/messages?dossier=C-3")) == [old]
+    assert ids(viewer.get("/admin/api/messages?dossier=C-3&phone=0987654321")) == []
+    # without a phone or dossier only the newest ids are read
+    found = viewer.get("/admin/api/messages").get_json()
+    assert [m["id"] for m in found["messages"]] == [new]
+    assert found["window"] == 5_000
+
+
+def test_sms_stored_before_the_indexes_are_found_after_reindex(
+    viewer: FlaskClient, outbox: Outbox, redis_client: redis.Redis
+) -> None:
+    sms_id = outbox.enqueue(PHONE, "truoc", Priority.BULK, 1, kind="notice", dossier="D-4")
+    redis_client.delete(keys.sms_by_phone(PHONE), keys.sms_by_dossier("D-4"))
+    assert ids(viewer.get("/admin/api/messages?phone=0901234567")) == []
+    assert outbox.reindex(sms_id) is True
+    assert outbox.reindex("404") is False
+    assert ids(viewer.get("/admin/api/messages?phone=0901234567")) == [sms_id]
+    assert ids(viewer.get("/admin/api/messages?dossier=D-4")) == [sms_id]
 
 
 def test_admin_resends_a_failed_sms_as_a_new_queued_one(

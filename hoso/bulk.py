@@ -1,0 +1,188 @@
+"""Long operator work run from the command line, each with a progress bar: importing dossiers
+from a department's export, re-queueing failed SMS, indexing SMS stored before the indexes.
+
+Each operation is safe to run again: an import registers a dossier the way the API does (the
+same row again is "already there"; the same code with other data is reported, not changed), a
+failed SMS is resent at most once (the outbox's dedupe key), re-indexing adds what is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+import redis
+
+from gateway.core.dossier import parse_registration
+from gateway.core.errors import CoreError
+from gateway.core.messages import SmsState
+from gateway.http.bodies import schema_error
+from gateway.store import keys
+from gateway.store.dossiers import DossierStore
+from gateway.store.errors import StoreError
+from gateway.store.outbox import Outbox
+from hoso.progress import Progress
+
+BATCH = 500
+CSV_LIST_SEPARATOR = ";"  # phones in one CSV cell: "0901234567;0987654321"
+CSV_INTEGERS = ("status",)
+
+ProgressFactory = Callable[[str, int], Progress]
+
+
+# -- SMS ---------------------------------------------------------------------------------------
+
+
+def _sms_ids(client: redis.Redis) -> range:
+    top = int(cast(str | None, client.get(keys.sms_counter())) or 0)
+    return range(1, top + 1)
+
+
+def reindex_messages(client: redis.Redis, progress: ProgressFactory) -> int:
+    """Adds every stored SMS to the indexes by phone and dossier; returns how many there are."""
+    outbox = Outbox(client)
+    ids = _sms_ids(client)
+    indexed = 0
+    with progress("reindex", len(ids)) as bar:
+        for message_id in ids:
+            indexed += outbox.reindex(str(message_id))
+            bar.advance()
+    return indexed
+
+
+@dataclass(frozen=True, slots=True)
+class Resent:
+    old: str
+    new: str
+
+
+def failed_messages(
+    client: redis.Redis, since_ms: int, dossier: str, progress: ProgressFactory
+) -> list[str]:
+    """Ids of the failed SMS created at or after `since_ms` (about `dossier` if given) that
+    were not resent yet, oldest first."""
+    ids = _sms_ids(client)
+    found: list[str] = []
+    fields = ("state", "created_ms", "dossier", "resent_as")
+    with progress("search", len(ids)) as bar:
+        for start in range(ids.start, ids.stop, BATCH):
+            batch = range(start, min(start + BATCH, ids.stop))
+            pipe = client.pipeline(transaction=False)
+            for message_id in batch:
+                pipe.hmget(keys.sms(str(message_id)), fields)
+            for message_id, values in zip(batch, pipe.execute(), strict=True):
+                state, created, about, resent_as = values
+                if state != SmsState.FAILED.value or resent_as:
+                    continue
+                if int(created or 0) < since_ms or (dossier and about != dossier):
+                    continue
+                found.append(str(message_id))
+            bar.advance(len(batch))
+    return found
+
+
+def resend_failed(
+    client: redis.Redis, ids: list[str], now_ms: int, progress: ProgressFactory
+) -> list[Resent]:
+    """Queues a copy of each failed SMS (the same failed SMS twice gives the same copy)."""
+    outbox = Outbox(client)
+    done: list[Resent] = []
+    with progress("resend", len(ids)) as bar:
+        for message_id in ids:
+            with contextlib.suppress(LookupError, ValueError):  # resent or gone meanwhile
+                done.append(Resent(message_id, outbox.resend(message_id, now_ms)))
+            bar.advance()
+    return done
+
+
+# -- dossiers ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: int = 0
+    existing: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, what is wrong)
+    results: list[dict[str, Any]] = field(default_factory=list)  # one per good row
+
+
+def read_rows(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, the registration body) per row of a JSON Lines or CSV export, or (line
+    number, what is wrong) for a row that cannot be read."""
+    if fmt == "jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                parsed = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, f"not JSON: {exc.msg}"
+                continue
+            yield number, parsed if isinstance(parsed, dict) else "not a JSON object"
+        return
+    reader = csv.DictReader(io.StringIO(text))
+    for row in reader:
+        number = reader.line_num
+        body: dict[str, Any] = {}
+        for name, value in row.items():
+            if name is None:
+                yield number, "more cells than columns"
+                break
+            if value is None or value.strip() == "":
+                continue
+            value = value.strip()
+            if name == "phones":
+                body[name] = [p.strip() for p in value.split(CSV_LIST_SEPARATOR) if p.strip()]
+            elif name in CSV_INTEGERS:
+                body[name] = int(value) if value.isdigit() else value
+            else:
+                body[name] = value
+        else:
+            yield number, body
+
+
+def import_dossiers(
+    store: DossierStore,
+    department: str,
+    rows: list[tuple[int, dict[str, Any] | str]],
+    now: datetime,
+    progress: ProgressFactory,
+) -> ImportReport:
+    """Registers each row as the department API would (same checks, same answers)."""
+    report = ImportReport()
+    with progress("import", len(rows)) as bar:
+        for number, body in rows:
+            bar.advance()
+            if isinstance(body, str):
+                report.errors.append((number, body))
+                continue
+            problem = schema_error("DossierRegistration", body)
+            if problem:
+                report.errors.append((number, problem))
+                continue
+            try:
+                result = store.register(parse_registration(body), department, now)
+            except (CoreError, StoreError) as exc:
+                report.errors.append((number, str(exc)))
+                continue
+            d = result.dossier
+            if result.created:
+                report.created += 1
+            else:
+                report.existing += 1
+            report.results.append(
+                {
+                    "line": number,
+                    "code": d.code,
+                    "short_code": d.short_code,
+                    "secret": d.secret,
+                    "created": result.created,
+                }
+            )
+    return report
