@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck pytest bench clean
+.PHONY: run test setup lint typecheck pytest bench fuzz clean
 
 run: setup
 	$(BIN)/hoso up
@@ -34,6 +34,12 @@ pytest:
 bench: setup
 	sh systemd/install-debian-packages.sh bench
 	$(BIN)/python bench/pushes.py
+
+# Coverage-guided fuzzing (atheris, the `fuzz` extra): FUZZ_SECONDS per target, one at a time.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
+	$(BIN)/python -m fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -11,6 +11,10 @@ class RedisSettings:
     url: str = ""  # empty: the embedded Redis, started by `hoso up` / `hoso redis` in `dir`
     dir: str = "var/redis"
     conf: str = ""  # empty: the config/redis.conf shipped with hoso
+    # Replicas that must hold an accepted change before it is acknowledged (Redis WAIT); 0 for
+    # one Redis without replicas. A province with a replica behind Sentinel sets 1.
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 1000  # then the change is refused as "store unavailable" (503, retry)
 
     def effective_url(self) -> str:
         return self.url or f"unix://{self.socket_path()}"
@@ -28,6 +32,9 @@ class GatewaySettings:
     rate_per_minute: int = 6000  # per API key
     clock_skew: int = 300  # seconds a signed request's timestamp may be off
     public_url: str = "http://127.0.0.1:8080"
+    # Reverse proxies in front of the gateway (e.g. 1 for nginx): their X-Forwarded-For and
+    # X-Forwarded-Proto are then trusted, so per-address limits see the citizen's address.
+    proxies: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,10 @@ class AdminSettings:
     session_hours: int = 8
     lockout_attempts: int = 5  # failed logins in a row before the account is locked
     lockout_minutes: int = 15
+    # Failed logins from one address (any accounts) within `lockout_minutes` before that address
+    # must wait: stops one machine guessing passwords across many accounts.
+    address_attempts: int = 20
+    refresh_seconds: int = 15  # live pages (pool, charts, overdue) reload this often; 0: never
     secure_cookies: bool = False  # true behind TLS (production)
 
 

@@ -11,13 +11,14 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from config.settings import Settings
-from gateway.http.app import connect_redis, create_app, load_master_key
+from gateway.http.app import create_app, load_master_key
+from gateway.store.connect import connect
 
 log = logging.getLogger(__name__)
 
 
 def build_app(settings: Settings) -> Flask:
-    client = connect_redis(settings.redis.effective_url())
+    client = connect(settings.redis)  # per gunicorn worker: after the fork
     master = load_master_key(Path(settings.security.master_key_file))
     return create_app(settings, client, master)
 

@@ -140,7 +140,7 @@ def read_rows(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | str]]
             if name == "phones":
                 body[name] = [p.strip() for p in value.split(CSV_LIST_SEPARATOR) if p.strip()]
             elif name in CSV_INTEGERS:
-                body[name] = int(value) if value.isdigit() else value
+                body[name] = int(value) if value.isdecimal() else value
             else:
                 body[name] = value
         else:

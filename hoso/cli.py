@@ -56,10 +56,10 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
 
 
 def _cmd_redis(_: argparse.Namespace) -> int:
-    from hoso.redis_server import RedisServer
+    from hoso.redis_server import embedded
 
     settings = _settings()
-    server = RedisServer(Path(settings.redis.dir))
+    server = embedded(settings.redis)
     server.start()
     print(f"redis: {server.url}", flush=True)
     try:
@@ -280,6 +280,34 @@ def _cmd_modem(args: argparse.Namespace) -> int:
     return modem_main(_settings(), Path(args.sim_dir) if args.sim_dir else None, only)
 
 
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    import os
+
+    from config.check import check_file, check_station, default_file
+
+    env = dict(os.environ)
+    if args.station:
+        from scanner.config import load_station_settings
+
+        named = args.file or env.get("HOSO_STATION_CONFIG") or env.get("HOSO_CONFIG")
+        if not named:
+            print("hoso check-config: name the station's file", file=sys.stderr)
+            return 2
+        report = check_station(Path(named), env, load_station_settings)
+    else:
+        report = check_file(Path(args.file) if args.file else default_file(env), env)
+    for problem in report.problems:
+        print(problem.line())
+    errors, warnings = len(report.errors()), len(report.warnings())
+    if not report.ok:
+        print(f"{report.source}: {errors} error(s), {warnings} warning(s)")
+        return 1
+    print(f"{report.source}: OK" + (f" ({warnings} warning(s))" if warnings else ""))
+    for line in report.summary:
+        print(f"  {line}")
+    return 0
+
+
 MODEM_FIELDS = {
     "port": str,
     "baudrate": int,
@@ -317,6 +345,19 @@ def _cmd_modems(args: argparse.Namespace) -> int:
     if args.action == "unquarantine":
         registry.release_quarantine(args.modem)
         print(f"{args.modem}: released from quarantine")
+        return 0
+    if args.action == "reset":
+        dropped = registry.reset(args.modem)
+        print(f"{args.modem}: " + ("back to the config file" if dropped else "no live changes"))
+        return 0
+    if args.action == "forget":
+        if any(m.id == args.modem for m in settings.modems):
+            print(f"hoso modems: {args.modem} is in {settings.source}: remove it there first")
+            return 1
+        if not registry.forget(args.modem):
+            print(f"hoso modems: a modem service still drives {args.modem}; stop it first")
+            return 1
+        print(f"{args.modem}: forgotten (no longer listed, its counters removed)")
         return 0
     changes: dict[str, object] = {}
     for assignment in args.changes:
@@ -368,7 +409,7 @@ def _cmd_templates(args: argparse.Namespace) -> int:
         template = templates.get(args.name)
         samples = {
             "code": "000.00.20.H57-240423-0001",
-            "short_code": "K7M2QX4",
+            "short_code": "CM4AE9K",
             "status": "Đang xử lý",
             "due": "26/04/2024",
             "new_due": "29/04/2024",
@@ -378,7 +419,7 @@ def _cmd_templates(args: argparse.Namespace) -> int:
             "reason": "thiếu hồ sơ",
             "office": settings.sms.office,
             "hotline": settings.sms.hotline or "0203 3xxx xxx",
-            "dossiers": "K7M2QX4 Đang xử lý; PAZCGM6 Đã xử lý xong",
+            "dossiers": "CM4AE9K Đang xử lý; PAZCGM6 Đã xử lý xong",
         } | dict(kv.split("=", 1) for kv in getattr(args, "values", []) or [])
         values = {k: v for k, v in samples.items() if k in template.placeholders}
         for accented in (False, True):
@@ -530,6 +571,11 @@ def parser() -> argparse.ArgumentParser:
     )
     md.set_defaults(func=_cmd_modem)
 
+    chk = sub.add_parser("check-config", help="check a configuration file: every problem at once")
+    chk.add_argument("file", nargs="?", help="the file (default: HOSO_CONFIG or config/hoso.toml)")
+    chk.add_argument("--station", action="store_true", help="a counter station's file")
+    chk.set_defaults(func=_cmd_check_config)
+
     pool = sub.add_parser("modems", help="the modem pool: list, change live, unquarantine")
     psub = pool.add_subparsers(dest="action", required=True)
     psub.add_parser("list", help="every modem with its health, caps and queue")
@@ -538,6 +584,10 @@ def parser() -> argparse.ArgumentParser:
     pset.add_argument("changes", nargs="+", metavar="KEY=VALUE")
     punq = psub.add_parser("unquarantine", help="let a quarantined SIM send again")
     punq.add_argument("modem")
+    preset = psub.add_parser("reset", help="drop the live changes: back to the config file")
+    preset.add_argument("modem")
+    pforget = psub.add_parser("forget", help="a modem out of service for good: unlist it")
+    pforget.add_argument("modem")
     pool.set_defaults(func=_cmd_modems)
 
     tpl = sub.add_parser("templates", help="SMS texts: list, edit, preview, reset")

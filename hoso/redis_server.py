@@ -20,9 +20,16 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from config.settings import RedisSettings
+
 log = logging.getLogger(__name__)
 
 SHIPPED_CONF = Path(__file__).resolve().parent.parent / "config" / "redis.conf"
+
+
+def embedded(settings: RedisSettings) -> RedisServer:
+    """The embedded Redis of these settings: in `dir`, on `conf` or the shipped config."""
+    return RedisServer(Path(settings.dir), Path(settings.conf) if settings.conf else SHIPPED_CONF)
 
 
 class RedisServerError(Exception):
@@ -65,7 +72,7 @@ class RedisServer:
             raise RedisServerError(f"a Redis server already answers on {self.socket}")
         args = [
             redis_server_binary(),
-            str(self.conf),
+            str(self._local_conf()),
             "--dir",
             str(self.dir.resolve()),
             "--unixsocket",
@@ -88,6 +95,20 @@ class RedisServer:
             time.sleep(0.02)
         self.kill()
         raise RedisServerError(f"redis-server did not answer within {timeout} s")
+
+    def _local_conf(self) -> Path:
+        """The file redis-server runs on: `include <conf>` in its own directory. Redis rewrites
+        the file it was started with (CONFIG REWRITE, e.g. when Sentinel makes it a replica), so
+        that must never be the shipped config; what a rewrite adds is kept across restarts."""
+        local = self.dir / "redis.conf"
+        include = f"include {self.conf.resolve()}\n"
+        try:
+            current = local.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = ""
+        if not current.startswith(include):
+            local.write_text(include, encoding="utf-8")
+        return local.resolve()
 
     def client(self, **kwargs: object) -> redis.Redis:
         """A client that fails at once when the server is down (no retry with backoff)."""

@@ -21,7 +21,7 @@ from config.settings import Settings
 from gateway.core.dossier import Dossier, parse_registration
 from gateway.core.times import VIETNAM
 from gateway.store.dossiers import DossierStore
-from hoso.redis_server import RedisServer
+from hoso.redis_server import RedisServer, embedded
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def run_everything(settings: Settings, bind: str | None = None) -> int:
     env = dict(os.environ)
     server: RedisServer | None = None
     if not settings.redis.url:
-        server = RedisServer(Path(settings.redis.dir))
+        server = embedded(settings.redis)
         server.start()
         env["HOSO_REDIS_URL"] = server.url
     bind = bind or settings.gateway.bind

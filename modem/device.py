@@ -236,12 +236,12 @@ class Device:
 
     def health(self) -> Health:
         csq_value = self._optional("AT+CSQ", "+CSQ:")
-        csq = int(csq_value.split(",")[0]) if csq_value and csq_value[0].isdigit() else None
+        csq = _number((csq_value or "").split(",")[0])
         if csq == 99:
             csq = None
         creg = self._optional("AT+CREG?", "+CREG:") or ""
         fields = creg.split(",")
-        stat = int(fields[1]) if len(fields) > 1 and fields[1].strip().isdigit() else 0
+        stat = (_number(fields[1]) if len(fields) > 1 else None) or 0
         cops = quoted(self._optional("AT+COPS?", "+COPS:") or "")
         try:
             sim = self._sim_state()
@@ -381,9 +381,9 @@ class Device:
         resp = split_response(lines, part.pdu_hex, "+CMGS:")
         self._note(resp.urcs)
         value = resp.first("+CMGS:")
-        if not resp.ok or value is None or not value.split(",")[0].strip().isdigit():
+        mr = _number((value or "").split(",")[0])
+        if not resp.ok or mr is None:
             raise self._send_error(resp)
-        mr = int(value.split(",")[0])
         log.info("sms.part_submitted port=%s mr=%s part=%s/%s", self.port, mr, part.seq, part.total)
         return mr
 
@@ -520,3 +520,9 @@ class _PartialAnswer(ModemUnavailable):
         super().__init__("timeout")
         self.lines = lines
         self.response = response or split_response(lines, "")
+
+
+def _number(field: str) -> int | None:
+    """A field of plain ASCII digits as an int, else None (a modem's garbage never raises)."""
+    field = field.strip()
+    return int(field) if field.isascii() and field.isdigit() else None

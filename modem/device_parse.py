@@ -23,8 +23,10 @@ FINAL = re.compile(
     r"^(OK|ERROR|\+CM[ES] ERROR:.*|COMMAND NOT SUPPORT|NO CARRIER|TOO MANY PARAMETERS)$"
 )
 CM_ERROR = re.compile(r"^\+(CM[ES]) ERROR:\s*(\d+)\s*$")
-CMGL_HEADER = re.compile(r'\+CMGL:\s*(\d+)\s*,\s*(\d+)\s*(?:,(?:"[^"]*"|[^,"]*))?\s*,\s*(\d+)')
-HEX_TAIL = re.compile(r"([0-9A-Fa-f]+)\s*$")
+# Unambiguous on purpose: with "\s*" on both sides of the optional <alpha> field, a line of
+# spaces made the search backtrack quadratically (half a second for a 20 kB line).
+CMGL_HEADER = re.compile(r'\+CMGL:\s*(\d+)\s*,\s*(\d+)\s*(?:,(?:"[^"]*"\s*|[^,"]*))?,\s*(\d+)')
+_HEX = frozenset("0123456789ABCDEFabcdef")
 STATUS_WORDS = {0: "unread", 1: "read", 2: "unsent", 3: "sent"}
 
 
@@ -93,6 +95,17 @@ class ListedPdu:
     problem: str | None  # why the entry is not trustworthy, None when it looks sound
 
 
+def hex_tail(line: str) -> str | None:
+    """The run of hex digits that ends `line` (trailing spaces aside), or None. A linear scan
+    from the end: a regular expression search for a hex run before the end of the line retries
+    from every position of a long hex run followed by anything else, quadratic in its length."""
+    end = len(line.rstrip())
+    start = end
+    while start > 0 and line[start - 1] in _HEX:
+        start -= 1
+    return line[start:end] if start < end else None
+
+
 def _trim_pdu(run: str, length: int) -> str | None:
     """The suffix of a hex run that is exactly SCA + `length` TPDU octets, if there is one
     (line noise can glue hex-looking bytes in front of a PDU)."""
@@ -119,15 +132,15 @@ def parse_cmgl(lines: list[str]) -> list[ListedPdu]:
                 out.append(ListedPdu(*pending, pdu="", problem="PDU line missing"))
             pending = (int(header.group(1)), int(header.group(2)), int(header.group(3)))
             continue
-        run = HEX_TAIL.search(line)
+        run = hex_tail(line)
         if pending is None or run is None:
             log.info("modem.cmgl_line_skipped line=%r", line[:80])
             continue
         index, stat, length = pending
         pending = None
-        pdu = _trim_pdu(run.group(1), length)
+        pdu = _trim_pdu(run, length)
         if pdu is None:
-            out.append(ListedPdu(index, stat, length, run.group(1).upper(), "length mismatch"))
+            out.append(ListedPdu(index, stat, length, run.upper(), "length mismatch"))
         else:
             out.append(ListedPdu(index, stat, length, pdu, None))
     if pending is not None:

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from config.settings import ModemSettings
@@ -82,6 +82,7 @@ class OwnerState:
     last_health: float = 0.0
     lease_renew_at: float = 0.0
     registered: bool = False
+    unregistered_since: float | None = None  # unix time: up but not on the network since then
     last_ref: int | None = None
     health: dict[str, object] = field(default_factory=dict)
 
@@ -102,7 +103,7 @@ class Owner(threading.Thread):
         self.settings = settings
         self.instance = instance
         self.registry = registry
-        self.outbox = outbox
+        self.outbox = outbox.acting_as(instance)  # the attempt log names this service
         self.inbox = inbox
         self.hand_over = hand_over
         self.wake = threading.Event()  # set by the service (queued work) and the device (URCs)
@@ -182,12 +183,24 @@ class Owner(threading.Thread):
 
     def _connect(self) -> bool:
         modem = self.settings.id
-        device = self.make_device(self.settings)
+        pin = self.settings.pin
+        refused = pin is not None and self.registry.pin_refused(modem, pin)
+        device = self.make_device(replace(self.settings, pin=None) if refused else self.settings)
         device.on_urc = self.wake.set
         try:
             device.connect()
         except PinRequired as exc:
-            self._down(f"SIM: {exc}", retry_in=RECONNECT_BACKOFF_MAX * 4)
+            if exc.attempted and pin is not None:
+                self.registry.refuse_pin(modem, pin)
+                log.error("modem.pin_refused modem=%s (not tried again)", modem)
+            if refused or exc.attempted:
+                error = (
+                    f"SIM: the configured PIN was refused ({exc.state}); it is not tried again"
+                    " (3 wrong PINs lock the SIM): set the right one"
+                )
+            else:
+                error = f"SIM: {exc}"
+            self._down(error, retry_in=RECONNECT_BACKOFF_MAX * 4)
             device.close()
             return False
         except ModemError as exc:
@@ -196,6 +209,8 @@ class Owner(threading.Thread):
             device.close()
             return False
         self.device = device
+        if pin is not None and not refused:
+            self.registry.pin_accepted(modem)
         self.status.backoff = 1.0
         self.status.state = "up"
         self.status.down_since = None
@@ -334,7 +349,8 @@ class Owner(threading.Thread):
         sms = self.outbox.plan(sms, len(parts), concat_ref if len(parts) > 1 else None)
         for index in range(start, len(parts)):
             part = parts[index]
-            if index == start and resend_first:
+            resend = index == start and resend_first
+            if resend:
                 part = encode_parts(
                     sms.to,
                     sms.text,
@@ -342,9 +358,10 @@ class Owner(threading.Thread):
                     reject_duplicates=True,
                     message_reference=((expected_ref or 0) - index) % 256,
                 )[index]
-                self.outbox.mark_resent(sms)
             guess = None if self.status.last_ref is None else (self.status.last_ref + 1) % 256
-            self.outbox.submitting(sms, index, guess, to_micros(self.clock()) // 1000)
+            self.outbox.submitting(
+                sms, index, guess, to_micros(self.clock()) // 1000, resend=resend
+            )
             started = time.monotonic()
             try:
                 reference = self.device.send(part)
@@ -420,7 +437,13 @@ class Owner(threading.Thread):
                 "report" if matched else "earlier-resend",
             )
             reference = matched.reference if matched else (fate.expected_ref or 0)
-            self.outbox.submitted(sms, fate.part, reference, to_micros(self.clock()) // 1000)
+            self.outbox.submitted(
+                sms,
+                fate.part,
+                reference,
+                to_micros(self.clock()) // 1000,
+                how="report" if matched else "earlier-resend",
+            )
             refreshed = self.outbox.get(sms.id)
             if refreshed is not None and refreshed.next_part < refreshed.parts:
                 self.send(refreshed, start=refreshed.next_part, resend_first=False)
@@ -457,7 +480,12 @@ class Owner(threading.Thread):
                 self._lost(f"health: {exc}")
             else:
                 self.status.registered = h.registered
+                if h.registered:
+                    self.status.unregistered_since = None
+                elif self.status.unregistered_since is None:
+                    self.status.unregistered_since = time.time()
                 fields |= {
+                    "unregistered_since": self.status.unregistered_since,
                     "signal_dbm": h.signal_dbm,
                     "signal_csq": h.signal_csq,
                     "registered": int(h.registered),

@@ -4,6 +4,13 @@ The pool is the config file's `[[modems]]` (or, for the demo and tests, every em
 a `--sim-dir`), with administrators' live changes from Redis over it; the service reconciles it
 every few seconds: a new or re-enabled modem gets an owner thread, a disabled or removed one is
 stopped and its pinned SMS go to the other modems, a modem whose port or PIN changed is restarted.
+
+A service may be restricted to some modem ids (`hoso modem --modem ID`, one systemd unit per
+modem: `hoso-modem@ID.service`): it then drives only those and leaves the rest of the pool to its
+sibling services; it never starts an owner for, stops, or publishes the health of a modem outside
+its set. Failover stays pool-wide: any service moves the SMS pinned to a modem that nobody can
+send them from (disabled, quarantined, down for a while, or driven by no service at all) to the
+shared queue, so a modem whose own service died still has its messages sent by the others.
 """
 
 from __future__ import annotations
@@ -22,8 +29,8 @@ import redis
 from rq import Queue, Retry
 
 from config.settings import ModemSettings, Settings
-from gateway.http.app import connect_redis
 from gateway.store import keys
+from gateway.store.connect import connect, connect_rq
 from gateway.store.inbox import Inbox
 from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
@@ -57,8 +64,11 @@ class ModemService:
         make_device: DeviceFactory = default_device,
         instance: str | None = None,
         failover_after: float = FAILOVER_AFTER_SECONDS,
+        only: frozenset[str] | None = None,
     ) -> None:
         self.failover_after = failover_after
+        self.only = only  # None: every modem of the pool; else these ids alone
+        self._absent: frozenset[str] = frozenset()
         self.settings = settings
         self.redis = client
         self.sim_dir = sim_dir
@@ -91,6 +101,9 @@ class ModemService:
         every modem, for the shared queue); the owners otherwise sleep on their own event."""
         while not self.stopping.is_set():
             owners = dict(self.owners)
+            if not owners:  # nothing to wake: leave the shared wake-ups to sibling services
+                self.stopping.wait(WAKE_BLOCK_SECONDS)
+                continue
             names = [keys.outbox_wake(m) for m in owners] + [keys.outbox_wake("shared")]
             try:
                 popped = self._waker.blpop(names, timeout=WAKE_BLOCK_SECONDS)
@@ -114,7 +127,17 @@ class ModemService:
             for m in emulated_pool(self.sim_dir):
                 self._emulated.setdefault(m.id, m)
             base += self._emulated.values()
-        return {m.id: m for m in self.registry.effective(base)}
+        pool = {m.id: m for m in self.registry.effective(base)}
+        if self.only is None:
+            return pool
+        absent = self.only - pool.keys()
+        if absent and absent != self._absent:
+            log.warning(
+                "modem.not_configured modems=%s (in no [[modems]] table nor live change yet)",
+                ",".join(sorted(absent)),
+            )
+        self._absent = frozenset(absent)
+        return {modem: m for modem, m in pool.items() if modem in self.only}
 
     def reconcile(self) -> None:
         desired = self.desired()
@@ -159,8 +182,9 @@ class ModemService:
             log.info("modem.disabled modem=%s moved=%d", modem, moved)
 
     def release_orphans(self) -> None:
-        """SMS pinned to a modem that cannot send them (disabled, quarantined, down for a while,
-        or driven by no service at all) go to the shared queue: any modem takes them."""
+        """SMS pinned to a modem that cannot send them (disabled, quarantined, down or off the
+        network for a while, or driven by no service at all) go to the shared queue: any modem
+        takes them."""
         now = time.time()
         for modem in self.registry.known():
             if not self.outbox.depth(modem):
@@ -168,11 +192,13 @@ class ModemService:
             h = self.registry.health(modem)
             state = h.get("state", "")
             down_for = now - float(h.get("down_since") or now)
+            off_network_for = now - float(h.get("unregistered_since") or now)
             unowned = not h and modem not in self.owners and not self.registry.owner(modem)
             if (
                 unowned
                 or state in ("disabled", "quarantined")
                 or (state == "down" and down_for >= self.failover_after)
+                or (state == "up" and off_network_for >= self.failover_after)
             ):
                 moved = self.outbox.release_pinned(modem)
                 log.warning(
@@ -210,13 +236,14 @@ class ModemService:
         self.stopping.set()
 
 
-def main(settings: Settings, sim_dir: Path | None = None) -> int:
-    url = settings.redis.effective_url()
-    client = connect_redis(url)
-    rq_client = redis.Redis.from_url(url)
+def main(
+    settings: Settings, sim_dir: Path | None = None, only: frozenset[str] | None = None
+) -> int:
+    client = connect(settings.redis)
+    rq_client = connect_rq(settings.redis)
     if not settings.modems and sim_dir is None:
         log.warning("modem.no_modems configure [[modems]] or use --sim-dir")
-    service = ModemService(settings, client, rq_client, sim_dir)
+    service = ModemService(settings, client, rq_client, sim_dir, only=only)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         service.stop()

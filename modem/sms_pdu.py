@@ -374,8 +374,9 @@ def _user_data(dcs: int, udhi: bool, udl: int, ud: bytes) -> tuple[str, Concat |
     payload = ud[header_len:udl]
     if alphabet == "ucs2":
         # UTF-16: pairs become one character; a lone surrogate (a pair split across parts by
-        # the sender) is kept as is so that join_parts() can mend it.
-        return payload[: len(payload) & ~1].decode("utf-16-be", "surrogatepass"), concat
+        # the sender, or garbage) becomes U+FFFD. The text goes to Redis and JSON as it is,
+        # and a str holding a lone surrogate cannot be encoded as UTF-8 (found by fuzzing).
+        return payload[: len(payload) & ~1].decode("utf-16-be", "replace"), concat
     return payload.decode("latin-1"), concat
 
 
@@ -407,7 +408,8 @@ def decode_pdu(pdu_hex: str) -> Deliver | Report:
 
 
 def join_parts(texts: list[str]) -> str:
-    """Concatenate part texts in order, mending surrogate pairs split across parts."""
+    """Concatenate part texts in order, mending surrogate pairs split across parts (texts
+    decoded with "surrogatepass"; decode_pdu itself replaces lone surrogates)."""
     joined = "".join(texts)
     return joined.encode("utf-16-be", "surrogatepass").decode("utf-16-be", "replace")
 

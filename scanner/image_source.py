@@ -100,6 +100,9 @@ def decode_netpbm(data: bytes) -> list[str]:
     magic, width, height, maxval, pixels = _parse_netpbm(data)
     if maxval != 255:
         raise ValueError("only 8-bit PGM/PPM frames are supported")
+    channels = 3 if magic == b"P6" else 1
+    if len(pixels) < width * height * channels:  # checked first: a short P6 raised IndexError
+        raise ValueError("truncated image")
     if magic == b"P6":  # RGB -> grey, the decoder binarises anyway
         rgb = pixels[: width * height * 3]
         grey = bytes(
@@ -108,8 +111,6 @@ def decode_netpbm(data: bytes) -> list[str]:
         )
     else:
         grey = pixels[: width * height]
-    if len(grey) != width * height:
-        raise ValueError("truncated image")
     view = memoryview(grey).cast("B", (height, width))
     formats = _FORMATS
     results = zxingcpp.read_barcodes(view, formats=formats)
@@ -142,4 +143,6 @@ def _parse_netpbm(data: bytes) -> tuple[bytes, int, int, int, bytes]:
         width, height, maxval = (int(f) for f in fields[1:])
     except ValueError as exc:
         raise ValueError("bad PGM/PPM header") from exc
+    if width < 1 or height < 1:  # a zero-sized view is a TypeError in memoryview.cast
+        raise ValueError(f"bad PGM/PPM size {width}x{height}")
     return magic, width, height, maxval, data[pos + 1 :]

@@ -76,8 +76,9 @@ class LineSplitter:
 
 
 def _text(piece: bytes) -> str:
-    # Stray CR/LF around a code (a CR LF scanner configured as CR) and NULs are not part of it.
-    return piece.decode("utf-8", errors="replace").strip().strip("\x00")
+    # Stray CR/LF around a code (a CR LF scanner configured as CR) and NULs are not part of it;
+    # NULs go first, wherever they are, so that "\x00 CODE" is not left with its space.
+    return piece.decode("utf-8", errors="replace").replace("\x00", "").strip()
 
 
 class SerialSource:

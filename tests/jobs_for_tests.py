@@ -18,3 +18,11 @@ def slow_then_mark(seconds: float, marker: str) -> str:
 
 def always_fails(reason: str) -> None:
     raise RuntimeError(reason)
+
+
+def mark_in_store(marker: str) -> str:
+    """Records that it ran, through the worker's own store client (whatever its Redis URL)."""
+    from worker.context import context
+
+    context().redis.incr(marker)
+    return "done"

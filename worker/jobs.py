@@ -22,6 +22,12 @@ log = logging.getLogger(__name__)
 def answer_sms(message_id: str) -> str:
     """Answers one inbound SMS (queued by the modem service). Returns what it did."""
     ctx = context()
+    done = _answer(ctx, message_id)
+    ctx.inbox.answered(message_id)  # not after a failure: RQ retries, the inbox re-hands it
+    return done
+
+
+def _answer(ctx: Context, message_id: str) -> str:
     message = ctx.inbox.get(message_id)
     if message is None:
         return "gone"

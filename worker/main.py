@@ -7,14 +7,17 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
+from types import FrameType
 
 import redis
 from rq import Queue, Worker
+from rq.exceptions import StopRequested
 from rq.registry import FailedJobRegistry
 
 from config.settings import Settings
-from gateway.http.app import connect_redis
+from gateway.store.connect import connect, connect_rq
 from gateway.store.queues import ALL_QUEUES
 from worker import jobs, notifications  # imported before forking: each job starts warm
 from worker.context import configure
@@ -23,33 +26,63 @@ log = logging.getLogger(__name__)
 
 MAINTENANCE_SECONDS = 30  # how often a worker looks for jobs abandoned by a dead worker
 MONITORING_SECONDS = 10  # a running job's heartbeat
+RESTART_SECONDS = 2.0  # pause before a worker that lost Redis starts again
 
 
 def rq_connection(settings: Settings) -> redis.Redis:
     """RQ stores pickled jobs: its connection must not decode responses."""
-    return redis.Redis.from_url(settings.redis.effective_url(), health_check_interval=30)
+    return connect_rq(settings.redis)
+
+
+class HosoWorker(Worker):
+    """RQ's forking worker, which also remembers whether it was asked to stop (SIGTERM, SIGINT):
+    `main` starts a new one when it stopped for any other reason (Redis lost)."""
+
+    stop_signalled = False
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_signalled = True
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
 
 def main(settings: Settings, burst: bool = False) -> int:
-    configure(settings, connect_redis(settings.redis.effective_url()))
+    configure(settings, connect(settings.redis))
     connection = rq_connection(settings)
     queues = [Queue(name, connection=connection) for name in ALL_QUEUES]
-    worker = Worker(
-        queues,
-        connection=connection,
-        name=f"hoso-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}",
-        maintenance_interval=MAINTENANCE_SECONDS,
-        job_monitoring_interval=MONITORING_SECONDS,
-    )
-    log.info(
-        "worker.started name=%s queues=%s jobs=%s,%s",
-        worker.name,
-        ",".join(ALL_QUEUES),
-        jobs.__name__,
-        notifications.__name__,
-    )
-    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
-    return 0
+    while True:
+        # RQ's loop waits out a lost connection while it waits for a job, but quits when Redis
+        # fails elsewhere (a heartbeat, a job's bookkeeping), as it may during a failover: then
+        # this loop starts a new worker (under a new name: the old one may still be registered;
+        # its abandoned job is taken back by RQ's maintenance).
+        worker = HosoWorker(
+            queues,
+            connection=connection,
+            name=f"hoso-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}",
+            maintenance_interval=MAINTENANCE_SECONDS,
+            job_monitoring_interval=MONITORING_SECONDS,
+        )
+        log.info(
+            "worker.started name=%s queues=%s jobs=%s,%s",
+            worker.name,
+            ",".join(ALL_QUEUES),
+            jobs.__name__,
+            notifications.__name__,
+        )
+        try:
+            worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if burst:
+                raise
+            log.warning("worker.redis_lost name=%s error=%s", worker.name, exc)
+        except StopRequested:  # RQ's signal handler, raised outside RQ's loop
+            return 0
+        if burst or worker.stop_signalled:
+            return 0
+        log.warning("worker.restarting name=%s after=%ss", worker.name, RESTART_SECONDS)
+        try:
+            time.sleep(RESTART_SECONDS)
+        except StopRequested:  # the last worker's handler is still installed
+            return 0
 
 
 def failed_jobs(settings: Settings) -> list[tuple[str, str, str]]:

@@ -283,7 +283,7 @@ _QUOTE_MARKERS = ("original message", "tin nhan goc", "tin nhan truoc")
 
 
 def _unglue(tokens: list[_Token]) -> list[_Token]:
-    """'HS000.00...', 'HSK7M2QX4', 'hsK7M2-QX4': a keyword typed against its code."""
+    """'HS000.00...', 'HSCM4AE9K', 'hsCM4A-E9K': a keyword typed against its code."""
     out: list[_Token] = []
     for k, t in enumerate(tokens):
         after = tokens[k + 1].ascii if k + 1 < len(tokens) else ""
@@ -341,13 +341,17 @@ def _date_ok(folded: str) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31
 
 
-def _find_code(tokens: list[_Token], after_keyword: int | None, first: int) -> _Code | None:
+def _find_code(
+    tokens: list[_Token], after_keyword: int | None, first: int, only_at: int | None = None
+) -> _Code | None:
     """The best code in `tokens`: full codes before short ones, a valid date first, then the
     earliest and longest. A code may start inside a token behind a keyword typed against it
-    ("HSo00.00...", "hsK7M2-QX4"). A short code needs a digit, to follow a keyword, or to be
-    the whole message."""
+    ("HSo00.00...", "hsCM4A-E9K"). A short code needs a digit, to follow a keyword, or to be
+    the whole message. `only_at`: look only for a code starting at that token."""
     best: tuple[tuple[int, ...], _Code] | None = None
     for i, token in enumerate(tokens):
+        if only_at is not None and i != only_at:
+            continue
         starts = [] if token.ascii in _NOT_CODE_START else [(token.ascii, 0)]
         if (glued := _GLUED_ANY.match(token.ascii)) is not None:
             starts.append((glued[2], 1))
@@ -436,6 +440,9 @@ _BY_LENGTH = sorted(KEYWORDS, key=lambda kw: -len(kw.words))
 
 
 def _first_keyword(tokens: list[_Token], command_at: int) -> tuple[Keyword, int] | None:
+    # Whether the text holds a code anywhere, whatever keyword precedes it: looked up once, not
+    # at every "đăng ký" (that made the parse quadratic in the number of keywords).
+    code_anywhere: bool | None = None
     for p in range(command_at, len(tokens)):
         for kw in _BY_LENGTH:
             if not _matches(kw, tokens, p):
@@ -448,12 +455,13 @@ def _first_keyword(tokens: list[_Token], command_at: int) -> tuple[Keyword, int]
                 p != command_at or any(t.ascii not in POLITE for t in rest)
             ):
                 continue
-            if (
-                kw.scope is Scope.WITH_CODE
-                and not (p == command_at and not rest)
-                and _find_code(tokens, end, command_at) is None
-            ):
-                continue
+            if kw.scope is Scope.WITH_CODE and not (p == command_at and not rest):
+                # _find_code(tokens, end, ...) finds a code iff one is found without a keyword
+                # or a short code starts right after this one (its only use of `end`).
+                if code_anywhere is None:
+                    code_anywhere = _find_code(tokens, None, command_at) is not None
+                if not code_anywhere and _find_code(tokens, end, command_at, only_at=end) is None:
+                    continue
             return kw, end
     return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -26,6 +26,7 @@ from gateway.core.sms_text import (
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
+from gateway.store import keys
 from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
 from gateway.store.templates import Templates
@@ -48,7 +49,7 @@ LOGIN_FAILED = "Sai tên đăng nhập hoặc mật khẩu."
 # What a preview fills the placeholders with (the same samples as `hoso templates preview`).
 SAMPLE_VALUES = {
     "code": "000.00.20.H57-240423-0001",
-    "short_code": "K7M2QX4",
+    "short_code": "CM4AE9K",
     "status": "Đang xử lý",
     "due": "26/04/2024",
     "new_due": "29/04/2024",
@@ -56,7 +57,7 @@ SAMPLE_VALUES = {
     "missing": "bản sao giấy khai sinh",
     "fee": "50.000 đồng",
     "reason": "thiếu hồ sơ",
-    "dossiers": "K7M2QX4 Đang xử lý; PAZCGM6 Đã xử lý xong",
+    "dossiers": "CM4AE9K Đang xử lý; PAZCGM6 Đã xử lý xong",
 }
 
 STATE_LABELS = {
@@ -247,6 +248,33 @@ def _template_problem(exc: TemplateError) -> Problem:
     return Problem(422, "invalid-template", "Invalid template", exc.problem)
 
 
+# -- logging in from one address ----------------------------------------------------------------
+
+
+def _address_window(period: int) -> tuple[str, int]:
+    """The failure counter of this request's address for the current period, and the seconds
+    left in that period."""
+    now = int(services().clock())
+    period = max(period, 1)
+    address = request.remote_addr or "unknown"
+    return keys.ip_rate("admin-login", address, now // period), period - now % period
+
+
+def _address_must_wait(attempts: int, period: int) -> int | None:
+    """Seconds this address must wait after `attempts` failed logins in the period, else None."""
+    name, left = _address_window(period)
+    failures = int(cast(str | None, services().redis.get(name)) or 0)
+    return left if failures >= max(attempts, 1) else None
+
+
+def _count_address_failure(period: int) -> None:
+    name, _ = _address_window(period)
+    pipe = services().redis.pipeline(transaction=False)
+    pipe.incr(name)
+    pipe.expire(name, max(period, 1) + 60)
+    pipe.execute()
+
+
 # -- pages -------------------------------------------------------------------------------------
 
 
@@ -276,8 +304,19 @@ def login() -> ResponseReturnValue:
         return page, 403
     username = request.form.get("username", "").strip().lower()
     password = request.form.get("password", "")
+    wait = _address_must_wait(admin.address_attempts, admin.lockout_minutes * 60)
+    if wait is not None:
+        log.warning("admin.login_refused user=%s reason=address", username)
+        page = render_template(
+            "admin/login.html",
+            error=f"Quá nhiều lần đăng nhập sai từ máy này. Hãy thử lại sau {wait // 60 + 1} phút.",
+            hint=hint,
+            next=next_target,
+        )
+        return page, 429, {"Retry-After": str(wait)}
     result = auth.users().login(username, password, services().clock())
     if result.outcome is not Outcome.OK or result.user is None:
+        _count_address_failure(admin.lockout_minutes * 60)
         if result.outcome is Outcome.LOCKED:
             log.warning("admin.login_refused user=%s reason=locked", username)
         else:
@@ -304,6 +343,7 @@ def modems() -> ResponseReturnValue:
         "admin/modems.html",
         modems=modem_rows(),
         shared_queue=Outbox(services().redis).depth(),
+        live=True,
     )
 
 

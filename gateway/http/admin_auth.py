@@ -273,5 +273,6 @@ def install_pages(bp: Blueprint, **labels: Any) -> None:
             "csrf_token": csrf_token,
             "current": getattr(g, "admin_user", None),
             "can_change": is_admin(),
+            "settings_refresh": services().settings.admin.refresh_seconds,
             **labels,
         }

@@ -158,7 +158,9 @@ def _svgs(data: dict[str, Any]) -> dict[str, Any]:
 @auth.login_required()
 def charts_page() -> ResponseReturnValue:
     data = charts(_now())
-    return render_template("admin/charts.html", data=data, svg=_svgs(data), risk_hours=RISK_HOURS)
+    return render_template(
+        "admin/charts.html", data=data, svg=_svgs(data), risk_hours=RISK_HOURS, live=True
+    )
 
 
 @bp.get("/api/charts")

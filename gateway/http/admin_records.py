@@ -383,7 +383,7 @@ def dossier_page(code: str) -> ResponseReturnValue:
 @bp.get("/overdue")
 @auth.login_required()
 def overdue_page() -> ResponseReturnValue:
-    return render_template("admin/overdue.html", rows=overdue_rows())
+    return render_template("admin/overdue.html", rows=overdue_rows(), live=True)
 
 
 @bp.get("/api/dossiers")

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import redis
 from flask import Flask
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config.settings import Settings
+from config.settings import RedisSettings, Settings
 from gateway.http import (
     admin,
     admin_charts,
@@ -29,6 +28,7 @@ from gateway.http import (
 )
 from gateway.http.context import Services
 from gateway.store.admission import Gatekeeper
+from gateway.store.connect import connect
 from gateway.store.credentials import Keyring
 from gateway.store.dossiers import DossierStore
 from gateway.store.idempotency import IdempotencyKeys
@@ -49,20 +49,12 @@ FEATURES = (
     admin_records.bp,
 )
 
-REDIS_SOCKET_TIMEOUT = 2.0
-REDIS_CONNECT_TIMEOUT = 1.0
-
 
 def connect_redis(url: str) -> redis.Redis:
-    """A client that fails fast while Redis is down and reconnects by itself when it is back."""
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=REDIS_SOCKET_TIMEOUT,
-        socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
-        retry=Retry(NoBackoff(), 1),
-        health_check_interval=30,
-    )
+    """The store's client for `url` (any form `gateway.store.connect` reads): fails fast while
+    Redis is down and reconnects by itself when it is back. It waits for no replica: the
+    processes that acknowledge changes use `gateway.store.connect.connect(settings.redis)`."""
+    return connect(RedisSettings(url=url))
 
 
 def pinger(client: redis.Redis) -> Callable[[], bool]:
@@ -98,6 +90,9 @@ def create_app(
     problems.install(app)
     for bp in FEATURES:
         app.register_blueprint(bp)
+    hops = settings.gateway.proxies
+    if hops > 0:  # the addresses per-address limits count are the clients', not the proxy's
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
 
 

@@ -48,6 +48,10 @@ class SnapshotCollector(Collector):
         yield from traffic_families(self.snapshot)
 
 
+# What a modem's owner publishes (modem/owner.py), and "unknown" when nothing is published.
+MODEM_STATES = ("up", "down", "disabled", "quarantined", "starting", "standby", "unknown")
+
+
 def modem_families(s: Snapshot) -> Iterator[Metric]:
     sent = CounterMetricFamily(
         "hoso_modem_sms_sent",
@@ -71,6 +75,17 @@ def modem_families(s: Snapshot) -> Iterator[Metric]:
     up = GaugeMetricFamily(
         "hoso_modem_up", "1 when the modem's owner reports it up, else 0.", labels=["modem"]
     )
+    state = GaugeMetricFamily(
+        "hoso_modem_state",
+        "1 for the state the modem's owner reports (unknown: no report, e.g. its service is "
+        "gone), 0 for the others.",
+        labels=["modem", "state"],
+    )
+    registered = GaugeMetricFamily(
+        "hoso_modem_registered",
+        "1 when the modem is registered on the network (home or roaming), else 0.",
+        labels=["modem"],
+    )
     signal = GaugeMetricFamily(
         "hoso_modem_signal_dbm", "Signal strength the modem last reported.", labels=["modem"]
     )
@@ -82,9 +97,14 @@ def modem_families(s: Snapshot) -> Iterator[Metric]:
         buckets = [(_le(bound), float(count)) for bound, count in m.cmgs.buckets]
         cmgs.add_metric([m.modem], buckets, m.cmgs.total)
         up.add_metric([m.modem], 1 if m.up else 0)
+        current = m.state if m.state in MODEM_STATES else "unknown"
+        for name in MODEM_STATES:
+            state.add_metric([m.modem, name], 1 if name == current else 0)
+        if m.registered is not None:
+            registered.add_metric([m.modem], 1 if m.registered else 0)
         if m.signal_dbm is not None:
             signal.add_metric([m.modem], m.signal_dbm)
-    yield from (sent, received, errors, cmgs, up, signal)
+    yield from (sent, received, errors, cmgs, up, state, registered, signal)
 
 
 def queue_families(s: Snapshot) -> Iterator[Metric]:

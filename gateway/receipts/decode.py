@@ -38,7 +38,7 @@ class NotAnImage(ValueError):
 @dataclass(frozen=True, slots=True)
 class Decoded:
     kind: Kind  # "full": a dossier code; "short": a receipt's short code
-    text: str  # full: canonical (000.00.20.H57-240423-0001); short: folded (K7M2QX4)
+    text: str  # full: canonical (000.00.20.H57-240423-0001); short: folded (CM4AE9K)
     format: str  # zxing-cpp's name: "Code128" or "QRCode"
     position: tuple[Point, Point, Point, Point]  # top-left, top-right, bottom-right, bottom-left
 

@@ -12,7 +12,7 @@ document title, issuing system, issue time, appointment date; plus the tracking 
     HT:HOSO
     TGC:2024-04-23T08:30+07:00
     NHT:2024-04-26
-    URL:https://tracuu.example.vn/hs/K7M2QX4
+    URL:https://tracuu.example.vn/hs/CM4AE9K
 
 The applicant is identified by a masked phone number, never a national ID number; the title is
 stripped of accents and upper-cased (the procedure code identifies the procedure exactly).

@@ -18,6 +18,7 @@ from gateway.core.status import Status
 from gateway.core.times import format_time, from_micros, parse_time, to_micros
 from gateway.store import keys, scripts
 from gateway.store.errors import CorruptRecord, DossierConflict, EventConflict, UnknownDossier
+from gateway.store.replication import confirm
 
 CHANGES_MAXLEN = 1_000_000
 ANY_DEPARTMENT = ""
@@ -90,11 +91,13 @@ class DossierStore:
         )
         outcome = result[0]
         if outcome == "created":
+            confirm(self._redis)
             return Registered(dossier, created=True)
         if outcome == "exists":
             _, existing_fp, existing_department, *_ = result
             if existing_fp != reg.fingerprint() or existing_department != department:
                 raise DossierConflict(reg.code)
+            confirm(self._redis)  # made by a request that may have been refused unconfirmed
             return Registered(self.get(reg.code, department), created=False)
         if outcome == "short-taken":  # only after a counter reset: try the next number
             return self.register(reg, department, now)
@@ -137,6 +140,7 @@ class DossierStore:
         stored = json.loads(result[1])
         if stored["fp"] != fp:
             raise EventConflict(code, ev.event_id)
+        confirm(self._redis)  # also a repeat: the first try may have been refused unconfirmed
         return Recorded(
             code=code,
             event_id=ev.event_id,

@@ -3,8 +3,15 @@
 The modem's owner lists the SIM, calls `take` for each stored part (one atomic script: dedupe by
 the PDU's digest, keep the part, and when a message is whole, dedupe it by sender, SMSC time and
 text and file it as pending), and only then deletes the part from the SIM. A pending message is
-handed to the workers as a job (`handed_over` removes it from the pending list); after a crash,
-`pending` lists what still has to be handed over, and jobs are idempotent by message id.
+handed to the workers as a job (`handed_over` moves it from the pending list to the unanswered
+set, `answered` takes it out); after a crash, `pending` lists what still has to be handed over,
+and jobs are idempotent by message id.
+
+A job can vanish after it was handed over: an RQ worker that listens on several queues takes a
+job with a plain BLPOP (no intermediate queue), so a worker killed before its work horse records
+the job as started leaves it in no queue and no registry. `pending` therefore also lists messages
+handed over more than `REHAND_AFTER_MS` ago and still unanswered (at most `REHAND_MAX` times
+each); handing one over again is safe (one job id per message, the reply has a dedupe key).
 """
 
 from __future__ import annotations
@@ -19,10 +26,40 @@ import redis
 
 from gateway.core.times import format_time, to_micros
 from gateway.store import keys
+from gateway.store.replication import confirm
 
 REASSEMBLY_TTL = 7 * 86400
 SEEN_TTL = 7 * 86400
 GAP = "…"  # stands for a part that never came
+REHAND_AFTER_MS = 30_000
+REHAND_MAX = 3
+
+# KEYS: pending list, unanswered set; ARGV: message id. The time is the server's (every host's
+# modem service and worker agree on it).
+HANDED_OVER = """
+local t = redis.call('TIME')
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+redis.call('ZADD', KEYS[2], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), ARGV[1])
+return 1
+"""
+
+# KEYS: unanswered set; ARGV: older than (ms), most times, inbound hash prefix
+# Returns the ids handed over long ago and not answered, each counted in its hash (`rehanded`).
+STALE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[1]), 'LIMIT', 0, 100)
+local out = {}
+for _, id in ipairs(ids) do
+  if redis.call('HINCRBY', ARGV[3] .. id, 'rehanded', 1) > tonumber(ARGV[2]) then
+    redis.call('ZREM', KEYS[1], id)  -- its job keeps failing: `hoso jobs failed` shows it
+  else
+    redis.call('ZADD', KEYS[1], now, id)
+    out[#out + 1] = id
+  end
+end
+return out
+"""
 
 # KEYS: part-seen key, reassembly hash ('' when single), reassembly index, counter, pending list
 # ARGV: 1 prefix of inbound hashes, 2 modem, 3 sender, 4 text, 5 smsc time (ISO), 6 seq (0 if
@@ -86,6 +123,8 @@ class Inbox:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
         self._take = client.register_script(TAKE)
+        self._handed_over = client.register_script(HANDED_OVER)
+        self._stale = client.register_script(STALE)
 
     def take(self, part: InboundPart, now: datetime) -> str | None:
         """Persists a part; returns the id of the message it completes, if any."""
@@ -116,6 +155,7 @@ class Inbox:
                 keys.inbound_seen(""),
             ],
         )
+        confirm(self._redis)  # the part leaves the SIM next: a replica must hold it
         return str(result[1]) if result[0] == "message" else None
 
     def expire_partials(self, older_than_ms: int, now: datetime) -> list[str]:
@@ -159,7 +199,19 @@ class Inbox:
         )
 
     def pending(self) -> list[str]:
-        return [str(i) for i in self._redis.lrange(keys.inbound_pending(), 0, -1)]
+        """Messages to hand over: never handed over, or handed over and lost (see above)."""
+        never = [str(i) for i in self._redis.lrange(keys.inbound_pending(), 0, -1)]
+        lost = self._stale(
+            keys=[keys.inbound_unanswered()],
+            args=[REHAND_AFTER_MS, REHAND_MAX, keys.inbound_prefix()],
+        )
+        return never + [str(i) for i in cast(list[str], lost) if str(i) not in never]
 
     def handed_over(self, message_id: str) -> None:
-        self._redis.lrem(keys.inbound_pending(), 0, message_id)
+        self._handed_over(
+            keys=[keys.inbound_pending(), keys.inbound_unanswered()], args=[message_id]
+        )
+
+    def answered(self, message_id: str) -> None:
+        """The job of this message is done (answered, or deliberately not)."""
+        self._redis.zrem(keys.inbound_unanswered(), message_id)

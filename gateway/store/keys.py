@@ -83,6 +83,12 @@ def sms(message_id: str) -> str:
     return sms_prefix() + message_id
 
 
+def sms_attempts(message_id: str) -> str:
+    """List: the append-only attempt log of one outbound SMS (JSON entries, oldest first); the
+    scripts append the id to `sms_attempts("")`."""
+    return f"{PREFIX}:sms-attempts:{message_id}"
+
+
 def sms_counter() -> str:
     return f"{PREFIX}:counter:sms"
 
@@ -141,6 +147,11 @@ def inbound_counter() -> str:
 def inbound_pending() -> str:
     """List: ids of inbound SMS persisted but not yet handed to the workers (a job)."""
     return f"{PREFIX}:inbound-pending"
+
+
+def inbound_unanswered() -> str:
+    """Sorted set: inbound SMS handed to the workers and not answered yet (score: when, ms)."""
+    return f"{PREFIX}:inbound-unanswered"
 
 
 def inbound_part_seen(modem: str, digest: str) -> str:
@@ -324,3 +335,8 @@ def sms_by_phone(phone: str) -> str:
 def sms_by_dossier(code: str) -> str:
     """Sorted set: ids of the SMS about one dossier, scored by creation time (ms)."""
     return f"{PREFIX}:sms-by-dossier:{code}"
+
+
+def modem_pin_refused(modem: str) -> str:
+    """String: a digest of the PIN this modem's SIM refused (never tried again; absent: none)."""
+    return f"{PREFIX}:modem:{modem}:pin-refused"

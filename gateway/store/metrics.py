@@ -145,6 +145,7 @@ class ModemFigures:
     cmgs: Histogram
     up: bool  # its owner published health with state "up" (health expires when it dies)
     state: str  # "" when no health is published
+    registered: bool | None  # on the network (None: not reported)
     signal_dbm: float | None
     pinned: int  # SMS queued for this modem only
     inflight: int  # SMS it has claimed and not finished
@@ -246,7 +247,7 @@ def _read_modems(client: redis.Redis, modems: list[str]) -> list[ModemFigures]:
     for modem in modems:
         pipe.hgetall(keys.metrics_modem(modem))
         pipe.hgetall(keys.metrics_cmgs(modem))
-        pipe.hmget(keys.modem_health(modem), ["state", "signal_dbm"])
+        pipe.hmget(keys.modem_health(modem), ["state", "signal_dbm", "registered"])
         pipe.zcard(keys.outbox_pinned(modem))
         pipe.scard(keys.outbox_inflight(modem))
     answers = pipe.execute()
@@ -254,7 +255,7 @@ def _read_modems(client: redis.Redis, modems: list[str]) -> list[ModemFigures]:
     for i, modem in enumerate(modems):
         counters, cmgs, health, pinned, inflight = answers[5 * i : 5 * i + 5]
         counts = _counts(counters)
-        state, signal = cast(list[str | None], health)
+        state, signal, registered = cast(list[str | None], health)
         figures.append(
             ModemFigures(
                 modem=modem,
@@ -269,6 +270,7 @@ def _read_modems(client: redis.Redis, modems: list[str]) -> list[ModemFigures]:
                 cmgs=histogram(cast(dict[str, str], cmgs)),
                 up=state == "up",
                 state=state or "",
+                registered=None if not registered else registered == "1",
                 signal_dbm=_float_or_none(signal),
                 pinned=int(pinned),
                 inflight=int(inflight),

@@ -7,6 +7,7 @@ makes sure only one service drives a modem at a time.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -111,6 +112,29 @@ class ModemRegistry:
         pipe.sadd(keys.modem_ids(), modem)
         pipe.execute()
 
+    def reset(self, modem: str) -> bool:
+        """Drops administrators' live changes: the modem is as the config file says again.
+        False if there were none."""
+        return bool(self._redis.hdel(keys.modem_config(), modem))
+
+    def forget(self, modem: str) -> bool:
+        """A modem taken out of service for good: no longer listed on dashboards and metrics
+        (its counters go too). Refused (False) while a service drives it."""
+        if self.owner(modem):
+            return False
+        self._redis.delete(
+            keys.modem_health(modem),
+            keys.metrics_modem(modem),
+            keys.metrics_cmgs(modem),
+            keys.modem_quarantine(modem),
+            keys.modem_error_burst(modem),
+            keys.modem_pin_refused(modem),
+        )
+        self._redis.hdel(keys.modem_config(), modem)
+        self._redis.srem(keys.modem_ids(), modem)
+        self._redis.srem(keys.metrics_modems(), modem)
+        return True
+
     def known(self) -> list[str]:
         """Every modem any service has driven, or that administrators configured."""
         ids = {str(m) for m in self._redis.smembers(keys.modem_ids())}
@@ -156,6 +180,18 @@ class ModemRegistry:
             return True
         return False
 
+    # -- SIM PIN: a refused PIN is never tried again (three wrong tries lock the SIM) --------
+
+    def refuse_pin(self, modem: str, pin: str) -> None:
+        self._redis.set(keys.modem_pin_refused(modem), _pin_digest(modem, pin))
+
+    def pin_refused(self, modem: str, pin: str) -> bool:
+        """Whether this very PIN was refused by this modem's SIM before (by any service)."""
+        return self._redis.get(keys.modem_pin_refused(modem)) == _pin_digest(modem, pin)
+
+    def pin_accepted(self, modem: str) -> None:
+        self._redis.delete(keys.modem_pin_refused(modem))
+
     def quarantined(self, modem: str) -> str | None:
         reason = self._redis.get(keys.modem_quarantine(modem))
         return None if reason is None else str(reason)
@@ -165,3 +201,8 @@ class ModemRegistry:
         pipe.delete(keys.modem_quarantine(modem))
         pipe.delete(keys.modem_error_burst(modem))
         pipe.execute()
+
+
+def _pin_digest(modem: str, pin: str) -> str:
+    """Not the PIN itself: Redis backups need not hold SIM PINs."""
+    return hashlib.sha256(f"hoso-pin:{modem}:{pin}".encode()).hexdigest()

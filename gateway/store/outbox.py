@@ -9,6 +9,12 @@ Queues: a shared one that any modem takes from (preferring SMS to its own carrie
 pinned queue per modem (a reply leaves through the number the citizen wrote to), and a delayed
 set for retries with backoff. A modem that is down hands its pinned SMS to the shared queue
 (`release_pinned`).
+
+Every SMS also has an append-only attempt log (`attempts`), written in the same atomic step as
+each change of its state: queued, claimed, submitting (a part, and whether it is a resend),
+submitted, refused, gave up, requeued (a dead owner's claim), fate unknown, released — each with
+the time, the modem and the service instance (`acting_as`). A part that went over the air twice
+is explained by it: an attempt whose outcome was never recorded, then a resend.
 """
 
 from __future__ import annotations
@@ -28,14 +34,77 @@ from gateway.core.messages import (
 )
 from gateway.core.phones import carrier_of
 from gateway.store import keys
+from gateway.store.replication import confirm
 
 PRIORITY_BAND = 10**13  # score = priority * band + milliseconds: priority first, then age
 DELIVERY_REF_TTL = 3 * 86400
+ATTEMPTS_TTL = 30 * 86400  # as long as a dedupe key: the log outlives any retry of its SMS
+DEDUPE_TTL = 30 * 86400
 SCAN = 20
 
+# Appends one entry to an SMS's attempt log (see `Outbox.attempts`): used inside the scripts.
+# ARGV of the script that includes it end with: attempts key prefix, service instance.
+_LOG = """
+local function log(id, entry)
+  entry.by = ARGV[#ARGV]
+  local name = ARGV[#ARGV - 1] .. id
+  redis.call('RPUSH', name, cjson.encode(entry))
+  redis.call('EXPIRE', name, __ATTEMPTS_TTL__)
+end
+"""
+
+# KEYS: dedupe key ('' if none), id counter, queue, wake list, by-phone index, by-dossier index
+#       ('' if none)
+# ARGV: sms key prefix, to, text, priority, via, carrier, kind, dossier, score, now (ms),
+#       dedupe ttl, attempts key prefix, instance
+ENQUEUE = (
+    _LOG
+    + """
+if KEYS[1] ~= '' then
+  local existing = redis.call('GET', KEYS[1])
+  if existing then return existing end
+end
+local id = tostring(redis.call('INCR', KEYS[2]))
+if KEYS[1] ~= '' then redis.call('SET', KEYS[1], id, 'EX', ARGV[11]) end
+redis.call('HSET', ARGV[1] .. id, 'id', id, 'to', ARGV[2], 'text', ARGV[3], 'priority', ARGV[4],
+  'state', 'queued', 'via', ARGV[5], 'carrier', ARGV[6], 'kind', ARGV[7], 'dossier', ARGV[8],
+  'attempts', 0, 'queue', KEYS[3], 'score', ARGV[9], 'created_ms', ARGV[10],
+  'updated_ms', ARGV[10])
+redis.call('ZADD', KEYS[3], ARGV[9], id)
+redis.call('ZADD', KEYS[5], ARGV[10], id)
+if KEYS[6] ~= '' then redis.call('ZADD', KEYS[6], ARGV[10], id) end
+redis.call('RPUSH', KEYS[4], '1')
+redis.call('LTRIM', KEYS[4], -10, -1)
+log(id, {at = tonumber(ARGV[10]), event = 'queued', via = ARGV[5], kind = ARGV[7]})
+return id
+"""
+)
+
+# KEYS: pinned queue of a modem, shared queue; ARGV: modem, sms key prefix, attempts key prefix,
+#       instance. Moves up to 50 SMS, atomically (a crash in between must not drop any).
+RELEASE = (
+    _LOG
+    + """
+local head = redis.call('ZRANGE', KEYS[1], 0, 49, 'WITHSCORES')
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, #head, 2 do
+  local id = head[i]
+  redis.call('ZADD', KEYS[2], head[i + 1], id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HSET', ARGV[2] .. id, 'queue', KEYS[2])
+  log(id, {at = now, event = 'released', modem = ARGV[1]})
+end
+return #head / 2
+"""
+)
+
 # KEYS: pinned queue of this modem, shared queue, delayed set, inflight set of this modem
-# ARGV: modem id, its carrier ('' if unknown), now (ms), sms key prefix
-CLAIM = """
+# ARGV: modem id, its carrier ('' if unknown), now (ms), sms key prefix, attempts key prefix,
+#       instance
+CLAIM = (
+    _LOG
+    + """
 local now = tonumber(ARGV[3])
 local prefix = ARGV[4]
 local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)
@@ -69,8 +138,13 @@ if not best then return nil end
 redis.call('ZREM', best_queue, best)
 redis.call('HSET', prefix .. best, 'state', 'claimed', 'modem', ARGV[1], 'updated_ms', now)
 redis.call('SADD', KEYS[4], best)
+log(best, {at = now, event = 'claimed', modem = ARGV[1]})
 return redis.call('HGETALL', prefix .. best)
 """.replace("__SCAN__", str(SCAN)).replace("__BAND__", str(PRIORITY_BAND))
+)
+ENQUEUE = ENQUEUE.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
+RELEASE = RELEASE.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
+CLAIM = CLAIM.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
 
 # KEYS: delivery ref key; ARGV: delivered (1/0), final (1/0), now (ms), sms key prefix
 DELIVERY = """
@@ -156,10 +230,28 @@ class UnknownFate:
 
 
 class Outbox:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, instance: str = "") -> None:
         self._redis = client
+        self._instance = instance  # who acts: recorded in the attempt log
         self._claim = client.register_script(CLAIM)
         self._delivery = client.register_script(DELIVERY)
+        self._enqueue = client.register_script(ENQUEUE)
+        self._release = client.register_script(RELEASE)
+
+    def acting_as(self, instance: str) -> Outbox:
+        """The same outbox, with `instance` (e.g. a modem service) named in the attempt log."""
+        return Outbox(self._redis, instance)
+
+    def _log(self, pipe: Any, message_id: str, event: str, now_ms: int, **fields: Any) -> None:
+        entry = {"at": now_ms, "event": event, **fields, "by": self._instance}
+        name = keys.sms_attempts(message_id)
+        pipe.rpush(name, json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
+        pipe.expire(name, ATTEMPTS_TTL)
+
+    def attempts(self, message_id: str) -> list[dict[str, Any]]:
+        """The attempt log of one SMS, oldest first."""
+        raw = self._redis.lrange(keys.sms_attempts(message_id), 0, -1)
+        return [json.loads(str(entry)) for entry in cast(list[str], raw)]
 
     # -- producers (workers) ---------------------------------------------------------------
 
@@ -176,45 +268,39 @@ class Outbox:
         dossier: str = "",
         dedupe_key: str = "",
     ) -> str:
-        """Queues an SMS and returns its id; the same `dedupe_key` again returns the first id."""
-        if dedupe_key:
-            existing = self._redis.get(keys.sms_dedupe(dedupe_key))
-            if existing is not None:
-                return str(existing)
-        message_id = str(self._redis.incr(keys.sms_counter()))
-        if dedupe_key and not self._redis.set(
-            keys.sms_dedupe(dedupe_key), message_id, nx=True, ex=30 * 86400
-        ):
-            return str(self._redis.get(keys.sms_dedupe(dedupe_key)))
+        """Queues an SMS and returns its id; the same `dedupe_key` again returns the first id.
+
+        One script: the dedupe key is never set without its SMS (a job killed in between would
+        otherwise leave a key that answers "queued before" for an SMS that does not exist)."""
         queue = keys.outbox_pinned(via) if via else keys.outbox_shared()
         score = int(priority) * PRIORITY_BAND + now_ms
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(
-            keys.sms(message_id),
-            mapping={
-                "id": message_id,
-                "to": to,
-                "text": text,
-                "priority": int(priority),
-                "state": SmsState.QUEUED.value,
-                "via": via,
-                "carrier": carrier,
-                "kind": kind,
-                "dossier": dossier,
-                "attempts": 0,
-                "queue": queue,
-                "score": score,
-                "created_ms": now_ms,
-                "updated_ms": now_ms,
-            },
+        message_id = self._enqueue(
+            keys=[
+                keys.sms_dedupe(dedupe_key) if dedupe_key else "",
+                keys.sms_counter(),
+                queue,
+                keys.outbox_wake(via or "shared"),
+                keys.sms_by_phone(to),
+                keys.sms_by_dossier(dossier) if dossier else "",
+            ],
+            args=[
+                keys.sms_prefix(),
+                to,
+                text,
+                int(priority),
+                via,
+                carrier,
+                kind,
+                dossier,
+                score,
+                now_ms,
+                DEDUPE_TTL,
+                keys.sms_attempts(""),
+                self._instance,
+            ],
         )
-        pipe.zadd(queue, {message_id: score})
-        _index(pipe, message_id, to, dossier, now_ms)
-        wake = keys.outbox_wake(via or "shared")
-        pipe.rpush(wake, "1")
-        pipe.ltrim(wake, -10, -1)
-        pipe.execute()
-        return message_id
+        confirm(self._redis)  # also for a dedupe hit: its first enqueue may be unconfirmed
+        return str(message_id)
 
     def reindex(self, message_id: str) -> bool:
         """Adds one stored SMS to the indexes by phone and dossier (an upgrade step for SMS
@@ -282,7 +368,14 @@ class Outbox:
                 keys.outbox_delayed(),
                 keys.outbox_inflight(modem),
             ],
-            args=[modem, carrier, now_ms, keys.sms_prefix()],
+            args=[
+                modem,
+                carrier,
+                now_ms,
+                keys.sms_prefix(),
+                keys.sms_attempts(""),
+                self._instance,
+            ],
         )
         if not raw:
             return None
@@ -306,20 +399,36 @@ class Outbox:
             fields=sms.fields | {k: str(v) for k, v in fields.items()},
         )
 
-    def submitting(self, sms: Outbound, part: int, expected_ref: int | None, now_ms: int) -> None:
-        """Saved before the part's PDU is written to the modem."""
-        self._redis.hset(
-            keys.sms(sms.id),
-            mapping={
-                "state": SmsState.SUBMITTING.value,
-                "next_part": part,
-                "expected_ref": "" if expected_ref is None else expected_ref,
-                "updated_ms": now_ms,
-            },
-        )
+    def submitting(
+        self,
+        sms: Outbound,
+        part: int,
+        expected_ref: int | None,
+        now_ms: int,
+        *,
+        resend: bool = False,
+    ) -> None:
+        """Saved before the part's PDU is written to the modem; `resend`: the part's fate was
+        unknown and this is its one resend (recorded with it, atomically: a crash between the
+        two would otherwise count a resend that never went out)."""
+        fields: dict[Any, Any] = {
+            "state": SmsState.SUBMITTING.value,
+            "next_part": part,
+            "expected_ref": "" if expected_ref is None else expected_ref,
+            "updated_ms": now_ms,
+        }
+        if resend:
+            fields["resent"] = "1"
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(keys.sms(sms.id), mapping=fields)
+        self._log(pipe, sms.id, "submitting", now_ms, modem=sms.modem, part=part, resend=resend)
+        pipe.execute()
 
-    def submitted(self, sms: Outbound, part: int, reference: int, now_ms: int) -> bool:
-        """The network took the part (`+CMGS: <reference>`); True once every part is in."""
+    def submitted(
+        self, sms: Outbound, part: int, reference: int, now_ms: int, *, how: str = "+CMGS"
+    ) -> bool:
+        """The network took the part (`+CMGS: <reference>`, or after a crash a status report or
+        an earlier resend: `how`); True once every part is in."""
         name = keys.sms(sms.id)
         refs = list(json.loads(str(self._redis.hget(name, "refs") or "[]")))
         while len(refs) <= part:
@@ -339,6 +448,9 @@ class Outbox:
         pipe.hset(name, mapping=fields)
         pipe.set(
             keys.delivery_ref(sms.modem, reference, sms.to), f"{sms.id}:{part}", ex=DELIVERY_REF_TTL
+        )
+        self._log(
+            pipe, sms.id, "submitted", now_ms, modem=sms.modem, part=part, ref=reference, how=how
         )
         pipe.execute()
         return done
@@ -360,6 +472,7 @@ class Outbox:
                     "updated_ms": now_ms,
                 },
             )
+            self._log(pipe, sms.id, "refused", now_ms, modem=sms.modem, error=error, then="failed")
             pipe.execute()
             return SmsState.FAILED
         avoid = sms.fields.get("avoid", "")
@@ -380,6 +493,7 @@ class Outbox:
             },
         )
         pipe.zadd(keys.outbox_delayed(), {sms.id: now_ms + int(delay * 1000)})
+        self._log(pipe, sms.id, "refused", now_ms, modem=sms.modem, error=error, then="retry")
         pipe.execute()
         return SmsState.QUEUED
 
@@ -390,6 +504,7 @@ class Outbox:
             keys.sms(sms.id),
             mapping={"state": SmsState.FAILED.value, "error": error, "updated_ms": now_ms},
         )
+        self._log(pipe, sms.id, "gave_up", now_ms, modem=sms.modem, error=error)
         pipe.execute()
 
     def delivery_report(
@@ -418,6 +533,9 @@ class Outbox:
             if sms.state is SmsState.SUBMITTING:
                 expected = sms.fields.get("expected_ref", "")
                 unknown.append(UnknownFate(sms, sms.next_part, int(expected) if expected else None))
+                pipe = self._redis.pipeline(transaction=False)
+                self._log(pipe, sms.id, "fate_unknown", now_ms, modem=modem, part=sms.next_part)
+                pipe.execute()
                 continue
             self._requeue(sms, now_ms)
         return unknown
@@ -428,6 +546,7 @@ class Outbox:
         pipe.srem(keys.outbox_inflight(sms.modem), sms.id)
         pipe.hset(keys.sms(sms.id), mapping={"state": SmsState.QUEUED.value, "updated_ms": now_ms})
         pipe.zadd(queue, {sms.id: int(sms.fields["score"])})
+        self._log(pipe, sms.id, "requeued", now_ms, modem=sms.modem, was=sms.state.value)
         pipe.execute()
 
     def mark_resent(self, sms: Outbound) -> None:
@@ -437,15 +556,15 @@ class Outbox:
         """A modem is down: the SMS pinned to it go to the shared queue. Returns how many."""
         moved = 0
         while True:
-            head = cast(list[tuple[str, float]], self._redis.zpopmin(keys.outbox_pinned(modem), 50))
-            if not head:
+            count = int(
+                self._release(
+                    keys=[keys.outbox_pinned(modem), keys.outbox_shared()],
+                    args=[modem, keys.sms_prefix(), keys.sms_attempts(""), self._instance],
+                )
+            )
+            if not count:
                 return moved
-            pipe = self._redis.pipeline(transaction=True)
-            for message_id, score in head:
-                pipe.hset(keys.sms(str(message_id)), "queue", keys.outbox_shared())
-                pipe.zadd(keys.outbox_shared(), {str(message_id): score})
-            pipe.execute()
-            moved += len(head)
+            moved += count
 
     def depth(self, modem: str | None = None) -> int:
         if modem is None:

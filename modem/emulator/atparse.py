@@ -9,6 +9,7 @@ from enum import StrEnum
 log = logging.getLogger(__name__)
 
 _EXTENDED_PREFIXES = "+^$%*#!"
+_DIGITS = frozenset("0123456789")  # str.isdigit() also takes "²" (0xB2 in latin-1), int() does not
 
 
 class Op(StrEnum):
@@ -112,9 +113,9 @@ def parse_line(body: str) -> list[Command]:
         if upper == "D":  # dial: the rest of the line is the dial string
             commands.append(Command("D", Op.SET, (body[i + 1 :],), (False,)))
             break
-        if upper == "S" and i + 1 < n and body[i + 1].isdigit():
+        if upper == "S" and i + 1 < n and body[i + 1] in _DIGITS:
             j = i + 1
-            while j < n and body[j].isdigit():
+            while j < n and body[j] in _DIGITS:
                 j += 1
             reg = "S" + body[i + 1 : j]
             if j < n and body[j] == "?":
@@ -122,7 +123,7 @@ def parse_line(body: str) -> list[Command]:
                 i = j + 1
             elif j < n and body[j] == "=":
                 k = j + 1
-                while k < n and body[k].isdigit():
+                while k < n and body[k] in _DIGITS:
                     k += 1
                 commands.append(Command(reg, Op.SET, (body[j + 1 : k],), (False,)))
                 i = k
@@ -136,7 +137,7 @@ def parse_line(body: str) -> list[Command]:
         else:
             raise SyntaxFault(body)
         j = i
-        while j < n and body[j].isdigit():
+        while j < n and body[j] in _DIGITS:
             j += 1
         if j > i:
             commands.append(Command(name, Op.SET, (body[i:j],), (False,)))

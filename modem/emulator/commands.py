@@ -29,20 +29,26 @@ def handles(*names: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def is_number(value: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²" and "¹" (latin-1 bytes), which int()
+    refuses."""
+    return value.isascii() and value.isdigit()
+
+
 def int_arg(cmd: Command, i: int, lo: int, hi: int, default: int | None = None) -> int:
     value = cmd.arg(i)
     if value is None:
         if default is None:
             raise syntax()
         return default
-    if not value.isdigit() or not lo <= int(value) <= hi:
+    if not is_number(value) or not lo <= int(value) <= hi:
         raise syntax()
     return int(value)
 
 
 def basic(dev: Device, cmd: Command) -> list[str]:
     """V.250 basic commands (ATE0, ATZ, ATI, AT&F, ATS0=0 ...); anything else is an ERROR."""
-    value = int(cmd.args[0]) if cmd.args and cmd.args[0].isdigit() else 0
+    value = int(cmd.args[0]) if cmd.args and is_number(cmd.args[0]) else 0
     name = cmd.name
     if name == "E" and cmd.op is not Op.READ:
         if value > 1:
@@ -63,7 +69,7 @@ def basic(dev: Device, cmd: Command) -> list[str]:
         return [dev.identity.manufacturer, dev.identity.model, f"Revision: {dev.identity.revision}"]
     if name in ("X", "&C", "&D", "&W", "&K", "H", "L", "M") and cmd.op is not Op.READ:
         return []
-    if name.startswith("S") and name[1:].isdigit():
+    if name.startswith("S") and is_number(name[1:]):
         if cmd.op is Op.READ:
             return [{"S3": "013", "S4": "010", "S5": "008"}.get(name, "000")]
         return []

@@ -382,8 +382,12 @@ class Device:
         if submit.status_report_request and delay is not None:
             gen = self._generation
             sent_at = self.wall()
-            to = submit.destination
-            self._scheduler.call_later(delay, lambda: self._status_report(gen, mr, to, sent_at))
+            # The recipient keeps its type of address: "+x" typed as alphanumeric (TOA 0xD0)
+            # is not an international number, and re-encoding it as one raised in the timer.
+            to, toa = submit.destination, submit.destination_toa
+            self._scheduler.call_later(
+                delay, lambda: self._status_report(gen, mr, to, toa, sent_at)
+            )
 
     def _record(self, submit: pdu.SmsSubmit, mr: int) -> None:
         concat = submit.user_data.concat
@@ -458,7 +462,9 @@ class Device:
             self._urc([f'+CMTI: "{memory.name}",{index}'], True)
         return index
 
-    def _status_report(self, gen: int, mr: int, to: str, sent_at: datetime) -> None:
+    def _status_report(
+        self, gen: int, mr: int, to: str, toa: int | None, sent_at: datetime
+    ) -> None:
         with self._lock:
             if gen != self._generation:
                 return
@@ -469,6 +475,7 @@ class Device:
                 discharge=self.wall(),
                 status=self.config.status_report_status,
                 smsc=self.identity.smsc,
+                recipient_toa=toa,
             )
             hex_pdu, length = pdu.encode_status_report(report)
             ds = self.settings.cnmi[3]

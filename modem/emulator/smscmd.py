@@ -10,6 +10,7 @@ from modem.emulator import pdu, textmode
 from modem.emulator.atparse import Command, Op
 from modem.emulator.commands import int_arg
 from modem.emulator.errors import cms, syntax
+from modem.emulator.fields import encode_address, encode_sca
 from modem.emulator.state import STAT_WORDS, Memory, MsgStat, SmsInput, Stored
 
 if TYPE_CHECKING:
@@ -72,9 +73,21 @@ def csca(dev: Device, cmd: Command) -> list[str]:
     raw = cmd.arg(0)
     if cmd.op is not Op.SET or raw is None:
         raise syntax()
-    number = textmode.te_decode(raw, dev.settings.cscs)
+    number = _typed_number(raw, dev.settings.cscs)
+    try:
+        encode_sca(number)  # every later SMS-DELIVER and status report carries it
+    except ValueError as exc:
+        raise cms(305) from exc
     dev.identity = type(dev.identity)(**{**vars(dev.identity), "smsc": number})
     return []
+
+
+def _typed_number(raw: str, cscs: str) -> str:
+    """A number as the TE typed it in its character set; bad hex (UCS2, HEX) is +CMS ERROR 305."""
+    try:
+        return textmode.te_decode(raw, cscs)
+    except ValueError as exc:
+        raise cms(305) from exc
 
 
 @handles("+CSMP")
@@ -258,9 +271,13 @@ def cmgs(dev: Device, cmd: Command) -> list[str]:
     number = cmd.arg(0)
     if number is None or not cmd.quoted[0]:
         raise syntax()
-    number = textmode.te_decode(number, dev.settings.cscs)
+    number = _typed_number(number, dev.settings.cscs)
     toda = int_arg(cmd, 1, 0, 255, textmode.toa_of(number))
     if not number.lstrip("+").replace("*", "").replace("#", "").isalnum():
         raise cms(305)
+    try:
+        encode_address(number, toda)  # as the status report will carry it
+    except ValueError as exc:
+        raise cms(305) from exc
     dev.input = SmsInput(destination=number, toda=toda)
     return []

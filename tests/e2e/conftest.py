@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -63,17 +64,22 @@ def wait_until_healthy(base: str, process: subprocess.Popen[bytes], timeout: flo
     raise RuntimeError("gateway did not come up")
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    home = tmp_path_factory.mktemp("gateway")
+@contextlib.contextmanager
+def running_gateway(home: Path, **settings: str) -> Iterator[Gateway]:
+    """A `hoso gateway` process (2 workers) on its own Redis; `settings` are extra
+    HOSO_<SECTION>_<KEY> variables, e.g. HOSO_ADMIN_REFRESH_SECONDS="1"."""
     server = RedisServer(home / "redis").start()
     port = free_port()
-    env = dict(os.environ) | {
-        "HOSO_REDIS_URL": server.url,
-        "HOSO_SECURITY_MASTER_KEY_FILE": str(home / "master.key"),
-        "HOSO_GATEWAY_RATE_PER_MINUTE": "100000",
-        "HOSO_CONFIG": str(home / "none.toml"),
-    }
+    env = (
+        dict(os.environ)
+        | {
+            "HOSO_REDIS_URL": server.url,
+            "HOSO_SECURITY_MASTER_KEY_FILE": str(home / "master.key"),
+            "HOSO_GATEWAY_RATE_PER_MINUTE": "100000",
+            "HOSO_CONFIG": str(home / "none.toml"),
+        }
+        | settings
+    )
     (home / "none.toml").write_text("", encoding="utf-8")
     log = (home / "gateway.log").open("wb")
     process = subprocess.Popen(
@@ -103,6 +109,12 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
             process.kill()
         server.stop()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    with running_gateway(tmp_path_factory.mktemp("gateway")) as running:
+        yield running
 
 
 __all__ = ["Gateway", "Path"]

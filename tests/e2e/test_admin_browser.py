@@ -26,7 +26,7 @@ from gateway.store.outbox import Outbox
 from modem.emulator.bank import Bank
 from modem.service import ModemService
 from tests.e2e.browser import ARGS, ARTIFACTS, CHROMIUM, needs_chromium
-from tests.e2e.conftest import Gateway
+from tests.e2e.conftest import Gateway, running_gateway
 from tests.integration.test_modem_service import HIGH_CAPS, eventually, quick_device
 
 DESKTOP: ViewportSize = {"width": 1366, "height": 900}
@@ -177,3 +177,36 @@ def test_an_admin_disables_a_modem_and_previews_a_template(
     expect(page.locator("#preview-alphabet")).to_have_text("gsm7")
     expect(page.locator("#error")).to_be_hidden()
     shoot(page, "5-template-preview")
+
+
+@pytest.fixture
+def live_gateway(tmp_path: Path) -> Iterator[Gateway]:
+    with running_gateway(tmp_path, HOSO_ADMIN_REFRESH_SECONDS="1") as running:
+        yield running
+
+
+def test_the_pool_page_refreshes_itself(live_gateway: Gateway, desktop: Page) -> None:
+    registry = ModemRegistry(live_gateway.redis.client())
+    registry.change("m1", port="/dev/hoso/modem-m1")
+    registry.publish_health("m1", {"state": "up", "operator": "Viettel", "signal_dbm": -71})
+    create_admin(live_gateway)
+    page = desktop
+    page.goto(live_gateway.base + "/admin/login?next=/admin/modems")
+    page.get_by_label("Tên đăng nhập").fill(USER)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    m1 = page.locator('tr[data-modem="m1"]')
+    expect(m1).to_contain_text("Viettel")
+    expect(page.locator("p.refresh")).to_contain_text("Trang tự cập nhật mỗi 1 giây")
+    page.evaluate("window.notReloaded = true")
+
+    # The modem service reports a change; the page shows it without anyone touching it.
+    registry.publish_health("m1", {"state": "down", "operator": "", "last_error": "no answer"})
+    expect(m1).to_have_class("state-down", timeout=10_000)
+    expect(m1).to_contain_text("no answer")
+    assert page.evaluate("window.notReloaded === undefined")
+    shoot(page, "6-refreshed")
+
+    # Pages that are not live (a template being edited) never reload under the editor.
+    page.goto(live_gateway.base + "/admin/templates")
+    expect(page.locator("body")).not_to_have_attribute("data-refresh", "1")

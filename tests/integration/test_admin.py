@@ -362,6 +362,42 @@ def test_account_locks_after_failures_in_a_row_and_refuses_the_right_password(
     assert login(client, ADMIN, PASSWORD).status_code == 302
 
 
+def client_at(app: Flask, address: str, forwarded_for: str | None = None) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    if forwarded_for is not None:
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return client
+
+
+def test_one_address_guessing_across_accounts_must_wait(
+    app: Flask, accounts: AdminUsers, settings: Settings, clock: Clock
+) -> None:
+    guesser = client_at(app, "203.0.113.7")
+    for n in range(settings.admin.address_attempts):  # one try per made-up account: no lock-out
+        assert login(guesser, f"khach{n}", "sai-mat-khau").status_code == 401
+    refused = login(guesser, VIEWER)  # even the right password now waits
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
+    assert "Quá nhiều lần đăng nhập sai từ máy này" in refused.get_data(as_text=True)
+    assert login(client_at(app, "198.51.100.2"), VIEWER).status_code == 302  # another address
+    assert login(app.test_client(), ADMIN).status_code == 302  # the accounts are not locked
+    clock.advance(int(refused.headers["Retry-After"]))
+    assert login(guesser, VIEWER).status_code == 302
+
+
+def test_behind_a_configured_proxy_the_forwarded_address_is_counted(
+    settings: Settings, redis_client: redis.Redis, accounts: AdminUsers, clock: Clock
+) -> None:
+    behind = replace(settings, gateway=replace(settings.gateway, proxies=1))
+    app = create_app(behind, redis_client, MASTER_KEY, clock=clock)
+    for n in range(behind.admin.address_attempts):
+        login(client_at(app, "10.0.0.1", "203.0.113.7"), f"khach{n}", "sai-mat-khau")
+    assert login(client_at(app, "10.0.0.1", "203.0.113.7"), VIEWER).status_code == 429
+    # the same proxy, another citizen's address: not held back
+    assert login(client_at(app, "10.0.0.1", "198.51.100.2"), VIEWER).status_code == 302
+
+
 def test_a_success_resets_the_failure_count(app: Flask, accounts: AdminUsers) -> None:
     client = app.test_client()
     for _ in range(ATTEMPTS - 1):
@@ -630,3 +666,38 @@ def test_cli_creates_an_account_that_can_log_in(
     assert cli.main(["admin", "create-user", "khac", "--role", "admin", "--password-stdin"]) == 2
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert cli.main(["admin", "create-user", "lanhdao", "--role", "admin", "--password-stdin"]) == 2
+
+
+def test_cli_resets_live_changes_and_forgets_a_retired_modem(
+    app: Flask,
+    accounts: AdminUsers,
+    redis_client: redis.Redis,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HOSO_CONFIG", os.devnull)
+    monkeypatch.setenv("HOSO_REDIS_URL", redis_server.url)
+    registry = ModemRegistry(redis_client)
+    assert cli.main(["modems", "set", "old1", "per_day=50", "enabled=false"]) == 0
+    assert registry.live_changes()["old1"] == {"per_day": 50, "enabled": False}
+    assert cli.main(["modems", "reset", "old1"]) == 0
+    assert "back to the config file" in capsys.readouterr().out
+    assert "old1" not in registry.live_changes()
+
+    registry.publish_health("old1", {"state": "down", "last_error": "unplugged"})
+    registry.hold("old1", "host-a:1", 60_000)  # a service still drives it
+    assert cli.main(["modems", "forget", "old1"]) == 1
+    assert "still drives old1" in capsys.readouterr().out
+    registry.let_go("old1", "host-a:1")
+    assert cli.main(["modems", "forget", "old1"]) == 0
+    assert "old1" not in registry.known()
+    assert "old1" not in {m["id"] for m in admin_rows(app)}
+    assert 'modem="old1"' not in app.test_client().get("/metrics").get_data(as_text=True)
+
+
+def admin_rows(app: Flask) -> list[dict[str, Any]]:
+    client = app.test_client()
+    assert login(client, VIEWER).status_code == 302
+    rows: list[dict[str, Any]] = client.get("/admin/api/modems").get_json()["modems"]
+    return rows

@@ -113,7 +113,7 @@ def sms(outbox: Outbox) -> dict[str, str]:
         PHONE, "Ho so A da xu ly xong", Priority.NOTIFICATION, 1_000, kind="notice", dossier="A-1"
     )
     fail(outbox, failed)
-    reply = outbox.enqueue(PHONE, "Ho so A dang xu ly", Priority.REPLY, 2_000, kind="reply")
+    reply = outbox.enqueue(PHONE, "Ho so A dang xu ly", Priority.REPLY, 2_000, kind="reply_status")
     other = outbox.enqueue(
         OTHER, "Ho so B", Priority.NOTIFICATION, 3_000, kind="notice", dossier="B-2"
     )
@@ -190,6 +190,7 @@ def test_messages_by_phone_in_any_form_newest_first(
     assert "+8490*****67" in page
     assert "+CMS ERROR: 38" in page
     assert "Thông báo" in page
+    assert "Trả lời<br><small>reply_status</small>" in page  # replies carry their template
     for whole in (PHONE, "0901234567", "901234567"):
         assert whole not in page
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from config.settings import Settings
+from config.settings import RedisSettings, Settings
 from gateway.http.app import connect_redis, create_app
 from gateway.store.credentials import ClientKind
 from gateway.store.dossiers import DossierStore
-from hoso.redis_server import RedisServer
+from hoso.redis_server import SHIPPED_CONF, RedisServer, embedded
 from tests.conftest import MASTER_KEY, Clock
 from tests.factories import event_body, registration_body
 from tests.integration.conftest import _client
@@ -102,3 +103,25 @@ def test_health_answers_503_while_redis_is_down_and_recovers_by_itself(
     server.start()
     assert web.get("/readyz").status_code == 200
     assert dept.post(DOSSIERS, registration_body(1)).status == 201
+
+
+def test_a_config_rewrite_lands_in_the_servers_own_file_never_in_the_shipped_one(
+    tmp_path: Path,
+) -> None:
+    shipped = SHIPPED_CONF.read_text(encoding="utf-8")
+    custom = tmp_path / "custom.conf"
+    custom.write_text(shipped + "\nmaxmemory-policy noeviction\nhz 20\n", encoding="utf-8")
+    server = embedded(RedisSettings(dir=str(tmp_path / "redis"), conf=str(custom)))
+    with server:
+        client = server.client()
+        assert client.config_get("hz") == {"hz": "20"}  # the configured file is the one used
+        assert client.config_get("appendfsync") == {"appendfsync": "always"}
+        client.config_set("hz", "15")
+        assert client.config_rewrite()  # what Sentinel makes a server do at a failover
+    assert custom.read_text(encoding="utf-8").endswith("hz 20\n")
+    assert SHIPPED_CONF.read_text(encoding="utf-8") == shipped
+    own = (tmp_path / "redis" / "redis.conf").read_text(encoding="utf-8")
+    assert own.startswith(f"include {custom.resolve()}\n")
+    assert "hz 15" in own
+    with server:  # a restart keeps what the rewrite recorded
+        assert server.client().config_get("hz") == {"hz": "15"}

@@ -138,6 +138,7 @@ def test_up_and_signal_come_from_the_health_the_owners_publish(
     registry.publish_health("m1", {"state": "up", "signal_dbm": -71, "registered": 1})
     registry.publish_health("m2", {"state": "down", "signal_dbm": None})
     registry.change("m3", port="/dev/ttyUSB9")  # configured live, never driven
+    registry.publish_health("m4", {"state": "up", "registered": 0})  # up, off the network
 
     s = scrape(app)
 
@@ -146,8 +147,18 @@ def test_up_and_signal_come_from_the_health_the_owners_publish(
     assert value(s, "hoso_modem_up", modem="m3") == 0
     assert value(s, "hoso_modem_signal_dbm", modem="m1") == -71
     assert value(s, "hoso_modem_signal_dbm", modem="m2") is None
+    states = {"m1": "up", "m2": "down", "m3": "unknown", "m4": "up"}
+    for modem, current in states.items():
+        for name in ("up", "down", "disabled", "quarantined", "unknown"):
+            expected = 1 if name == current else 0
+            assert value(s, "hoso_modem_state", modem=modem, state=name) == expected
+    assert value(s, "hoso_modem_registered", modem="m1") == 1
+    assert value(s, "hoso_modem_registered", modem="m4") == 0
+    assert value(s, "hoso_modem_registered", modem="m3") is None
     redis_client.delete("hoso:modem:m1:health")  # its owner died: the health expired
-    assert value(scrape(app), "hoso_modem_up", modem="m1") == 0
+    after = scrape(app)
+    assert value(after, "hoso_modem_up", modem="m1") == 0
+    assert value(after, "hoso_modem_state", modem="m1", state="unknown") == 1
 
 
 def test_queue_depths_follow_the_outbox_the_inbox_and_rq(

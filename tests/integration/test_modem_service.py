@@ -16,6 +16,7 @@ from rq import Queue
 
 from config.settings import ModemSettings, Settings
 from gateway.core.messages import Priority, SmsState
+from gateway.store import keys
 from gateway.store.inbox import Inbox
 from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
@@ -23,6 +24,8 @@ from gateway.store.queues import INBOUND_QUEUE
 from hoso.redis_server import RedisServer
 from modem.device import Device
 from modem.emulator.bank import Bank
+from modem.emulator.state import DeviceConfig
+from modem.emulator.state import SimState as EmulatedSim
 from modem.service import ModemService
 
 T = TypeVar("T")
@@ -237,6 +240,22 @@ def test_network_loss_pauses_sending_until_registration_returns(
     )
 
 
+def test_a_reply_pinned_to_a_modem_off_the_network_leaves_through_another(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    for modem in ("m1", "m2"):
+        eventually(functools.partial(is_up, redis_client, modem), what=f"{modem} up")
+    bank.lose_network("m1", True)
+    eventually(lambda: health(redis_client, "m1").get("unregistered_since"), what="m1 off")
+    outbox = Outbox(redis_client)
+    sid = outbox.enqueue("+84906000002", "m1 has no network", Priority.REPLY, now_ms(), via="m1")
+    eventually(lambda: sent_or_delivered(outbox, sid), timeout=30, what="sent through m2")
+    assert [(s.modem, s.text) for s in bank.sent()] == [("m2", "m1 has no network")]
+    assert (
+        health(redis_client, "m1")["state"] == "up"
+    )  # the modem answers; only the network is gone
+
+
 def test_a_hung_modem_is_detected_marked_down_and_reinitialised_when_it_answers_again(
     bank: Bank, service: ModemService, redis_client: redis.Redis
 ) -> None:
@@ -346,3 +365,47 @@ def test_a_notice_queued_before_an_opt_out_is_not_sent(
     eventually(lambda: sent_or_delivered(outbox, reply), what="the reply to HUY still goes")
     eventually(lambda: state_of(outbox, notice) is SmsState.FAILED, what="the notice dropped")
     assert [s.text for s in bank.sent()] == ["tra loi"]
+
+
+def test_a_wrong_sim_pin_is_tried_once_and_never_again_until_it_is_changed(
+    tmp_path: Path, redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    config = DeviceConfig(sim_state=EmulatedSim.SIM_PIN)
+    with Bank(tmp_path / "pin", ["m1"], config=config, status_report_delay=None) as bank:
+        sim = bank.device("m1").sim
+        wrong = Settings(modems=(ModemSettings("m1", str(bank.port("m1")), pin="0000"),))
+
+        def run_service() -> tuple[ModemService, threading.Thread]:
+            svc = ModemService(
+                wrong,
+                redis_server.client(),
+                redis.Redis(unix_socket_path=str(redis_server.socket)),
+                make_device=quick_device,
+            )
+            thread = threading.Thread(target=svc.run, daemon=True)
+            thread.start()
+            return svc, thread
+
+        def refused() -> bool:
+            return "not tried again" in health(redis_client, "m1").get("last_error", "")
+
+        first, thread = run_service()
+        eventually(refused, what="m1 down: PIN refused")
+        assert sim.pin_attempts == 2  # one try
+        first.stop()
+        thread.join(30)
+
+        # The service restarts (systemd, a crash): the refused PIN is remembered in Redis.
+        redis_client.delete(keys.modem_health("m1"))  # what follows is the new owner's
+        again, thread = run_service()
+        eventually(refused, what="the refusal remembered")
+        assert sim.pin_attempts == 2
+        assert redis_client.get(keys.modem_pin_refused("m1")) != "0000"  # a digest, not the PIN
+
+        # The administrator sets the right PIN: tried once, the SIM opens, the modem is up.
+        ModemRegistry(redis_client).change("m1", pin="1234")
+        eventually(functools.partial(is_up, redis_client, "m1"), what="m1 up with the right PIN")
+        assert sim.pin_attempts == 3  # a right PIN resets the SIM's counter
+        assert redis_client.get(keys.modem_pin_refused("m1")) is None
+        again.stop()
+        thread.join(30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import replace
 from datetime import timedelta
@@ -11,11 +12,18 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from gateway.core.errors import InvalidTransition
 from gateway.core.events import StatusChanged, apply, parse_status_changed
-from gateway.core.status import Status
-from gateway.store.dossiers import DossierStore
+from gateway.core.status import Status, can_move
+from gateway.store.dossiers import DossierStore, Recorded
 from gateway.store.errors import DossierConflict, EventConflict, UnknownDossier
 from tests.factories import T0, code, event_body, registration
 
@@ -196,3 +204,88 @@ def test_the_atomic_script_agrees_with_the_pure_core(
         assert recorded.current == expected.current
         model = expected.dossier
         assert store.get(model.code) == model
+
+
+class EventSequences(RuleBasedStateMachine):
+    """Random events on one dossier, delivered at least once and out of order, some reusing an
+    id for another event. After every step: the history only grew at its end, each status
+    change it records is an allowed one, the version counts the current events, and a
+    repeated id was answered as the first time without recording anything."""
+
+    store: DossierStore
+    redis: redis.Redis
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redis.flushall()
+        self.code = self.store.register(registration(15), "tuphap", NOW).dossier.code
+        self.model = self.store.get(self.code)
+        self.history = self.store.history(self.code)
+        self.sent: dict[str, tuple[StatusChanged, Recorded]] = {}
+        self.n = 0
+
+    @rule(
+        status=st.none() | st.sampled_from(list(Status)),
+        minutes=st.integers(-120, 600),
+        desk=st.none() | st.sampled_from(["Một cửa", "Tư pháp"]),
+    )
+    def new_event(self, status: Status | None, minutes: int, desk: str | None) -> None:
+        self.n += 1
+        at = T0 + timedelta(minutes=minutes)
+        event = StatusChanged(f"e{self.n}", status, at, "tuphap", desk=desk)
+        try:
+            expected = apply(self.model, event)
+        except InvalidTransition:
+            with pytest.raises(InvalidTransition):
+                self.store.apply(self.code, event, "tuphap", NOW)
+            assert self.store.history(self.code) == self.history  # nothing recorded
+            return
+        recorded = self.store.apply(self.code, event, "tuphap", NOW)
+        assert not recorded.repeated
+        assert recorded.current == expected.current
+        self.model = expected.dossier
+        self.sent[event.event_id] = (event, recorded)
+        history = self.store.history(self.code)
+        assert history[: len(self.history)] == self.history  # append-only
+        assert len(history) == len(self.history) + 1
+        assert history[-1]["event_id"] == event.event_id
+        self.history = history
+
+    @precondition(lambda self: bool(self.sent))
+    @rule(data=st.data())
+    def repeat_an_event(self, data: st.DataObject) -> None:
+        event_id = data.draw(st.sampled_from(sorted(self.sent)))
+        event, first = self.sent[event_id]
+        assert self.store.apply(self.code, event, "tuphap", NOW) == replace(first, repeated=True)
+        assert self.store.history(self.code) == self.history
+
+    @precondition(lambda self: bool(self.sent))
+    @rule(data=st.data(), minutes=st.integers(1, 60))
+    def reuse_an_id_for_another_event(self, data: st.DataObject, minutes: int) -> None:
+        event_id = data.draw(st.sampled_from(sorted(self.sent)))
+        event, _ = self.sent[event_id]
+        other = replace(event, at=event.at + timedelta(minutes=minutes))
+        with pytest.raises(EventConflict):
+            self.store.apply(self.code, other, "tuphap", NOW)
+        assert self.store.history(self.code) == self.history
+
+    @invariant()
+    def state_matches_the_pure_core_and_the_history(self) -> None:
+        assert self.store.get(self.code) == self.model
+        current = [e for e in self.history if e["current"]]
+        assert [e["version"] for e in current] == list(range(1, self.model.version + 1))
+        statuses = [int(e["status"]) for e in current]
+        for before, after in itertools.pairwise(statuses):
+            assert can_move(Status(before), Status(after)), (before, after)
+        assert statuses[-1] == self.model.status
+
+
+def test_random_event_sequences_keep_the_history_append_only_and_ids_idempotent(
+    redis_client: redis.Redis,
+) -> None:
+    EventSequences.store = DossierStore(redis_client)
+    EventSequences.redis = redis_client
+    run_state_machine_as_test(
+        EventSequences,
+        settings=settings(max_examples=40, stateful_step_count=25, deadline=None),
+    )
