@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 READ_TIMEOUT = 0.05  # seconds; bounds how long close() waits for the reader thread
 
 
+PROMPT_MAX = 16  # the "> " prompt arrives on a line of its own (after "\r\n" at most)
+LINE_MAX = 8192  # no AT answer line is this long (a PDU line: at most 2 x 176 hex digits + header)
+
+
 class FixedSerialComms(SerialComms):  # type: ignore[misc]
     RESPONSE_TERM = re.compile(
         r"^(OK|ERROR|\+CM[ES] ERROR:.*|COMMAND NOT SUPPORT|NO CARRIER|TOO MANY PARAMETERS)$"
@@ -96,9 +100,18 @@ class FixedSerialComms(SerialComms):  # type: ignore[misc]
                         buffer.clear()
                         if line.strip():
                             self._deliver(line, True)
-                    elif self._expectResponseTermSeq and buffer.strip() == b">":
+                    elif (
+                        self._expectResponseTermSeq
+                        and len(buffer) <= PROMPT_MAX
+                        and buffer.strip() == b">"
+                    ):
                         buffer.clear()
                         self._deliver(b"> ", False)
+                    elif len(buffer) >= LINE_MAX:  # a modem sending garbage without line ends
+                        log.info("modem.line_too_long port=%s bytes=%d", self.port, len(buffer))
+                        line = bytes(buffer)
+                        buffer.clear()
+                        self._deliver(line, True)
         except (serial.SerialException, OSError, TypeError) as exc:
             # pyserial raises TypeError/OSError when the port is closed under it
             self.alive = False

@@ -4,6 +4,7 @@ inbound PDU decoding, +CMGL parsing with hostile input, response sorting, +CMS v
 from __future__ import annotations
 
 import contextlib
+import threading
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -13,11 +14,12 @@ from gsmmodem.serial_comms import SerialComms
 from hypothesis import given
 from hypothesis import strategies as st
 
+from modem.device import _number
 from modem.device_parse import parse_cmgl, split_response
 from modem.emulator import gsm7, pdu, userdata
 from modem.emulator.fields import Alphabet, dcs_for
 from modem.errors import Verdict, classify_cms
-from modem.gsm_fixes import FixedSerialComms
+from modem.gsm_fixes import LINE_MAX, FixedSerialComms
 from modem.sms_pdu import (
     Deliver,
     PduDecodeError,
@@ -343,3 +345,52 @@ def test_unknown_time_is_utc_aware() -> None:
 
     assert UNKNOWN_TIME.tzinfo is UTC
     assert Alphabet.GSM7.value == "gsm7"
+
+
+@pytest.mark.parametrize(
+    ("field", "number"),
+    [("17", 17), (" 99 ", 99), ("0", 0), ("1²", None), ("²", None), ("٣", None), ("", None)],
+)
+def test_numeric_fields_of_a_modem_answer_are_plain_ascii_digits_or_nothing(
+    field: str, number: int | None
+) -> None:
+    # "1²" passes str.isdigit() and makes int() raise; "٣" would be read as 3: neither is a
+    # modem's answer, and neither may stop the owner's loop.
+    assert _number(field) == number
+
+
+class _Bytes:
+    """Stands for pyserial: hands over `data` in reads of up to 4 KiB, then ends the loop."""
+
+    def __init__(self, comms: FixedSerialComms, data: bytes) -> None:
+        self.comms, self.data, self.pos = comms, data, 0
+
+    @property
+    def in_waiting(self) -> int:
+        return len(self.data) - self.pos
+
+    def read(self, size: int = 1) -> bytes:
+        chunk = self.data[self.pos : self.pos + min(size, 4096)]
+        self.pos += len(chunk)
+        if not chunk:
+            self.comms.alive = False
+        return chunk
+
+    def close(self) -> None:
+        pass
+
+
+def test_garbage_without_line_ends_is_cut_into_bounded_lines_and_the_prompt_still_seen() -> None:
+    urcs: list[str] = []
+    comms = FixedSerialComms("test", 115200, urcs.append, lambda exc: None)
+    garbage = b"\xff~#" * 30_000  # 90 kB without a line end while a prompt is awaited
+    comms.serial = _Bytes(comms, garbage + b"\r\n> ")
+    comms.alive = True
+    comms._responseEvent = threading.Event()
+    comms._response = []
+    comms._expectResponseTermSeq = "> "
+    comms._readLoop()
+    lines: list[str] = comms._response
+    assert lines[-1] == "> "  # the prompt after the noise is still recognised
+    assert all(len(line) <= LINE_MAX for line in lines)  # memory stays bounded
+    assert sum(len(line.encode("utf-8", "replace")) for line in lines[:-1]) >= len(garbage)
