@@ -4,6 +4,7 @@ the modems' published health, scraped through the app and parsed as Prometheus p
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -329,3 +330,21 @@ def test_the_modem_owner_counts_what_goes_out_and_comes_in(
     assert 0 < (value(s, "hoso_modem_cmgs_seconds_sum", modem="m1") or 0) < 3 * 60
     assert value(s, "hoso_modem_sms_sent_total", modem="m2") == 0
     assert (value(s, "hoso_modem_signal_dbm", modem="m1") or 0) < 0
+
+
+def test_every_metric_the_operator_docs_and_alert_rules_name_is_exported(
+    app: Flask, redis_client: redis.Redis
+) -> None:
+    registry = ModemRegistry(redis_client)
+    registry.publish_health("m1", {"state": "up", "signal_dbm": -71, "registered": 1})
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    exported = set()
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
+    for family in text_string_to_metric_families(text):
+        exported |= {family.name} | {family.name + x for x in suffixes.get(family.type, ())}
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    named = set()
+    for page in ("alerts.yml", "watching.md"):
+        named |= set(re.findall(r"\bhoso_[a-z_]+[a-z]", (docs / page).read_text(encoding="utf-8")))
+    assert named  # the pages do name metrics
+    assert named - exported == set()
