@@ -67,17 +67,6 @@ def run_everything(settings: Settings, bind: str | None = None) -> int:
             )
         )
         children.append(Child("modem", [*hoso, "modem", "--sim-dir", str(sim_dir)]))
-    for child in children:
-        child.start(env)
-    _print_where(
-        settings,
-        env["HOSO_REDIS_URL"] if server else settings.redis.url,
-        bind,
-        None if settings.modems else sim_dir,
-    )
-    if server is not None and not settings.modems:
-        _print_demo(demo_dossier(server), sim_dir)
-
     stopping = False
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -86,7 +75,17 @@ def run_everything(settings: Settings, bind: str | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    try:
+    try:  # from the first child on: whatever fails, no process is left behind
+        for child in children:
+            child.start(env)
+        _print_where(
+            settings,
+            env["HOSO_REDIS_URL"] if server else settings.redis.url,
+            bind,
+            None if settings.modems else sim_dir,
+        )
+        if server is not None and not settings.modems:
+            _print_demo(demo_dossier(server), sim_dir)
         while not stopping:
             time.sleep(0.5)
             for child in children:

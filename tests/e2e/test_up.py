@@ -10,11 +10,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, cast
 
+import pytest
 import redis
 import requests
 
+from config.settings import GatewaySettings, RedisSettings, Settings
 from gateway.store.modems import ModemRegistry
+from hoso import up as up_module
+from hoso.redis_server import RedisServer
 from tests.e2e.conftest import free_port
 
 
@@ -115,3 +120,31 @@ def test_hoso_up_runs_the_system_on_embedded_defaults_and_stops_cleanly(tmp_path
             up.stdout.close()
     assert code == 0
     assert not (tmp_path / "var" / "redis" / "redis.sock").exists()  # Redis shut down too
+
+
+def test_hoso_up_leaves_no_process_behind_when_it_fails_after_starting_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[subprocess.Popen[bytes]] = []
+
+    class Recorded(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    def no_demo(server: RedisServer) -> None:
+        raise RuntimeError("the demo dossier cannot be registered")
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)  # hoso up's children and redis-server
+    monkeypatch.setattr(up_module, "demo_dossier", no_demo)
+    settings = Settings(
+        redis=RedisSettings(dir=str(tmp_path / "var" / "redis")),
+        gateway=GatewaySettings(bind=f"127.0.0.1:{free_port()}"),
+    )
+    with pytest.raises(RuntimeError, match="demo dossier"):
+        up_module.run_everything(settings)
+    argvs = [[str(a) for a in cast(list[object], p.args)] for p in started]
+    assert Path(argvs[0][0]).name == "redis-server"
+    assert [a[3] for a in argvs[1:]] == ["gateway", "worker", "cron", "sim", "modem"]
+    assert all(p.poll() is not None for p in started)  # each stopped and waited for
+    assert not (tmp_path / "var" / "redis" / "redis.sock").exists()  # Redis stopped too
