@@ -386,7 +386,7 @@ def _cmd_modems(args: argparse.Namespace) -> int:
 
 def _cmd_templates(args: argparse.Namespace) -> int:
     from gateway.core.errors import CoreError
-    from gateway.core.sms_text import fill, render
+    from gateway.core.sms_text import fill, render, sample_values
     from gateway.http.app import connect_redis
     from gateway.store.templates import Templates
 
@@ -407,20 +407,9 @@ def _cmd_templates(args: argparse.Namespace) -> int:
             templates.reset(args.name)
             print(f"{args.name}: back to the default")
         template = templates.get(args.name)
-        samples = {
-            "code": "000.00.20.H57-240423-0001",
-            "short_code": "CM4AE9K",
-            "status": "Đang xử lý",
-            "due": "26/04/2024",
-            "new_due": "29/04/2024",
-            "desk": "Phòng Tư pháp",
-            "missing": "bản sao giấy khai sinh",
-            "fee": "50.000 đồng",
-            "reason": "thiếu hồ sơ",
-            "office": settings.sms.office,
-            "hotline": settings.sms.hotline or "0203 3xxx xxx",
-            "dossiers": "CM4AE9K Đang xử lý; PAZCGM6 Đã xử lý xong",
-        } | dict(kv.split("=", 1) for kv in getattr(args, "values", []) or [])
+        samples = sample_values(settings.sms.office, settings.sms.hotline) | dict(
+            kv.split("=", 1) for kv in getattr(args, "values", []) or []
+        )
         values = {k: v for k, v in samples.items() if k in template.placeholders}
         for accented in (False, True):
             shown = render(fill(template, values), accented)

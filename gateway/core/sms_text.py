@@ -321,3 +321,22 @@ DEFAULT_TEMPLATES: dict[str, Template] = dict(
         ),
     ]
 )
+
+
+def sample_values(office: str, hotline: str) -> dict[str, str]:
+    """What a template preview fills the placeholders with (the dashboard and `hoso templates
+    preview`): realistic values, and the office's own name and hotline."""
+    return {
+        "code": "000.00.20.H57-240423-0001",
+        "short_code": "CM4AE9K",
+        "status": "Đang xử lý",
+        "due": "26/04/2024",
+        "new_due": "29/04/2024",
+        "desk": "Phòng Tư pháp",
+        "missing": "bản sao giấy khai sinh",
+        "fee": "50.000 đồng",
+        "reason": "thiếu hồ sơ",
+        "dossiers": "CM4AE9K Đang xử lý; PAZCGM6 Đã xử lý xong",
+        "office": office,
+        "hotline": hotline or "0203 3xxx xxx",
+    }

@@ -22,6 +22,7 @@ from gateway.core.sms_text import (
     TemplateError,
     fill,
     render,
+    sample_values,
 )
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
@@ -45,20 +46,6 @@ bp = Blueprint(
 bp.record_once(auth.configure)
 
 LOGIN_FAILED = "Sai tên đăng nhập hoặc mật khẩu."
-
-# What a preview fills the placeholders with (the same samples as `hoso templates preview`).
-SAMPLE_VALUES = {
-    "code": "000.00.20.H57-240423-0001",
-    "short_code": "CM4AE9K",
-    "status": "Đang xử lý",
-    "due": "26/04/2024",
-    "new_due": "29/04/2024",
-    "desk": "Phòng Tư pháp",
-    "missing": "bản sao giấy khai sinh",
-    "fee": "50.000 đồng",
-    "reason": "thiếu hồ sơ",
-    "dossiers": "CM4AE9K Đang xử lý; PAZCGM6 Đã xử lý xong",
-}
 
 STATE_LABELS = {
     "up": "Hoạt động",
@@ -222,10 +209,7 @@ def preview(name: str, body: str, values: dict[str, str] | None = None) -> dict[
     both ways (unaccented, accented). Raises TemplateError for a body that cannot be used."""
     template = Template(name, body)
     settings = services().settings.sms
-    samples = SAMPLE_VALUES | {
-        "office": settings.office,
-        "hotline": settings.hotline or "0203 3xxx xxx",
-    }
+    samples = sample_values(settings.office, settings.hotline)
     text = fill(template, samples | (values or {}))
     sent = render(text, settings.accented_if_free)
     plain = render(text, False)

@@ -701,3 +701,23 @@ def admin_rows(app: Flask) -> list[dict[str, Any]]:
     assert login(client, VIEWER).status_code == 302
     rows: list[dict[str, Any]] = client.get("/admin/api/modems").get_json()["modems"]
     return rows
+
+
+def test_cli_previews_a_template_with_the_same_samples_as_the_dashboard(
+    app: Flask,
+    accounts: AdminUsers,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HOSO_CONFIG", os.devnull)
+    monkeypatch.setenv("HOSO_REDIS_URL", redis_server.url)
+    assert cli.main(["templates", "preview", "reply_list_mine"]) == 0
+    printed = capsys.readouterr().out
+    assert "[default: gsm7, 1 part(s)" in printed
+    client = app.test_client()
+    assert login(client, VIEWER).status_code == 302
+    page = client.get("/admin/templates/reply_list_mine").get_data(as_text=True)
+    shown = "Ho so cua ban: CM4AE9K Dang xu ly; PAZCGM6 Da xu ly xong."
+    assert shown in printed
+    assert shown in page
