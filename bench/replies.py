@@ -36,7 +36,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -60,6 +59,7 @@ from gateway.store.dossiers import DossierStore
 from gateway.store.modems import ModemRegistry
 from gateway.store.queues import inbound_job_id
 from hoso.redis_server import RedisServer
+from modem.emulator.control import Connection
 
 TARGET_P50_MS = 200.0
 TARGET_P95_MS = 500.0
@@ -231,27 +231,6 @@ class LedgerTail(threading.Thread):
         self.join(5)
 
 
-class Control:
-    """One connection to the emulator's control socket, JSON lines both ways."""
-
-    def __init__(self, path: Path) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
-        self.sock.connect(str(path))
-        self.reader = self.sock.makefile("rb")
-
-    def sms(self, modem: str, sender: str, text: str) -> None:
-        payload = {"op": "sms", "modem": modem, "from": sender, "text": text}
-        self.sock.sendall((json.dumps(payload) + "\n").encode())
-        answer = json.loads(self.reader.readline())
-        if not answer.get("ok"):
-            raise RuntimeError(f"control: {answer}")
-
-    def close(self) -> None:
-        self.reader.close()
-        self.sock.close()
-
-
 # -- one run ----------------------------------------------------------------------------------
 
 
@@ -358,7 +337,7 @@ def _measure(run: Run, work: Path, procs: Processes, server: RedisServer, count:
     assert server.process is not None
     pids = {"service": service.pid, "emulator": emulator.pid, "redis": server.process.pid}
     pids |= {f"worker{i + 1}": w.pid for i, w in enumerate(workers)}
-    control: Control | None = None
+    control: Connection | None = None
     injected: dict[int, tuple[float, float]] = {}  # n -> (before the call, after it)
     try:
         wait_until(
@@ -366,7 +345,7 @@ def _measure(run: Run, work: Path, procs: Processes, server: RedisServer, count:
             60,
             "the modems up",
         )
-        control = Control(sim / "control.sock")
+        control = Connection(sim)
         # Warm-up: one message per modem (first fork, imports, connections), not measured.
         for i, modem in enumerate(ids):
             control.sms(modem, sender_of(count + i), f"hs {codes[count + i]}")

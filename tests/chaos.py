@@ -55,6 +55,7 @@ from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
 from gateway.store.queues import ALL_QUEUES, INBOUND_QUEUE
 from hoso.redis_server import SHIPPED_CONF, RedisServer
+from modem.emulator.control import Connection
 from modem.emulator.ledger import read_ledger
 from tests.signing import DistinctSeconds, HttpClient, Signer
 
@@ -392,29 +393,6 @@ def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:
 # -- the load ------------------------------------------------------------------------------------
 
 
-class Control:
-    """One connection to the emulator's control socket (JSON lines)."""
-
-    def __init__(self, path: Path) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
-        self.sock.connect(str(path))
-        self.reader = self.sock.makefile("rb")
-
-    def sms(self, modem: str, sender: str, text: str) -> bool:
-        """True when every part was stored on the modem (else the network tries again)."""
-        payload = {"op": "sms", "modem": modem, "from": sender, "text": text}
-        self.sock.sendall((json.dumps(payload) + "\n").encode())
-        answer = json.loads(self.reader.readline())
-        if not answer.get("ok"):
-            raise RuntimeError(f"emulator control: {answer}")
-        return all(i is not None for i in answer["indexes"])
-
-    def close(self) -> None:
-        self.reader.close()
-        self.sock.close()
-
-
 @dataclass
 class Load:
     """What the system accepted: number -> when (unix time)."""
@@ -482,15 +460,20 @@ def push_dossiers(api: HttpClient, numbers: range, pace: Callable[[int], None], 
         load.notices[e164(phone)] = time.time()
 
 
+def stored(answer: dict[str, Any]) -> bool:
+    """Every part of an injected SMS was stored on the modem (else the network tries again)."""
+    return all(i is not None for i in answer["indexes"])
+
+
 def text_queries(
-    control: Control, numbers: range, dossiers: int, modems: int, pace: Callable[[int], None],
+    control: Connection, numbers: range, dossiers: int, modems: int, pace: Callable[[int], None],
     load: Load,
 ) -> None:  # fmt: skip
     for n in numbers:
         pace(n)
         sender = QUERY_PHONE.format(n)
         modem = f"m{n % modems + 1}"
-        while not control.sms(modem, sender, f"HS {dossier_code(n % max(dossiers, 1))}"):
+        while not stored(control.sms(modem, sender, f"HS {dossier_code(n % max(dossiers, 1))}")):
             load.not_stored += 1
             time.sleep(0.5)
         load.queries[e164(sender)] = time.time()
@@ -738,7 +721,7 @@ def run(profile: Profile, home: Path, say: Callable[[str], None] = print) -> Acc
     try:
         harness.start()
         api = department(harness)
-        control = Control(harness.sim / "control.sock")
+        control = Connection(harness.sim)
         load = Load()
         dossiers = profile.messages // 2
         queries = profile.messages - dossiers

@@ -179,3 +179,41 @@ def request(directory: Path, payload: dict[str, Any], timeout: float = 10.0) -> 
     if not answer.get("ok"):
         raise ControlError(str(answer.get("error")))
     return answer
+
+
+class Connection:
+    """One lasting connection to the bank running in `directory` (JSON lines both ways), for
+    load generators that send many requests; `request` is the one-off form."""
+
+    def __init__(self, directory: Path, timeout: float = 10.0) -> None:
+        self.path = directory / "control.sock"
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(timeout)
+        try:
+            self._sock.connect(str(self.path))
+        except OSError as exc:
+            self._sock.close()
+            raise ControlError(f"no emulator answering on {self.path}: {exc}") from exc
+        self._reader = self._sock.makefile("rb")
+
+    def request(self, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            self._sock.sendall((json.dumps(payload, ensure_ascii=False) + "\n").encode())
+            line = self._reader.readline()
+        except OSError as exc:
+            raise ControlError(f"the emulator on {self.path} went away: {exc}") from exc
+        if not line:
+            raise ControlError(f"the emulator on {self.path} closed the connection")
+        answer: dict[str, Any] = json.loads(line)
+        if not answer.get("ok"):
+            raise ControlError(str(answer.get("error")))
+        return answer
+
+    def sms(self, modem: str, sender: str, text: str) -> dict[str, Any]:
+        """A citizen's SMS arriving at `modem`; the answer's `indexes` are where its parts were
+        stored (None for a part the full SIM refused)."""
+        return self.request({"op": "sms", "modem": modem, "from": sender, "text": text})
+
+    def close(self) -> None:
+        self._reader.close()
+        self._sock.close()
