@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from gateway.core.errors import InvalidTime
+from gateway.core.errors import FutureTime, InvalidTime
 
 # Asia/Ho_Chi_Minh has had no daylight saving time since 1975: a fixed offset is exact.
 VIETNAM = timezone(timedelta(hours=7), "ICT")
@@ -22,6 +22,23 @@ def parse_time(field: str, text: object) -> datetime:
     # Checked on the local date first: converting year 1 or 9999 to UTC would overflow.
     if not 2000 <= value.year <= 2200 or not 2000 <= value.astimezone(UTC).year <= 2200:
         raise InvalidTime(field, text)
+    return value
+
+
+def refuse_future_time(
+    field: str, value: datetime, now: datetime, allowance: timedelta
+) -> datetime:
+    """`value` if it is at most `allowance` after `now`; else `FutureTime`.
+
+    The one rule for every time a sender reports about something that has happened (an event's
+    `at`, a registration's `received_at`, a counter scan's `scanned_at`): it cannot lie in the
+    future, give or take the clocks' disagreement (`[gateway] clock_skew`). Accepting one would
+    make it the dossier's latest state and turn every real later change into an out-of-order one.
+    """
+    if value - now > allowance:
+        raise FutureTime(
+            field, format_time(value), format_time(now), int(allowance.total_seconds())
+        )
     return value
 
 
