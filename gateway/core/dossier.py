@@ -62,9 +62,14 @@ class Dossier:
     applicant_name: str | None
     version: int
     updated_at: datetime  # the time of the latest event that moved the state
+    # The time of the event that set the appointment in force (`received_at` for the
+    # registration's); None for a dossier stored before appointments could change. An
+    # appointment change older than it is kept in the history without taking effect.
+    due_set_at: datetime | None = None
 
     def is_overdue(self, now: datetime) -> bool:
-        """Quá hạn: past the appointment date while the office still owes a result."""
+        """Quá hạn: past the appointment in force while the office still owes a result (not
+        settled, see `status.SETTLED`); what was sent to the citizen has no bearing on it."""
         return self.status not in SETTLED and now > self.due_at
 
 
@@ -107,6 +112,7 @@ def open_dossier(reg: Registration, department: str, short_code: str, secret: st
         applicant_name=reg.applicant_name,
         version=1,
         updated_at=reg.received_at,
+        due_set_at=reg.received_at,
     )
 
 

@@ -73,7 +73,18 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     S.RETURNED: frozenset(),
 }
 
-# Statuses in which the office no longer owes the citizen a result: never overdue.
+# Statuses that end lateness: the office no longer owes the citizen a result, so a dossier in
+# one of them is never overdue, is not on the overdue list and is not counted as open by the
+# charts, whatever SMS went out before. Each, and why:
+#   3 refused    - never accepted: no result was ever owed;
+#   7 withdrawn  - the citizen took the dossier back;
+#   8 stopped    - processing ended (the reason goes to the citizen); 8 -> 4 reopens it;
+#   9 done       - the result is ready: lateness ends when the office has finished, not when
+#                  the citizen comes for the paper; 9 -> 4 (a correction) reopens it;
+#   10 returned  - the result was handed over.
+# Every other status (1, 2, 4, 5 supplement requested, 6 fees due) still owes a result and is
+# overdue past the appointment; when the law gives the office more time (waiting for
+# documents, for a fee) the department says so with a new appointment (an event's `due_at`).
 SETTLED: frozenset[Status] = frozenset({S.REFUSED, S.WITHDRAWN, S.STOPPED, S.DONE, S.RETURNED})
 FINAL: frozenset[Status] = frozenset(s for s, nxt in ALLOWED.items() if not nxt)
 

@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request, url_for
 
+from gateway.core.appointments import Appointment, appointments
 from gateway.core.codes import CODE_PATTERN
 from gateway.core.dossier import Dossier, parse_registration
 from gateway.core.events import parse_status_changed
 from gateway.core.handoffs import Handoff, handoffs
 from gateway.core.status import Status
-from gateway.core.times import format_time
+from gateway.core.times import format_time, refuse_future_time
 from gateway.http.answers import json_answer, now, status_ref
 from gateway.http.bodies import json_body
 from gateway.http.context import services
@@ -42,7 +43,9 @@ def resolve(typed: str) -> str:
 @idempotent
 def register() -> Response:
     reg = parse_registration(json_body("DossierRegistration"))
-    result = services().dossiers.register(reg, g.client.owner, now())
+    at = now()
+    refuse_future_time("received_at", reg.received_at, at, clock_skew())
+    result = services().dossiers.register(reg, g.client.owner, at)
     d = result.dossier
     body = {"code": d.code, "short_code": d.short_code, "secret": d.secret}
     location = url_for("dossiers.read", code=d.code)
@@ -55,9 +58,16 @@ def register() -> Response:
 def push_event(code: str) -> Response:
     body = json_body("StatusEvent")
     event = parse_status_changed(body, source=g.client.owner)
+    at = now()
+    refuse_future_time("at", event.at, at, clock_skew())
     resolved = resolve(code)
-    recorded = services().dossiers.apply(resolved, event, g.client.owner, now())
+    recorded = services().dossiers.apply(resolved, event, g.client.owner, at)
     return json_answer(_recorded(recorded), 200 if recorded.repeated else 201)
+
+
+def clock_skew() -> timedelta:
+    """How far ahead of the gateway's clock a reported time may be (`[gateway] clock_skew`)."""
+    return timedelta(seconds=services().settings.gateway.clock_skew)
 
 
 @bp.get("/<code>")
@@ -100,12 +110,28 @@ def _handoff(h: Handoff) -> dict[str, Any]:
 
 
 def _recorded(r: Recorded) -> dict[str, Any]:
-    return {
+    answer: dict[str, Any] = {
         "code": r.code,
         "event_id": r.event_id,
         "status": status_ref(r.status),
         "version": r.version,
         "current": r.current,
+        "rescheduled": r.rescheduled,
+    }
+    if r.due_at is not None:  # absent only in answers first given before appointments changed
+        answer["due_at"] = format_time(r.due_at)
+    return answer
+
+
+def _appointment(a: Appointment) -> dict[str, Any]:
+    return {
+        "due_at": format_time(a.due_at),
+        "set_at": format_time(a.set_at),
+        "event_id": a.event_id,
+        "source": a.source,
+        "reason": a.reason,
+        "recorded_at": a.recorded_at,
+        "current": a.current,
     }
 
 
@@ -125,17 +151,24 @@ def _dossier(d: Dossier, history: list[dict[str, Any]], now: datetime) -> dict[s
         "holder": d.holder,
         "version": d.version,
         "updated_at": format_time(d.updated_at),
-        "history": [
-            {
-                "event_id": e["event_id"],
-                "status": status_ref(Status(e["status"])),
-                "at": e["at"],
-                "desk": e.get("desk"),
-                "note": e.get("note"),
-                "source": e.get("source"),
-                "recorded_at": e.get("recorded_at"),
-                "current": bool(e.get("current", True)),
-            }
-            for e in history
-        ],
+        "appointments": [_appointment(a) for a in appointments(history, d.due_at)],
+        "history": [_history_entry(e) for e in history],
     }
+
+
+def _history_entry(e: dict[str, Any]) -> dict[str, Any]:
+    entry = {
+        "event_id": e["event_id"],
+        "status": status_ref(Status(e["status"])),
+        "at": e["at"],
+        "desk": e.get("desk"),
+        "note": e.get("note"),
+        "source": e.get("source"),
+        "recorded_at": e.get("recorded_at"),
+        "current": bool(e.get("current", True)),
+    }
+    if e.get("due_at"):  # the appointment the registration or the event set
+        entry["due_at"] = e["due_at"]
+        if "rescheduled" in e:
+            entry["rescheduled"] = bool(e["rescheduled"])
+    return entry

@@ -1,4 +1,9 @@
-"""Dossiers in Redis: register, read, and apply events atomically (see `scripts.py`)."""
+"""Dossiers in Redis: register, read, and apply events atomically (see `scripts.py`).
+
+The same scripts keep the index of open dossiers by appointment (`keys.open_by_due()`) that the
+overdue list and the charts read: a dossier is in it from its registration while its status is
+not settled, scored by its appointment in force, whatever was sent to the citizen.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import redis
 
 from gateway.core.codes import fold, make_secret, short_code
 from gateway.core.dossier import Dossier, Registration, open_dossier
-from gateway.core.errors import InvalidTransition
+from gateway.core.errors import InvalidTime, InvalidTransition
 from gateway.core.events import StatusChanged, fingerprint
 from gateway.core.status import Status
 from gateway.core.times import format_time, from_micros, parse_time, to_micros
@@ -40,6 +45,8 @@ class Recorded:
     version: int
     current: bool  # False: older than the state, kept in history only
     repeated: bool  # True: this event id was recorded before
+    due_at: datetime | None = None  # the appointment in force after it (None: recorded before)
+    rescheduled: bool = False  # True: the event's new appointment took effect
 
 
 class DossierStore:
@@ -47,6 +54,7 @@ class DossierStore:
         self._redis = client
         self._register = client.register_script(scripts.REGISTER)
         self._apply = client.register_script(scripts.APPLY)
+        self._index_dossier = client.register_script(scripts.INDEX_DOSSIER)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -59,6 +67,7 @@ class DossierStore:
             "event_id": "registered",
             "status": int(reg.status),
             "at": format_time(reg.received_at),
+            "due_at": format_time(reg.due_at),
             "desk": None,
             "note": None,
             "source": department,
@@ -76,6 +85,7 @@ class DossierStore:
                 keys.history(reg.code),
                 keys.lookup(),
                 keys.changes(),
+                keys.open_by_due(),
                 *(keys.phone(p) for p in reg.phones),
             ],
             args=[
@@ -115,9 +125,17 @@ class DossierStore:
             "staff": ev.staff,
             "recorded_at": format_time(now),
         }
+        if ev.due_at is not None:
+            entry["due_at"] = format_time(ev.due_at)
         fp = fingerprint(ev)
         result = self._apply(
-            keys=[keys.dossier(code), keys.history(code), keys.event_ids(code), keys.changes()],
+            keys=[
+                keys.dossier(code),
+                keys.history(code),
+                keys.event_ids(code),
+                keys.changes(),
+                keys.open_by_due(),
+            ],
             args=[
                 department,
                 ev.event_id,
@@ -130,6 +148,8 @@ class DossierStore:
                 CHANGES_MAXLEN,
                 ev.source,
                 code,
+                "" if ev.due_at is None else _ms(ev.due_at),
+                "" if ev.due_at is None else format_time(ev.due_at),
             ],
         )
         outcome = result[0]
@@ -148,7 +168,31 @@ class DossierStore:
             version=int(stored["version"]),
             current=bool(stored["current"]),
             repeated=outcome == "seen",
+            due_at=parse_time("due_at", stored["due_at"]) if stored.get("due_at") else None,
+            rescheduled=bool(stored.get("rescheduled", False)),
         )
+
+    def index_by_due(self, codes: list[str]) -> int:
+        """The upgrade step for dossiers stored before the scripts kept the index of open
+        dossiers by appointment: gives each its place there; returns how many were indexed."""
+        pipe = self._redis.pipeline(transaction=False)
+        for code in codes:
+            pipe.hmget(keys.dossier(code), "due_at", "received_at")
+        indexed = 0
+        for code, (due_at, received_at) in zip(codes, pipe.execute(), strict=True):
+            if due_at is None or received_at is None:
+                continue
+            try:
+                due = parse_time("due_at", due_at)
+                received = parse_time("received_at", received_at)
+            except InvalidTime as exc:
+                raise CorruptRecord(f"dossier {code!r}: {exc}") from exc
+            done = self._index_dossier(
+                keys=[keys.dossier(code), keys.open_by_due()],
+                args=[code, due_at, _ms(due), to_micros(received)],
+            )
+            indexed += int(done == 1)
+        return indexed
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -195,11 +239,14 @@ def _to_hash(d: Dossier) -> dict[str, str | int]:
         "phones": json.dumps(list(d.phones)),
         "received_at": format_time(d.received_at),
         "due_at": format_time(d.due_at),
+        "due_ms": _ms(d.due_at),
         "status": int(d.status),
         "version": d.version,
         "updated_us": to_micros(d.updated_at),
         "updated_at": format_time(d.updated_at),
     }
+    if d.due_set_at is not None:
+        fields["due_set_us"] = to_micros(d.due_set_at)
     if d.holder is not None:
         fields["holder"] = d.holder
     if d.applicant_name is not None:
@@ -224,6 +271,12 @@ def _from_hash(raw: dict[str, str]) -> Dossier:
             applicant_name=raw.get("applicant_name"),
             version=int(raw["version"]),
             updated_at=from_micros(int(raw["updated_us"])),
+            due_set_at=from_micros(int(raw["due_set_us"])) if "due_set_us" in raw else None,
         )
     except (KeyError, ValueError) as exc:
         raise CorruptRecord(f"dossier {raw.get('code')!r}: {exc}") from exc
+
+
+def _ms(value: datetime) -> int:
+    """A time as the index of open dossiers scores it: milliseconds since the epoch."""
+    return to_micros(value) // 1000

@@ -3,11 +3,16 @@
 The transition table is not written in Lua: it is generated from `gateway.core.status.ALLOWED`,
 so the core stays the one source of the rules; a property test checks that the script and
 `gateway.core.events.apply` agree on every sequence of events.
+
+The index of open dossiers by appointment (`keys.open_by_due()`, read by the overdue list and the
+charts) is kept by the same scripts that change a dossier, in the same run: a dossier is in it,
+scored by its appointment in force (ms), exactly while its status is not settled
+(`gateway.core.status.SETTLED`, generated here too). Nothing else removes a dossier from it.
 """
 
 from __future__ import annotations
 
-from gateway.core.status import ALLOWED
+from gateway.core.status import ALLOWED, SETTLED
 
 
 def _allowed_table() -> str:
@@ -18,10 +23,31 @@ def _allowed_table() -> str:
     return "{" + ", ".join(rows) + "}"
 
 
-# KEYS: dossier, history, lookup, changes, phone sets...
+def _settled_table() -> str:
+    return "{" + ", ".join(f"[{int(s)}] = true" for s in sorted(SETTLED)) + "}"
+
+
+# The index of open dossiers by appointment: in it while not settled, scored by the appointment.
+# Expects SETTLED; `key` the index, `code`, `status` (number), `due_ms` (false: leave it be).
+_OPEN_INDEX = """
+local function index_open(key, code, status, due_ms)
+  if SETTLED[status] then
+    redis.call('ZREM', key, code)
+  elseif due_ms then
+    redis.call('ZADD', key, due_ms, code)
+  end
+end
+"""
+
+
+# KEYS: dossier, history, lookup, changes, open index, phone sets...
 # ARGV: code, fingerprint, folded code, short code, fields (JSON object), history entry (JSON),
 #       changes stream length, status
-REGISTER = """
+REGISTER = (
+    "local SETTLED = "
+    + _settled_table()
+    + _OPEN_INDEX
+    + """
 local existing = redis.call('HMGET', KEYS[1], 'fingerprint', 'department', 'short_code', 'secret')
 if existing[1] then
   return {'exists', existing[1], existing[2], existing[3], existing[4]}
@@ -38,55 +64,103 @@ end
 redis.call('HSET', KEYS[1], unpack(flat))
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[1], ARGV[4], ARGV[1])
 redis.call('RPUSH', KEYS[2], ARGV[6])
-for i = 5, #KEYS do
+for i = 6, #KEYS do
   redis.call('SADD', KEYS[i], ARGV[1])
 end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*',
   'kind', 'registered', 'code', ARGV[1], 'status', ARGV[8], 'previous', '', 'version', '1')
+index_open(KEYS[5], ARGV[1], tonumber(ARGV[8]), fields['due_ms'])
 return {'created'}
 """
+)
 
-# KEYS: dossier, history, event ids, changes
+# KEYS: dossier, history, event ids, changes, open index
 # ARGV: department ('' = any), event id, fingerprint, status ('' = keep), at (µs), desk ('' = none),
-#       history entry (JSON), at (ISO), changes stream length, source, code
+#       history entry (JSON), at (ISO), changes stream length, source, code,
+#       new appointment (ms, '' = none), new appointment (ISO)
+# A current event (not older than the state) must be an allowed transition, else nothing is
+# recorded; a new appointment takes effect unless one set by a later event is in force. The
+# answer, also kept for a repeated event id: fingerprint, status, version, current, the
+# appointment in force after the event and whether the event set it.
 APPLY = (
     "local ALLOWED = "
     + _allowed_table()
+    + "\nlocal SETTLED = "
+    + _settled_table()
+    + _OPEN_INDEX
     + """
-local d = redis.call('HMGET', KEYS[1], 'department', 'status', 'updated_us', 'version')
+local d = redis.call('HMGET', KEYS[1], 'department', 'status', 'updated_us', 'version',
+                     'due_set_us', 'due_ms', 'due_at')
 if not d[1] or (ARGV[1] ~= '' and d[1] ~= ARGV[1]) then return {'unknown'} end
 local seen = redis.call('HGET', KEYS[3], ARGV[2])
 if seen then return {'seen', seen} end
 local cur = tonumber(d[2])
 local new = cur
 if ARGV[4] ~= '' then new = tonumber(ARGV[4]) end
+local at = tonumber(ARGV[5])
+local current = at >= tonumber(d[3])
+if current and cur ~= new and not ALLOWED[cur][new] then return {'invalid', d[2]} end
+local rescheduled = ARGV[12] ~= '' and (not d[5] or at >= tonumber(d[5]))
 local version = tonumber(d[4])
 local entry = cjson.decode(ARGV[7])
 if ARGV[4] == '' then entry['status'] = new end
-local result
-if tonumber(ARGV[5]) < tonumber(d[3]) then
-  entry['current'] = false
-  result = {fp = ARGV[3], status = cur, version = version, current = false}
-else
-  if cur ~= new and not ALLOWED[cur][new] then return {'invalid', d[2]} end
+local fields = {}
+local status = cur
+if current then
   version = version + 1
-  local fields = {'status', tostring(new), 'updated_us', ARGV[5], 'updated_at', ARGV[8],
-                  'version', version}
+  status = new
+  fields = {'status', tostring(new), 'updated_us', ARGV[5], 'updated_at', ARGV[8],
+            'version', version}
   if ARGV[6] ~= '' then
     fields[#fields + 1] = 'holder'
     fields[#fields + 1] = ARGV[6]
   end
-  redis.call('HSET', KEYS[1], unpack(fields))
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*',
-    'kind', 'status', 'code', ARGV[11], 'status', tostring(new), 'previous', d[2],
-    'version', version, 'event_id', ARGV[2], 'source', ARGV[10])
-  entry['current'] = true
-  result = {fp = ARGV[3], status = new, version = version, current = true}
 end
+local due_ms, due_at = d[6], d[7]
+if rescheduled then
+  for _, v in ipairs({'due_at', ARGV[13], 'due_ms', ARGV[12], 'due_set_us', ARGV[5]}) do
+    fields[#fields + 1] = v
+  end
+  entry['previous_due_at'] = d[7]
+  due_ms, due_at = ARGV[12], ARGV[13]
+end
+if ARGV[12] ~= '' then entry['rescheduled'] = rescheduled end
+if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+if current or rescheduled then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*',
+    'kind', current and 'status' or 'appointment', 'code', ARGV[11], 'status', tostring(status),
+    'previous', d[2], 'version', version, 'event_id', ARGV[2], 'source', ARGV[10])
+end
+index_open(KEYS[5], ARGV[11], status, due_ms)
+entry['current'] = current
 entry['version'] = version
 redis.call('RPUSH', KEYS[2], cjson.encode(entry))
-local encoded = cjson.encode(result)
+local encoded = cjson.encode({fp = ARGV[3], status = status, version = version,
+                              current = current, due_at = due_at, rescheduled = rescheduled})
 redis.call('HSET', KEYS[3], ARGV[2], encoded)
 return {'recorded', encoded}
+"""
+)
+
+# The upgrade step (`hoso notifications reindex`): one dossier stored before the scripts kept
+# the index gets its numeric appointment fields and its place in the index.
+# KEYS: dossier, open index; ARGV: code, due_at as read (ISO), its ms, received_at (µs)
+# Returns 1, 0 for a dossier that is gone, -1 for one whose appointment changed meanwhile (the
+# change indexed it).
+INDEX_DOSSIER = (
+    "local SETTLED = "
+    + _settled_table()
+    + _OPEN_INDEX
+    + """
+local d = redis.call('HMGET', KEYS[1], 'status', 'due_at', 'due_ms', 'due_set_us')
+if not d[1] then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+if d[2] ~= ARGV[2] then return -1 end
+if not d[3] then redis.call('HSET', KEYS[1], 'due_ms', ARGV[3]) end
+if not d[4] then redis.call('HSET', KEYS[1], 'due_set_us', ARGV[4]) end
+index_open(KEYS[2], ARGV[1], tonumber(d[1]), ARGV[3])
+return 1
 """
 )

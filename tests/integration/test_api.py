@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -120,6 +121,8 @@ def test_events_move_the_dossier_and_repeat_idempotently(tuphap: AppClient) -> N
         "status": {"code": 4, "label": "Đang xử lý"},
         "version": 2,
         "current": True,
+        "rescheduled": False,
+        "due_at": "2024-04-26T17:00:00+07:00",
     }
     again = tuphap.post(path, event_body("ev-1", 4, desk="Phòng Tư pháp", note="Đang thẩm định"))
     assert (again.status, again.body) == (200, first.body)
@@ -184,6 +187,168 @@ def test_overdue_is_false_before_the_appointment(
     assert client.get(f"{DOSSIERS}/000.00.20.H57-240423-0012").body["overdue"] is False
     clock.advance(4 * 86400)
     assert client.get(f"{DOSSIERS}/000.00.20.H57-240423-0012").body["overdue"] is True
+
+
+# -- appointments (gia hạn, hẹn lại) --------------------------------------------------------------
+
+
+def test_an_event_with_a_new_appointment_reschedules_and_keeps_the_history(
+    tuphap: AppClient,
+) -> None:
+    register(tuphap, 13)
+    path = f"{DOSSIERS}/000.00.20.H57-240423-0013"
+    gia_han = event_body(
+        "gh-1", 4, minutes=120, due_at="2024-05-03T17:00:00+07:00", note="Chờ xác minh"
+    )
+    first = tuphap.post(path + "/events", gia_han)
+    assert first.status == 201, first.text
+    assert (first.body["rescheduled"], first.body["due_at"]) == (True, "2024-05-03T17:00:00+07:00")
+    again = tuphap.post(path + "/events", gia_han)
+    assert (again.status, again.body) == (200, first.body)
+    moved = {**gia_han, "due_at": "2024-05-06T17:00:00+07:00"}
+    assert_problem(tuphap.post(path + "/events", moved), 409, "event-id-reused")
+    # An older rescheduling arriving late is kept, and the newer appointment stays in force.
+    older = event_body("gh-0", 4, minutes=60, due_at="2024-04-30T17:00:00+07:00")
+    stale = tuphap.post(path + "/events", older)
+    assert stale.status == 201, stale.text
+    assert (stale.body["current"], stale.body["rescheduled"]) == (False, False)
+    assert stale.body["due_at"] == "2024-05-03T17:00:00+07:00"
+    d = tuphap.get(path).body
+    assert d["due_at"] == "2024-05-03T17:00:00+07:00"
+    assert d["appointments"] == [
+        {
+            "due_at": "2024-04-26T17:00:00+07:00",
+            "set_at": "2024-04-23T08:30:00+07:00",
+            "event_id": "registered",
+            "source": "tuphap",
+            "reason": None,
+            "recorded_at": d["history"][0]["recorded_at"],
+            "current": False,
+        },
+        {
+            "due_at": "2024-04-30T17:00:00+07:00",
+            "set_at": "2024-04-23T09:30:00+07:00",
+            "event_id": "gh-0",
+            "source": "tuphap",
+            "reason": None,
+            "recorded_at": d["history"][2]["recorded_at"],
+            "current": False,
+        },
+        {
+            "due_at": "2024-05-03T17:00:00+07:00",
+            "set_at": "2024-04-23T10:30:00+07:00",
+            "event_id": "gh-1",
+            "source": "tuphap",
+            "reason": "Chờ xác minh",
+            "recorded_at": d["history"][1]["recorded_at"],
+            "current": True,
+        },
+    ]
+    assert [(h["event_id"], h.get("due_at"), h.get("rescheduled")) for h in d["history"]] == [
+        ("registered", "2024-04-26T17:00:00+07:00", None),
+        ("gh-1", "2024-05-03T17:00:00+07:00", True),
+        ("gh-0", "2024-04-30T17:00:00+07:00", False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("due_at", "detail"),
+    [
+        ("2024-04-23T09:00:00+07:00", "due_at: before the event's at"),
+        ("2024-05-03 17:00", "due_at: not an ISO 8601 time with an offset"),
+        ("2024-05-03T17:00:00", "due_at: not an ISO 8601 time with an offset"),
+        ("03/05/2024", "due_at"),
+        (20240503, "due_at"),
+    ],
+)
+def test_a_bad_new_appointment_is_refused_and_nothing_is_recorded(
+    tuphap: AppClient, due_at: object, detail: str
+) -> None:
+    register(tuphap, 14)
+    path = f"{DOSSIERS}/000.00.20.H57-240423-0014"
+    answer = tuphap.post(path + "/events", event_body("gh", 4, minutes=60, due_at=due_at))
+    assert_problem(answer, 422, "invalid-field")
+    assert detail in answer.body["detail"]
+    d = tuphap.get(path).body
+    assert (d["due_at"], len(d["history"]), d["status"]["code"]) == (
+        "2024-04-26T17:00:00+07:00",
+        1,
+        2,
+    )
+
+
+def test_a_new_appointment_on_a_refused_transition_is_refused_with_it(tuphap: AppClient) -> None:
+    register(tuphap, 15, status=1)
+    path = f"{DOSSIERS}/000.00.20.H57-240423-0015"
+    answer = tuphap.post(path + "/events", event_body("x", 10, due_at="2024-05-03T17:00:00+07:00"))
+    assert_problem(answer, 409, "invalid-transition")
+    assert tuphap.get(path).body["due_at"] == "2024-04-26T17:00:00+07:00"
+
+
+# -- times from the future --------------------------------------------------------------------
+
+
+def next_request_time(clock: Clock) -> datetime:
+    """The gateway's time at the next request: the test signer lets a second pass first."""
+    return datetime.fromtimestamp(clock() + 1, UTC)
+
+
+def test_an_event_dated_beyond_the_clock_skew_allowance_is_refused(
+    tuphap: AppClient, clock: Clock
+) -> None:
+    register(tuphap, 16)
+    path = f"{DOSSIERS}/000.00.20.H57-240423-0016"
+    for ahead in (timedelta(seconds=301), timedelta(hours=3), timedelta(days=200)):
+        at = next_request_time(clock) + ahead
+        body = {"event_id": f"f{ahead}", "status": 4, "at": at.isoformat()}
+        answer = tuphap.post(path + "/events", body)
+        assert_problem(answer, 422, "invalid-field")
+        assert answer.body["detail"].startswith("at: ")
+        assert "is in the future" in answer.body["detail"]
+        assert "at most 300 s ahead is accepted" in answer.body["detail"]
+    d = tuphap.get(path).body
+    assert (len(d["history"]), d["status"]["code"]) == (1, 2)
+    # Within the allowance (a clock a little ahead) it is recorded and current...
+    near = next_request_time(clock) + timedelta(seconds=300)
+    answer = tuphap.post(
+        path + "/events", {"event_id": "near", "status": 4, "at": near.isoformat()}
+    )
+    assert (answer.status, answer.body["current"]) == (201, True)
+    # ...and the next real event, a second later, is current too.
+    clock.advance(300)
+    later = {"event_id": "later", "status": 5, "at": (near + timedelta(seconds=1)).isoformat()}
+    assert tuphap.post(path + "/events", later).body["current"] is True
+
+
+def test_a_registration_received_in_the_future_is_refused(tuphap: AppClient, clock: Clock) -> None:
+    now = next_request_time(clock)
+    body = registration_body(
+        17,
+        received_at=(now + timedelta(days=1)).isoformat(),
+        due_at=(now + timedelta(days=5)).isoformat(),
+    )
+    answer = tuphap.post(DOSSIERS, body)
+    assert_problem(answer, 422, "invalid-field")
+    assert answer.body["detail"].startswith("received_at: ")
+    assert "is in the future" in answer.body["detail"]
+    assert tuphap.get(f"{DOSSIERS}/000.00.20.H57-240423-0017").status == 404
+
+
+def test_the_allowance_is_the_configured_clock_skew(
+    redis_client: redis.Redis, clock: Clock
+) -> None:
+    settings = Settings(gateway=replace(GatewaySettings(), rate_per_minute=1000, clock_skew=30))
+    app = create_app(settings, redis_client, MASTER_KEY, clock)
+    from gateway.store.credentials import ClientKind
+
+    client = _client(app, redis_client, clock, ClientKind.DEPARTMENT, "tuphap")
+    register(client, 18)
+    at = next_request_time(clock) + timedelta(seconds=31)
+    path = f"{DOSSIERS}/000.00.20.H57-240423-0018/events"
+    ahead = {"event_id": "a", "status": 4, "at": at.isoformat()}
+    answer = client.post(path, ahead)
+    assert_problem(answer, 422, "invalid-field")
+    assert "at most 30 s ahead is accepted" in answer.body["detail"]
 
 
 def test_unknown_routes_and_methods_answer_problems(tuphap: AppClient) -> None:

@@ -20,9 +20,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from gateway.core.dossier import Dossier
 from gateway.core.errors import InvalidTransition
 from gateway.core.events import StatusChanged, apply, parse_status_changed
-from gateway.core.status import Status, can_move
+from gateway.core.status import SETTLED, Status, can_move
+from gateway.core.times import parse_time, to_micros
+from gateway.store import keys
 from gateway.store.dossiers import DossierStore, Recorded
 from gateway.store.errors import DossierConflict, EventConflict, UnknownDossier
 from tests.factories import T0, code, event_body, registration
@@ -37,6 +40,16 @@ def store(redis_client: redis.Redis) -> DossierStore:
 
 def ev(event_id: str, status: int, minutes: int = 60, **extra: object) -> StatusChanged:
     return parse_status_changed(event_body(event_id, status, minutes, **extra), source="tuphap")
+
+
+def in_open_index(client: redis.Redis, d: Dossier) -> None:
+    """The index the overdue list and the charts read holds the dossier, by its appointment,
+    exactly while it is not settled."""
+    score = client.zscore(keys.open_by_due(), d.code)
+    if d.status in SETTLED:
+        assert score is None, (d.code, d.status)
+    else:
+        assert score == to_micros(d.due_at) // 1000, (d.code, d.status, score)
 
 
 def test_a_registered_dossier_reads_back_whole(store: DossierStore) -> None:
@@ -164,6 +177,88 @@ def test_concurrent_events_never_lose_an_update(
     assert sorted(e["version"] for e in current) == list(range(1, got.version + 1))
 
 
+def test_a_new_appointment_takes_effect_with_its_event_and_both_are_in_the_history(
+    store: DossierStore, redis_client: redis.Redis
+) -> None:
+    d = store.register(registration(16), "tuphap", NOW).dossier
+    assert store.history(d.code)[0]["due_at"] == "2024-04-26T17:00:00+07:00"
+    later = "2024-05-03T17:00:00+07:00"
+    answer = store.apply(
+        d.code, ev("gia-han", 4, minutes=90, due_at=later, note="Chờ xác minh"), "tuphap", NOW
+    )
+    assert (answer.current, answer.rescheduled) == (True, True)
+    assert answer.due_at == parse_time("due_at", later)
+    got = store.get(d.code)
+    assert got.due_at == parse_time("due_at", later)
+    assert got.due_set_at == T0 + timedelta(minutes=90)
+    entry = store.history(d.code)[-1]
+    assert (entry["due_at"], entry["rescheduled"], entry["previous_due_at"]) == (
+        later,
+        True,
+        "2024-04-26T17:00:00+07:00",
+    )
+    assert store.apply(
+        d.code, ev("gia-han", 4, minutes=90, due_at=later, note="Chờ xác minh"), "tuphap", NOW
+    ) == replace(answer, repeated=True)
+    with pytest.raises(EventConflict):  # the same id with another appointment
+        store.apply(
+            d.code,
+            ev("gia-han", 4, minutes=90, due_at="2024-05-06T17:00:00+07:00", note="Chờ xác minh"),
+            "tuphap",
+            NOW,
+        )
+    in_open_index(redis_client, store.get(d.code))
+
+
+def test_a_rescheduling_replayed_after_a_later_status_change_still_takes_effect(
+    store: DossierStore,
+) -> None:
+    d = store.register(registration(17), "tuphap", NOW).dossier
+    store.apply(d.code, ev("bo-sung", 5, minutes=120), "tuphap", NOW)
+    late = ev("gia-han", 4, minutes=60, due_at="2024-05-03T17:00:00+07:00")
+    answer = store.apply(d.code, late, "tuphap", NOW)
+    assert (answer.current, answer.rescheduled, answer.status) == (False, True, 5)
+    got = store.get(d.code)
+    assert (got.status, got.due_at) == (Status.SUPPLEMENT_REQUESTED, late.due_at)
+    older = ev("hen-cu", 4, minutes=30, due_at="2024-04-29T17:00:00+07:00")
+    stale = store.apply(d.code, older, "tuphap", NOW)
+    assert (stale.current, stale.rescheduled, stale.due_at) == (False, False, late.due_at)
+    assert store.get(d.code).due_at == late.due_at  # an older appointment change never wins
+    assert store.history(d.code)[-1]["rescheduled"] is False
+
+
+def test_the_open_index_follows_the_status_and_the_appointment(
+    store: DossierStore, redis_client: redis.Redis
+) -> None:
+    d = store.register(registration(18), "tuphap", NOW).dossier
+    refused = store.register(registration(19, status=3), "tuphap", NOW).dossier
+    assert redis_client.zrange(keys.open_by_due(), 0, -1) == [d.code]
+    in_open_index(redis_client, refused)
+    store.apply(d.code, ev("xong", 9, minutes=70), "tuphap", NOW)
+    assert redis_client.zcard(keys.open_by_due()) == 0
+    store.apply(d.code, ev("sua", 4, minutes=80), "tuphap", NOW)  # a correction reopens it
+    in_open_index(redis_client, store.get(d.code))
+    store.apply(d.code, ev("hen", 4, minutes=90, due_at="2024-05-03T17:00:00+07:00"), "tuphap", NOW)
+    in_open_index(redis_client, store.get(d.code))
+    assert store.get(d.code).due_at == parse_time("due_at", "2024-05-03T17:00:00+07:00")
+
+
+def test_the_upgrade_step_indexes_dossiers_stored_before_the_scripts_kept_the_index(
+    store: DossierStore, redis_client: redis.Redis
+) -> None:
+    open_one = store.register(registration(20), "tuphap", NOW).dossier
+    done = store.register(registration(21), "tuphap", NOW).dossier
+    store.apply(done.code, ev("xong", 9), "tuphap", NOW)
+    for code_ in (open_one.code, done.code):  # as an earlier version left them
+        redis_client.hdel(keys.dossier(code_), "due_ms", "due_set_us")
+    redis_client.delete(keys.open_by_due())
+    assert store.get(open_one.code).due_set_at is None
+    assert store.index_by_due([open_one.code, done.code, code(9999)]) == 2
+    assert redis_client.zrange(keys.open_by_due(), 0, -1) == [open_one.code]
+    assert store.get(open_one.code) == open_one
+    in_open_index(redis_client, store.get(done.code))
+
+
 def test_every_change_is_published_on_the_change_stream(
     store: DossierStore, redis_client: redis.Redis
 ) -> None:
@@ -176,7 +271,14 @@ def test_every_change_is_published_on_the_change_stream(
 
 
 events = st.lists(
-    st.tuples(st.integers(1, 10), st.integers(-120, 240), st.booleans()), min_size=1, max_size=25
+    st.tuples(
+        st.integers(1, 10),
+        st.integers(-120, 240),
+        st.booleans(),
+        st.none() | st.integers(0, 20_000),  # a new appointment, minutes after the event
+    ),
+    min_size=1,
+    max_size=25,
 )
 
 
@@ -185,13 +287,18 @@ events = st.lists(
 )
 @given(events)
 def test_the_atomic_script_agrees_with_the_pure_core(
-    redis_client: redis.Redis, steps: list[tuple[int, int, bool]]
+    redis_client: redis.Redis, steps: list[tuple[int, int, bool, int | None]]
 ) -> None:
     redis_client.flushall()
     store = DossierStore(redis_client)
     model = store.register(registration(14), "tuphap", NOW).dossier
-    for i, (status, minutes, repeat) in enumerate(steps):
-        event = ev(f"e{i}", status, minutes=minutes, desk=f"desk {i % 3}")
+    in_open_index(redis_client, model)
+    for i, (status, minutes, repeat, due_after) in enumerate(steps):
+        extra: dict[str, object] = {"desk": f"desk {i % 3}"}
+        if due_after is not None:
+            at = T0 + timedelta(minutes=minutes)
+            extra["due_at"] = (at + timedelta(minutes=due_after)).isoformat()
+        event = ev(f"e{i}", status, minutes=minutes, **extra)
         try:
             expected = apply(model, event)
         except InvalidTransition:
@@ -202,8 +309,11 @@ def test_the_atomic_script_agrees_with_the_pure_core(
         if repeat:
             assert store.apply(model.code, event, "tuphap", NOW) == replace(recorded, repeated=True)
         assert recorded.current == expected.current
+        assert recorded.rescheduled == expected.rescheduled
         model = expected.dossier
+        assert recorded.due_at == model.due_at
         assert store.get(model.code) == model
+        in_open_index(redis_client, model)
 
 
 class EventSequences(RuleBasedStateMachine):
@@ -228,11 +338,15 @@ class EventSequences(RuleBasedStateMachine):
         status=st.none() | st.sampled_from(list(Status)),
         minutes=st.integers(-120, 600),
         desk=st.none() | st.sampled_from(["Một cửa", "Tư pháp"]),
+        due_after=st.none() | st.integers(0, 20_000),
     )
-    def new_event(self, status: Status | None, minutes: int, desk: str | None) -> None:
+    def new_event(
+        self, status: Status | None, minutes: int, desk: str | None, due_after: int | None
+    ) -> None:
         self.n += 1
         at = T0 + timedelta(minutes=minutes)
-        event = StatusChanged(f"e{self.n}", status, at, "tuphap", desk=desk)
+        due_at = None if due_after is None else at + timedelta(minutes=due_after)
+        event = StatusChanged(f"e{self.n}", status, at, "tuphap", desk=desk, due_at=due_at)
         try:
             expected = apply(self.model, event)
         except InvalidTransition:
@@ -272,6 +386,7 @@ class EventSequences(RuleBasedStateMachine):
     @invariant()
     def state_matches_the_pure_core_and_the_history(self) -> None:
         assert self.store.get(self.code) == self.model
+        in_open_index(self.redis, self.model)
         current = [e for e in self.history if e["current"]]
         assert [e["version"] for e in current] == list(range(1, self.model.version + 1))
         statuses = [int(e["status"]) for e in current]
