@@ -38,6 +38,7 @@ from config.settings import ModemSettings, Settings
 from gateway.core.errors import CoreError
 from gateway.core.notify import clock_time, notifying_statuses
 from gateway.core.phones import CARRIER_PREFIXES, normalise_phone
+from gateway.core.workdays import CalendarError, parse_calendar
 
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
@@ -326,6 +327,12 @@ def settings_problems(
             normalise_phone(sms.number)
         except CoreError:
             warning("sms", "number", f"{sms.number!r} is not a phone number")
+    calendar = settings.calendar
+    try:
+        parse_calendar(calendar.holidays, calendar.working_days)
+    except CalendarError as exc:
+        section, _, name = exc.key.partition(".")
+        error(section, name, exc.problem)
     problems += modem_problems(settings.modems, source, host)
     return problems
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from config.settings import (
     AdminSettings,
+    CalendarSettings,
     GatewaySettings,
     ModemSettings,
     RedisSettings,
@@ -23,6 +24,7 @@ from config.settings import (
     Settings,
     SmsSettings,
 )
+from gateway.core.workdays import CalendarError, parse_calendar
 
 DEFAULT_FILE = Path("config/hoso.toml")
 SECTIONS: dict[str, type[Any]] = {
@@ -31,6 +33,7 @@ SECTIONS: dict[str, type[Any]] = {
     "security": SecuritySettings,
     "sms": SmsSettings,
     "admin": AdminSettings,
+    "calendar": CalendarSettings,
 }
 
 
@@ -59,6 +62,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         name: _section(name, cls, raw.get(name, {}), env, source) for name, cls in SECTIONS.items()
     }
     modems = _modems(raw.get("modems", []), source)
+    calendar = sections["calendar"]
+    try:
+        parse_calendar(calendar.holidays, calendar.working_days)
+    except CalendarError as exc:
+        raise ConfigError(f"{source}: {exc.key} {exc.problem}") from exc
     return Settings(modems=modems, source=source, **sections)
 
 
@@ -87,6 +95,8 @@ def _section(name: str, cls: type[Any], table: object, env: Mapping[str, str], s
 
 
 def coerce_value(key: str, default: object, text: str, source: str) -> object:
+    if isinstance(default, tuple):  # a list in the environment: comma-separated
+        return tuple(piece.strip() for piece in text.split(",") if piece.strip())
     if isinstance(default, bool):
         if text.lower() in ("1", "true", "yes", "on"):
             return True
@@ -107,6 +117,10 @@ def coerce_value(key: str, default: object, text: str, source: str) -> object:
 
 
 def check_value(key: str, default: object, value: object, source: str) -> object:
+    if isinstance(default, tuple):  # a list of strings (what each string may be: config/check)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: {key} must be a list of strings, not {value!r}")
+        return tuple(value)
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     expected = type(default)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from config import holidays as vietnam
+
 
 @dataclass(frozen=True, slots=True)
 class RedisSettings:
@@ -75,8 +77,22 @@ class SmsSettings:
     coalesce_seconds: int = 120  # changes within this window become one SMS (the latest state)
     quiet_start: str = "22:00"  # Asia/Ho_Chi_Minh: notifications wait until quiet_end
     quiet_end: str = "07:00"
-    due_warning_hours: int = 24  # warn this long before the appointment if not ready; 0: never
+    # Warn this long before the appointment if not ready, counting only working days' hours
+    # ([calendar]): 24 before a Monday appointment is the Friday before; 0: never.
+    due_warning_hours: int = 24
+    # Apologise to the citizen once an appointment has passed (with the hotline), and when the
+    # department postpones one (with the new date it gave).
     overdue_apology: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSettings:
+    """Working days: Monday to Friday, less `holidays`, plus `working_days` (weekend days worked
+    in exchange). Dates YYYY-MM-DD; the defaults are Vietnam's for 2025-2027 (config/holidays.py),
+    and a list given here replaces them."""
+
+    holidays: tuple[str, ...] = tuple(day for day, _ in vietnam.HOLIDAYS)
+    working_days: tuple[str, ...] = tuple(day for day, _ in vietnam.WORKING_DAYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,5 +115,6 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
     modems: tuple[ModemSettings, ...] = ()
     source: str = "built-in defaults"  # where the settings came from, for messages

@@ -98,3 +98,33 @@ def test_the_shipped_example_configuration_loads(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "config" / "hoso.example.toml"
     s = load_settings({"HOSO_CONFIG": str(example)})
     assert s.modems
+
+
+def test_the_calendar_defaults_to_vietnams_days_off_and_a_list_replaces_them(
+    tmp_path: Path,
+) -> None:
+    default = load_settings(write(tmp_path, "")).calendar
+    assert "2026-02-17" in default.holidays  # mùng 1 Tết Bính Ngọ
+    assert "2026-01-10" in default.working_days
+    env = write(tmp_path, '[calendar]\nholidays = ["2028-01-03"]\nworking_days = []\n')
+    s = load_settings(env)
+    assert (s.calendar.holidays, s.calendar.working_days) == (("2028-01-03",), ())
+    s = load_settings({**env, "HOSO_CALENDAR_HOLIDAYS": "2028-01-03, 2028-01-04"})
+    assert s.calendar.holidays == ("2028-01-03", "2028-01-04")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('holidays = "2028-01-03"', "calendar.holidays must be a list of strings"),
+        ("holidays = [20280103]", "calendar.holidays must be a list of strings"),
+        ('holidays = ["2028-1-3"]', "calendar.holidays entry '2028-1-3' is not a date"),
+    ],
+)
+def test_a_bad_calendar_stops_startup_naming_the_key_and_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    env = write(tmp_path, f"[calendar]\n{text}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert str(caught.value).startswith(f"{tmp_path / 'hoso.toml'}: {message}")

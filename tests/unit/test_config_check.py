@@ -175,6 +175,17 @@ def test_quiet_hours_refuse_what_is_not_a_time_of_day(value: str) -> None:
     assert "HH:MM" in report.problems[0].line()
 
 
+def test_a_bad_calendar_date_is_named_with_its_key() -> None:
+    report = check(GOOD + '[calendar]\nholidays = ["2026-02-30"]\nworking_days = ["x"]\n')
+    assert [p.line() for p in report.problems] == [
+        f"{SOURCE}: calendar.holidays entry '2026-02-30' is not a date YYYY-MM-DD"
+    ]
+    report = check(GOOD + '[calendar]\nworking_days = ["x"]\n')
+    assert [p.line() for p in report.problems] == [
+        f"{SOURCE}: calendar.working_days entry 'x' is not a date YYYY-MM-DD"
+    ]
+
+
 def test_notify_statuses_must_be_statuses_with_a_notice() -> None:
     report = check(GOOD + '[sms]\nnotify_statuses = "2,11"\n')
     assert keys_of(report, Severity.ERROR) == ["sms.notify_statuses"]
@@ -324,3 +335,12 @@ def test_a_station_file_the_loader_refuses_is_one_error() -> None:
 
     report = check_station(Path("/etc/hoso/s.toml"), {}, load, FakeHost())
     assert [p.line() for p in report.problems] == ["/etc/hoso/s.toml: station.key_id is required"]
+
+
+def test_a_bad_calendar_in_a_file_is_reported_once(tmp_path: Path) -> None:
+    path = tmp_path / "hoso.toml"
+    path.write_text('[calendar]\nholidays = ["2026-02-30"]\n', encoding="utf-8")
+    report = check_file(path, {}, FakeHost())
+    assert [p.line() for p in report.errors()] == [
+        f"{path}: calendar.holidays entry '2026-02-30' is not a date YYYY-MM-DD"
+    ]
