@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 
+from gateway.core.workdays import parse_calendar
 from gateway.store.notices import Notifier
 from worker.context import context
 
@@ -16,6 +17,7 @@ from worker.context import context
 def notifier() -> Notifier:
     ctx = context()
     templates = {name: template for name, (template, _edited) in ctx.templates.all().items()}
+    calendar = ctx.settings.calendar
     return Notifier(
         ctx.redis,
         ctx.outbox,
@@ -26,6 +28,7 @@ def notifier() -> Notifier:
         # One consumer name per host, not per process: RQ forks a work horse per job, and the
         # group would keep every name it ever saw. Entries a dead horse left are reclaimed.
         consumer=f"notifier-{socket.gethostname()}",
+        calendar=parse_calendar(calendar.holidays, calendar.working_days),
     )
 
 
@@ -38,5 +41,5 @@ def tick() -> dict[str, int]:
 
 
 def scan() -> dict[str, int]:
-    """Sends the due-date warnings and overdue apologies that are due."""
+    """Sends the due-date warnings, postponement notices and overdue apologies that are due."""
     return {"sent": notifier().scan_due_dates()}

@@ -3,8 +3,15 @@
 A notice is made per dossier, not per change: changes within the coalescing window become one
 SMS carrying the latest state, and a (dossier, status) is announced at most once. Proactive SMS
 wait out the quiet hours (22:00-07:00 in Vietnam by default) unless their template is urgent.
-Besides status notices there are two date notices: a warning some hours before the appointment
-(ngày hẹn trả) while the dossier is not ready, and an apology once it is overdue (quá hạn).
+Besides status notices there are date notices, made for the appointment in force (ngày hẹn trả)
+while the dossier is not settled, each at most once per appointment:
+- the warning, `due_warning_hours` of working time (`workdays`) before the appointment;
+- the new date, with an apology, when the department postponed the appointment (an event's
+  `due_at` later than the appointment it replaced): the date is the department's, never made up;
+- the apology once the appointment has passed (quá hạn), which names no new date (there is none)
+  and gives the hotline.
+A new appointment gets its own notices. Which notices went out has no bearing on whether the
+dossier is overdue (`Dossier.is_overdue`).
 
 Times here are aware datetimes passed in; nothing reads a clock.
 """
@@ -12,6 +19,7 @@ Times here are aware datetimes passed in; nothing reads a clock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -20,7 +28,7 @@ from gateway.core.dossier import Dossier
 from gateway.core.errors import CoreError
 from gateway.core.sms_text import Template
 from gateway.core.status import SETTLED, Status
-from gateway.core.times import VIETNAM
+from gateway.core.times import VIETNAM, to_micros
 
 # The template that announces each status; a status without one cannot be notified.
 TEMPLATE_OF_STATUS: dict[Status, str] = {
@@ -32,7 +40,8 @@ TEMPLATE_OF_STATUS: dict[Status, str] = {
     Status.DONE: "notify_result_ready",
 }
 DUE_SOON_TEMPLATE = "notify_due_soon"
-OVERDUE_TEMPLATE = "notify_overdue_apology"
+OVERDUE_TEMPLATE = "notify_overdue_apology"  # names no new date: there is none
+RESCHEDULED_TEMPLATE = "notify_rescheduled"  # the department's new date, with an apology
 
 # What a placeholder says when the event that set the status carried no note.
 FALLBACK_MISSING = "giấy tờ theo hướng dẫn của cán bộ"
@@ -45,10 +54,18 @@ class NotifySettingError(CoreError):
 
 
 class DateNotice(StrEnum):
-    """The notices made from the appointment date; each is sent once per dossier."""
+    """The notices made from the appointment in force; each is sent once per appointment."""
 
     DUE_WARNING = "due_warning"
     OVERDUE = "overdue"
+    RESCHEDULED = "rescheduled"
+
+
+TEMPLATE_OF_DATE_NOTICE: dict[DateNotice, str] = {
+    DateNotice.DUE_WARNING: DUE_SOON_TEMPLATE,
+    DateNotice.OVERDUE: OVERDUE_TEMPLATE,
+    DateNotice.RESCHEDULED: RESCHEDULED_TEMPLATE,
+}
 
 
 # -- settings ----------------------------------------------------------------------------------
@@ -81,7 +98,7 @@ def template_for(status: Status) -> str | None:
 
 def check_templates(templates: Mapping[str, Template], statuses: Iterable[Status]) -> None:
     """Every template the notifier may need exists."""
-    needed = {TEMPLATE_OF_STATUS[s] for s in statuses} | {DUE_SOON_TEMPLATE, OVERDUE_TEMPLATE}
+    needed = {TEMPLATE_OF_STATUS[s] for s in statuses} | set(TEMPLATE_OF_DATE_NOTICE.values())
     missing = sorted(needed - set(templates))
     if missing:
         raise NotifySettingError(f"templates: missing {', '.join(missing)}")
@@ -150,47 +167,74 @@ def notice_time(
     return after if urgent else release_time(after, start, end)
 
 
-def date_notice(
+@dataclass(frozen=True, slots=True)
+class DatePlan:
+    """What the date notices of a dossier call for now."""
+
+    notice: DateNotice | None  # to send now
+    covers: frozenset[DateNotice]  # what sending it settles for this appointment
+    next_at: datetime | None  # when to look again (None: nothing left for this appointment)
+
+
+NOTHING = DatePlan(None, frozenset(), None)
+
+
+def plan_date_notices(
     status: Status,
     due_at: datetime,
+    postponed: bool,
     now: datetime,
-    warning: timedelta,
+    warning_at: datetime | None,
     apology: bool,
-    sent: Iterable[str],
-) -> DateNotice | None:
-    """The date notice a dossier needs now, if any: the warning from `warning` before the
-    appointment until it (0: never), the apology once the appointment has passed; none for a
-    settled dossier, and each only once (`sent` holds those already sent)."""
+    sent: Iterable[DateNotice],
+) -> DatePlan:
+    """The date notice the appointment `due_at` in force needs now, and when to look again.
+
+    `postponed`: the department set it later than the appointment it replaced; `warning_at`:
+    when the warning is due (None: no warning); `apology`: whether apologies are sent (both the
+    overdue one and the new date's); `sent`: the notices already sent for this appointment.
+    A settled dossier needs none. Past the appointment only the apology is left (too late for
+    the warning, and a new date there is not). Before it, a postponement is announced at once
+    (standing in for the warning once that is due), then the warning when its time comes.
+    """
     if status in SETTLED:
-        return None
+        return NOTHING
     done = set(sent)
     if now > due_at:
         if apology and DateNotice.OVERDUE not in done:
-            return DateNotice.OVERDUE
-        return None
-    if warning > timedelta(0) and now >= due_at - warning and DateNotice.DUE_WARNING not in done:
-        return DateNotice.DUE_WARNING
-    return None
+            return DatePlan(DateNotice.OVERDUE, frozenset({DateNotice.OVERDUE}), None)
+        return NOTHING
+    warning_due = warning_at is not None and now >= warning_at
+    notice: DateNotice | None = None
+    covers: set[DateNotice] = set()
+    if apology and postponed and DateNotice.RESCHEDULED not in done:
+        notice = DateNotice.RESCHEDULED
+        covers = {DateNotice.RESCHEDULED} | ({DateNotice.DUE_WARNING} if warning_due else set())
+    elif warning_due and DateNotice.DUE_WARNING not in done:
+        notice, covers = DateNotice.DUE_WARNING, {DateNotice.DUE_WARNING}
+    left = done | covers
+    later = []
+    if warning_at is not None and DateNotice.DUE_WARNING not in left:
+        later.append(warning_at)
+    if apology and DateNotice.OVERDUE not in left:
+        later.append(due_at + timedelta(microseconds=1))  # the first moment it is overdue
+    return DatePlan(notice, frozenset(covers), min(later) if later else None)
 
 
-def date_notices_over(
-    status: Status, due_at: datetime, now: datetime, apology: bool, sent: Iterable[str]
-) -> bool:
-    """Whether no date notice can be due any more for this dossier (it can leave the index)."""
-    if status in SETTLED:
-        return True
-    return now > due_at and (not apology or DateNotice.OVERDUE in set(sent))
+def date_notice_field(kind: DateNotice, due_at: datetime) -> str:
+    """The field of `keys.notified` recording `kind` as sent for the appointment `due_at`."""
+    return f"{kind.value}@{to_micros(due_at) // 1000}"
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """`days` working days (Monday to Friday) after `start`, in Vietnam time."""
-    day = _local(start)
-    left = days
-    while left > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    return day
+def sent_for(fields: Iterable[str], due_at: datetime, registered: bool) -> frozenset[DateNotice]:
+    """The date notices sent for the appointment `due_at`, from the fields of `keys.notified`.
+    Fields without an appointment (`due_warning`, `overdue`), written before appointments could
+    change, count for the registration's appointment (`registered`)."""
+    present = set(fields)
+    found = {k for k in DateNotice if date_notice_field(k, due_at) in present}
+    if registered:
+        found |= {k for k in (DateNotice.DUE_WARNING, DateNotice.OVERDUE) if k.value in present}
+    return frozenset(found)
 
 
 # -- what -------------------------------------------------------------------------------------
@@ -230,6 +274,7 @@ def template_values(
         "short_code": d.short_code,
         "status": label,
         "due": format_date(d.due_at),
+        # The new appointment a postponement notice announces (it is also the dossier's `due`).
         "new_due": format_date(new_due) if new_due is not None else format_date(d.due_at),
         "desk": desk,
         "missing": note or FALLBACK_MISSING,
@@ -250,6 +295,5 @@ def notice_dedupe(code: str, status: Status, phone: str) -> str:
     return f"notice:{code}:{int(status)}:{phone}"
 
 
-def date_notice_dedupe(code: str, kind: DateNotice, phone: str) -> str:
-    prefix = "due-warning" if kind is DateNotice.DUE_WARNING else "overdue"
-    return f"{prefix}:{code}:{phone}"
+def date_notice_dedupe(code: str, kind: DateNotice, due_at: datetime, phone: str) -> str:
+    return f"{kind.value.replace('_', '-')}:{code}:{to_micros(due_at) // 1000}:{phone}"

@@ -151,7 +151,7 @@ PLACEHOLDERS: frozenset[str] = frozenset(
         "short_code",  # as printed on the receipt: K7M2-QX4
         "status",  # the status label (status.LABELS)
         "due",  # the appointment date (ngày hẹn trả), already formatted: 25/04/2024
-        "new_due",  # the new appointment date after an overdue apology
+        "new_due",  # the new appointment the department set (in the postponement notice)
         "desk",  # where the dossier is / where to go
         "missing",  # documents to supplement
         "fee",  # the amount to pay, already formatted: 1.250.000 đồng
@@ -316,8 +316,13 @@ DEFAULT_TEMPLATES: dict[str, Template] = dict(
         ),
         _t(
             "notify_overdue_apology",
-            "{office} xin lỗi ông/bà: hồ sơ {code} chưa có kết quả đúng hẹn ({due}). "
-            "Xin hẹn lại ngày {new_due}. Mong ông/bà thông cảm.",
+            "{office} xin lỗi ông/bà: hồ sơ {code} chưa có kết quả đúng hẹn ngày {due}. "
+            "Mọi thắc mắc xin liên hệ {hotline}.",
+        ),
+        _t(
+            "notify_rescheduled",
+            "{office} xin lỗi ông/bà: hồ sơ {code} chưa thể trả kết quả như đã hẹn. "
+            "Xin hẹn lại ngày {new_due}. Lý do: {reason}. Mong ông/bà thông cảm.",
         ),
     ]
 )

@@ -259,12 +259,21 @@ def notices_due() -> str:
 
 
 def notified(code: str) -> str:
-    """Hash: what the dossier's phones were told: status code, due_warning, overdue -> ms."""
+    """Hash: what the dossier's phones were told -> ms: a status code, or a date notice for one
+    appointment (`due_warning@<due ms>`, `rescheduled@...`, `overdue@...`; without `@...`:
+    written before appointments could change)."""
     return f"{PREFIX}:notified:{code}"
 
 
+def date_notices_due() -> str:
+    """Sorted set: dossiers whose date notices need a look, by when (ms) (notices.py)."""
+    return f"{PREFIX}:notices:dates"
+
+
 def open_by_due() -> str:
-    """Sorted set: dossiers not settled, by appointment time (ms): the date notices' index."""
+    """Sorted set: every dossier not settled, by its appointment in force (ms), kept by the
+    dossier scripts (store/scripts.py) whatever was sent: the overdue list's and the charts'
+    index. (The key's name is older than that.)"""
     return f"{PREFIX}:notices:open-by-due"
 
 

@@ -6,9 +6,9 @@ Three steps, each run periodically by a worker, each safe to run twice or to die
    change one script records a *pending notice* for the dossier (latest status and version, the
    time of the first change, a sequence number) in `keys.notice(code)`, puts the dossier in
    `keys.notices_due()` with the time its notice may go (end of the coalescing window, pushed to
-   quiet_end in quiet hours unless urgent; `ZADD LT` keeps the earliest), keeps the index of
-   open dossiers by appointment time (`keys.open_by_due()`) in step with the dossier's current
-   status, and XACKs the entry - all atomically. An entry read by a consumer that died before
+   quiet_end in quiet hours unless urgent; `ZADD LT` keeps the earliest), asks for a look at its
+   date notices (`keys.date_notices_due()`, now; none for a settled dossier), and XACKs the
+   entry - all atomically. An entry read by a consumer that died before
    its script ran stays pending in the group and is taken over with XAUTOCLAIM after
    `reclaim_after`. Re-running the script for an entry changes nothing that matters: HSETNX of the
    first time, `ZADD LT`, and a notice of a status already announced is dropped at release.
@@ -23,10 +23,17 @@ Three steps, each run periodically by a worker, each safe to run twice or to die
    A crash after some enqueues and before that script repeats the enqueues, which the outbox
    answers with the SMS already queued: no notice is lost and none is sent twice.
 
-3. `scan_due_dates` walks the open dossiers whose appointment is within `due_warning_hours` or
-   past, reloads each, and sends the warning or the overdue apology once (dedupe keys
-   `due-warning:{code}:{phone}`, `overdue:{code}:{phone}`; then `keys.notified` records it).
-   In quiet hours non-urgent date notices wait for a scan after quiet_end.
+3. `scan_due_dates` walks the dossiers whose date notices are due for a look
+   (`keys.date_notices_due()`), reloads each with its history, and sends what the core's
+   `plan_date_notices` calls for - the warning, the department's new date, the overdue
+   apology - once per appointment (dedupe keys `due-warning|rescheduled|overdue:{code}:{due ms}:
+   {phone}`; then `keys.notified` records it, field `<kind>@<due ms>`), then sets the next look
+   (or none) - only if the dossier's status and appointment are still those it read, so a change
+   meanwhile is looked at again. In quiet hours non-urgent date notices wait for quiet_end.
+
+Which dossiers are overdue is not this module's business: the dossier scripts keep the index of
+open dossiers by appointment (`keys.open_by_due()`) that the overdue list and the charts read, and
+nothing here removes a dossier from it, whatever was sent.
 
 Opt-outs (`keys.opted_out()`) are read when the SMS is enqueued, so a phone that opts out while
 its notice is held receives nothing. The times a notice is due at and first changed at come from
@@ -36,39 +43,40 @@ the injected clock when the change is taken (not from the stream ids, which are 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import redis
 
-from config.settings import SmsSettings
+from config.settings import CalendarSettings, SmsSettings
+from gateway.core.appointments import appointments, in_force
 from gateway.core.dossier import Dossier
-from gateway.core.errors import InvalidTime
 from gateway.core.messages import Priority
 from gateway.core.notify import (
-    DUE_SOON_TEMPLATE,
     OVERDUE_TEMPLATE,
+    TEMPLATE_OF_DATE_NOTICE,
     DateNotice,
-    add_working_days,
     check_templates,
     clock_time,
-    date_notice,
     date_notice_dedupe,
-    date_notices_over,
+    date_notice_field,
     in_quiet_hours,
     note_of_status,
     notice_dedupe,
     notice_time,
     notifying_statuses,
+    plan_date_notices,
     release_time,
+    sent_for,
     template_for,
     template_values,
 )
 from gateway.core.phones import carrier_of, mask_phone
 from gateway.core.sms_text import DEFAULT_TEMPLATES, Template, fill, render
 from gateway.core.status import SETTLED, Status
-from gateway.core.times import parse_time, to_micros
+from gateway.core.times import format_time, to_micros
+from gateway.core.workdays import Calendar, parse_calendar, working_time_before
 from gateway.store import keys, metrics
 from gateway.store.dossiers import DossierStore
 from gateway.store.errors import UnknownDossier
@@ -79,27 +87,44 @@ log = logging.getLogger(__name__)
 GROUP = "notifier"  # the consumer group of the change stream
 NOTIFIED_TTL = 400 * 86400  # what was announced is remembered this long after the last notice
 _SETTLED_CSV = "," + ",".join(str(int(s)) for s in sorted(SETTLED)) + ","
+DEFAULT_CALENDAR = parse_calendar(CalendarSettings().holidays, CalendarSettings().working_days)
 
-# The open-dossier index follows the dossier's *current* status, read inside the script, so two
-# workers handling two changes of one dossier in either order leave it right.
-# KEYS: dossier hash, open index; ARGV: code, due (ms, '' unknown), settled statuses (",3,7,")
-_INDEX = """
+# A look at the dossier's date notices is asked for (by `at`, the earliest asked wins) unless its
+# *current* status, read inside the script, is settled: two workers handling two changes of one
+# dossier in either order leave it right.
+# KEYS: dossier hash, date notices index; ARGV: code, at (ms), settled statuses (",3,7,")
+_WATCH = """
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur or string.find(ARGV[3], ',' .. cur .. ',', 1, true) then
   redis.call('ZREM', KEYS[2], ARGV[1])
-elseif ARGV[2] ~= '' then
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], 'LT', ARGV[2], ARGV[1])
 end
 return cur
 """
-INDEX = _INDEX
+WATCH = _WATCH
 
-# KEYS: dossier hash, open index, notice hash, due set, change stream
-# ARGV: code, due (ms), settled, status, version, now (ms), may go at (ms), notify (1/0), group,
+# The next look a scan decided on, kept only if the dossier's status and appointment are still
+# those the scan read (else the change that moved them asked for a look of its own).
+# KEYS: dossier hash, date notices index; ARGV: code, status, due_at (ISO), next look (ms, ''
+# none)
+REWATCH = """
+local d = redis.call('HMGET', KEYS[1], 'status', 'due_at')
+if d[1] ~= ARGV[2] or d[2] ~= ARGV[3] then return 0 end
+if ARGV[4] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+end
+return 1
+"""
+
+# KEYS: dossier hash, date notices index, notice hash, due set, change stream
+# ARGV: code, now (ms), settled, status, version, now (ms), may go at (ms), notify (1/0), group,
 #       entry id
 RECORD = (
     "local cur = (function()\n"
-    + _INDEX
+    + _WATCH
     + """
 end)()
 local recorded = 0
@@ -176,7 +201,7 @@ class Notifier:
         consumer: str = "notifier",
         reclaim_after: timedelta = timedelta(seconds=60),
         lease: timedelta = timedelta(seconds=60),
-        apology_new_due_days: int = 3,
+        calendar: Calendar = DEFAULT_CALENDAR,
     ) -> None:
         self._redis = client
         self._outbox = outbox
@@ -192,9 +217,10 @@ class Notifier:
         self._consumer = consumer
         self._reclaim_ms = int(reclaim_after.total_seconds() * 1000)
         self._lease_ms = int(lease.total_seconds() * 1000)
-        self._new_due_days = apology_new_due_days
+        self._calendar = calendar
         self._group_ready = False
-        self._index = client.register_script(INDEX)
+        self._watch = client.register_script(WATCH)
+        self._rewatch_script = client.register_script(REWATCH)
         self._record = client.register_script(RECORD)
         self._claim = client.register_script(CLAIM)
         self._finish = client.register_script(FINISH)
@@ -214,8 +240,6 @@ class Notifier:
             return 0
         now = self._clock()
         now_ms = _ms(now)
-        codes = sorted({f["code"] for _, f in entries if f.get("code")})
-        due_ms = self._due_ms(codes)
         pipe = self._redis.pipeline(transaction=False)
         for entry_id, fields in entries:
             code = fields.get("code", "")
@@ -231,14 +255,14 @@ class Notifier:
             self._record(
                 keys=[
                     keys.dossier(code),
-                    keys.open_by_due(),
+                    keys.date_notices_due(),
                     keys.notice(code),
                     keys.notices_due(),
                     keys.changes(),
                 ],
                 args=[
                     code,
-                    due_ms.get(code, ""),
+                    now_ms,
                     _SETTLED_CSV,
                     int(status),
                     fields.get("version", "0"),
@@ -298,21 +322,6 @@ class Notifier:
             if "BUSYGROUP" not in str(exc):
                 raise
         self._group_ready = True
-
-    def _due_ms(self, codes: Iterable[str]) -> dict[str, int]:
-        codes = list(codes)
-        pipe = self._redis.pipeline(transaction=False)
-        for code in codes:
-            pipe.hget(keys.dossier(code), "due_at")
-        found: dict[str, int] = {}
-        for code, raw in zip(codes, pipe.execute(), strict=True):
-            if raw is None:
-                continue
-            try:
-                found[code] = _ms(parse_time("due_at", raw))
-            except InvalidTime:
-                log.warning("notice.bad_due_at code=%s", code)
-        return found
 
     # -- 2. pending notices -> SMS ---------------------------------------------------------
 
@@ -388,14 +397,14 @@ class Notifier:
     # -- 3. appointment dates --------------------------------------------------------------
 
     def scan_due_dates(self, limit: int = 10_000) -> int:
-        """Sends due-date warnings and overdue apologies; returns how many SMS were enqueued."""
+        """Sends due-date warnings, postponement notices and overdue apologies that are due;
+        returns how many SMS were enqueued."""
         now = self._clock()
         now_ms = _ms(now)
-        horizon = now + max(self._warning, timedelta(0))
         codes = [
             str(c)
             for c in self._redis.zrangebyscore(
-                keys.open_by_due(), "-inf", _ms(horizon), start=0, num=limit
+                keys.date_notices_due(), "-inf", now_ms, start=0, num=limit
             )
         ]
         quiet = in_quiet_hours(now, *self._quiet)
@@ -406,42 +415,77 @@ class Notifier:
 
     def _date_notice(self, code: str, now: datetime, quiet: bool, enqueue_ms: int) -> int:
         try:
-            d = self._dossiers.get(code)
+            d, history = self._dossiers.get_with_history(code)
         except UnknownDossier:
-            self._redis.zrem(keys.open_by_due(), code)
+            self._redis.zrem(keys.date_notices_due(), code)
             return 0
-        if d.status in SETTLED:  # the change that settled it is not taken yet
-            self._reindex(code, _ms(d.due_at))
-            return 0
-        apology = self._settings.overdue_apology
-        sent_before = [str(f) for f in self._redis.hkeys(keys.notified(code))]
-        kind = date_notice(d.status, d.due_at, now, self._warning, apology, sent_before)
+        appointment = in_force(appointments(history, d.due_at))
+        postponed = appointment is not None and appointment.postponed
+        registered = appointment is None or appointment.replaced is None
+        fields = [str(f) for f in self._redis.hkeys(keys.notified(code))]
+        warning_at = (
+            working_time_before(d.due_at, self._warning, self._calendar)
+            if self._warning > timedelta(0)
+            else None
+        )
+        plan = plan_date_notices(
+            d.status,
+            d.due_at,
+            postponed,
+            now,
+            warning_at,
+            self._settings.overdue_apology,
+            sent_for(fields, d.due_at, registered),
+        )
+        kind = plan.notice
         if kind is None:
-            if date_notices_over(d.status, d.due_at, now, apology, sent_before):
-                self._redis.zrem(keys.open_by_due(), code)
+            self._rewatch(d, plan.next_at)
             return 0
-        overdue = kind is DateNotice.OVERDUE
-        template = self._templates[OVERDUE_TEMPLATE if overdue else DUE_SOON_TEMPLATE]
+        template = self._date_template(kind)
         if quiet and not template.urgent:
-            return 0  # a scan after quiet_end sends it
-        new_due = add_working_days(now, self._new_due_days) if overdue else None
-        values = self._values(d, new_due=new_due)
+            self._rewatch(d, release_time(now, *self._quiet))
+            return 0
+        if kind is DateNotice.RESCHEDULED:
+            reason = appointment.reason if appointment is not None else None
+            values = self._values(d, note=reason, new_due=d.due_at)
+        else:
+            values = self._values(d)
         sent = self._send(
-            d, template, values, enqueue_ms, lambda phone: date_notice_dedupe(code, kind, phone)
+            d,
+            template,
+            values,
+            enqueue_ms,
+            lambda phone: date_notice_dedupe(code, kind, d.due_at, phone),
         )
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hsetnx(keys.notified(code), kind.value, _ms(now))
+        for done in plan.covers:
+            pipe.hsetnx(keys.notified(code), date_notice_field(done, d.due_at), _ms(now))
         pipe.expire(keys.notified(code), NOTIFIED_TTL)
-        if overdue:
-            pipe.zrem(keys.open_by_due(), code)  # nothing is left to say about its date
         pipe.execute()
+        self._rewatch(d, plan.next_at)
         log.info("notice.date code=%s kind=%s sms=%s", code, kind.value, sent)
         return sent
 
+    def _date_template(self, kind: DateNotice) -> Template:
+        template = self._templates[TEMPLATE_OF_DATE_NOTICE[kind]]
+        if kind is DateNotice.OVERDUE and "new_due" in template.placeholders:
+            # An edit made when the apology invented a new date: there is none to state.
+            log.warning("notice.template_ignored name=%s reason=new_due", template.name)
+            return DEFAULT_TEMPLATES[OVERDUE_TEMPLATE]
+        return template
+
+    def _rewatch(self, d: Dossier, at: datetime | None) -> None:
+        self._rewatch_script(
+            keys=[keys.dossier(d.code), keys.date_notices_due()],
+            args=[d.code, int(d.status), format_time(d.due_at), "" if at is None else _ms(at)],
+        )
+
     def index_existing(self) -> int:
-        """Migration: builds the open-dossier index from every dossier hash (SCAN), and starts
-        the change stream's consumer group at the stream's end if it does not exist yet (so the
-        past is not announced again). Safe to run any time; returns the dossiers looked at."""
+        """The upgrade step: puts every dossier stored by an earlier version in the index of
+        open dossiers by appointment (`DossierStore.index_by_due`) and asks for a look at the
+        date notices of each one not settled (SCAN), and starts the change stream's consumer
+        group at the stream's end if it does not exist yet (so the past is not announced
+        again). Safe to run any time; returns the dossiers looked at."""
         self._ensure_group(at_end=True)
         prefix = keys.dossier("")
         looked = 0
@@ -457,21 +501,17 @@ class Notifier:
         return looked + self._index_batch(batch)
 
     def _index_batch(self, codes: list[str]) -> int:
-        due_ms = self._due_ms(codes)
+        self._dossiers.index_by_due(codes)
+        now_ms = _ms(self._clock())
         pipe = self._redis.pipeline(transaction=False)
         for code in codes:
-            self._index(
-                keys=[keys.dossier(code), keys.open_by_due()],
-                args=[code, due_ms.get(code, ""), _SETTLED_CSV],
+            self._watch(
+                keys=[keys.dossier(code), keys.date_notices_due()],
+                args=[code, now_ms, _SETTLED_CSV],
                 client=pipe,
             )
         pipe.execute()
         return len(codes)
-
-    def _reindex(self, code: str, due_ms: int) -> None:
-        self._index(
-            keys=[keys.dossier(code), keys.open_by_due()], args=[code, due_ms, _SETTLED_CSV]
-        )
 
     # -- shared ----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from gateway.core.messages import Priority
 from gateway.core.sms_text import DEFAULT_TEMPLATES, Template
 from gateway.core.status import Status
 from gateway.core.times import VIETNAM
+from gateway.core.workdays import parse_calendar
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from gateway.store.notices import GROUP, Notifier
@@ -384,23 +385,182 @@ def test_date_notices_wait_out_quiet_hours_and_skip_opted_out_phones(
     assert [s.to for s in queued(outbox, clock)] == [PHONE]
 
 
-def test_the_overdue_apology_goes_once_with_a_new_date(
+def test_the_overdue_apology_goes_once_with_the_hotline_and_invents_no_date(
+    dossiers: DossierStore,
+    make_notifier: MakeNotifier,
+    redis_client: redis.Redis,
+    outbox: Outbox,
+    clock: DateClock,
+) -> None:
+    notifier = make_notifier(SmsSettings(hotline="0203 3825 111"))
+    code = register(dossiers, clock, 19)
+    settle(notifier, clock, outbox)
+    clock.set(vn(26, 17, 1))
+    assert notifier.scan_due_dates() == 1  # the warning was never sent: too late for it now
+    [sms] = queued(outbox, clock)
+    assert sms.text == (
+        f"Bo phan mot cua xin loi ong/ba: ho so {code} chua co ket qua dung hen ngay "
+        "26/04/2024. Moi thac mac xin lien he 0203 3825 111."
+    )
+    clock.advance(600)
+    assert notifier.scan_due_dates() == 0
+    assert redis_client.zrange(keys.open_by_due(), 0, -1) == [code]  # still overdue, still listed
+
+
+def test_a_late_dossier_stays_in_the_overdue_index_after_its_apology_until_its_result_is_ready(
     dossiers: DossierStore,
     notifier: Notifier,
     redis_client: redis.Redis,
     outbox: Outbox,
     clock: DateClock,
 ) -> None:
-    code = register(dossiers, clock, 19)
+    code = register(dossiers, clock, 26)
     settle(notifier, clock, outbox)
-    clock.set(vn(26, 17, 1))  # a Friday: three working days later is Wednesday 01/05
-    assert notifier.scan_due_dates() == 1  # the warning was never sent: too late for it now
-    [sms] = queued(outbox, clock)
-    assert "xin loi ong/ba: ho so " + code in sms.text
-    assert "(26/04/2024). Xin hen lai ngay 01/05/2024." in sms.text
-    clock.advance(600)
-    assert notifier.scan_due_dates() == 0
+    clock.set(vn(26, 18, 0))
+    assert notifier.scan_due_dates() == 1  # the apology
+    due_ms = int(vn(26, 17).timestamp() * 1000)
+    for status in (Status.PROCESSING, Status.SUPPLEMENT_REQUESTED, Status.PROCESSING):
+        move(dossiers, clock, code, status)
+        notifier.take_changes()
+        clock.advance(3600)
+        notifier.release_due()
+        assert notifier.scan_due_dates() == 0  # nothing more to say about this appointment
+        assert redis_client.zscore(keys.open_by_due(), code) == due_ms
+        assert dossiers.get(code).is_overdue(clock())
+    move(dossiers, clock, code, Status.DONE)  # the result is ready: lateness ends here
     assert redis_client.zcard(keys.open_by_due()) == 0
+    assert not dossiers.get(code).is_overdue(clock())
+    notifier.take_changes()
+    clock.set(vn(27, 7, 0))  # after the quiet hours
+    assert notifier.release_due() == 1  # "result ready"
+    assert notifier.scan_due_dates() == 0
+    assert redis_client.zcard(keys.date_notices_due()) == 0
+
+
+def test_a_postponement_tells_the_departments_date_and_reason_and_a_missed_one_is_apologised_for(
+    dossiers: DossierStore,
+    make_notifier: MakeNotifier,
+    redis_client: redis.Redis,
+    outbox: Outbox,
+    clock: DateClock,
+) -> None:
+    notifier = make_notifier(SmsSettings(hotline="0203 3825 111", due_warning_hours=0))
+    code = register(dossiers, clock, 27)
+    settle(notifier, clock, outbox)
+    clock.set(vn(25, 9, 0))
+    move(
+        dossiers,
+        clock,
+        code,
+        Status.PROCESSING,
+        due_at=vn(30, 17, 0),
+        note="Chờ kết quả xác minh của UBND xã",
+    )
+    assert notifier.take_changes() == 1
+    clock.advance(60)
+    assert notifier.scan_due_dates() == 1
+    [sms] = queued(outbox, clock)
+    assert sms.text == (
+        f"Bo phan mot cua xin loi ong/ba: ho so {code} chua the tra ket qua nhu da hen. "
+        "Xin hen lai ngay 30/04/2024. Ly do: Cho ket qua xac minh cua UBND xa. "
+        "Mong ong/ba thong cam."
+    )
+    clock.set(vn(27, 9, 0))  # the first appointment has passed: it is not the one in force
+    assert notifier.scan_due_dates() == 0
+    assert not dossiers.get(code).is_overdue(clock())
+    clock.set(vn(30, 17, 1))  # the new appointment is missed as well
+    assert notifier.scan_due_dates() == 1
+    [late] = queued(outbox, clock)
+    assert late.text == (
+        f"Bo phan mot cua xin loi ong/ba: ho so {code} chua co ket qua dung hen ngay "
+        "30/04/2024. Moi thac mac xin lien he 0203 3825 111."
+    )
+    assert redis_client.zrange(keys.open_by_due(), 0, -1) == [code]
+    clock.advance(86400)
+    assert notifier.scan_due_dates() == 0
+
+
+def test_an_apology_then_a_new_date_then_nothing_twice(
+    dossiers: DossierStore, notifier: Notifier, outbox: Outbox, clock: DateClock
+) -> None:
+    code = register(dossiers, clock, 28)
+    settle(notifier, clock, outbox)
+    clock.set(vn(26, 17, 30))
+    assert notifier.scan_due_dates() == 1
+    assert "chua co ket qua dung hen ngay 26/04/2024" in queued(outbox, clock)[0].text
+    clock.set(vn(27, 8, 0))  # the department gives the late dossier a new appointment
+    move(dossiers, clock, code, Status.PROCESSING, due_at=datetime(2024, 5, 3, 17, tzinfo=VIETNAM))
+    notifier.take_changes()
+    assert notifier.scan_due_dates() == 1
+    [new_date] = queued(outbox, clock)
+    assert "Xin hen lai ngay 03/05/2024. Ly do: xem tai bo phan mot cua." in new_date.text
+    clock.advance(3600)
+    move(dossiers, clock, code, Status.PROCESSING)  # later events do not announce it again
+    notifier.take_changes()
+    clock.advance(3600)
+    assert notifier.scan_due_dates() == 0
+    assert [s.text for s in queued(outbox, clock)] == []
+
+
+def test_an_appointment_brought_forward_gets_no_apology_but_its_warning(
+    dossiers: DossierStore, notifier: Notifier, outbox: Outbox, clock: DateClock
+) -> None:
+    code = register(dossiers, clock, 29)
+    settle(notifier, clock, outbox)
+    move(dossiers, clock, code, Status.PROCESSING, due_at=vn(25, 17, 0))
+    notifier.take_changes()
+    assert notifier.scan_due_dates() == 0
+    clock.set(vn(24, 17, 0))
+    assert notifier.scan_due_dates() == 1
+    [warning] = queued(outbox, clock)
+    assert "co hen tra ket qua ngay 25/04/2024" in warning.text
+
+
+def test_the_warning_counts_working_days_and_skips_holidays(
+    dossiers: DossierStore, make_notifier: MakeNotifier, outbox: Outbox, clock: DateClock
+) -> None:
+    # 2024: 29/04 swapped off (worked on Saturday 04/05), 30/04 and 01/05 public holidays.
+    calendar = parse_calendar(["2024-04-29", "2024-04-30", "2024-05-01"], ["2024-05-04"])
+    notifier = make_notifier(calendar=calendar)
+    register(dossiers, clock, 30, due_at="2024-05-02T08:00:00+07:00")
+    settle(notifier, clock, outbox)
+    clock.set(vn(26, 7, 59))  # Friday: 24 working hours before Thursday 08:00 is 08:00 today
+    assert notifier.scan_due_dates() == 0
+    clock.set(vn(26, 8, 0))
+    assert notifier.scan_due_dates() == 1
+    [warning] = queued(outbox, clock)
+    assert "co hen tra ket qua ngay 02/05/2024" in warning.text
+
+
+def test_an_apology_template_edited_to_state_a_new_date_is_not_used_for_one_there_is_not(
+    dossiers: DossierStore, make_notifier: MakeNotifier, outbox: Outbox, clock: DateClock
+) -> None:
+    old_edit = Template(
+        "notify_overdue_apology", "Xin loi, ho so {code} tre hen. Hen lai ngay {new_due}."
+    )
+    notifier = make_notifier(templates={**DEFAULT_TEMPLATES, "notify_overdue_apology": old_edit})
+    register(dossiers, clock, 31)
+    settle(notifier, clock, outbox)
+    clock.set(vn(27, 9, 0))
+    assert notifier.scan_due_dates() == 1
+    [sms] = queued(outbox, clock)
+    assert "Hen lai" not in sms.text
+    assert "chua co ket qua dung hen ngay 26/04/2024" in sms.text
+
+
+def test_an_apology_sent_by_an_earlier_version_is_not_sent_again(
+    dossiers: DossierStore,
+    notifier: Notifier,
+    redis_client: redis.Redis,
+    outbox: Outbox,
+    clock: DateClock,
+) -> None:
+    code = register(dossiers, clock, 32)
+    settle(notifier, clock, outbox)
+    redis_client.hset(keys.notified(code), mapping={"due_warning": 1, "overdue": 2})
+    clock.set(vn(27, 9, 0))
+    assert notifier.scan_due_dates() == 0
+    assert queued(outbox, clock) == []
 
 
 def test_no_apology_when_the_setting_turns_it_off(

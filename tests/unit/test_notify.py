@@ -6,22 +6,26 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.core.dossier import Dossier, open_dossier
 from gateway.core.notify import (
     DateNotice,
+    DatePlan,
     NotifySettingError,
-    add_working_days,
     check_templates,
-    date_notice,
-    date_notices_over,
+    date_notice_dedupe,
+    date_notice_field,
     format_date,
     in_quiet_hours,
     note_of_status,
     notice_time,
     notifying_statuses,
+    plan_date_notices,
     release_time,
     send_after,
+    sent_for,
     template_for,
     template_values,
 )
@@ -103,47 +107,89 @@ def test_a_notice_waits_for_its_window_and_then_for_the_morning_unless_urgent() 
     assert notice_time(vn(21, 59), 120, "22:00", "07:00", urgent=True) == vn(22, 1)
 
 
-def test_the_warning_comes_within_its_hours_before_the_appointment_once() -> None:
-    due = vn(17, 0, day=26)
-    warn = timedelta(hours=24)
-    assert date_notice(Status.PROCESSING, due, vn(16, 59, day=25), warn, True, []) is None
-    assert (
-        date_notice(Status.PROCESSING, due, vn(17, 0, day=25), warn, True, [])
-        is DateNotice.DUE_WARNING
-    )
-    assert (
-        date_notice(Status.PROCESSING, due, vn(9, 0, day=26), warn, True, ["due_warning"]) is None
-    )
-    assert date_notice(Status.PROCESSING, due, vn(9, 0, day=26), timedelta(0), True, []) is None
+WARN = timedelta(hours=24)
+DUE = vn(17, 0, day=26)  # Friday 26/04/2024 17:00
+WARNING_AT = vn(17, 0, day=25)
 
 
-def test_a_settled_dossier_gets_no_date_notice() -> None:
-    due = vn(17, 0, day=26)
-    for status in (Status.DONE, Status.RETURNED, Status.REFUSED, Status.STOPPED):
-        assert date_notice(status, due, vn(9, 0, day=26), timedelta(hours=24), True, []) is None
-        assert date_notice(status, due, vn(9, 0, day=27), timedelta(hours=24), True, []) is None
-        assert date_notices_over(status, due, vn(9, 0, day=20), True, [])
+def plan(
+    now: datetime,
+    *,
+    status: Status = Status.PROCESSING,
+    postponed: bool = False,
+    warning_at: datetime | None = WARNING_AT,
+    apology: bool = True,
+    sent: frozenset[DateNotice] = frozenset(),
+) -> DatePlan:
+    return plan_date_notices(status, DUE, postponed, now, warning_at, apology, sent)
 
 
-def test_the_overdue_apology_comes_once_after_the_appointment() -> None:
-    due = vn(17, 0, day=26)
+def test_the_warning_comes_from_its_time_until_the_appointment_once() -> None:
+    assert plan(vn(16, 59, day=25)) == DatePlan(None, frozenset(), WARNING_AT)
+    warned = plan(vn(17, 0, day=25))
+    assert warned.notice is DateNotice.DUE_WARNING
+    assert warned.covers == {DateNotice.DUE_WARNING}
+    assert warned.next_at == DUE + timedelta(microseconds=1)  # then the apology, if late
+    assert plan(vn(9, 0, day=26), sent=frozenset({DateNotice.DUE_WARNING})).notice is None
+    assert plan(vn(9, 0, day=26), warning_at=None).notice is None
+
+
+def test_a_settled_dossier_gets_no_date_notice_and_needs_no_look() -> None:
+    for status in (Status.DONE, Status.RETURNED, Status.REFUSED, Status.STOPPED, Status.WITHDRAWN):
+        for now in (vn(9, 0, day=20), vn(9, 0, day=26), vn(9, 0, day=27)):
+            assert plan(now, status=status, postponed=True) == DatePlan(None, frozenset(), None)
+
+
+def test_the_overdue_apology_comes_once_after_the_appointment_and_then_nothing() -> None:
     after = vn(17, 1, day=26)
-    assert date_notice(Status.PROCESSING, due, after, timedelta(hours=24), True, []) is (
-        DateNotice.OVERDUE
+    late = plan(after)
+    assert late == DatePlan(DateNotice.OVERDUE, frozenset({DateNotice.OVERDUE}), None)
+    assert plan(DUE).notice is DateNotice.DUE_WARNING  # at the appointment it is not late yet
+    assert plan(after, sent=frozenset({DateNotice.OVERDUE})) == DatePlan(None, frozenset(), None)
+    assert plan(after, apology=False) == DatePlan(None, frozenset(), None)
+    assert plan(after, postponed=True).notice is DateNotice.OVERDUE  # too late for a new date
+
+
+def test_a_postponement_is_announced_at_once_and_stands_for_a_warning_already_due() -> None:
+    early = plan(vn(9, 0, day=23), postponed=True)
+    assert early == DatePlan(
+        DateNotice.RESCHEDULED, frozenset({DateNotice.RESCHEDULED}), WARNING_AT
     )
+    close = plan(vn(9, 0, day=26), postponed=True)
+    assert close.covers == {DateNotice.RESCHEDULED, DateNotice.DUE_WARNING}
+    assert close.next_at == DUE + timedelta(microseconds=1)
+    assert plan(vn(9, 0, day=23), postponed=True, apology=False).notice is None
+    announced = frozenset({DateNotice.RESCHEDULED})
+    assert plan(vn(9, 0, day=23), postponed=True, sent=announced).notice is None
+
+
+def test_with_no_warning_and_no_apology_nothing_is_ever_left_to_look_at() -> None:
+    assert plan(vn(9, 0, day=23), warning_at=None, apology=False) == DatePlan(
+        None, frozenset(), None
+    )
+
+
+def test_what_was_sent_is_recorded_per_appointment() -> None:
+    later = vn(17, 0, day=30)
+    fields = [date_notice_field(DateNotice.OVERDUE, DUE), "2", "9"]
+    assert fields[0] == f"overdue@{int(DUE.timestamp() * 1000)}"
+    assert sent_for(fields, DUE, registered=False) == {DateNotice.OVERDUE}
+    assert sent_for(fields, later, registered=False) == frozenset()
+    # Fields from before appointments could change count for the registration's appointment.
+    legacy = ["due_warning", "overdue", "2"]
+    assert sent_for(legacy, DUE, registered=True) == {DateNotice.DUE_WARNING, DateNotice.OVERDUE}
+    assert sent_for(legacy, later, registered=False) == frozenset()
+
+
+def test_date_notices_are_deduplicated_per_appointment() -> None:
+    code, phone = "000.00.20.H57-240423-0007", "+84901234567"
+    ms = int(DUE.timestamp() * 1000)
     assert (
-        date_notice(Status.PROCESSING, due, after, timedelta(hours=24), True, ["overdue"]) is None
+        date_notice_dedupe(code, DateNotice.OVERDUE, DUE, phone) == f"overdue:{code}:{ms}:{phone}"
     )
-    assert date_notice(Status.PROCESSING, due, after, timedelta(hours=24), False, []) is None
-    assert not date_notices_over(Status.PROCESSING, due, after, True, ["due_warning"])
-    assert date_notices_over(Status.PROCESSING, due, after, True, ["overdue"])
-    assert date_notices_over(Status.PROCESSING, due, after, False, [])
-
-
-def test_working_days_skip_the_weekend() -> None:
-    friday = vn(16, 0, day=26)
-    assert add_working_days(friday, 1).date() == datetime(2024, 4, 29).date()
-    assert add_working_days(friday, 3).date() == datetime(2024, 5, 1).date()
+    assert date_notice_dedupe(code, DateNotice.DUE_WARNING, DUE, phone).startswith("due-warning:")
+    other = date_notice_dedupe(code, DateNotice.OVERDUE, vn(17, 0, day=30), phone)
+    assert other != date_notice_dedupe(code, DateNotice.OVERDUE, DUE, phone)
 
 
 def test_dates_are_written_dd_mm_yyyy_in_vietnam() -> None:
@@ -190,8 +236,49 @@ def test_without_a_desk_the_office_is_named_and_a_note_fills_the_missing_documen
     assert template_values(d, office="x", hotline="")["reason"]  # never empty
 
 
-def test_the_apology_names_the_new_date() -> None:
-    d = dossier()
-    values = template_values(d, office="x", hotline="", new_due=vn(9, 0, day=30))
-    assert values["new_due"] == "30/04/2024"
-    assert values["due"] == "26/04/2024"
+def test_the_postponement_notice_names_the_departments_new_date_and_reason() -> None:
+    d = replace(dossier(), due_at=vn(9, 0, day=30))
+    values = template_values(d, office="x", hotline="", note="Chờ xác minh", new_due=d.due_at)
+    assert (values["new_due"], values["reason"]) == ("30/04/2024", "Chờ xác minh")
+    text = render(fill(DEFAULT_TEMPLATES["notify_rescheduled"], values), False).text
+    assert "Xin hen lai ngay 30/04/2024. Ly do: Cho xac minh." in text
+
+
+def test_the_overdue_apology_names_no_new_date_and_gives_the_hotline() -> None:
+    template = DEFAULT_TEMPLATES["notify_overdue_apology"]
+    assert "new_due" not in template.placeholders
+    assert "hotline" in template.placeholders
+    values = template_values(dossier(), office="UBND phuong Ben Nghe", hotline="028 3829 1234")
+    assert render(fill(template, values), False).text == (
+        "UBND phuong Ben Nghe xin loi ong/ba: ho so 000.00.20.H57-240423-0007 chua co ket qua "
+        "dung hen ngay 26/04/2024. Moi thac mac xin lien he 028 3829 1234."
+    )
+
+
+@given(
+    st.lists(st.integers(0, 14 * 24 * 60), min_size=1, max_size=30),
+    st.booleans(),
+    st.booleans(),
+    st.none() | st.integers(0, 72),
+)
+def test_scans_at_any_times_send_each_date_notice_at_most_once_and_leave_nothing_due(
+    minutes: list[int], postponed: bool, apology: bool, warning_hours: int | None
+) -> None:
+    start = vn(8, 0, day=20)
+    warning_at = None if warning_hours is None else DUE - timedelta(hours=warning_hours)
+    sent: set[DateNotice] = set()
+    for now in sorted(start + timedelta(minutes=m) for m in minutes):
+        step = plan_date_notices(
+            Status.PROCESSING, DUE, postponed, now, warning_at, apology, frozenset(sent)
+        )
+        if step.notice is not None:
+            assert step.notice not in sent
+            assert step.notice in step.covers
+            sent |= step.covers
+        after = plan_date_notices(
+            Status.PROCESSING, DUE, postponed, now, warning_at, apology, frozenset(sent)
+        )
+        assert after.notice is None  # what is due now was sent
+        assert after.next_at is None or after.next_at > now
+        if now > DUE:
+            assert (DateNotice.OVERDUE in sent) == apology

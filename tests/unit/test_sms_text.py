@@ -226,6 +226,7 @@ EXPECTED_NAMES = {
     "notify_stopped",
     "notify_due_soon",
     "notify_overdue_apology",
+    "notify_rescheduled",
 }
 
 
@@ -276,10 +277,18 @@ def test_the_help_reply_shows_the_syntax_and_its_examples_parse() -> None:
     assert parse("TRA").kind == "list_mine"
 
 
-def test_the_overdue_notice_apologises_and_gives_a_new_date() -> None:
+def test_the_overdue_notice_apologises_and_gives_the_hotline_but_no_date_of_its_own() -> None:
     text = render(fill(DEFAULT_TEMPLATES["notify_overdue_apology"], TYPICAL), False).text
     assert "xin loi" in text
-    assert "hen lai ngay 02/05/2024" in text
+    assert "028 3829 1234" in text
+    assert "02/05/2024" not in text  # no new date: only the department sets one
+    assert "hen lai" not in text
+
+
+def test_the_postponement_notice_apologises_and_gives_the_new_date_and_reason() -> None:
+    text = render(fill(DEFAULT_TEMPLATES["notify_rescheduled"], TYPICAL), False).text
+    assert "xin loi" in text
+    assert "Xin hen lai ngay 02/05/2024. Ly do: Ho so khong du dieu kien." in text
 
 
 def test_replies_may_go_out_at_night_and_notices_wait_for_the_morning() -> None:
