@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import redis
@@ -22,6 +22,7 @@ import redis
 from gateway.core.dossier import parse_registration
 from gateway.core.errors import CoreError
 from gateway.core.messages import SmsState
+from gateway.core.times import refuse_future_time
 from gateway.http.bodies import schema_error
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
@@ -153,8 +154,10 @@ def import_dossiers(
     rows: list[tuple[int, dict[str, Any] | str]],
     now: datetime,
     progress: ProgressFactory,
+    clock_skew: timedelta,
 ) -> ImportReport:
-    """Registers each row as the department API would (same checks, same answers)."""
+    """Registers each row as the department API would (same checks, same answers; a received_at
+    more than `clock_skew` ahead of `now` is refused)."""
     report = ImportReport()
     with progress("import", len(rows)) as bar:
         for number, body in rows:
@@ -167,7 +170,9 @@ def import_dossiers(
                 report.errors.append((number, problem))
                 continue
             try:
-                result = store.register(parse_registration(body), department, now)
+                reg = parse_registration(body)
+                refuse_future_time("received_at", reg.received_at, now, clock_skew)
+                result = store.register(reg, department, now)
             except (CoreError, StoreError) as exc:
                 report.errors.append((number, str(exc)))
                 continue

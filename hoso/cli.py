@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import redis
@@ -192,7 +192,8 @@ def _cmd_dossiers(args: argparse.Namespace) -> int:
         return 2
     rows = list(bulk.read_rows(text, fmt))
     store = DossierStore(connect_redis(settings.redis.effective_url()))
-    report = bulk.import_dossiers(store, args.department, rows, datetime.now(UTC), Progress)
+    skew = timedelta(seconds=settings.gateway.clock_skew)
+    report = bulk.import_dossiers(store, args.department, rows, datetime.now(UTC), Progress, skew)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             for result in report.results:

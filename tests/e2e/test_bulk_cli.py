@@ -68,15 +68,21 @@ def test_a_json_lines_export_with_a_conflicting_row_reports_it(
         "{not json",
         json.dumps(registration_body(9201, procedure_name="Khác")),  # same code, other data
         json.dumps(registration_body(9202, extra="x")),  # unknown field, as the API refuses
+        json.dumps(  # received in the future (a year typed wrong), as the API refuses
+            registration_body(
+                9203, received_at="2099-01-02T08:00:00+07:00", due_at="2099-01-09T17:00:00+07:00"
+            )
+        ),
         "",
     ]
     export.write_text("\n".join(lines), encoding="utf-8")
     run = gateway.hoso("dossiers", "import", str(export), "--department", "tuphap")
     assert run.returncode == 1
-    assert "1 dossier(s) registered, 0 already there, 3 row(s) refused" in run.stdout
+    assert "1 dossier(s) registered, 0 already there, 4 row(s) refused" in run.stdout
     assert f"{export}:2: not JSON" in run.stderr
     assert f"{export}:3: " in run.stderr
     assert f"{export}:4: " in run.stderr
+    assert f"{export}:5: received_at: 2099-01-02T08:00:00+07:00 is in the future" in run.stderr
 
 
 def test_failed_sms_are_resent_once_and_old_sms_reindexed(gateway: Gateway) -> None:
