@@ -87,6 +87,8 @@ def _section(name: str, cls: type[Any], table: object, env: Mapping[str, str], s
 
 
 def coerce_value(key: str, default: object, text: str, source: str) -> object:
+    if isinstance(default, tuple):  # a list in the environment: comma-separated
+        return tuple(item.strip() for item in text.split(",") if item.strip())
     if isinstance(default, bool):
         if text.lower() in ("1", "true", "yes", "on"):
             return True
@@ -107,6 +109,10 @@ def coerce_value(key: str, default: object, text: str, source: str) -> object:
 
 
 def check_value(key: str, default: object, value: object, source: str) -> object:
+    if isinstance(default, tuple):  # a TOML array of strings
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{source}: {key} must be a list of strings, not {value!r}")
+        return tuple(value)
     if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     expected = type(default)
