@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import pytest
 
@@ -42,5 +43,5 @@ def test_the_client_is_the_first_untrusted_hop_from_the_right(
 
 def test_trusted_proxies_are_parsed_once_and_a_bad_entry_is_named() -> None:
     assert GatewaySettings().proxy_networks() == LOCAL
-    with pytest.raises(ValueError, match="'10.0.0.0/33'"):
+    with pytest.raises(ValueError, match=re.escape("'10.0.0.0/33'")):
         GatewaySettings(trusted_proxies=("10.0.0.0/8", "10.0.0.0/33")).proxy_networks()
