@@ -66,13 +66,18 @@ def read_key(path: Path, what: str, nbytes: int = MASTER_KEY_BYTES) -> bytes:
     return key
 
 
-def write_private_file(path: Path, text: str, replace: bool = False) -> None:
+def write_private_file(
+    path: Path, text: str, replace: bool = False, owner_of: Path | None = None
+) -> None:
     """Writes `text` to `path`, readable by its owner only from its first byte. Without
-    `replace`, FileExistsError if `path` exists (it is then left as it was)."""
+    `replace`, FileExistsError if `path` exists (it is then left as it was). `owner_of`: the
+    new file gets that file's owner and group (the services' user when root rotates a key)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{TEMPORARY_PREFIX}{path.name}-{secrets.token_hex(6)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
+        if owner_of is not None:
+            _give_owner(fd, path, owner_of)
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(text)
             out.flush()
@@ -85,6 +90,19 @@ def write_private_file(path: Path, text: str, replace: bool = False) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+
+
+def _give_owner(fd: int, path: Path, owner_of: Path) -> None:
+    st = owner_of.stat()
+    if (st.st_uid, st.st_gid) == (os.geteuid(), os.getegid()):
+        return
+    try:
+        os.fchown(fd, st.st_uid, st.st_gid)
+    except PermissionError as exc:
+        os.close(fd)
+        raise KeyFileError(
+            f"{path}: cannot give it the owner of {owner_of}: run as root or as that owner"
+        ) from exc
 
 
 def _sync_directory(directory: Path) -> None:
@@ -183,12 +201,16 @@ def rotate_master(files: MasterKeyFiles, keyring: Keyring) -> Rotation:
             resealed, broken = resealed + count, broken | stray
         current = read_key(files.current, "master key")
         if not files.next.exists():  # 1
-            write_private_file(files.next, secrets.token_hex(MASTER_KEY_BYTES) + "\n")
+            write_private_file(
+                files.next,
+                secrets.token_hex(MASTER_KEY_BYTES) + "\n",
+                owner_of=files.current,
+            )
         new = read_key(files.next, "new master key")
         if new == current:
             raise KeyFileError(f"{files.next}: holds the current master key")
         if not files.old.exists():  # 2
-            write_private_file(files.old, current.hex() + "\n")
+            write_private_file(files.old, current.hex() + "\n", owner_of=files.current)
         count, stray = _reseal_all(keyring)  # 3
         resealed, broken = resealed + count, broken | stray
         os.replace(files.next, files.current)  # 4

@@ -124,7 +124,10 @@ def _shown(stored: str | None) -> str:
 def _rotate(files: MasterKeyFiles, keyring: Keyring) -> int:
     rotation = rotate_master(files, keyring)
     if rotation.resumed:
-        print("finished the rotation a crash had interrupted")
+        print(
+            f"continued the rotation under way (a crash interrupted it, or the new key was"
+            f" placed in {files.next})"
+        )
     log.info("keys.master_rotated resealed=%s broken=%s", rotation.resealed, len(rotation.broken))
     print(f"master key rotated in {files.current}: {rotation.resealed} secret(s) sealed again")
     for key_id in rotation.broken:

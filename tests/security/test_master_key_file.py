@@ -17,10 +17,16 @@ import stat
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+import redis
 import requests
 
+from gateway.keyfiles import MasterKeyFiles, rotate_master
+from gateway.store.credentials import ClientKind, Keyring
+from gateway.store.sealing import FixedKeys
 from tests.e2e.conftest import running_gateway
 
 WATCHED = textwrap.dedent(
@@ -100,3 +106,25 @@ def test_a_gateway_started_under_umask_0_creates_private_key_files(tmp_path: Pat
         assert login.status_code == 200
         assert stat.S_IMODE(session.stat().st_mode) == 0o600
         assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_root_rotating_the_master_key_leaves_it_to_the_services_user(
+    tmp_path: Path, redis_client: redis.Redis
+) -> None:
+    """On a server the key file belongs to `hoso` in a directory only root may write: the
+    operator rotates as root, and the services must still read the new key."""
+    files = MasterKeyFiles(tmp_path / "master.key")
+    files.ensure()
+    services_user = 65534  # nobody: any user but root
+    os.chown(files.current, services_user, services_user)
+    keyring = Keyring(redis_client, files)
+    new = keyring.create(ClientKind.DEPARTMENT, "tuphap", datetime.now(UTC))
+
+    rotate_master(files, keyring)
+
+    st = files.current.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (services_user, services_user, 0o600)
+    credential = Keyring(redis_client, FixedKeys.of(files.ensure())).get(new.key_id)
+    assert credential is not None
+    assert credential.secret == new.secret
