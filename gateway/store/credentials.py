@@ -50,6 +50,12 @@ class ClientKind(StrEnum):
     STATION = "station"
 
 
+class Rewrite(StrEnum):
+    MISSING = "missing"  # no such key
+    UNCHANGED = "unchanged"  # nothing to do (revoked already, sealed under the key already)
+    CHANGED = "changed"
+
+
 class SealState(StrEnum):
     OK = "ok"
     OLD_FORMAT = "old-format"  # to be re-sealed by `hoso keys upgrade`
@@ -123,14 +129,15 @@ class Keyring:
         return NewCredential(key_id, secret)
 
     def revoke(self, key_id: str, now: datetime) -> bool:
-        """Revokes the key for good (its secret is erased); False if there is no such key."""
+        """Revokes the key for good (its secret is erased); False if there is no such key. A
+        key revoked already stays as it was (its first revocation time stands)."""
 
         def change(raw: dict[str, str]) -> dict[str, str] | None:
             if "revoked_at" in raw:
                 return None  # revoked already: the first time stands
             return raw | {"revoked_at": format_time(now)}
 
-        return self._rewrite(key_id, change) is not None
+        return self._rewrite(key_id, change) is not Rewrite.MISSING
 
     def get(self, key_id: str) -> Credential | None:
         return self.from_hash(
@@ -209,7 +216,7 @@ class Keyring:
                     pass  # the open below says why
             return raw
 
-        return self._rewrite(key_id, change) is not None
+        return self._rewrite(key_id, change) is Rewrite.CHANGED
 
     # -- one record, changed atomically ----------------------------------------------------------
 
@@ -221,10 +228,9 @@ class Keyring:
         credential = self.from_hash(key_id, raw)
         return b"" if credential is None else credential.secret.encode()
 
-    def _rewrite(self, key_id: str, change: Change) -> dict[str, str] | None:
+    def _rewrite(self, key_id: str, change: Change) -> Rewrite:
         """Applies `change` (old fields -> new fields, None: leave as is) and seals the result,
-        unless the record changed meanwhile (then again). The new fields, or None if there was
-        no such record or nothing to change."""
+        unless the record changed meanwhile (then again)."""
         name = keys.api_key(key_id)
         with self._redis.pipeline(transaction=True) as pipe:
             while True:
@@ -232,10 +238,10 @@ class Keyring:
                     pipe.watch(name)  # type: ignore[no-untyped-call]
                     raw = cast(dict[str, str], pipe.hgetall(name))
                     if not raw:
-                        return None
+                        return Rewrite.MISSING
                     fields = change(raw)
                     if fields is None:
-                        return None
+                        return Rewrite.UNCHANGED
                     revoked = "revoked_at" in fields
                     if revoked and "revoked_at" not in raw:
                         # A revocation needs no secret: even a record that no longer opens
@@ -253,7 +259,7 @@ class Keyring:
                     pipe.hdel(name, OLD_FORMAT_FIELD)
                     pipe.execute()
                     confirm(self._redis)  # a revocation must outlive a failover
-                    return fields
+                    return Rewrite.CHANGED
                 except redis.WatchError:
                     continue
 

@@ -358,3 +358,25 @@ def test_a_replayed_request_does_not_spend_the_quota(
 
 def clock_now(clock: Clock) -> datetime:
     return datetime.fromtimestamp(clock(), UTC)
+
+
+def test_revoking_twice_keeps_the_first_time_and_revoking_a_tampered_key_still_works(
+    tuphap: AppClient, diachinh: AppClient, redis_client: redis.Redis
+) -> None:
+    keyring = Keyring(redis_client, MASTER_KEY)
+    first = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    assert keyring.revoke(tuphap.signer.key_id, first)
+    assert keyring.revoke(tuphap.signer.key_id, datetime(2026, 2, 1, tzinfo=UTC))
+    assert redis_client.hget(f"hoso:apikey:{tuphap.signer.key_id}", "revoked_at") == (
+        "2026-01-02T10:04:00+07:00"
+    )
+    assert not keyring.revoke("dep_0000000000000000", first)
+    # A record moved to another owner does not open; revoking it needs no secret and seals it
+    # as revoked, so the key is refused as revoked from then on.
+    redis_client.hset(f"hoso:apikey:{diachinh.signer.key_id}", "owner", "tuphap")
+    assert keyring.revoke(diachinh.signer.key_id, first)
+    credential = keyring.get(diachinh.signer.key_id)
+    assert credential is not None
+    assert credential.revoked
+    assert credential.secret == ""
+    assert diachinh.get(f"{DOSSIERS}/000.00.20.H57-240423-0001").status == 401
