@@ -291,6 +291,12 @@ def settings_problems(
         error("gateway", "max_body", f"of {gw.max_body} bytes is too small for any request")
     if gw.rate_per_minute < 1:
         error("gateway", "rate_per_minute", "must be at least 1 (0 refuses every request)")
+    if gw.auth_failures_per_minute < 1:
+        error("gateway", "auth_failures_per_minute", "must be at least 1")
+    problems += [
+        dataclasses.replace(p, where=where("gateway", p.key.partition(".")[2]))
+        for p in proxy_problems(gw.proxies, gw.trusted_proxies, source)
+    ]
     if not gw.public_url.startswith(("http://", "https://")):
         error(
             "gateway", "public_url", f"must start with http:// or https://, not {gw.public_url!r}"
@@ -334,6 +340,40 @@ def settings_problems(
         section, _, name = exc.key.partition(".")
         error(section, name, exc.problem)
     problems += modem_problems(settings.modems, source, host)
+    return problems
+
+
+def proxy_problems(proxies: int, trusted: Sequence[str], source: str) -> list[Problem]:
+    """Whose X-Forwarded-For the gateway reads: entries that are no address or network, a list
+    that trusts every peer (anyone could choose the address the limits count), or proxies
+    counted with none trusted."""
+    key = "gateway.trusted_proxies"
+    problems: list[Problem] = []
+    for entry in trusted:
+        try:
+            network = ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            problems.append(
+                _error(source, key, f"{key}: {entry!r} is not an address or network (CIDR)")
+            )
+            continue
+        if network.prefixlen == 0:
+            problems.append(
+                _warning(
+                    source,
+                    key,
+                    f"{key}: {entry!r} trusts every peer: any client can then choose the"
+                    " address the per-address limits count",
+                )
+            )
+    if proxies > 0 and not trusted:
+        problems.append(
+            _warning(
+                source,
+                key,
+                f"{key} is empty while gateway.proxies is {proxies}: X-Forwarded-For is never read",
+            )
+        )
     return problems
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 
 from config import holidays as vietnam
+
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +38,24 @@ class GatewaySettings:
     clock_skew: int = 300  # seconds a signed request's timestamp may be off
     public_url: str = "http://127.0.0.1:8080"
     # Reverse proxies in front of the gateway (e.g. 1 for nginx): their X-Forwarded-For and
-    # X-Forwarded-Proto are then trusted, so per-address limits see the citizen's address.
+    # X-Forwarded-Proto are then read, so per-address limits see the citizen's address...
     proxies: int = 0
+    # ...but only from a peer in one of these addresses or networks (the proxies' own): any
+    # other peer is the client, whatever it forwards (`gateway.http.proxies`).
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    # Failed signed requests (401) from one address in a minute; then that address gets 429
+    # until the minute ends. The keys' own quota (rate_per_minute) counts verified requests only.
+    auth_failures_per_minute: int = 20
+
+    def proxy_networks(self) -> tuple[ProxyNetwork, ...]:
+        """`trusted_proxies` as networks; ValueError naming the first entry that is none."""
+        networks = []
+        for entry in self.trusted_proxies:
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an address or network") from exc
+        return tuple(networks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,17 +18,10 @@ from pathlib import Path
 import redis
 
 from config.loader import ConfigError, load_settings
+from config.logs import configure_logging
 from config.settings import Settings
 
 log = logging.getLogger("hoso")
-
-
-def _configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
 
 
 def _settings() -> Settings:
@@ -77,31 +70,9 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
-    from gateway.http.app import connect_redis, load_master_key
-    from gateway.store.credentials import ClientKind, Keyring
+    from hoso.keys import run
 
-    settings = _settings()
-    client = connect_redis(settings.redis.effective_url())
-    keyring = Keyring(client, load_master_key(Path(settings.security.master_key_file)))
-    now = datetime.now(UTC)
-    if args.action == "create":
-        kind = ClientKind.DEPARTMENT if args.department else ClientKind.STATION
-        owner = args.department or args.station
-        try:
-            new = keyring.create(kind, owner, now)
-        except ValueError as exc:
-            print(f"hoso keys: {exc}", file=sys.stderr)
-            return 2
-        if args.json:
-            print(json.dumps({"key_id": new.key_id, "secret": new.secret}))
-        else:
-            print(f"key id: {new.key_id}\nsecret: {new.secret}\n(the secret is shown only once)")
-        return 0
-    if not keyring.revoke(args.key_id, now):
-        print(f"hoso keys: no key {args.key_id}", file=sys.stderr)
-        return 1
-    print(f"revoked {args.key_id}")
-    return 0
+    return run(args, _settings())
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -448,10 +419,12 @@ def _cmd_admin(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_sim(args: argparse.Namespace) -> int:
+def _sim(argv: list[str]) -> int:
+    """`hoso sim ...` is parsed by the emulator's own parser, whose --help lists its commands
+    (start, sms, sent, fault, modems) and each command's --help its options."""
     from modem.emulator.cli import main as sim_main
 
-    code: int = sim_main(args.rest)
+    code: int = sim_main(argv)
     return code
 
 
@@ -478,8 +451,15 @@ def parser() -> argparse.ArgumentParser:
     owner.add_argument("--department", help="department id")
     owner.add_argument("--station", help="scanner station id")
     create.add_argument("--json", action="store_true", help='print {"key_id": ..., "secret": ...}')
-    revoke = ksub.add_parser("revoke", help="revoke a key at once")
+    klist = ksub.add_parser("list", help="every key: id, kind, owner, times, fingerprint")
+    klist.add_argument("--json", action="store_true", help="one JSON object per key and line")
+    revoke = ksub.add_parser("revoke", help="revoke a key at once and for good")
     revoke.add_argument("key_id")
+    ksub.add_parser(
+        "rotate-master",
+        help="a new master key, every secret sealed again under it (rerun after a crash)",
+    )
+    ksub.add_parser("upgrade", help="seal the keys of hoso 0.2 again in the current format (once)")
     keys.set_defaults(func=_cmd_keys)
 
     wk = sub.add_parser("worker", help="run jobs: answer citizens' SMS, send notifications")
@@ -606,15 +586,21 @@ def parser() -> argparse.ArgumentParser:
     )
     adm.set_defaults(func=_cmd_admin)
 
-    sim = sub.add_parser("sim", help="the GSM modem emulator (start, sms, sent, fault)")
-    sim.add_argument("rest", nargs=argparse.REMAINDER)
-    sim.set_defaults(func=_cmd_sim)
+    # Listed here for `hoso --help`; `main` hands `hoso sim ...` to the emulator's parser.
+    sub.add_parser(
+        "sim",
+        help="the GSM modem emulator (start, sms, sent, fault, modems): hoso sim --help",
+        add_help=False,
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
-    _configure_logging()
+    argv = sys.argv[1:] if argv is None else argv
+    configure_logging()
+    if argv[:1] == ["sim"]:
+        return _sim(argv[1:])
+    args = parser().parse_args(argv)
     started = time.monotonic()
     try:
         code: int = args.func(args)

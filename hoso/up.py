@@ -168,13 +168,15 @@ def _print_where(settings: Settings, redis_url: str, bind: str, sim_dir: Path | 
             [
                 "hoso is up:",
                 f"  citizens     {base}/   (Tra cuu ho so)",
-                f"  dashboard    {base}/admin/   (first account: hoso admin create-user <name>)",
+                f"  dashboard    {base}/admin/"
+                "   (first account: hoso admin create-user <name> --role admin)",
                 f"  gateway      health {base}/healthz, readiness {base}/readyz, {base}/metrics",
                 f"  API v1       {base}/api/v1/openapi.json",
                 f"  redis        {redis_url}",
                 f"  config       {settings.source}",
                 modems,
-                "  API keys     hoso keys create --department <id>   (in another terminal)",
+                "  API keys     hoso keys create --department <id>, hoso keys list"
+                "   (in another terminal)",
                 "Ctrl-C stops everything.",
             ]
         ),

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from types import FrameType
 
 from config.loader import ConfigError
+from config.logs import configure_logging
 from scanner.config import StationSettings, load_station_settings
 from scanner.evdev_source import EvdevSource
 from scanner.image_source import ImageFolderSource
@@ -47,9 +48,7 @@ def open_source(settings: StationSettings, stop: threading.Event) -> Iterable[st
 
 
 def main(settings: StationSettings) -> int:
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(fmt="%(levelname)s %(name)s %(message)s")
     try:
         spool = Spool(settings.spool_path, settings.id)
     except SpoolError as exc:

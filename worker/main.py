@@ -69,7 +69,9 @@ def main(settings: Settings, burst: bool = False) -> int:
             notifications.__name__,
         )
         try:
-            worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+            # RQ's own lines (one per job, and per 5-second cron tick) are held back: warnings
+            # and our own events still show (config.logs.QUIET holds RQ's other loggers).
+            worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if burst:
                 raise

@@ -16,13 +16,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hmac
 import logging
-import os
 import secrets
-import tempfile
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -47,6 +44,7 @@ from flask.typing import ResponseReturnValue
 
 from gateway.http.context import Services, services
 from gateway.http.problems import Problem
+from gateway.keyfiles import read_or_create_key
 from gateway.store.users import AdminUser, AdminUsers, Role
 
 log = logging.getLogger(__name__)
@@ -66,22 +64,9 @@ KEY_BYTES = 32
 
 
 def load_session_key(path: Path) -> bytes:
-    """The cookie-signing key: read from `path`, created there (mode 0600) on first use. Made in
-    a private temporary file and linked into place, so concurrent workers agree on one key."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".session-key-")
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(secrets.token_hex(KEY_BYTES) + "\n")
-            with contextlib.suppress(FileExistsError):  # another worker was first: use its key
-                os.link(tmp, path)
-        finally:
-            os.unlink(tmp)
-    key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-    if len(key) < KEY_BYTES:
-        raise ValueError(f"{path}: the session key must hold at least 32 bytes (64 hex digits)")
-    return key
+    """The cookie-signing key: read from `path`, created there (mode 0600) on first use, as
+    every key file is (`gateway.keyfiles`): concurrent workers agree on one key."""
+    return read_or_create_key(path, "session key", KEY_BYTES)
 
 
 def configure(state: BlueprintSetupState) -> None:

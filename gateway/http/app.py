@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import redis
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.settings import RedisSettings, Settings
 from gateway.http import (
@@ -27,11 +25,14 @@ from gateway.http import (
     scans,
 )
 from gateway.http.context import Services
+from gateway.http.proxies import TrustedProxies
+from gateway.keyfiles import MasterKeyFiles
 from gateway.store.admission import Gatekeeper
 from gateway.store.connect import connect
 from gateway.store.credentials import Keyring
 from gateway.store.dossiers import DossierStore
 from gateway.store.idempotency import IdempotencyKeys
+from gateway.store.sealing import KeySource
 from gateway.store.stations import Stations
 
 # One blueprint per feature. A new feature adds its import above and its blueprint here.
@@ -70,9 +71,10 @@ def pinger(client: redis.Redis) -> Callable[[], bool]:
 def create_app(
     settings: Settings,
     client: redis.Redis,
-    master_key: bytes,
+    master_key: bytes | KeySource,
     clock: Callable[[], float] = time.time,
 ) -> Flask:
+    """`master_key`: the key that seals API secrets, or the key files (`MasterKeyFiles`)."""
     app = Flask("gateway")
     app.config["MAX_CONTENT_LENGTH"] = settings.gateway.max_body
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -90,22 +92,14 @@ def create_app(
     problems.install(app)
     for bp in FEATURES:
         app.register_blueprint(bp)
-    hops = settings.gateway.proxies
-    if hops > 0:  # the addresses per-address limits count are the clients', not the proxy's
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    # The addresses per-address limits count are the clients', not a trusted proxy's.
+    app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+        app.wsgi_app, settings.gateway.proxies, settings.gateway.proxy_networks()
+    )
     return app
 
 
 def load_master_key(path: Path) -> bytes:
-    """The key that seals API secrets at rest: read from `path`, created there on first use."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = path.open("x", encoding="ascii")
-        path.chmod(0o600)
-        with fd:
-            fd.write(secrets.token_hex(32) + "\n")
-    text = path.read_text(encoding="ascii").strip()
-    key = bytes.fromhex(text)
-    if len(key) < 32:
-        raise ValueError(f"{path}: the master key must hold at least 32 bytes (64 hex digits)")
-    return key
+    """The key that seals API secrets at rest: read from `path`, created there (0600) on first
+    use. The gateway itself holds the key files (`MasterKeyFiles`), which follow a rotation."""
+    return MasterKeyFiles(path).ensure()

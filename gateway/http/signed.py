@@ -22,7 +22,7 @@ from gateway.core.signing import (
 from gateway.http.context import Services, services
 from gateway.http.idempotent import idempotency_request
 from gateway.http.problems import Problem
-from gateway.store.admission import Admission
+from gateway.http.proxies import client_address
 from gateway.store.credentials import ClientKind, Credential
 from gateway.store.idempotency import Claim
 
@@ -67,8 +67,68 @@ def signed(kind: ClientKind) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 
 def authenticate(kind: ClientKind) -> Credential:
+    """The credential that signed this request, or a Problem: 401 when it is not signed right
+    (which costs the client's address one of its `auth_failures_per_minute`), 429 when the
+    address is over that limit or the key over its `rate_per_minute` (verified requests only).
+    Nothing is marked or counted against the key before its signature verified."""
     svc = services()
+    gateway = svc.settings.gateway
+    address = client_address()
+    now = svc.clock()
     key_id = request.headers.get(HEADER_KEY_ID, "")
+    arrival = svc.gatekeeper.arrive(
+        key_id if KEY_ID_PATTERN.fullmatch(key_id) else None, address, now
+    )
+    if arrival.failures >= gateway.auth_failures_per_minute:
+        raise _too_many(
+            f"Too many failed authentications from this address: at most"
+            f" {gateway.auth_failures_per_minute} a minute.",
+            arrival.retry_after,
+        )
+    try:
+        credential, signature = _verify(svc, kind, key_id, arrival.credential, now, address)
+    except Problem:
+        _count_failure(svc, address, now)
+        raise
+    wanted = idempotency_request(request.get_data(cache=True))
+    admission = svc.gatekeeper.admit(key_id, signature, now, gateway.rate_per_minute, wanted)
+    admitted = admission.fresh_signature and admission.requests_in_window <= gateway.rate_per_minute
+    claimed = admission.claim is not None and admission.claim.claim is Claim.NEW
+    if not admitted and claimed and wanted is not None:  # refused: free the claim it made
+        svc.idempotency.release(key_id, wanted[0])
+    if not admission.fresh_signature:
+        log.info("auth.rejected key_id=%s address=%s reason=replay", key_id, address)
+        _count_failure(svc, address, now)
+        raise _unauthorized("This signature was already used (replay).")
+    if not admitted:
+        raise _too_many(
+            f"At most {gateway.rate_per_minute} requests a minute per key.", admission.retry_after
+        )
+    g.claim = admission.claim
+    return credential
+
+
+def _too_many(detail: str, retry_after: int) -> Problem:
+    return Problem(
+        429, "rate-limited", "Too many requests", detail, {"Retry-After": str(retry_after)}
+    )
+
+
+def _count_failure(svc: Services, address: str, now: float) -> None:
+    failures = svc.gatekeeper.count_failure(address, now)
+    if failures == svc.settings.gateway.auth_failures_per_minute:
+        log.warning("auth.address_limited address=%s failures=%s", address, failures)
+
+
+def _verify(
+    svc: Services,
+    kind: ClientKind,
+    key_id: str,
+    stored: dict[str, str],
+    now: float,
+    address: str,
+) -> tuple[Credential, str]:
+    """The credential and the signature of a request whose signature verifies, else 401."""
     timestamp = request.headers.get(HEADER_TIMESTAMP, "")
     signature = request.headers.get(HEADER_SIGNATURE, "")
     if not key_id or not timestamp or not signature:
@@ -81,56 +141,19 @@ def authenticate(kind: ClientKind) -> Credential:
         raise _unauthorized(f"Malformed {HEADER_TIMESTAMP}: unix seconds expected.")
     if not SIGNATURE_PATTERN.fullmatch(signature):
         raise _unauthorized(f"Malformed {HEADER_SIGNATURE}: 64 lower-case hex digits expected.")
-    now = svc.clock()
     skew = svc.settings.gateway.clock_skew
     if abs(int(timestamp) - int(now)) > skew:
         raise _unauthorized(
             f"{HEADER_TIMESTAMP} is more than {skew} s away from the server's clock."
         )
-    body = request.get_data(cache=True)
-    wanted = idempotency_request(body)
-    admission = svc.gatekeeper.admit(key_id, signature, now, wanted)
-    g.claim = admission.claim
-    try:
-        return _check(svc, kind, key_id, signature, timestamp, body, admission)
-    except Problem:
-        if (
-            wanted is not None
-            and admission.claim is not None
-            and admission.claim.claim is Claim.NEW
-        ):
-            svc.idempotency.release(key_id, wanted[0])
-        raise
-
-
-def _check(
-    svc: Services,
-    kind: ClientKind,
-    key_id: str,
-    signature: str,
-    timestamp: str,
-    body: bytes,
-    admission: Admission,
-) -> Credential:
-    credential = svc.keyring.from_hash(key_id, admission.credential)
+    credential = svc.keyring.from_hash(key_id, stored)  # CorruptRecord (500) if it does not open
     if credential is None or credential.revoked or credential.kind != kind:
-        log.info("auth.rejected key_id=%s reason=unknown-key", key_id)
+        log.info("auth.rejected key_id=%s address=%s reason=unknown-key", key_id, address)
         raise _unauthorized("Unknown or revoked key, or a key not valid for this resource.")
+    body = request.get_data(cache=True)
     if not signature_matches(
         credential.secret, signature, timestamp, request.method, request_target(), body
     ):
-        log.info("auth.rejected key_id=%s reason=bad-signature", key_id)
+        log.info("auth.rejected key_id=%s address=%s reason=bad-signature", key_id, address)
         raise _unauthorized("Signature does not match.")
-    if not admission.fresh_signature:
-        log.info("auth.rejected key_id=%s reason=replay", key_id)
-        raise _unauthorized("This signature was already used (replay).")
-    limit = svc.settings.gateway.rate_per_minute
-    if admission.requests_in_window > limit:
-        raise Problem(
-            429,
-            "rate-limited",
-            "Too many requests",
-            f"At most {limit} requests a minute per key.",
-            {"Retry-After": str(admission.retry_after)},
-        )
-    return credential
+    return credential, signature

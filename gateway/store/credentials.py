@@ -1,10 +1,22 @@
 """API credentials of departments and stations.
 
 Requests are signed with HMAC-SHA256 (see `gateway.core.signing`), so the gateway must be able
-to recover each secret: a one-way hash would make verification impossible. Secrets are therefore
-stored *sealed*: XORed with a pad derived from a master key kept outside Redis (a file, see
-`SecuritySettings.master_key_file`) and authenticated with a tag. A copy of Redis (a backup, an
-AOF file) alone reveals no secret; a SHA-256 fingerprint identifies a secret without revealing it.
+to recover each secret: a one-way hash would make verification impossible. Secrets are stored
+*sealed* (`gateway.store.sealing`: AES-256-GCM under the master key, a file outside Redis, see
+`SecuritySettings.master_key_file`). A copy of Redis (a backup, an AOF file) alone reveals no
+secret; a SHA-256 fingerprint identifies a secret without revealing it.
+
+Invariants of a key's hash (`keys.api_key`):
+- `sealed` is sealed with every other field as associated data: key id, kind, owner, created
+  time, fingerprint and revocation time (empty while live). Moving a key to another owner or
+  kind, or un-revoking it by deleting or editing `revoked_at`, makes the record fail to open:
+  the request is refused (500, logged), never let in. Only the master key makes a record.
+- Revoking re-seals the record with its revocation time and an empty secret: the secret is gone
+  for good, and the revocation cannot be undone by editing fields. (A record saved before the
+  revocation and written back later still opens, as any rollback of Redis would; rotating the
+  master key, `hoso keys rotate-master`, ends that: old copies do not open under the new key.)
+- Records of the old format (fields `sealed` and `tag`, version 1) are refused; `hoso keys
+  upgrade` re-seals them once (docs/upgrades.md).
 """
 
 from __future__ import annotations
@@ -12,18 +24,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 
 import redis
 
 from gateway.core.times import format_time
 from gateway.store import keys
 from gateway.store.errors import CorruptRecord
+from gateway.store.replication import confirm
+from gateway.store.sealing import FixedKeys, KeySource, SealBroken, seal, sealed_by, unseal
 
 SECRET_BYTES = 32  # token_urlsafe(32): 43 characters
+SCAN_BATCH = 500
+OLD_FORMAT_FIELD = "tag"  # only records of version 1 have it
+
+Change = Callable[[dict[str, str]], dict[str, str] | None]  # old fields -> new, None: leave
 
 
 class ClientKind(StrEnum):
@@ -31,12 +50,24 @@ class ClientKind(StrEnum):
     STATION = "station"
 
 
+class Rewrite(StrEnum):
+    MISSING = "missing"  # no such key
+    UNCHANGED = "unchanged"  # nothing to do (revoked already, sealed under the key already)
+    CHANGED = "changed"
+
+
+class SealState(StrEnum):
+    OK = "ok"
+    OLD_FORMAT = "old-format"  # to be re-sealed by `hoso keys upgrade`
+    BROKEN = "broken"  # does not open: changed outside hoso, or under another master key
+
+
 @dataclass(frozen=True, slots=True)
 class Credential:
     key_id: str
     kind: ClientKind
     owner: str
-    secret: str
+    secret: str  # empty once revoked
     revoked: bool
 
 
@@ -46,40 +77,67 @@ class NewCredential:
     secret: str
 
 
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What may be shown of a key: never its secret."""
+
+    key_id: str
+    kind: str
+    owner: str
+    created_at: str  # ISO 8601, Vietnam's time, as stored
+    revoked_at: str | None
+    fingerprint: str
+    seal: SealState
+
+
+def _context(key_id: str, raw: dict[str, str]) -> tuple[str, ...]:
+    """The associated data of a record: every field but the sealed value itself."""
+    return (
+        "hoso api key",
+        key_id,
+        raw.get("kind", ""),
+        raw.get("owner", ""),
+        raw.get("created_at", ""),
+        raw.get("fingerprint", ""),
+        raw.get("revoked_at", ""),
+    )
+
+
 class Keyring:
-    def __init__(self, client: redis.Redis, master_key: bytes) -> None:
-        if len(master_key) < 32:
-            raise ValueError("the master key must be at least 32 bytes")
+    def __init__(self, client: redis.Redis, master: KeySource | bytes) -> None:
         self._redis = client
-        self._master = master_key
+        self._keys: KeySource = FixedKeys.of(master) if isinstance(master, bytes) else master
 
     def create(self, kind: ClientKind, owner: str, now: datetime) -> NewCredential:
         if not owner or len(owner) > 100 or any(c.isspace() or c == ":" for c in owner):
             raise ValueError(f"not a usable {kind} id: {owner!r}")
         key_id = f"{kind.value[:3]}_{secrets.token_hex(8)}"
         secret = secrets.token_urlsafe(SECRET_BYTES)
-        sealed, tag = self._seal(key_id, secret.encode())
+        fields = {
+            "kind": kind.value,
+            "owner": owner,
+            "fingerprint": hashlib.sha256(secret.encode()).hexdigest()[:16],
+            "created_at": format_time(now),
+        }
+        sealed = seal(self._keys.sealing(), secret.encode(), _context(key_id, fields))
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(
-            keys.api_key(key_id),
-            mapping={
-                "kind": kind.value,
-                "owner": owner,
-                "sealed": sealed.hex(),
-                "tag": tag.hex(),
-                "fingerprint": hashlib.sha256(secret.encode()).hexdigest()[:16],
-                "created_at": format_time(now),
-            },
-        )
+        record: dict[Any, Any] = fields | {"sealed": sealed.hex()}
+        pipe.hset(keys.api_key(key_id), mapping=record)
         pipe.sadd(keys.api_keys_of(kind.value, owner), key_id)
         pipe.execute()
+        confirm(self._redis)
         return NewCredential(key_id, secret)
 
     def revoke(self, key_id: str, now: datetime) -> bool:
-        if not self._redis.exists(keys.api_key(key_id)):
-            return False
-        self._redis.hset(keys.api_key(key_id), "revoked_at", format_time(now))
-        return True
+        """Revokes the key for good (its secret is erased); False if there is no such key. A
+        key revoked already stays as it was (its first revocation time stands)."""
+
+        def change(raw: dict[str, str]) -> dict[str, str] | None:
+            if "revoked_at" in raw:
+                return None  # revoked already: the first time stands
+            return raw | {"revoked_at": format_time(now)}
+
+        return self._rewrite(key_id, change) is not Rewrite.MISSING
 
     def get(self, key_id: str) -> Credential | None:
         return self.from_hash(
@@ -87,11 +145,14 @@ class Keyring:
         )
 
     def from_hash(self, key_id: str, raw: dict[str, str]) -> Credential | None:
-        """A credential from its stored hash (fetched by the caller, e.g. in a pipeline)."""
+        """A credential from its stored hash (fetched by the caller, e.g. in a pipeline);
+        CorruptRecord if the record does not open."""
         if not raw:
             return None
+        if OLD_FORMAT_FIELD in raw:
+            raise CorruptRecord(f"api key {key_id}: old-format record: run `hoso keys upgrade`")
         try:
-            secret = self._unseal(key_id, bytes.fromhex(raw["sealed"]), bytes.fromhex(raw["tag"]))
+            secret = unseal(self._keys, bytes.fromhex(raw["sealed"]), _context(key_id, raw))
             return Credential(
                 key_id=key_id,
                 kind=ClientKind(raw["kind"]),
@@ -99,23 +160,122 @@ class Keyring:
                 secret=secret.decode(),
                 revoked="revoked_at" in raw,
             )
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, SealBroken) as exc:
             raise CorruptRecord(f"api key {key_id}: {exc}") from exc
 
-    def _pad(self, key_id: str, length: int) -> bytes:
-        pad = hmac.new(self._master, b"seal:" + key_id.encode(), hashlib.sha512).digest()
-        if length > len(pad):
-            raise ValueError("secret too long to seal")
-        return pad[:length]
+    # -- every key ----------------------------------------------------------------------------
 
-    def _tag(self, key_id: str, sealed: bytes) -> bytes:
-        return hmac.new(self._master, b"tag:" + key_id.encode() + sealed, hashlib.sha256).digest()
+    def key_ids(self) -> Iterator[str]:
+        prefix = len(keys.api_key(""))
+        for name in self._redis.scan_iter(match=keys.api_key("*"), count=SCAN_BATCH):
+            yield str(name)[prefix:]
 
-    def _seal(self, key_id: str, secret: bytes) -> tuple[bytes, bytes]:
-        sealed = bytes(a ^ b for a, b in zip(secret, self._pad(key_id, len(secret)), strict=True))
-        return sealed, self._tag(key_id, sealed)
+    def listing(self) -> list[KeyInfo]:
+        """Every key, by kind, owner and creation, with whether its record opens."""
+        ids = list(self.key_ids())
+        pipe = self._redis.pipeline(transaction=False)
+        for key_id in ids:
+            pipe.hgetall(keys.api_key(key_id))
+        rows = []
+        for key_id, raw in zip(ids, pipe.execute(), strict=True):
+            if raw:  # else deleted between the scan and the read
+                rows.append(self._info(key_id, cast(dict[str, str], raw)))
+        rows.sort(key=lambda r: (r.kind, r.owner, r.created_at, r.key_id))
+        return rows
 
-    def _unseal(self, key_id: str, sealed: bytes, tag: bytes) -> bytes:
-        if not hmac.compare_digest(tag, self._tag(key_id, sealed)):
-            raise ValueError("sealed secret does not match the master key")
-        return bytes(a ^ b for a, b in zip(sealed, self._pad(key_id, len(sealed)), strict=True))
+    def _info(self, key_id: str, raw: dict[str, str]) -> KeyInfo:
+        state = SealState.OK
+        if OLD_FORMAT_FIELD in raw:
+            state = SealState.OLD_FORMAT
+        else:
+            try:
+                self.from_hash(key_id, raw)
+            except CorruptRecord:
+                state = SealState.BROKEN
+        return KeyInfo(
+            key_id=key_id,
+            kind=raw.get("kind", ""),
+            owner=raw.get("owner", ""),
+            created_at=raw.get("created_at", ""),
+            revoked_at=raw.get("revoked_at"),
+            fingerprint=raw.get("fingerprint", ""),
+            seal=state,
+        )
+
+    def reseal(self, key_id: str) -> bool:
+        """Seals the key again under the sealing master key (a rotation, the upgrade of an
+        old-format record). False if nothing had to change; CorruptRecord if it does not open."""
+        sealing = self._keys.sealing().key_id
+
+        def change(raw: dict[str, str]) -> dict[str, str] | None:
+            if OLD_FORMAT_FIELD not in raw:
+                try:
+                    if sealed_by(bytes.fromhex(raw.get("sealed", ""))) == sealing:
+                        return None
+                except (ValueError, SealBroken):
+                    pass  # the open below says why
+            return raw
+
+        return self._rewrite(key_id, change) is Rewrite.CHANGED
+
+    # -- one record, changed atomically ----------------------------------------------------------
+
+    def _secret_of(self, key_id: str, raw: dict[str, str]) -> bytes:
+        """The stored secret (empty for a revoked key), from a record of either format."""
+        if OLD_FORMAT_FIELD in raw:
+            secret = _open_old_format(self._keys, key_id, raw)
+            return b"" if "revoked_at" in raw else secret
+        credential = self.from_hash(key_id, raw)
+        return b"" if credential is None else credential.secret.encode()
+
+    def _rewrite(self, key_id: str, change: Change) -> Rewrite:
+        """Applies `change` (old fields -> new fields, None: leave as is) and seals the result,
+        unless the record changed meanwhile (then again)."""
+        name = keys.api_key(key_id)
+        with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(name)  # type: ignore[no-untyped-call]
+                    raw = cast(dict[str, str], pipe.hgetall(name))
+                    if not raw:
+                        return Rewrite.MISSING
+                    fields = change(raw)
+                    if fields is None:
+                        return Rewrite.UNCHANGED
+                    revoked = "revoked_at" in fields
+                    if revoked and "revoked_at" not in raw:
+                        # A revocation needs no secret: even a record that no longer opens
+                        # can be revoked (and then opens, as revoked).
+                        secret = b""
+                    else:
+                        secret = b"" if revoked else self._secret_of(key_id, raw)
+                    fields = {
+                        k: v for k, v in fields.items() if k not in ("sealed", OLD_FORMAT_FIELD)
+                    }
+                    sealed = seal(self._keys.sealing(), secret, _context(key_id, fields))
+                    pipe.multi()
+                    record: dict[Any, Any] = fields | {"sealed": sealed.hex()}
+                    pipe.hset(name, mapping=record)
+                    pipe.hdel(name, OLD_FORMAT_FIELD)
+                    pipe.execute()
+                    confirm(self._redis)  # a revocation must outlive a failover
+                    return Rewrite.CHANGED
+                except redis.WatchError:
+                    continue
+
+
+def _open_old_format(master: KeySource, key_id: str, raw: dict[str, str]) -> bytes:
+    """A secret of version 1 (XOR with an HMAC-SHA512 pad, HMAC-SHA256 tag over key id and
+    ciphertext), read once to be re-sealed; it opens under whichever held key made its tag."""
+    try:
+        sealed, tag = bytes.fromhex(raw["sealed"]), bytes.fromhex(raw[OLD_FORMAT_FIELD])
+    except (KeyError, ValueError) as exc:
+        raise CorruptRecord(f"api key {key_id}: old-format record unreadable: {exc}") from exc
+    for key in master.held():
+        expected = hmac.new(key.raw, b"tag:" + key_id.encode() + sealed, hashlib.sha256).digest()
+        if hmac.compare_digest(tag, expected):
+            pad = hmac.new(key.raw, b"seal:" + key_id.encode(), hashlib.sha512).digest()
+            if len(sealed) > len(pad):
+                break
+            return bytes(a ^ b for a, b in zip(sealed, pad, strict=False))
+    raise CorruptRecord(f"api key {key_id}: old-format record does not match the master key")

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 
+from config.logs import configure_logging
 from modem.emulator.bank import LEDGER_FILE, Bank
 from modem.emulator.control import FAULTS, ControlError, request
 from modem.emulator.ledger import read_ledger
@@ -67,9 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.command == "start":
-        logging.basicConfig(
-            level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s"
-        )
+        configure_logging(fmt="%(levelname)s %(message)s")
         return _start(args)
     try:
         if args.command == "sms":

@@ -389,7 +389,10 @@ def test_one_address_guessing_across_accounts_must_wait(
 def test_behind_a_configured_proxy_the_forwarded_address_is_counted(
     settings: Settings, redis_client: redis.Redis, accounts: AdminUsers, clock: Clock
 ) -> None:
-    behind = replace(settings, gateway=replace(settings.gateway, proxies=1))
+    behind = replace(
+        settings,
+        gateway=replace(settings.gateway, proxies=1, trusted_proxies=("10.0.0.0/8",)),
+    )
     app = create_app(behind, redis_client, MASTER_KEY, clock=clock)
     for n in range(behind.admin.address_attempts):
         login(client_at(app, "10.0.0.1", "203.0.113.7"), f"khach{n}", "sai-mat-khau")

@@ -267,3 +267,116 @@ def test_idempotency_keys_are_scoped_to_the_api_key(tuphap: AppClient, diachinh:
 def test_a_malformed_idempotency_key_is_400(tuphap: AppClient) -> None:
     answer = tuphap.post(DOSSIERS, BODY, headers={"Idempotency-Key": "x" * 300})
     assert answer.status == 400
+
+
+# -- what an unverified request may change: nothing of the key ---------------------------------
+
+
+def test_forged_requests_change_nothing_of_the_key_and_cost_their_address_only(
+    redis_client: redis.Redis, clock: Clock
+) -> None:
+    from dataclasses import replace
+
+    from config.settings import GatewaySettings, Settings
+    from gateway.http.app import create_app
+    from tests.signing import Signer
+
+    clock.now = clock.now // 60 * 60  # the start of a minute: the test moves it on by hand
+    settings = Settings(
+        gateway=replace(GatewaySettings(), rate_per_minute=2, auth_failures_per_minute=3)
+    )
+    app = create_app(settings, redis_client, MASTER_KEY, clock)
+    new = Keyring(redis_client, MASTER_KEY).create(
+        ClientKind.DEPARTMENT, "tuphap", clock_now(clock)
+    )
+    department = AppClient(app.test_client(), Signer(new.key_id, new.secret, clock))
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    forger = AppClient(elsewhere, department.signer)
+    idem = {"Idempotency-Key": "reg-0001"}
+    forged = good(department, int(clock())) | {HEADER_SIGNATURE: "0" * 64} | idem
+    assert [send(forger, forged).status for _ in range(3)] == [401] * 3
+    limited = send(forger, forged)
+    assert limited.status == 429
+    assert int(limited.headers["Retry-After"]) == 60
+    assert not redis_client.keys("hoso:rate:*")  # the key's quota: untouched
+    assert not redis_client.keys("hoso:sig:*")  # no signature marked used
+    assert not redis_client.keys("hoso:idem:*")  # no Idempotency-Key claimed
+    # The department, at its own address, has its whole quota, Idempotency-Key included.
+    assert department.post(DOSSIERS, BODY, headers=idem).status == 201
+    assert department.get(f"{DOSSIERS}/000.00.20.H57-240423-0001").status == 200
+    assert department.get(f"{DOSSIERS}/000.00.20.H57-240423-0001?again").status == 429
+    clock.advance(60)  # the next minute: the forger's address may try again
+    assert send(forger, good(department, int(clock())) | {HEADER_SIGNATURE: "0" * 64}).status == 401
+
+
+def test_a_request_over_the_quota_keeps_its_signature_for_a_later_try(
+    redis_client: redis.Redis, clock: Clock
+) -> None:
+    from dataclasses import replace
+
+    from config.settings import GatewaySettings, Settings
+    from gateway.http.app import create_app
+    from tests.signing import Signer
+
+    clock.now = clock.now // 60 * 60
+    settings = Settings(gateway=replace(GatewaySettings(), rate_per_minute=1))
+    app = create_app(settings, redis_client, MASTER_KEY, clock)
+    new = Keyring(redis_client, MASTER_KEY).create(
+        ClientKind.DEPARTMENT, "tuphap", clock_now(clock)
+    )
+    department = AppClient(app.test_client(), Signer(new.key_id, new.secret, clock))
+    assert department.get(f"{DOSSIERS}/000.00.20.H57-240423-0001").status == 404
+    headers = good(department, int(clock()), raw=RAW)
+    assert send(department, headers).status == 429
+    clock.advance(60)  # the next minute, well within the signature's 300 s
+    assert send(department, headers).status == 201  # the same signed request, sent again
+    assert send(department, headers).status == 401  # and then it is used
+
+
+def test_a_replayed_request_does_not_spend_the_quota(
+    redis_client: redis.Redis, clock: Clock
+) -> None:
+    from dataclasses import replace
+
+    from config.settings import GatewaySettings, Settings
+    from gateway.http.app import create_app
+    from tests.signing import Signer
+
+    clock.now = clock.now // 60 * 60
+    settings = Settings(gateway=replace(GatewaySettings(), rate_per_minute=2))
+    app = create_app(settings, redis_client, MASTER_KEY, clock)
+    new = Keyring(redis_client, MASTER_KEY).create(
+        ClientKind.DEPARTMENT, "tuphap", clock_now(clock)
+    )
+    department = AppClient(app.test_client(), Signer(new.key_id, new.secret, clock))
+    captured = good(department, int(clock()))
+    assert send(department, captured).status == 201
+    assert [send(department, captured).status for _ in range(5)] == [401] * 5  # replays
+    assert department.get(f"{DOSSIERS}/000.00.20.H57-240423-0001").status == 200  # 2nd of 2
+
+
+def clock_now(clock: Clock) -> datetime:
+    return datetime.fromtimestamp(clock(), UTC)
+
+
+def test_revoking_twice_keeps_the_first_time_and_revoking_a_tampered_key_still_works(
+    tuphap: AppClient, diachinh: AppClient, redis_client: redis.Redis
+) -> None:
+    keyring = Keyring(redis_client, MASTER_KEY)
+    first = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    assert keyring.revoke(tuphap.signer.key_id, first)
+    assert keyring.revoke(tuphap.signer.key_id, datetime(2026, 2, 1, tzinfo=UTC))
+    assert redis_client.hget(f"hoso:apikey:{tuphap.signer.key_id}", "revoked_at") == (
+        "2026-01-02T10:04:00+07:00"
+    )
+    assert not keyring.revoke("dep_0000000000000000", first)
+    # A record moved to another owner does not open; revoking it needs no secret and seals it
+    # as revoked, so the key is refused as revoked from then on.
+    redis_client.hset(f"hoso:apikey:{diachinh.signer.key_id}", "owner", "tuphap")
+    assert keyring.revoke(diachinh.signer.key_id, first)
+    credential = keyring.get(diachinh.signer.key_id)
+    assert credential is not None
+    assert credential.revoked
+    assert credential.secret == ""
+    assert diachinh.get(f"{DOSSIERS}/000.00.20.H57-240423-0001").status == 401

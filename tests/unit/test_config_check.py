@@ -344,3 +344,26 @@ def test_a_bad_calendar_in_a_file_is_reported_once(tmp_path: Path) -> None:
     assert [p.line() for p in report.errors()] == [
         f"{path}: calendar.holidays entry '2026-02-30' is not a date YYYY-MM-DD"
     ]
+
+
+def test_trusted_proxies_must_be_addresses_or_networks_and_not_everyone() -> None:
+    report = check(GOOD + '[gateway]\nproxies = 1\ntrusted_proxies = ["10.0.0.0/8", "nginx"]\n')
+    assert keys_of(report, Severity.ERROR) == ["gateway.trusted_proxies"]
+    assert "'nginx' is not an address or network" in report.errors()[0].line()
+    anyone = check(GOOD + '[gateway]\nproxies = 1\ntrusted_proxies = ["0.0.0.0/0"]\n')
+    assert anyone.ok
+    assert keys_of(anyone, Severity.WARNING) == ["gateway.trusted_proxies"]
+    assert "trusts every peer" in anyone.warnings()[0].line()
+    none = check(GOOD + "[gateway]\nproxies = 1\ntrusted_proxies = []\n")
+    assert keys_of(none, Severity.WARNING) == ["gateway.trusted_proxies"]
+
+
+def test_trusted_proxies_come_from_a_toml_list_or_a_comma_separated_variable() -> None:
+    env = {"HOSO_GATEWAY_TRUSTED_PROXIES": "127.0.0.1/32, 10.0.1.0/24"}
+    report = check(GOOD, env)
+    assert report.ok, report.problems
+    wrong = check(GOOD + '[gateway]\ntrusted_proxies = "10.0.0.0/8"\n')
+    assert keys_of(wrong, Severity.ERROR) == ["gateway.trusted_proxies"]
+    assert "must be a list of strings" in wrong.errors()[0].line()
+    blamed = check(GOOD, {"HOSO_GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8,bad"})
+    assert blamed.errors()[0].where == "environment HOSO_GATEWAY_TRUSTED_PROXIES"
