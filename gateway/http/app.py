@@ -22,6 +22,7 @@ from gateway.http import (
     lookup,
     metrics,
     openapi,
+    pages,
     problems,
     receipts,
     scans,
@@ -88,6 +89,7 @@ def create_app(
         clock=clock,
     )
     problems.install(app)
+    pages.install(app)  # security headers on every response, display filters
     for bp in FEATURES:
         app.register_blueprint(bp)
     hops = settings.gateway.proxies
