@@ -503,3 +503,11 @@ def api_template_preview(name: str) -> ResponseReturnValue:
         return jsonify(name=name, body=text, **preview(name, text, values))
     except TemplateError as exc:
         raise _template_problem(exc) from exc
+
+
+@bp.get("/<path:unknown>")
+def not_found(unknown: str) -> ResponseReturnValue:
+    """Any other address under /admin/: a Vietnamese page (problem+json under /admin/api/)."""
+    if auth.is_api():
+        raise Problem(404, "not-found", "Not found", "No such admin API resource.")
+    return auth.error_page(404)

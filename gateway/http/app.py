@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config.settings import RedisSettings, Settings
 from gateway.http import (
     admin,
+    admin_accounts,
     admin_charts,
     admin_keys,
     admin_records,
@@ -45,6 +46,7 @@ FEATURES = (
     lookup.bp,
     metrics.bp,
     admin.bp,
+    admin_accounts.bp,
     admin_charts.bp,
     admin_keys.bp,
     admin_records.bp,
