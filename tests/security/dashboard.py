@@ -87,8 +87,8 @@ class Visitor:
 
 def create_user(gateway: Gateway, name: str, password: str, role: str = "admin") -> None:
     made = subprocess.run(
-        [sys.executable, "-m", "hoso.cli", "admin", "create-user", name, "--role", role]
-        + ["--password-stdin"],
+        [*(sys.executable, "-m", "hoso.cli", "admin", "create-user", name), "--role", role]
+        + ["--password-stdin"],  # noqa: RUF005
         input=password + "\n",
         env=gateway.env,
         capture_output=True,
