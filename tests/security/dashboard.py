@@ -87,8 +87,11 @@ class Visitor:
 
 def create_user(gateway: Gateway, name: str, password: str, role: str = "admin") -> None:
     made = subprocess.run(
-        [*(sys.executable, "-m", "hoso.cli", "admin", "create-user", name), "--role", role]
-        + ["--password-stdin"],  # noqa: RUF005
+        [
+            *(sys.executable, "-m", "hoso.cli", "admin", "create-user", name),
+            *("--role", role),
+            "--password-stdin",
+        ],
         input=password + "\n",
         env=gateway.env,
         capture_output=True,
