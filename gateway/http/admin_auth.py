@@ -264,6 +264,7 @@ def login_required(
     return decorate
 
 
+MAX_NEXT = 2048
 NEXT_PATH = re.compile(r"/admin/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*")
 
 
@@ -272,6 +273,7 @@ def safe_next(target: str | None) -> str:
     of the characters a URL path and query may hold (no CR/LF, spaces or backslashes)."""
     if (
         target
+        and len(target) <= MAX_NEXT
         and NEXT_PATH.fullmatch(target)
         and not target.startswith("/admin//")
         and not target.startswith(API_PREFIX)
