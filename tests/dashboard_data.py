@@ -90,7 +90,8 @@ def fill(client: redis.Redis, clock: Clock) -> Filled:
         dossier=codes[0],
     )
     sms = outbox.claim("m1", "", now_ms)
-    assert sms is not None and sms.id == failed
+    assert sms is not None
+    assert sms.id == failed
     outbox.give_up(sms, "+CMS ERROR: 38", now_ms)
     outbox.enqueue("+84901234567", "Ho so dang xu ly.", Priority.REPLY, now_ms, kind="reply_status")
     keyring = Keyring(client, MASTER_KEY)

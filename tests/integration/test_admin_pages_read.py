@@ -67,7 +67,8 @@ def test_the_times_shown_are_vietnams_local_times(
     messages = readable(admin.get("/admin/messages").get_data(as_text=True))
     assert "29/04/2024 09:15" in messages  # queued at 02:15 UTC
     stations = readable(admin.get("/admin/stations").get_data(as_text=True))
-    assert "Đã trả kết quả" in stations and "Đang xử lý" in stations
+    assert "Đã trả kết quả" in stations
+    assert "Đang xử lý" in stations
     keys_page = readable(admin.get("/admin/keys").get_data(as_text=True))
     assert "28/04/2024 09:15" in keys_page  # revoked a day before now
     dossier = readable(admin.get(f"/admin/dossiers/{filled.overdue}").get_data(as_text=True))

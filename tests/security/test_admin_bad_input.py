@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from urllib.parse import urlencode
-from pathlib import Path
 
 import pytest
 
@@ -88,7 +87,8 @@ def test_next_after_login_is_a_dashboard_path_or_the_pool(gateway: Gateway, targ
     answer = visitor.post("/admin/login", {"username": ADMIN, "password": PASSWORD, "next": target})
     assert answer.status == 302
     location = answer.location
-    assert "\r" not in location and "\n" not in location
+    assert "\r" not in location
+    assert "\n" not in location
     plain = target == "/admin/charts?tu=01%2F05"  # a plain dashboard path: kept
     assert location == (target if plain else "/admin/modems")
     shown = Visitor(gateway.base).get("/admin/login?" + urlencode({"next": target}))
