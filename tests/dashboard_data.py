@@ -110,8 +110,8 @@ def fill(client: redis.Redis, clock: Clock) -> Filled:
         },
     )
     registry.publish_health("sim2", {"state": "up", "port": "/tmp/sim/sim2", "last_error": ""})
-    for at in (1, 2, 3):
-        registry.note_quarantine_error("sim2", 21, at * 1000)
+    for k in (1, 2, 3):
+        registry.note_quarantine_error("sim2", 21, k * 1000)
     registry.publish_health("sim3", {"state": "disabled", "port": "/tmp/sim/sim3"})
     registry.change("sim3", enabled=False)
     registry.count_sent("m1", NOW)
