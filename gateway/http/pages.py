@@ -2,8 +2,9 @@
 
 - Security headers on EVERY response of the app (dashboard, citizen page, API, /metrics,
   errors), set here once by `install`: a strict Content-Security-Policy (scripts and styles from
-  our own files only, nothing inline; the one inline stylesheet, the printable handoff record's,
-  is allowed by its hash so that a saved copy prints alike), `frame-ancestors 'none'` and
+  our own files only, nothing inline; the printable pages made by code - the handoff record and
+  the receipt, `PRINTABLE` - keep their stylesheet inline so that a saved copy prints alike, and
+  their answer allows exactly that stylesheet by its hash), `frame-ancestors 'none'` and
   `X-Frame-Options: DENY` (no page can be framed, so none can be clickjacked),
   `X-Content-Type-Options: nosniff` and `Referrer-Policy: same-origin`.
 - The Jinja filters every template uses to show values to a person, so that one rule formats
@@ -17,10 +18,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from datetime import datetime
 from html import escape
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from gateway.core.dossier import Dossier
 from gateway.core.handoffs import Handoff
@@ -44,18 +46,23 @@ def _style_hash(css: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(css.encode()).digest()).decode() + "'"
 
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        f"style-src 'self' {_style_hash(PRINT_CSS)}",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
+def content_security_policy(inline_styles: tuple[str, ...] = ()) -> str:
+    styles = " ".join(["'self'", *(_style_hash(css) for css in inline_styles)])
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            f"style-src {styles}",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        )
     )
-)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
@@ -63,6 +70,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Views whose HTML is made by code with a stylesheet written by code (no request data in it).
+PRINTABLE = frozenset({"dossiers.handoff_record", "receipts.receipt"})
+STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 
 
 def install(app: Flask) -> None:
@@ -72,6 +82,9 @@ def install(app: Flask) -> None:
     def _security_headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers[name] = value
+        if request.endpoint in PRINTABLE and response.mimetype == "text/html":
+            styles = tuple(STYLE.findall(response.get_data(as_text=True)))
+            response.headers["Content-Security-Policy"] = content_security_policy(styles)
         return response
 
     app.add_template_filter(when, "when")

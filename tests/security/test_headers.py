@@ -8,6 +8,9 @@ page inside another site's frame, and the pages' own scripts still work under th
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +21,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.e2e.browser import ARGS, CHROMIUM, needs_chromium
 from tests.e2e.conftest import Gateway, free_port, running_gateway
+from tests.factories import registration_body
 from tests.security.dashboard import Visitor, create_user
 
 ADMIN, PASSWORD = "quantri", "mat-khau-rat-dai-2024"
@@ -201,4 +205,43 @@ def test_the_pages_scripts_run_under_the_policy(gateway: Gateway, browser_page: 
     # The editor's script (a static file now) previews as one types, without the button.
     page.locator("#body").fill("Kiem tra xem truoc {office}")
     expect(page.locator("#preview-text")).to_contain_text("Kiem tra xem truoc")
+    assert violations == []
+
+
+@needs_chromium
+@pytest.mark.parametrize(
+    "path", ["receipt?format=html&width=58", "receipt?format=html", "handoffs?format=html"]
+)
+def test_printable_pages_keep_their_own_stylesheet_and_nothing_else(
+    gateway: Gateway, browser_page: Page, path: str
+) -> None:
+    department = gateway.department("tuphap-in")
+    body = registration_body(91)
+    assert department.post("/api/v1/dossiers", body).status in (200, 201)
+    printed = department.get(f"/api/v1/dossiers/{body['code']}/{path}")
+    assert printed.status == 200
+    policy = printed.headers["Content-Security-Policy"]
+    (css,) = re.findall(r"<style>(.*?)</style>", printed.text, re.S)
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    assert f"style-src 'self' 'sha256-{digest}';" in policy  # this stylesheet, by its hash
+    assert "'unsafe-inline'" not in policy
+    assert "script-src 'self';" in policy
+    # Chromium, given the page with its headers at the gateway's address, applies the style.
+    page = browser_page
+    violations: list[str] = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+    url = gateway.base + "/in-thu"
+    page.route(
+        url,
+        lambda route: route.fulfill(
+            status=200,
+            headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": policy},
+            body=printed.text,
+        ),
+    )
+    page.goto(url)
+    collapse = page.evaluate("getComputedStyle(document.querySelector('table')).borderCollapse")
+    assert collapse == "collapse"
     assert violations == []
