@@ -307,6 +307,18 @@ def settings_problems(
             "secure_cookies",
             "is false while gateway.public_url is https://: set it to true behind TLS",
         )
+    public_host = urlsplit(gw.public_url).hostname or ""
+    if (
+        gw.public_url.startswith("http://")
+        and admin.secure_cookies
+        and public_host not in ("127.0.0.1", "localhost", "::1")
+    ):
+        warning(
+            "admin",
+            "secure_cookies",
+            f"is true while gateway.public_url is plain http on {public_host}: browsers keep"
+            " the dashboard's session cookie only over https (or on 127.0.0.1/localhost)",
+        )
     for section, key, path in (
         ("security", "master_key_file", settings.security.master_key_file),
         ("admin", "session_key_file", admin.session_key_file),

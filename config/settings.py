@@ -70,13 +70,19 @@ class AdminSettings:
 
     session_key_file: str = "var/session.key"  # signs session cookies; created on first use
     session_hours: int = 8
-    lockout_attempts: int = 5  # failed logins in a row before the account is locked
+    # Login throttle (gateway/store/login_throttle.py); no account is ever locked. After
+    # `lockout_attempts` failed logins of one username from one address, each further try of
+    # that pair waits `login_wait_seconds`, doubled at every failure, up to `lockout_minutes`.
+    lockout_attempts: int = 5
     lockout_minutes: int = 15
+    login_wait_seconds: int = 2
     # Failed logins from one address (any accounts) within `lockout_minutes` before that address
     # must wait: stops one machine guessing passwords across many accounts.
     address_attempts: int = 20
     refresh_seconds: int = 15  # live pages (pool, charts, overdue) reload this often; 0: never
-    secure_cookies: bool = False  # true behind TLS (production)
+    # Session cookies only over https. Browsers treat http://127.0.0.1 and http://localhost as
+    # secure, so `make run` logs in with it on; false only for a client that does not.
+    secure_cookies: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -280,21 +280,15 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-MODEM_FIELDS = {
-    "port": str,
-    "baudrate": int,
-    "pin": str,
-    "carrier": str,
-    "per_minute": int,
-    "per_hour": int,
-    "per_day": int,
-    "enabled": bool,
-}
-
-
 def _cmd_modems(args: argparse.Namespace) -> int:
     from gateway.http.app import connect_redis
-    from gateway.store.modems import ModemRegistry
+    from gateway.store.modems import (
+        OPERATOR_FIELDS,
+        InvalidModemChange,
+        ModemRegistry,
+        UnknownModem,
+        parse_text_changes,
+    )
 
     settings = _settings()
     registry = ModemRegistry(connect_redis(settings.redis.effective_url()))
@@ -331,27 +325,17 @@ def _cmd_modems(args: argparse.Namespace) -> int:
             return 1
         print(f"{args.modem}: forgotten (no longer listed, its counters removed)")
         return 0
-    changes: dict[str, object] = {}
-    for assignment in args.changes:
-        key, _, value = assignment.partition("=")
-        kind = MODEM_FIELDS.get(key)
-        if kind is None or not _:
-            print(
-                f"hoso modems: expected KEY=VALUE with KEY in {', '.join(MODEM_FIELDS)}",
-                file=sys.stderr,
-            )
-            return 2
-        if kind is bool:
-            changes[key] = value.lower() in ("1", "true", "yes", "on")
-        elif kind is int:
-            try:
-                changes[key] = int(value)
-            except ValueError:
-                print(f"hoso modems: {key} must be a whole number", file=sys.stderr)
-                return 2
-        else:
-            changes[key] = value
-    registry.change(args.modem, **changes)
+    texts = dict(a.partition("=")[::2] for a in args.changes)
+    if not all("=" in a for a in args.changes):
+        print("hoso modems: expected KEY=VALUE, e.g. enabled=false per_day=200", file=sys.stderr)
+        return 2
+    try:  # the dashboard's operation and checks, with the operator's fields (port, pin...)
+        changes = registry.apply_change(
+            args.modem, parse_text_changes(texts), settings.modems, OPERATOR_FIELDS
+        )
+    except (InvalidModemChange, UnknownModem) as exc:
+        print(f"hoso modems: {exc}", file=sys.stderr)
+        return 2
     print(f"{args.modem}: {changes} (applied live by the modem service)")
     return 0
 
@@ -395,7 +379,8 @@ def _cmd_templates(args: argparse.Namespace) -> int:
 
 
 def _cmd_admin(args: argparse.Namespace) -> int:
-    """`hoso admin create-user NAME --role admin|viewer`: an account of the dashboard."""
+    """`hoso admin create-user NAME --role admin|viewer`: an account of the dashboard;
+    `hoso admin set-password NAME`: a new password for it, which ends all its sessions."""
     import getpass
 
     from gateway.http.app import connect_redis
@@ -411,6 +396,10 @@ def _cmd_admin(args: argparse.Namespace) -> int:
     settings = _settings()
     users = AdminUsers(connect_redis(settings.redis.effective_url()))
     try:
+        if args.action == "set-password":
+            users.set_password(args.name, password)
+            print(f"{args.name}: new password set; every session of the account has ended")
+            return 0
         user = users.create(args.name, password, Role(args.role), replace=args.replace)
     except UserError as exc:
         print(f"hoso admin: {exc}", file=sys.stderr)
@@ -583,6 +572,11 @@ def parser() -> argparse.ArgumentParser:
     )
     acreate.add_argument(
         "--replace", action="store_true", help="set a new password and role on an existing account"
+    )
+    apass = asub.add_parser("set-password", help="a new password; ends all the account's sessions")
+    apass.add_argument("name")
+    apass.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
     )
     adm.set_defaults(func=_cmd_admin)
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from config.settings import ModemSettings
 from gateway.core.sms_text import (
     DEFAULT_TEMPLATES,
     PLACEHOLDERS,
@@ -27,8 +28,15 @@ from gateway.core.sms_text import (
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
-from gateway.store import keys
-from gateway.store.modems import ModemRegistry
+from gateway.http.proxies import client_address
+from gateway.store.modems import (
+    CAP_FIELDS,
+    MAX_CAP,
+    InvalidModemChange,
+    ModemRegistry,
+    UnknownModem,
+    parse_text_changes,
+)
 from gateway.store.outbox import Outbox
 from gateway.store.templates import Templates
 from gateway.store.users import Outcome, Role
@@ -52,10 +60,22 @@ STATE_LABELS = {
     "down": "Mất kết nối",
     "quarantined": "Cách ly",
     "disabled": "Đã tắt",
+    "pending": "Đang bật lại",
 }
-
-MODEM_INT_FIELDS = ("per_minute", "per_hour", "per_day")
-MAX_CAP = 100_000
+# What a button did, as the confirmation shown after it (flash): the modem's id fills {modem}.
+DONE = {
+    "disable": "Đã tắt modem {modem}: không gửi tin nào qua modem này cho đến khi bật lại.",
+    "enable": "Đã bật lại modem {modem}: dịch vụ modem dùng lại modem này sau vài giây.",
+    "unquarantine": "Đã bỏ cách ly modem {modem}: modem được gửi tin trở lại.",
+    "caps": "Đã lưu giới hạn gửi của modem {modem}.",
+    "reset": "Modem {modem} đã trở về cấu hình gốc (bỏ mọi thay đổi trên trang này).",
+}
+FIELD_PROBLEMS = {
+    "enabled": "Trạng thái bật/tắt không hợp lệ.",
+    "per_minute": f"Giới hạn mỗi phút phải là số nguyên từ 0 đến {MAX_CAP}.",
+    "per_hour": f"Giới hạn mỗi giờ phải là số nguyên từ 0 đến {MAX_CAP}.",
+    "per_day": f"Giới hạn mỗi ngày phải là số nguyên từ 0 đến {MAX_CAP}.",
+}
 
 
 auth.install_pages(bp, state_labels=STATE_LABELS)
@@ -68,50 +88,67 @@ def _now() -> datetime:
     return datetime.fromtimestamp(services().clock(), UTC)
 
 
+def _state(enabled: bool, quarantine: str | None, reported: str | None) -> str:
+    if not enabled:
+        return "disabled"
+    if quarantine:
+        return "quarantined"
+    if reported == "up":
+        return "up"
+    if reported == "disabled":  # re-enabled; the service has not taken it back yet
+        return "pending"
+    return "down"
+
+
 def modem_rows() -> list[dict[str, Any]]:
-    """Every modem: its settings now (file + live changes), its health, counters and queue."""
+    """Every modem: its settings now (file + live changes), its health, counters and queue.
+    A modem no file names (an emulated one, or one another host's file names) has the settings
+    its service gives it: the defaults with the live changes over them, on its reported port."""
     svc = services()
     registry = ModemRegistry(svc.redis)
     outbox = Outbox(svc.redis)
     now = _now()
-    pool = {m.id: m for m in registry.effective(svc.settings.modems)}
+    ids = sorted({m.id for m in svc.settings.modems} | set(registry.known()))
+    health = {modem: registry.health(modem) for modem in ids}
+    in_file = {m.id for m in svc.settings.modems}
+    live = registry.live_changes()
+    reported = [
+        ModemSettings(id=modem, port=health[modem].get("port") or "")
+        for modem in ids
+        if modem not in in_file
+    ]
+    pool = {m.id: m for m in registry.effective([*svc.settings.modems, *reported])}
     rows = []
-    for modem in sorted(set(pool) | set(registry.known())):
-        health = registry.health(modem)
-        settings = pool.get(modem)
+    for modem in ids:
+        h = health[modem]
+        settings = pool[modem]
         quarantine = registry.quarantined(modem)
-        enabled = settings.enabled if settings is not None else True
-        if not enabled:
-            state = "disabled"
-        elif quarantine:
-            state = "quarantined"
-        elif health.get("state") == "up":
-            state = "up"
-        else:
-            state = "down"
-        registered = health.get("registered")
+        reported_state = h.get("state") or None  # None: no report for 30 s
+        registered = h.get("registered")
         rows.append(
             {
                 "id": modem,
-                "state": state,
-                "reported_state": health.get("state") or None,  # None: no report for 30 s
-                "enabled": enabled,
-                "configured": settings is not None,
-                "port": settings.port if settings else health.get("port") or None,
-                "carrier": (settings.carrier if settings else None) or None,
-                "signal_dbm": _int(health.get("signal_dbm")),
-                "operator": health.get("operator") or None,
+                "state": _state(settings.enabled, quarantine, reported_state),
+                "reported_state": reported_state,
+                "enabled": settings.enabled,
+                "configured": modem in in_file or "port" in live.get(modem, {}),
+                "changed_live": modem in live,
+                "resettable": modem in live and "port" not in live[modem],  # not added live
+                "port": settings.port or h.get("port") or None,
+                "carrier": settings.carrier or None,
+                "signal_dbm": _int(h.get("signal_dbm")),
+                "operator": h.get("operator") or None,
                 "registered": None if not registered else registered == "1",
-                "roaming": health.get("roaming") == "1",
-                "sim": health.get("sim") or None,
+                "roaming": h.get("roaming") == "1",
+                "sim": h.get("sim") or None,
                 "sent_today": registry.sent_today(modem, now),
-                "per_minute": settings.per_minute if settings else None,
-                "per_hour": settings.per_hour if settings else None,
-                "per_day": settings.per_day if settings else None,
+                "per_minute": settings.per_minute,
+                "per_hour": settings.per_hour,
+                "per_day": settings.per_day,
                 "queue": outbox.depth(modem),
                 "quarantine": quarantine,
-                "last_error": health.get("last_error") or None,
-                "updated_at": health.get("updated_at") or None,
+                "last_error": h.get("last_error") or None,
+                "updated_at": h.get("updated_at") or None,
             }
         )
     return rows
@@ -128,47 +165,25 @@ def _modem_row(modem: str) -> dict[str, Any]:
     for row in modem_rows():
         if row["id"] == modem:
             return row
-    raise Problem(404, "unknown-modem", "No such modem", f"No modem {modem!r} in the pool.")
-
-
-def modem_changes(body: Any) -> dict[str, Any]:
-    """The fields of a modem change, checked: enabled, per_minute, per_hour, per_day, carrier."""
-    if not isinstance(body, dict) or not body:
-        raise _invalid(
-            "Expected a JSON object with enabled, per_minute, per_hour, per_day or carrier."
-        )
-    allowed = {"enabled", "carrier", *MODEM_INT_FIELDS}
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise _invalid(
-            f"Unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}."
-        )
-    changes: dict[str, Any] = {}
-    if "enabled" in body:
-        if not isinstance(body["enabled"], bool):
-            raise _invalid("enabled must be true or false.")
-        changes["enabled"] = body["enabled"]
-    for name in MODEM_INT_FIELDS:
-        if name in body:
-            value = body[name]
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CAP:
-                raise _invalid(f"{name} must be a whole number from 0 to {MAX_CAP}.")
-            changes[name] = value
-    if "carrier" in body:
-        carrier = body["carrier"]
-        if carrier is not None and (not isinstance(carrier, str) or len(carrier) > 32):
-            raise _invalid("carrier must be a name of up to 32 characters, or null.")
-        changes["carrier"] = carrier or None
-    return changes
+    raise Problem(404, "unknown-modem", "No such modem", f"No modem {modem} in the pool.")
 
 
 def _invalid(detail: str) -> Problem:
     return Problem(422, "invalid-field", "Invalid field", detail)
 
 
-def _change_modem(modem: str, changes: dict[str, Any]) -> None:
-    _modem_row(modem)  # 404 for a modem nobody configured or drove
-    ModemRegistry(services().redis).change(modem, **changes)
+def _change_modem(modem: str, fields: object) -> None:
+    """The operators' one modem operation (`ModemRegistry.apply_change`), as an HTTP answer."""
+    try:
+        changes = ModemRegistry(services().redis).apply_change(
+            modem, fields, services().settings.modems
+        )
+    except UnknownModem as exc:
+        raise Problem(
+            404, "unknown-modem", "No such modem", f"No modem {modem} in the pool."
+        ) from exc
+    except InvalidModemChange as exc:
+        raise _invalid(exc.detail) from exc
     log.info(
         "admin.modem_changed user=%s modem=%s changes=%s", auth.user().username, modem, changes
     )
@@ -178,6 +193,12 @@ def _unquarantine(modem: str) -> None:
     _modem_row(modem)
     ModemRegistry(services().redis).release_quarantine(modem)
     log.info("admin.modem_unquarantined user=%s modem=%s", auth.user().username, modem)
+
+
+def _reset_modem(modem: str) -> None:
+    _modem_row(modem)
+    ModemRegistry(services().redis).reset(modem)
+    log.info("admin.modem_reset user=%s modem=%s", auth.user().username, modem)
 
 
 # -- templates ---------------------------------------------------------------------------------
@@ -232,33 +253,6 @@ def _template_problem(exc: TemplateError) -> Problem:
     return Problem(422, "invalid-template", "Invalid template", exc.problem)
 
 
-# -- logging in from one address ----------------------------------------------------------------
-
-
-def _address_window(period: int) -> tuple[str, int]:
-    """The failure counter of this request's address for the current period, and the seconds
-    left in that period."""
-    now = int(services().clock())
-    period = max(period, 1)
-    address = request.remote_addr or "unknown"
-    return keys.ip_rate("admin-login", address, now // period), period - now % period
-
-
-def _address_must_wait(attempts: int, period: int) -> int | None:
-    """Seconds this address must wait after `attempts` failed logins in the period, else None."""
-    name, left = _address_window(period)
-    failures = int(cast(str | None, services().redis.get(name)) or 0)
-    return left if failures >= max(attempts, 1) else None
-
-
-def _count_address_failure(period: int) -> None:
-    name, _ = _address_window(period)
-    pipe = services().redis.pipeline(transaction=False)
-    pipe.incr(name)
-    pipe.expire(name, max(period, 1) + 60)
-    pipe.execute()
-
-
 # -- pages -------------------------------------------------------------------------------------
 
 
@@ -268,45 +262,51 @@ def home() -> ResponseReturnValue:
     return redirect(url_for("admin.modems"))
 
 
+def _wait_text(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} giây"
+    return f"{int(seconds // 60) + (1 if seconds % 60 else 0)} phút"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     admin = services().settings.admin
     hint = (
-        f"Sau {admin.lockout_attempts} lần nhập sai liên tiếp, tài khoản bị khoá "
-        f"{admin.lockout_minutes} phút."
+        f"Sau {admin.lockout_attempts} lần nhập sai, mỗi lần thử tiếp theo từ máy này phải chờ "
+        f"lâu dần (tối đa {admin.lockout_minutes} phút). Tài khoản không bị khoá."
     )
     next_target = request.values.get("next", "")
+    if not auth.safe_next(next_target).startswith(next_target or "\0"):
+        next_target = ""  # never echoed back unless it is a place we would go to
+
+    def page(error: str | None, status: int, headers: dict[str, str] | None = None) -> Response:
+        shown = render_template("admin/login.html", error=error, hint=hint, next=next_target)
+        return Response(shown, status=status, headers=headers, mimetype="text/html")
+
     if request.method == "GET":
-        return render_template("admin/login.html", error=None, hint=hint, next=next_target)
+        return page(None, 200)
     if not auth.csrf_ok():
-        page = render_template(
-            "admin/login.html",
-            error="Phiên đăng nhập đã hết hạn. Hãy thử lại.",
-            hint=hint,
-            next=next_target,
-        )
-        return page, 403
+        return page("Phiên đăng nhập đã hết hạn. Hãy thử lại.", 403)
     username = request.form.get("username", "").strip().lower()
     password = request.form.get("password", "")
-    wait = _address_must_wait(admin.address_attempts, admin.lockout_minutes * 60)
-    if wait is not None:
-        log.warning("admin.login_refused user=%s reason=address", username)
-        page = render_template(
-            "admin/login.html",
-            error=f"Quá nhiều lần đăng nhập sai từ máy này. Hãy thử lại sau {wait // 60 + 1} phút.",
-            hint=hint,
-            next=next_target,
+    address = client_address()
+    throttle = auth.throttle()
+    verdict = throttle.admit(username, address, services().clock())
+    if not verdict.admitted:
+        reason = "address" if verdict.by_address else "pair"
+        log.warning("admin.login_refused user=%s reason=%s", username, reason)
+        wait = _wait_text(verdict.wait_seconds)
+        where = "từ máy này" if verdict.by_address else "với tên này từ máy này"
+        return page(
+            f"Quá nhiều lần đăng nhập sai {where}. Hãy thử lại sau {wait}.",
+            429,
+            {"Retry-After": str(max(1, int(verdict.wait_seconds + 0.999)))},
         )
-        return page, 429, {"Retry-After": str(wait)}
-    result = auth.users().login(username, password, services().clock())
+    result = auth.users().login(username, password)
     if result.outcome is not Outcome.OK or result.user is None:
-        _count_address_failure(admin.lockout_minutes * 60)
-        if result.outcome is Outcome.LOCKED:
-            log.warning("admin.login_refused user=%s reason=locked", username)
-        else:
-            log.info("admin.login_failed user=%s", username)
-        page = render_template("admin/login.html", error=LOGIN_FAILED, hint=hint, next=next_target)
-        return page, 401
+        log.info("admin.login_failed user=%s", username)
+        return page(LOGIN_FAILED, 401)
+    throttle.succeeded(username, address)
     auth.start_session(result.user)
     log.info("admin.login user=%s role=%s", result.user.username, result.user.role)
     return redirect(auth.safe_next(next_target))
@@ -334,20 +334,28 @@ def modems() -> ResponseReturnValue:
 @bp.post("/modems/<modem>/<action>")
 @auth.login_required(Role.ADMIN)
 def modem_action(modem: str, action: str) -> ResponseReturnValue:
-    if action == "disable":
-        _change_modem(modem, {"enabled": False})
-    elif action == "enable":
-        _change_modem(modem, {"enabled": True})
-    elif action == "unquarantine":
-        _unquarantine(modem)
-    elif action == "caps":
-        try:
-            fields = {f: int(request.form[f]) for f in MODEM_INT_FIELDS if request.form.get(f)}
-        except ValueError as exc:
-            raise _invalid("Caps must be whole numbers.") from exc
-        _change_modem(modem, modem_changes(fields))
-    else:
-        raise Problem(404, "not-found", "Not found", f"No action {action!r}.")
+    """The pool page's buttons: each answers with the page again and a confirmation saying
+    what changed (or, for a bad value, what was wrong and that nothing changed)."""
+    if action not in DONE:
+        raise Problem(404, "not-found", "Not found", "No such action on a modem.")
+    try:
+        if action in ("disable", "enable"):
+            _change_modem(modem, {"enabled": action == "enable"})
+        elif action == "unquarantine":
+            _unquarantine(modem)
+        elif action == "reset":
+            _reset_modem(modem)
+        else:
+            texts = {f: request.form[f] for f in CAP_FIELDS if request.form.get(f, "").strip()}
+            _change_modem(modem, parse_text_changes(texts))
+    except (InvalidModemChange, Problem) as exc:
+        bad = exc.__cause__ if isinstance(exc, Problem) else exc
+        if not isinstance(bad, InvalidModemChange):
+            raise
+        problem = FIELD_PROBLEMS.get(bad.field or "", "Giá trị không hợp lệ.")
+        flash(f"{problem} Chưa thay đổi gì.", "error")
+        return redirect(url_for("admin.modems"))
+    flash(DONE[action].format(modem=modem), "ok")
     return redirect(url_for("admin.modems"))
 
 
@@ -432,7 +440,7 @@ def api_modems() -> ResponseReturnValue:
 @bp.post("/api/modems/<modem>")
 @auth.login_required(Role.ADMIN)
 def api_modem_change(modem: str) -> ResponseReturnValue:
-    _change_modem(modem, modem_changes(request.get_json(silent=True)))
+    _change_modem(modem, request.get_json(silent=True))
     return jsonify(_modem_row(modem))
 
 
@@ -496,3 +504,11 @@ def api_template_preview(name: str) -> ResponseReturnValue:
         return jsonify(name=name, body=text, **preview(name, text, values))
     except TemplateError as exc:
         raise _template_problem(exc) from exc
+
+
+@bp.get("/<path:unknown>")
+def not_found(unknown: str) -> ResponseReturnValue:
+    """Any other address under /admin/: a Vietnamese page (problem+json under /admin/api/)."""
+    if auth.is_api():
+        raise Problem(404, "not-found", "Not found", "No such admin API resource.")
+    return auth.error_page(404)

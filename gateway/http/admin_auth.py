@@ -2,16 +2,20 @@
 
 - The cookie is Flask's signed session (itsdangerous, HMAC with the app's `secret_key`, read from
   `AdminSettings.session_key_file` and created there on first use, mode 0600). It is HttpOnly,
-  SameSite=Lax, Secure when `secure_cookies` is set, scoped to ``/admin`` and valid for
+  SameSite=Lax, Secure unless `secure_cookies` is turned off, scoped to ``/admin`` and valid for
   `session_hours` (the signature's timestamp is checked on every request).
 - It holds the session id, the username, the role and the CSRF token. The session id must still
-  exist in Redis (`AdminUsers.session_user`), so logging out ends the session on the server, and
-  the role is read from the account on every request, so a demotion takes effect at once.
+  exist in Redis for the account's current session generation (`AdminUsers.session_user`), so
+  logging out ends the session on the server, a password change or reset ends every session of
+  the account, and the role is read from the account on every request, so a demotion takes
+  effect at once.
 - Every state-changing request (any method but GET/HEAD/OPTIONS) must carry the session's CSRF
   token: the form field ``csrf_token`` or the header ``X-CSRF-Token`` (the JSON API). The login
   form carries one too, made for the anonymous session that shows it.
 - Department and station HMAC credentials count for nothing here: the admin views ask for a
   session and nothing else.
+- A page (not the JSON API) that fails shows a short Vietnamese page, never an exception's text;
+  the JSON API answers problem+json.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -43,8 +48,9 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 
 from gateway.http.context import Services, services
-from gateway.http.problems import Problem
+from gateway.http.problems import Problem, problem_response
 from gateway.keyfiles import read_or_create_key
+from gateway.store.login_throttle import LoginThrottle, Policy
 from gateway.store.users import AdminUser, AdminUsers, Role
 
 log = logging.getLogger(__name__)
@@ -104,9 +110,19 @@ _KEY_LOCK = threading.Lock()
 
 
 def users() -> AdminUsers:
-    svc = services()
-    admin = svc.settings.admin
-    return AdminUsers(svc.redis, admin.lockout_attempts, admin.lockout_minutes * 60)
+    return AdminUsers(services().redis)
+
+
+def throttle() -> LoginThrottle:
+    admin = services().settings.admin
+    policy = Policy(
+        free_tries=admin.lockout_attempts,
+        first_wait=admin.login_wait_seconds,
+        longest_wait=admin.lockout_minutes * 60,
+        address_tries=admin.address_attempts,
+        address_period=admin.lockout_minutes * 60,
+    )
+    return LoginThrottle(services().redis, policy)
 
 
 def csrf_token() -> str:
@@ -228,29 +244,60 @@ def login_required(
     return decorate
 
 
+MAX_NEXT = 2048
+NEXT_PATH = re.compile(r"/admin/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*")
+
+
 def safe_next(target: str | None) -> str:
-    """Where to go after logging in: only a path inside the dashboard (no open redirect)."""
+    """Where to go after logging in: only a path inside the dashboard (no open redirect), made
+    of the characters a URL path and query may hold (no CR/LF, spaces or backslashes)."""
     if (
         target
-        and target.startswith("/admin/")
-        and "\\" not in target
+        and len(target) <= MAX_NEXT
+        and NEXT_PATH.fullmatch(target)
+        and not target.startswith("/admin//")
         and not target.startswith(API_PREFIX)
     ):
         return target
     return url_for("admin.modems")
 
 
+PAGE_ERRORS = {
+    400: ("Yêu cầu không hợp lệ", "Yêu cầu không hợp lệ. Hãy quay lại và thử lại."),
+    404: ("Không tìm thấy", "Không tìm thấy trang hoặc mục bạn cần."),
+    405: ("Không thực hiện được", "Trang này không nhận thao tác đó."),
+    409: ("Không thực hiện được", "Không thực hiện được vì dữ liệu vừa thay đổi. Hãy tải lại."),
+    413: ("Dữ liệu quá lớn", "Dữ liệu gửi lên quá lớn."),
+    422: ("Dữ liệu không hợp lệ", "Dữ liệu nhập không hợp lệ. Hãy kiểm tra lại."),
+    429: ("Quá nhiều yêu cầu", "Quá nhiều yêu cầu. Hãy thử lại sau ít phút."),
+    503: ("Tạm thời không phục vụ được", "Hệ thống tạm thời không phục vụ được. Hãy thử lại sau."),
+}
+
+
+def error_page(status: int, message: str | None = None) -> Response:
+    """A short Vietnamese page for a dashboard request that failed (no exception text)."""
+    title, generic = PAGE_ERRORS.get(
+        status, ("Lỗi hệ thống", "Đã có lỗi xảy ra. Hãy thử lại sau ít phút.")
+    )
+    page = render_template("admin/error.html", message=message or generic, title=title)
+    return Response(page, status=status, mimetype="text/html")
+
+
 def install_pages(bp: Blueprint, **labels: Any) -> None:
-    """What every dashboard blueprint's pages share: no caching, no framing, no sniffing, and
-    the template context (CSRF token, the user, whether they may change things, `labels`)."""
+    """What every dashboard blueprint's pages share: no caching (the security headers every
+    answer carries are set once, by `gateway.http.pages`), Vietnamese error pages, and the
+    template context (CSRF token, the user, whether they may change things, `labels`)."""
 
     @bp.after_request
     def _headers(response: Response) -> Response:
         response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+    @bp.errorhandler(Problem)
+    def _problem(problem: Problem) -> Response:
+        if is_api():
+            return problem_response(problem)
+        return error_page(problem.status)
 
     @bp.context_processor
     def _page_context() -> dict[str, Any]:

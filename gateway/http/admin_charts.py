@@ -1,10 +1,11 @@
 """Charts for office leaders and for the modem pool, drawn on the server as SVG (no JS).
 
-- Where dossiers wait: the open dossiers of `keys.open_by_due()` (at most `MAX_DOSSIERS`, the
-  earliest due first), each with its current desk (the last handoff of its history) and the hours
+- Where dossiers wait: the open dossiers of `keys.open_by_due()` (read by
+  `admin_records.open_codes`, at most `MAX_DOSSIERS`, the earliest due first, so every overdue
+  one comes first), each with its current desk (the last handoff of its history) and the hours
   since that handoff, against the hours the desk is allowed (`Stations.allowed_hours_by_desk`).
-  Dossiers at risk: not settled and due within `RISK_HOURS` (not yet past), per desk and per
-  procedure.
+  Overdue dossiers (past their appointment, not finished, whatever SMS went out) per desk and
+  per procedure; dossiers at risk (not finished, due within `RISK_HOURS`, not yet past) too.
 - The modem pool: messages per hour per modem over the last 24 hours (the per-hour sent
   counters of `ModemRegistry`, kept for two days), errors per modem and the signal (metrics).
 
@@ -22,9 +23,10 @@ from flask.typing import ResponseReturnValue
 
 from gateway.core.handoffs import handoffs
 from gateway.core.status import SETTLED
-from gateway.core.times import VIETNAM
+from gateway.core.times import format_time, shown_time
 from gateway.http import admin_auth as auth
 from gateway.http import svg_charts
+from gateway.http.admin_records import open_codes
 from gateway.http.context import services
 from gateway.store import keys, metrics
 from gateway.store.errors import CorruptRecord, UnknownDossier
@@ -34,6 +36,7 @@ bp = Blueprint("admin_charts", __name__, url_prefix="/admin")
 
 MAX_DOSSIERS = 2_000
 RISK_HOURS = 24
+WORKING_DAY_HOURS = 8.0  # the wait chart's scale reaches at least this
 HOURS_SHOWN = 24
 NO_DESK = "(chưa qua quầy nào)"
 
@@ -50,8 +53,10 @@ def desk_figures(now: datetime) -> dict[str, Any]:
     have been there longer than allowed; dossiers at risk per desk and per procedure."""
     svc = services()
     allowed = svc.stations.allowed_hours_by_desk()
-    codes = [str(c) for c in svc.redis.zrange(keys.open_by_due(), 0, MAX_DOSSIERS - 1)]
+    codes, truncated = open_codes(None, MAX_DOSSIERS)
     waits: dict[str, list[float]] = defaultdict(list)
+    overdue_desk: dict[str, int] = defaultdict(int)
+    overdue_procedure: dict[str, int] = defaultdict(int)
     risk_desk: dict[str, int] = defaultdict(int)
     risk_procedure: dict[str, int] = defaultdict(int)
     counted = 0
@@ -67,7 +72,10 @@ def desk_figures(now: datetime) -> dict[str, Any]:
         desk = moves[-1].to_desk if moves else NO_DESK
         since = moves[-1].at if moves else dossier.received_at
         waits[desk].append(max(0.0, (now - since).total_seconds() / 3600))
-        if now <= dossier.due_at <= now + timedelta(hours=RISK_HOURS):
+        if dossier.is_overdue(now):
+            overdue_desk[desk] += 1
+            overdue_procedure[dossier.procedure_name or dossier.procedure_code] += 1
+        elif now <= dossier.due_at <= now + timedelta(hours=RISK_HOURS):
             risk_desk[desk] += 1
             risk_procedure[dossier.procedure_name or dossier.procedure_code] += 1
     rows = []
@@ -82,14 +90,18 @@ def desk_figures(now: datetime) -> dict[str, Any]:
                 "longest_hours": round(max(hours), 1),
                 "allowed_hours": limit,
                 "over_allowed": 0 if limit is None else sum(1 for h in hours if h > limit),
+                "overdue": overdue_desk.get(desk, 0),
                 "at_risk": risk_desk.get(desk, 0),
             }
         )
     return {
         "open_dossiers": counted,
         "limit": MAX_DOSSIERS,
-        "truncated": len(codes) >= MAX_DOSSIERS,
+        "truncated": truncated,
+        "overdue": sum(overdue_desk.values()),
         "desks": rows,
+        "overdue_by_desk": dict(sorted(overdue_desk.items())),
+        "overdue_by_procedure": dict(sorted(overdue_procedure.items())),
         "at_risk_by_desk": dict(sorted(risk_desk.items())),
         "at_risk_by_procedure": dict(sorted(risk_procedure.items())),
     }
@@ -101,7 +113,7 @@ def modem_figures(now: datetime) -> dict[str, Any]:
     registry = ModemRegistry(client)
     snapshot = {m.modem: m for m in metrics.read(client, int(now.timestamp() * 1000)).modems}
     hours = [now - timedelta(hours=HOURS_SHOWN - 1 - i) for i in range(HOURS_SHOWN)]
-    labels = [h.astimezone(VIETNAM).strftime("%d/%m %Hh") for h in hours]
+    labels = [shown_time(h.replace(minute=0, second=0, microsecond=0)) for h in hours]
     rows = []
     for modem in sorted(set(registry.known()) | set(snapshot)):
         counts = client.mget([keys.modem_sent(modem, windows(h)["hour"][0]) for h in hours])
@@ -124,7 +136,7 @@ def modem_figures(now: datetime) -> dict[str, Any]:
 
 
 def charts(now: datetime) -> dict[str, Any]:
-    return {"at": now.isoformat(), "desks": desk_figures(now), "modems": modem_figures(now)}
+    return {"at": format_time(now), "desks": desk_figures(now), "modems": modem_figures(now)}
 
 
 def _svgs(data: dict[str, Any]) -> dict[str, Any]:
@@ -136,18 +148,29 @@ def _svgs(data: dict[str, Any]) -> dict[str, Any]:
             [(d["desk"], d["average_hours"]) for d in desks],
             {d["desk"]: d["allowed_hours"] for d in desks if d["allowed_hours"] is not None},
             " giờ",
+            least_top=WORKING_DAY_HOURS,
+            axis_label="Số giờ",
+        ),
+        "overdue": svg_charts.bar_chart(
+            "Hồ sơ quá hạn chưa giải quyết xong theo quầy",
+            list(data["desks"]["overdue_by_desk"].items()),
+            axis_label="Số hồ sơ",
         ),
         "risk": svg_charts.bar_chart(
             f"Hồ sơ sắp trễ hạn (hạn trong {RISK_HOURS} giờ tới) theo quầy",
             list(data["desks"]["at_risk_by_desk"].items()),
+            axis_label="Số hồ sơ",
         ),
         "errors": svg_charts.bar_chart(
-            "Số lỗi gửi theo modem", [(m["modem"], m["error_total"]) for m in modems]
+            "Số lỗi gửi theo modem",
+            [(m["modem"], m["error_total"]) for m in modems],
+            axis_label="Số lỗi",
         ),
         "hourly": {
             m["modem"]: svg_charts.bar_chart(
-                f"Modem {m['modem']}: tin nhắn mỗi giờ (24 giờ qua)",
+                f"Modem {m['modem']}: tin nhắn mỗi giờ (24 giờ qua, giờ bắt đầu)",
                 [(h["hour"], h["sent"]) for h in m["hourly"]],
+                axis_label="Số tin nhắn",
             )
             for m in modems
         },

@@ -199,7 +199,7 @@ def save_station(fields: dict[str, Any]) -> Station:
 @auth.login_required()
 def stations_page() -> ResponseReturnValue:
     rows = [station_json(s) for s in services().stations.all()]
-    statuses = [(int(s), s.name) for s in Status]
+    statuses = [(int(s), s.label) for s in Status]
     return render_template(
         "admin/stations.html", stations=rows, statuses=statuses, done=request.args.get("done")
     )

@@ -6,8 +6,13 @@
   dossier (every SMS, newest first); a search by state alone reads the newest `MESSAGE_WINDOW`
   SMS by id (ids are INCR counters, so walking down from `hoso:counter:sms` is newest first).
 - Dossiers: search by sloppy full or short code (`DossierStore.find`) or phone; one dossier's
-  status, history and handoff record; the open dossiers past their appointment, from the
-  notification engine's index `keys.open_by_due()`.
+  status, history and handoff record (only a code `find` resolves is ever read: a typed path
+  never becomes part of a Redis key name); every open dossier past its appointment, whatever SMS
+  went out about it, from the notification engine's index `keys.open_by_due()` (`open_codes`,
+  the one reader of that index for the pages and the charts), each reloaded and kept only while
+  it is overdue and not finished.
+- Pages show times with the `when` filter (Vietnam's time, dd/mm/yyyy HH:MM) and statuses with
+  their Vietnamese labels; the JSON API keeps ISO 8601 times (with the +07:00 offset).
 Everyone logged in reads; only the role "admin" resends (see `admin_auth`).
 """
 
@@ -23,8 +28,8 @@ from flask.typing import ResponseReturnValue
 from gateway.core.errors import InvalidPhone
 from gateway.core.handoffs import handoffs
 from gateway.core.phones import mask_phone, normalise_phone
-from gateway.core.status import SETTLED, Status
-from gateway.core.times import to_micros
+from gateway.core.status import Status
+from gateway.core.times import format_time, to_micros
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
@@ -43,6 +48,7 @@ INDEX_READ = 10_000  # how many SMS of one phone or dossier a search reads, newe
 MESSAGE_BATCH = 500
 MAX_ROWS = 200  # rows shown / returned per search
 OVERDUE_LIMIT = 1_000
+MAX_TYPED = 64  # a typed code longer than this names no dossier
 SMS_FIELDS = (
     "id",
     "to",
@@ -68,6 +74,10 @@ SMS_STATE_LABELS = {
     "failed": "Thất bại",
 }
 KIND_LABELS = {"reply": "Trả lời", "notice": "Thông báo"}
+RESEND_REFUSED = {
+    404: "Không có tin nhắn này.",
+    409: "Chỉ gửi lại được tin nhắn thất bại (tin này không thất bại, hoặc đã được gửi lại).",
+}
 
 
 auth.install_pages(bp, sms_state_labels=SMS_STATE_LABELS, kind_labels=KIND_LABELS)
@@ -78,9 +88,9 @@ def _now() -> datetime:
 
 
 def _ms_time(value: str | None) -> str | None:
-    if not value:
+    if not value or not value.isdigit():
         return None
-    return datetime.fromtimestamp(int(value) / 1000, UTC).isoformat(timespec="seconds")
+    return format_time(datetime.fromtimestamp(int(value) // 1000, UTC))
 
 
 def _not_found(what: str) -> ResponseReturnValue:
@@ -214,7 +224,8 @@ def messages_resend(message_id: str) -> ResponseReturnValue:
     try:
         new_id = resend(message_id)
     except Problem as problem:
-        page = render_template("admin/error.html", message=problem.detail, title="Không gửi lại")
+        message = RESEND_REFUSED.get(problem.status, "Không gửi lại được tin nhắn này.")
+        page = render_template("admin/error.html", message=message, title="Không gửi lại")
         return Response(page, status=problem.status, mimetype="text/html")
     return redirect(url_for("admin_records.messages", resent=new_id))
 
@@ -253,8 +264,8 @@ def dossier_summary(code: str, now: datetime) -> dict[str, Any] | None:
         "status": int(d.status),
         "status_label": d.status.label,
         "holder": d.holder,
-        "received_at": d.received_at.isoformat(),
-        "due_at": d.due_at.isoformat(),
+        "received_at": format_time(d.received_at),
+        "due_at": format_time(d.due_at),
         "overdue": d.is_overdue(now),
         "phones": [mask_phone(p) for p in d.phones],
     }
@@ -311,7 +322,7 @@ def dossier_detail(code: str) -> dict[str, Any] | None:
             "to_desk": h.to_desk,
             "handed_over_by": h.handed_over_by,
             "received_by": h.received_by,
-            "at": h.at.isoformat(),
+            "at": format_time(h.at),
             "hours_at_previous": _hours(h.time_at_previous),
             "allowed_hours_at_previous": _hours(h.allowed_at_previous),
             "late": h.late,
@@ -330,30 +341,35 @@ def _status_label(value: Any) -> str | None:
         return None
 
 
-def overdue_rows() -> list[dict[str, Any]]:
-    """Open dossiers past their appointment, the latest first (most late first)."""
-    svc = services()
+def open_codes(until: datetime | None, limit: int) -> tuple[list[str], bool]:
+    """Open dossiers by appointment time, the earliest first (only those due by `until`, when
+    given), at most `limit`; True when there were more."""
+    top: float | str = "+inf" if until is None else to_micros(until) // 1000
+    found = [
+        str(c)
+        for c in services().redis.zrangebyscore(
+            keys.open_by_due(), "-inf", top, start=0, num=limit + 1
+        )
+    ]
+    return found[:limit], len(found) > limit
+
+
+def overdue_rows() -> tuple[list[dict[str, Any]], bool]:
+    """Every open dossier past its appointment, the latest first (most late first); True when
+    there were more than `OVERDUE_LIMIT`."""
     now = _now()
-    now_ms = to_micros(now) // 1000
-    entries = cast(
-        list[tuple[str, float]],
-        svc.redis.zrangebyscore(
-            keys.open_by_due(), "-inf", now_ms, start=0, num=OVERDUE_LIMIT, withscores=True
-        ),
-    )
+    codes, truncated = open_codes(now, OVERDUE_LIMIT)
     rows = []
-    for code, _score in entries:
-        summary = dossier_summary(str(code), now)
-        if summary is None or summary["status"] in {int(s) for s in SETTLED}:
-            continue  # the index lags the dossier by one worker pass
-        if not summary["overdue"]:
-            continue
+    for code in codes:
+        summary = dossier_summary(code, now)
+        if summary is None or not summary["overdue"]:
+            continue  # finished, or given a later appointment, since the index was written
         late = now - datetime.fromisoformat(summary["due_at"])
         summary["late_hours"] = round(late.total_seconds() / 3600, 1)
         summary["late_text"] = _late_text(late)
         rows.append(summary)
     rows.sort(key=lambda r: -float(r["late_hours"]))
-    return rows
+    return rows, truncated
 
 
 def _late_text(late: timedelta) -> str:
@@ -371,19 +387,28 @@ def dossiers_page() -> ResponseReturnValue:
     return render_template("admin/dossiers.html", q=q, rows=search_dossiers(q), searched=bool(q))
 
 
-@bp.get("/dossiers/<code>")
+def _detail_of_typed(typed: str) -> dict[str, Any] | None:
+    """The dossier a typed code names (through the lookup index only), or None."""
+    code = services().dossiers.find(typed[:MAX_TYPED])
+    return None if code is None else dossier_detail(code)
+
+
+@bp.get("/dossiers/<path:code>")
 @auth.login_required()
 def dossier_page(code: str) -> ResponseReturnValue:
-    found = dossier_detail(services().dossiers.find(code) or code)
+    found = _detail_of_typed(code)
     if found is None:
-        return _not_found(f"Không có hồ sơ {code}.")
+        return _not_found("Không có hồ sơ nào với mã này.")
     return render_template("admin/dossier.html", d=found)
 
 
 @bp.get("/overdue")
 @auth.login_required()
 def overdue_page() -> ResponseReturnValue:
-    return render_template("admin/overdue.html", rows=overdue_rows(), live=True)
+    rows, truncated = overdue_rows()
+    return render_template(
+        "admin/overdue.html", rows=rows, truncated=truncated, limit=OVERDUE_LIMIT, live=True
+    )
 
 
 @bp.get("/api/dossiers")
@@ -392,16 +417,17 @@ def api_dossiers() -> ResponseReturnValue:
     return jsonify({"dossiers": search_dossiers(request.args.get("q", ""))})
 
 
-@bp.get("/api/dossiers/<code>")
+@bp.get("/api/dossiers/<path:code>")
 @auth.login_required()
 def api_dossier(code: str) -> ResponseReturnValue:
-    found = dossier_detail(services().dossiers.find(code) or code)
+    found = _detail_of_typed(code)
     if found is None:
-        return _not_found(f"No dossier {code}.")
+        return _not_found("No dossier with this code.")
     return jsonify(found)
 
 
 @bp.get("/api/overdue")
 @auth.login_required()
 def api_overdue() -> ResponseReturnValue:
-    return jsonify({"overdue": overdue_rows(), "limit": OVERDUE_LIMIT})
+    rows, truncated = overdue_rows()
+    return jsonify({"overdue": rows, "limit": OVERDUE_LIMIT, "truncated": truncated})

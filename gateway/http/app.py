@@ -12,6 +12,7 @@ from flask import Flask
 from config.settings import RedisSettings, Settings
 from gateway.http import (
     admin,
+    admin_accounts,
     admin_charts,
     admin_keys,
     admin_records,
@@ -20,6 +21,7 @@ from gateway.http import (
     lookup,
     metrics,
     openapi,
+    pages,
     problems,
     receipts,
     scans,
@@ -45,6 +47,7 @@ FEATURES = (
     lookup.bp,
     metrics.bp,
     admin.bp,
+    admin_accounts.bp,
     admin_charts.bp,
     admin_keys.bp,
     admin_records.bp,
@@ -90,6 +93,7 @@ def create_app(
         clock=clock,
     )
     problems.install(app)
+    pages.install(app)  # security headers on every response, display filters
     for bp in FEATURES:
         app.register_blueprint(bp)
     # The addresses per-address limits count are the clients', not a trusted proxy's.

@@ -319,7 +319,7 @@ def metrics_scans() -> str:
 
 
 def admin_user(username: str) -> str:
-    """Hash: one administrator account (role, scrypt password hash, failures, locked_until)."""
+    """Hash: one administrator account (role, password hash, session generation)."""
     return f"{PREFIX}:admin:user:{username}"
 
 
@@ -329,8 +329,20 @@ def admin_users() -> str:
 
 
 def admin_session(session_id: str) -> str:
-    """String with a TTL: the username a dashboard session belongs to (deleted at logout)."""
+    """String with a TTL: "<generation>:<username>" of a dashboard session (deleted at logout;
+    dead once the account's generation moved on, at a password change)."""
     return f"{PREFIX}:admin:session:{session_id}"
+
+
+def admin_login_pair(digest: str) -> str:
+    """Hash with a TTL: failed logins of one (typed username, address) pair and when the next
+    try may come (gateway/store/login_throttle.py); `digest` hides both."""
+    return f"{PREFIX}:admin:login:pair:{digest}"
+
+
+def admin_login_address(digest: str) -> str:
+    """Hash with a TTL: failed logins from one address in the current period, and its end."""
+    return f"{PREFIX}:admin:login:address:{digest}"
 
 
 # -- SMS indexes (gateway/store/outbox.py) -------------------------------------------------------

@@ -1,13 +1,17 @@
-"""Administrators' accounts in Redis: roles, scrypt password hashes, lock-out, login sessions.
+"""Administrators' accounts in Redis: roles, argon2id password hashes, login sessions.
 
-A password is stored as ``scrypt$n$r$p$salt$hash`` (hashlib.scrypt, n=2**14, r=8, p=1, a
-16-byte random salt, 32-byte hash) and compared in constant time. An account is locked for
-`lockout_seconds` after `lockout_attempts` wrong passwords in a row; while it is locked even the
-right password is refused, and a login that names no account costs the same scrypt work as one
-that does, so neither timing nor the answer tells the two apart.
-
-Sessions: the dashboard's signed cookie carries a session id; the id lives here with a TTL, so
-logging out (or deleting the account) ends the session on the server, not only in the browser.
+- A password is stored as an argon2id hash (argon2-cffi's `PasswordHasher`, its RFC 9106
+  low-memory profile: t=3, m=64 MiB, p=4, a 16-byte random salt) and checked in constant time.
+  Hashes made by earlier versions (``scrypt$n$r$p$salt$hash``) are still accepted, and replaced
+  by an argon2id hash on the next successful login, as is an argon2 hash made with weaker
+  parameters than today's. A login that names no account costs the same work as one that does,
+  so neither timing nor the answer tells the two apart.
+- Guessing is slowed by `gateway.store.login_throttle` (per account and address, and per
+  address), never by locking the account: its owner can always log in from elsewhere.
+- Sessions: the dashboard's signed cookie carries a session id; the id lives here with a TTL and
+  names the account and the account's session generation. Logging out (or deleting the account)
+  ends that session on the server; changing or resetting the password bumps the generation,
+  which ends every session of the account at once.
 """
 
 from __future__ import annotations
@@ -21,43 +25,47 @@ from enum import StrEnum
 from typing import cast
 
 import redis
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from gateway.store import keys
 from gateway.store.errors import CorruptRecord, StoreError
 
-SCRYPT_N = 2**14
-SCRYPT_R = 8
-SCRYPT_P = 1
-SALT_BYTES = 16
-HASH_BYTES = 32
 MIN_PASSWORD = 8
-MAX_PASSWORD = 1024  # scrypt reads all of it; a login form must not make us hash megabytes
+MAX_PASSWORD = 1024  # a login form must not make us hash megabytes
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+# KEYS: the account; ARGV: the hash that was checked, its replacement. Replaces the hash only
+# if nobody changed the password meanwhile.
+REHASH = """
+if redis.call('HGET', KEYS[1], 'password') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'password', ARGV[2])
+  return 1
+end
+return 0
+"""
 
 
 class Role(StrEnum):
-    ADMIN = "admin"  # sees everything, changes the pool and the templates
-    VIEWER = "viewer"  # sees everything, changes nothing
+    ADMIN = "admin"  # sees everything, changes the pool, the templates and the accounts
+    VIEWER = "viewer"  # sees everything, changes nothing but its own password
 
 
 class Outcome(StrEnum):
     OK = "ok"
     WRONG = "wrong"  # no such account, or the wrong password: told apart nowhere outside
-    LOCKED = "locked"
 
 
 class UserError(StoreError):
-    """An account that cannot be made as asked (bad name, weak password, name taken)."""
+    """An account that cannot be made or changed as asked (bad name, weak password, no such
+    account, name taken)."""
 
 
 @dataclass(frozen=True, slots=True)
 class AdminUser:
     username: str
     role: Role
-    locked_until: float  # unix seconds; 0: not locked
-
-    def locked(self, now: float) -> bool:
-        return self.locked_until > now
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,19 +74,25 @@ class Login:
     user: AdminUser | None  # set when outcome is OK
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
-    digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=HASH_BYTES
-    )
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
 
 
 def password_matches(password: str, stored: str) -> bool:
+    """Whether `password` is the one `stored` was made from (argon2id, or the older scrypt)."""
+    if stored.startswith("scrypt$"):
+        return _scrypt_matches(password, stored)
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            raise ValueError(f"unknown scheme {scheme!r}")
+        return HASHER.verify(stored, password)
+    except VerificationError:
+        return False
+    except InvalidHashError as exc:
+        raise CorruptRecord("admin password hash: not an argon2 or scrypt hash") from exc
+
+
+def _scrypt_matches(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
         wanted = bytes.fromhex(digest)
         got = hashlib.scrypt(
             password.encode(),
@@ -93,8 +107,12 @@ def password_matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, wanted)
 
 
+def needs_rehash(stored: str) -> bool:
+    return stored.startswith("scrypt$") or HASHER.check_needs_rehash(stored)
+
+
 # Checked against when the account does not exist, so that such a login costs the same work.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16), salt=bytes(SALT_BYTES))
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def check_password_policy(password: str) -> None:
@@ -105,34 +123,48 @@ def check_password_policy(password: str) -> None:
 
 
 class AdminUsers:
-    def __init__(
-        self, client: redis.Redis, lockout_attempts: int = 5, lockout_seconds: float = 900
-    ) -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self._redis = client
-        self._attempts = max(1, lockout_attempts)
-        self._lockout = lockout_seconds
+        self._rehash = client.register_script(REHASH)
 
     # -- accounts -----------------------------------------------------------------------------
 
     def create(self, username: str, password: str, role: Role, replace: bool = False) -> AdminUser:
-        """A new account; with `replace`, an existing one gets this password and role."""
+        """A new account; with `replace`, an existing one gets this password and role (and
+        every session it had ends)."""
         if not USERNAME.fullmatch(username):
             raise UserError(
-                f"not a usable username: {username!r} (a-z, 0-9, '.', '_', '-'; up to 64)"
+                f"not a usable username: {username} (a-z, 0-9, '.', '_', '-'; up to 64)"
             )
         check_password_policy(password)
         name = keys.admin_user(username)
         if not replace and self._redis.exists(name):
-            raise UserError(f"the account {username!r} exists already")
+            raise UserError(f"the account {username} exists already")
         pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(name)
-        pipe.hset(
-            name,
-            mapping={"role": role.value, "password": hash_password(password), "failures": 0},
-        )
+        pipe.hset(name, mapping={"role": role.value, "password": hash_password(password)})
+        pipe.hdel(name, "failures", "locked_until")  # left by versions that locked accounts
+        pipe.hincrby(name, "generation", 1)  # a replaced account's sessions end
         pipe.sadd(keys.admin_users(), username)
         pipe.execute()
-        return AdminUser(username, role, 0.0)
+        return AdminUser(username, role)
+
+    def set_password(self, username: str, password: str) -> None:
+        """A new password for an existing account (a change or a reset): every session of the
+        account ends, wherever it was opened."""
+        check_password_policy(password)
+        name = keys.admin_user(username)
+        if self.get(username) is None:
+            raise UserError(f"no account {username}")
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(name, "password", hash_password(password))
+        pipe.hincrby(name, "generation", 1)
+        pipe.execute()
+
+    def set_role(self, username: str, role: Role) -> None:
+        """Promotes or demotes an account; its sessions go on, with the new role at once."""
+        if self.get(username) is None:
+            raise UserError(f"no account {username}")
+        self._redis.hset(keys.admin_user(username), "role", role.value)
 
     def get(self, username: str) -> AdminUser | None:
         if not USERNAME.fullmatch(username):
@@ -152,8 +184,9 @@ class AdminUsers:
 
     # -- logging in ---------------------------------------------------------------------------
 
-    def login(self, username: str, password: str, now: float) -> Login:
-        """Checks a password; counts failures and locks the account after too many in a row."""
+    def login(self, username: str, password: str) -> Login:
+        """Checks a password (the throttle has admitted the try); on success an outdated hash
+        is replaced by an argon2id one."""
         raw: dict[str, str] = {}
         if USERNAME.fullmatch(username) and len(password) <= MAX_PASSWORD:
             raw = cast(dict[str, str], self._redis.hgetall(keys.admin_user(username)))
@@ -161,48 +194,48 @@ class AdminUsers:
             password_matches(password[:MAX_PASSWORD], _DUMMY_HASH)
             return Login(Outcome.WRONG, None)
         user = _user(username, raw)
-        matches = password_matches(password, raw.get("password", ""))
-        if user.locked(now):
-            return Login(Outcome.LOCKED, None)
-        name = keys.admin_user(username)
-        if matches:
-            self._redis.hset(name, mapping={"failures": 0, "locked_until": 0})
-            return Login(Outcome.OK, user)
-        failures = int(self._redis.hincrby(name, "failures", 1))
-        if failures >= self._attempts:
-            self._redis.hset(name, mapping={"failures": 0, "locked_until": now + self._lockout})
-            return Login(Outcome.LOCKED, None)
-        return Login(Outcome.WRONG, None)
-
-    def unlock(self, username: str) -> None:
-        self._redis.hset(keys.admin_user(username), mapping={"failures": 0, "locked_until": 0})
+        stored = raw.get("password", "")
+        if not password_matches(password, stored):
+            return Login(Outcome.WRONG, None)
+        if needs_rehash(stored):
+            self._rehash(keys=[keys.admin_user(username)], args=[stored, hash_password(password)])
+        return Login(Outcome.OK, user)
 
     # -- sessions -----------------------------------------------------------------------------
 
     def open_session(self, username: str, ttl_seconds: int) -> str:
         session_id = secrets.token_urlsafe(24)
-        self._redis.set(keys.admin_session(session_id), username, ex=max(1, ttl_seconds))
+        generation = self._generation(username)
+        self._redis.set(
+            keys.admin_session(session_id), f"{generation}:{username}", ex=max(1, ttl_seconds)
+        )
         return session_id
 
     def session_user(self, session_id: str) -> AdminUser | None:
-        """The live account behind a session: None after logout, expiry or the account's removal
-        (its role is read here, so a demotion takes effect on the next request)."""
+        """The live account behind a session: None after logout, expiry, a password change or
+        the account's removal (its role is read here, so a demotion takes effect at once)."""
         if not session_id:
             return None
-        username = self._redis.get(keys.admin_session(session_id))
-        return None if username is None else self.get(str(username))
+        value = self._redis.get(keys.admin_session(session_id))
+        if value is None:
+            return None
+        generation, _, username = str(value).rpartition(":")
+        raw = cast(dict[str, str], self._redis.hgetall(keys.admin_user(username)))
+        if not raw or raw.get("generation", "0") != (generation or "0"):
+            return None
+        return _user(username, raw)
 
     def close_session(self, session_id: str) -> None:
         if session_id:
             self._redis.delete(keys.admin_session(session_id))
 
+    def _generation(self, username: str) -> str:
+        found = self._redis.hget(keys.admin_user(username), "generation")
+        return "0" if found is None else str(found)
+
 
 def _user(username: str, raw: dict[str, str]) -> AdminUser:
     try:
-        return AdminUser(
-            username=username,
-            role=Role(raw["role"]),
-            locked_until=float(raw.get("locked_until") or 0),
-        )
+        return AdminUser(username=username, role=Role(raw["role"]))
     except (KeyError, ValueError) as exc:
         raise CorruptRecord(f"admin user {username}: {exc}") from exc

@@ -23,6 +23,7 @@ from config.settings import Settings
 from gateway.core.messages import Priority
 from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
+from gateway.store.users import AdminUsers
 from modem.emulator.bank import Bank
 from modem.service import ModemService
 from tests.e2e.browser import ARGS, ARTIFACTS, CHROMIUM, needs_chromium
@@ -210,3 +211,95 @@ def test_the_pool_page_refreshes_itself(live_gateway: Gateway, desktop: Page) ->
     # Pages that are not live (a template being edited) never reload under the editor.
     page.goto(live_gateway.base + "/admin/templates")
     expect(page.locator("body")).not_to_have_attribute("data-refresh", "1")
+
+
+@pytest.fixture
+def emulated_service(bank: Bank, gateway: Gateway) -> Iterator[ModemService]:
+    """As `make run` drives its emulated modems: found in the emulator's directory, named in no
+    config file and never changed live before the test."""
+    client = gateway.redis.client()
+    for modem in bank.ids:
+        ModemRegistry(client).reset(modem)
+    svc = ModemService(
+        Settings(),
+        client,
+        redis.Redis(unix_socket_path=str(gateway.redis.socket)),
+        sim_dir=bank.dir,
+        make_device=quick_device,
+        failover_after=3.0,
+    )
+    thread = threading.Thread(target=svc.run, daemon=True)
+    thread.start()
+    try:
+        yield svc
+    finally:
+        svc.stop()
+        thread.join(30)
+
+
+def log_in_as_admin(page: Page, gateway: Gateway) -> None:
+    page.goto(gateway.base + "/admin/login?next=/admin/modems")
+    page.get_by_label("Tên đăng nhập").fill(USER)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.locator("h1")).to_have_text("Modem")
+
+
+def reload_until(page: Page, badge: str, modem: str) -> None:
+    """Reloads the pool page until the modem's badge reads `badge` (the service applies a
+    change within a few seconds)."""
+    row = page.locator(f'tr[data-modem="{modem}"] .badge')
+
+    def shows() -> bool:
+        page.reload()
+        return row.inner_text() == badge
+
+    eventually(shows, what=f"{modem} shown as {badge}")
+
+
+def test_an_admin_disables_and_reenables_an_emulated_modem_from_the_page(
+    gateway: Gateway, bank: Bank, emulated_service: ModemService, desktop: Page
+) -> None:
+    client = gateway.redis.client()
+    if AdminUsers(client).get(USER) is None:  # the module's gateway may have it already
+        create_admin(gateway)
+    eventually(lambda: state(client, "m1") == state(client, "m2") == "up", what="m1, m2 up")
+    page = desktop
+    log_in_as_admin(page, gateway)
+    m1 = page.locator('tr[data-modem="m1"]')
+    expect(m1.locator(".badge")).to_have_text("Hoạt động")
+
+    # Disabling: a confirmation, the state shown at once, and the way back offered.
+    m1.get_by_role("button", name="Tắt").click()
+    expect(page.locator("p.flash.ok")).to_have_text(
+        "Đã tắt modem m1: không gửi tin nào qua modem này cho đến khi bật lại."
+    )
+    expect(m1.locator(".badge")).to_have_text("Đã tắt")
+    expect(m1.get_by_role("button", name="Bật lại")).to_be_visible()
+    expect(m1.get_by_role("button", name="Tắt")).to_have_count(0)
+    shoot(page, "6-emulated-m1-disabled")
+    eventually(lambda: state(client, "m1") == "disabled", what="the service let m1 go")
+    page.reload()
+    expect(m1.locator(".badge")).to_have_text("Đã tắt")  # still, once the service reported it
+    expect(page.locator("p.flash")).to_have_count(0)  # a confirmation is shown once
+
+    # Re-enabling from the page: a confirmation, then the modem back up.
+    m1.get_by_role("button", name="Bật lại").click()
+    expect(page.locator("p.flash.ok")).to_have_text(
+        "Đã bật lại modem m1: dịch vụ modem dùng lại modem này sau vài giây."
+    )
+    expect(m1.get_by_role("button", name="Tắt")).to_be_visible()
+    reload_until(page, "Hoạt động", "m1")
+    assert state(client, "m1") == "up"
+    shoot(page, "7-emulated-m1-up-again")
+
+    # A change of caps on a modem no file names: confirmed, shown, and undone with one button.
+    m2 = page.locator('tr[data-modem="m2"]')
+    m2.get_by_label("/ngày").fill("120")
+    m2.get_by_role("button", name="Lưu giới hạn").click()
+    expect(page.locator("p.flash.ok")).to_have_text("Đã lưu giới hạn gửi của modem m2.")
+    expect(m2).to_contain_text("/ 120")
+    m2.get_by_role("button", name="Bỏ các thay đổi").click()
+    expect(page.locator("p.flash.ok")).to_contain_text("Modem m2 đã trở về cấu hình gốc")
+    expect(m2).to_contain_text("/ 300")
+    expect(m2.get_by_role("button", name="Bỏ các thay đổi")).to_have_count(0)

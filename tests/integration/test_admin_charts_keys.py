@@ -260,6 +260,7 @@ def test_charts_show_where_dossiers_wait(
         "longest_hours": 28.0,
         "allowed_hours": 24.0,
         "over_allowed": 1,
+        "overdue": 0,
         "at_risk": 1,
     }
     assert rows[ONE_STOP] == {
@@ -269,6 +270,7 @@ def test_charts_show_where_dossiers_wait(
         "longest_hours": 1.0,
         "allowed_hours": 2.0,
         "over_allowed": 0,
+        "overdue": 0,
         "at_risk": 1,
     }
     assert data["at_risk_by_desk"] == {ONE_STOP: 1, JUSTICE: 1}
@@ -282,7 +284,7 @@ def test_charts_show_where_dossiers_wait(
     row = re.search(rf'data-desk="{JUSTICE}">(.*?)</tr>', page, re.S)
     assert row is not None
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
-    assert cells == [JUSTICE, "2", "24.0", "28.0", "24", "1", "1"]
+    assert cells == [JUSTICE, "2", "24.0", "28.0", "24", "1", "0", "1"]
 
 
 def test_modem_chart_counts_messages_per_hour(

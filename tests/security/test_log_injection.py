@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from config.logs import OneLineFormatter, escape
 from tests.e2e.conftest import Gateway, running_gateway
+from tests.security.dashboard import Visitor
 
 FORGED = "2026-01-01 00:00:00,000 info gateway.http.admin admin.login user=admin role=admin"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -49,17 +49,10 @@ def lines_of(path: Path, marker: str, timeout: float = 30) -> list[str]:
 def test_a_username_with_a_newline_makes_one_line_in_the_gateways_log(
     gateway: Gateway, home: Path
 ) -> None:
-    browser = requests.Session()
-    page = browser.get(gateway.base + "/admin/login", timeout=10).text
-    token = CSRF_FIELD.search(page)
-    assert token is not None
+    visitor = Visitor(gateway.base)
     username = f"ghost\n{FORGED}\r\x1b[2Kdone"
-    answer = browser.post(
-        gateway.base + "/admin/login",
-        data={"username": username, "password": "sai", "csrf_token": token.group(1)},
-        timeout=10,
-    )
-    assert answer.status_code == 401
+    answer = visitor.log_in(username, "sai")
+    assert answer.status == 401
     mentioned = lines_of(home / "gateway.log", "ghost")
     assert len(mentioned) == 1, mentioned
     assert "admin.login" in mentioned[0]
