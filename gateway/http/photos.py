@@ -91,7 +91,7 @@ def refusal(exc: NotAnImage | DecodersBusy) -> Problem:
             {**VIETNAMESE, "Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, ImageTooLarge):
-        size = f" ({exc.size[0]} x {exc.size[1]} điểm ảnh)" if exc.size else ""
+        size = f" ({_number(exc.size[0])} x {_number(exc.size[1])} điểm ảnh)" if exc.size else ""
         return Problem(
             422,
             "image-too-large",
@@ -105,3 +105,8 @@ def refusal(exc: NotAnImage | DecodersBusy) -> Problem:
     else:
         detail = "Không đọc được tệp ảnh (tệp hỏng hoặc không phải ảnh). Vui lòng chụp lại."
     return Problem(422, "not-an-image", "Not an image", detail, VIETNAMESE)
+
+
+def _number(n: int) -> str:
+    """A whole number as Vietnamese write it: 50.000.000."""
+    return f"{n:,}".replace(",", ".")

@@ -9,7 +9,7 @@ Invariants:
   each side, the area, and the bytes the decode will hold (`cost`), before any pixel is read.
 - No decoded image is larger than `DECODE_SIDE` a side or `DECODE_AREA` in all: a JPEG is
   decoded straight at 1/2, 1/4 or 1/8 of its size (libjpeg's scaled decoding, Pillow's draft
-  mode) and in grey; a PNG or WebP is decoded whole (within `COST_BUDGET`), then thumbnailed.
+  mode) and in grey; a PNG or WebP is decoded whole (within `COST_BUDGET`), then reduced.
 - At most `COST_BUDGET` bytes of pixels (and JPEG coefficients) are held for a decode; with
   zxing-cpp's own buffers and the request body, one decode stays under about 100 MB.
 
@@ -128,21 +128,21 @@ def grey(photo: Photo) -> Image.Image:
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         image.close()
         raise NotAnImage("broken image data") from exc
+    factor = _fitting_reduction(*pixels.size)
+    if factor > 1:  # box-averaged straight into the smaller image (resize() holds a third one)
+        pixels = pixels.reduce(factor)
     if pixels is not image:
-        image.close()  # frees the decoded colour pixels before the next copy
-    size = _fitted(*pixels.size)
-    if size != pixels.size:
-        pixels = pixels.resize(size, Image.Resampling.BOX)
+        image.close()  # frees the decoded pixels now, not when the caller lets go of the photo
     method = _TRANSPOSE.get(orientation)
     return pixels.transpose(method) if method is not None else pixels
 
 
-def _fitted(width: int, height: int) -> tuple[int, int]:
-    """The size within `DECODE_SIDE` and `DECODE_AREA` with the same proportions."""
-    scale = min(
-        1.0, DECODE_SIDE / width, DECODE_SIDE / height, math.sqrt(DECODE_AREA / (width * height))
-    )
-    return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+def _fitting_reduction(width: int, height: int) -> int:
+    """The smallest whole factor that brings an image within the decode limits."""
+    factor = max(1, math.ceil(math.sqrt(width * height / DECODE_AREA)))
+    while not _within(*_reduced(width, height, factor)):
+        factor += 1
+    return factor
 
 
 def _within(width: int, height: int) -> bool:
@@ -150,7 +150,7 @@ def _within(width: int, height: int) -> bool:
 
 
 def _reduced(width: int, height: int, reduction: int) -> tuple[int, int]:
-    """The size libjpeg decodes a JPEG at when reduced (it rounds up)."""
+    """The size of an image reduced by a whole factor (libjpeg and Pillow round up)."""
     return -(-width // reduction), -(-height // reduction)
 
 
@@ -164,7 +164,9 @@ def _jpeg_plan(image: JpegImageFile, data: bytes) -> tuple[int, int]:
     if not reduction:
         raise ImageTooLarge((width, height))
     out_w, out_h = _reduced(width, height, reduction)
-    cost = out_w * out_h * (1 if image.mode in ("L", "RGB") else 4 + 1)  # CMYK stays CMYK
+    if image.mode not in ("L", "RGB"):  # CMYK: print files, not photos (and no grey draft)
+        raise UnsupportedImage()
+    cost = out_w * out_h  # decoded straight into grey
     marker, components, first = _first_scan(data)
     if marker not in _SEQUENTIAL_SOF + _PROGRESSIVE_SOF:
         raise UnsupportedImage()  # lossless, hierarchical or arithmetic-coded: not a photo
@@ -214,11 +216,17 @@ def _first_scan(data: bytes) -> tuple[int, int, int]:
 
 
 def _whole_cost(image: ImageFile.ImageFile) -> int:
+    """The bytes held at once to decode a PNG or WebP whole: the decoded image, its grey copy,
+    and the grey copy reduced to the decode limits."""
     width, height = image.size
     if image.format == "WEBP":
-        return width * height * (_WEBP_BYTES_PER_PIXEL + 1)
-    per_pixel = _MODE_BYTES.get(image.mode, 4)
-    return width * height * (per_pixel + (0 if image.mode == "L" else 1))
+        decoded = width * height * _WEBP_BYTES_PER_PIXEL
+    else:
+        decoded = width * height * _MODE_BYTES.get(image.mode, 4)
+    grey = 0 if image.mode == "L" else width * height
+    factor = _fitting_reduction(width, height)
+    reduced = math.prod(_reduced(width, height, factor)) if factor > 1 else 0
+    return decoded + grey + reduced
 
 
 def _orientation(image: Image.Image) -> int:
