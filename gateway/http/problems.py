@@ -88,7 +88,7 @@ def problem_response(problem: Problem) -> Response:
         "type": PROBLEM_TYPE_BASE + problem.slug,
         "title": problem.title,
         "status": problem.status,
-        "detail": _REPR.sub("…", problem.detail),  # the last guard; details are built without
+        "detail": _REPR.sub("…", problem.detail),  # a last guard: details are built without one
     }
     response = Response(
         json.dumps(body, ensure_ascii=False), status=problem.status, mimetype=MEDIA_TYPE
