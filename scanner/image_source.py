@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 Decoder = Callable[[bytes], list[str]]
 _FORMATS = zxingcpp.barcode_formats_from_str("Code128,QRCodeModel2")  # not plain QR: Micro QR
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".pgm", ".ppm"})
+PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "PPM")  # those files (PPM: PGM too)
 
 
 class ImageFolderSource:
@@ -90,7 +91,7 @@ def default_decoder() -> Decoder:
         return decode_netpbm
 
     def decode(data: bytes) -> list[str]:
-        return [d.text for d in decode_image(data)]
+        return [d.text for d in decode_image(data, PILLOW_FORMATS)]
 
     return decode
 

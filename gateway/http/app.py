@@ -26,6 +26,7 @@ from gateway.http import (
     receipts,
     scans,
 )
+from gateway.http.bodies import BoundedRequest
 from gateway.http.context import Services
 from gateway.http.proxies import TrustedProxies
 from gateway.keyfiles import MasterKeyFiles
@@ -79,6 +80,7 @@ def create_app(
 ) -> Flask:
     """`master_key`: the key that seals API secrets, or the key files (`MasterKeyFiles`)."""
     app = Flask("gateway")
+    app.request_class = BoundedRequest  # a body over the limit is a 413, chunked ones too
     app.config["MAX_CONTENT_LENGTH"] = settings.gateway.max_body
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["hoso"] = Services(

@@ -3,7 +3,9 @@
 `GET /` shows the form (the receipt's QR code links to `/?ma=<short code>`, which fills the code
 in). `POST /` looks the dossier up. The code may be typed sloppily or be the short code, or be read
 from a photo of the receipt: a few lines of JavaScript send the photo to `/api/v1/decode` and fill
-the code field in; without JavaScript the photo goes with the form and is decoded here.
+the code field in; without JavaScript the photo goes with the form and is decoded here, with the
+API's checks and decode slots (`gateway.http.photos`); a refused photo shows the form again with
+the reason.
 
 Privacy (DESIGN.md section 5, `core.replies.entitled`): the timeline is shown only with the
 dossier's secret. An unknown code, a wrong secret and a missing secret all get the same page,
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway.core.codes import normalise_secret
 from gateway.core.dossier import Dossier
@@ -26,7 +29,15 @@ from gateway.core.replies import entitled
 from gateway.core.status import Status
 from gateway.core.times import VIETNAM
 from gateway.http.context import services
-from gateway.receipts import NotAnImage, decode_image
+from gateway.http.photos import (
+    MAX_PHOTO_BYTES,
+    DecodersBusy,
+    codes_in_photo,
+    refusal,
+    too_large,
+)
+from gateway.http.problems import Problem
+from gateway.receipts import NotAnImage
 from gateway.store import keys
 from gateway.store.errors import UnknownDossier
 
@@ -39,7 +50,6 @@ bp = Blueprint(
 )
 
 LOOKUPS_PER_MINUTE = 20
-MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_TYPED = 64  # longer input is cut before it is looked up or echoed
 NOTE_STATUSES = frozenset(
     {Status.SUPPLEMENT_REQUESTED, Status.FEES_DUE}
@@ -69,13 +79,20 @@ def look_up() -> Response:
     if retry_after is not None:
         page = render_template("lookup/limited.html", **_page())
         return Response(page, 429, {"Retry-After": str(retry_after), "Cache-Control": "no-store"})
-    request.max_content_length = MAX_IMAGE_BYTES
-    typed = request.form.get("ma", "").strip()[:MAX_TYPED]
-    secret = normalise_secret(request.form.get("bi_mat", "")[:MAX_TYPED])
-    photo = request.files.get("anh")
+    request.max_content_length = MAX_PHOTO_BYTES
+    try:
+        form, files = request.form, request.files
+    except RequestEntityTooLarge:
+        return _refused_photo(too_large())
+    typed = form.get("ma", "").strip()[:MAX_TYPED]
+    secret = normalise_secret(form.get("bi_mat", "")[:MAX_TYPED])
+    photo = files.get("anh")
     unread_photo = False
     if not typed and photo is not None and photo.filename:
-        typed = _code_in_photo(photo.read())
+        try:
+            typed = _code_in_photo(photo.read())
+        except (NotAnImage, DecodersBusy) as exc:
+            return _refused_photo(refusal(exc))
         unread_photo = not typed
     dossier, history = _find(typed)
     if dossier is not None and secret and entitled(dossier, "", secret):
@@ -107,13 +124,22 @@ def _find(typed: str) -> tuple[Dossier | None, list[dict[str, Any]]]:
 
 
 def _code_in_photo(data: bytes) -> str:
-    """The code on a photographed receipt (a full code before a short one), or ""."""
-    try:
-        found = decode_image(data)
-    except NotAnImage:
-        return ""
+    """The code on a photographed receipt (a full code before a short one), or "". Raises
+    `NotAnImage` or `DecodersBusy` for a photo that was not decoded."""
+    found = codes_in_photo(data)
     found.sort(key=lambda d: d.kind != "full")
     return found[0].text if found else ""
+
+
+def _refused_photo(problem: Problem) -> Response:
+    """The form again, saying why the photo was not read (in Vietnamese, the problem's detail)."""
+    page = render_template(
+        "lookup/form.html", typed="", unread_photo=True, photo_problem=problem.detail, **_page()
+    )
+    headers = {"Cache-Control": "no-store"}
+    if "Retry-After" in problem.headers:
+        headers["Retry-After"] = problem.headers["Retry-After"]
+    return Response(page, problem.status, headers)
 
 
 def _over_limit() -> int | None:

@@ -1,9 +1,17 @@
-"""Errors as HTTP answers: one table from error to status, answers in RFC 9457 problem+json."""
+"""Errors as HTTP answers: one table from error to status, answers in RFC 9457 problem+json.
+
+A detail names facts in words and JSON: never a Python repr (of a value sent, or of an object of
+ours, `<... object at 0x...>`), so it reads the same to every client and shows nothing of the
+process.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Callable
+from typing import Any
 
 import redis
 from flask import Flask, Response
@@ -56,13 +64,31 @@ TABLE: list[tuple[type[Exception], int, str, str]] = [
     (InvalidDossier, 422, "invalid-field", "Invalid field"),
 ]
 
+_SHOWN = 60  # characters of a value sent quoted back at most
+
+
+def _quoted(value: object) -> str:
+    text = json.dumps(value if isinstance(value, str) else str(value), ensure_ascii=False)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+# error class -> its detail; the core's own messages quote values with repr().
+_DETAILS: dict[type[Exception], Callable[[Any], str]] = {
+    UnknownDossier: lambda e: "No such dossier.",
+    InvalidCode: lambda e: f"Not a dossier code: {_quoted(e.text)}.",
+    InvalidPhone: lambda e: "Not a phone number.",  # not echoed: it may be someone's number
+    InvalidTime: lambda e: f"{e.field}: not an ISO 8601 time with an offset.",
+    EventConflict: lambda e: f"Event id {_quoted(e.event_id)} was used for another event.",
+}
+_REPR = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
+
 
 def problem_response(problem: Problem) -> Response:
     body = {
         "type": PROBLEM_TYPE_BASE + problem.slug,
         "title": problem.title,
         "status": problem.status,
-        "detail": problem.detail,
+        "detail": _REPR.sub("…", problem.detail),  # a last guard: details are built without one
     }
     response = Response(
         json.dumps(body, ensure_ascii=False), status=problem.status, mimetype=MEDIA_TYPE
@@ -77,7 +103,7 @@ def from_error(exc: Exception) -> Problem | None:
         return exc
     for cls, status, slug, title in TABLE:
         if isinstance(exc, cls):
-            detail = "No such dossier." if isinstance(exc, UnknownDossier) else str(exc)
+            detail = _DETAILS[cls](exc) if cls in _DETAILS else str(exc)
             return Problem(status, slug, title, detail)
     return None
 

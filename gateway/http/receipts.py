@@ -1,24 +1,34 @@
 """Receipts for departments (PNG, SVG, HTML for 58/80 mm thermal printers), and decoding of a
-photographed receipt for anyone (the citizen lookup page), rate limited per address."""
+photographed receipt for anyone (the citizen lookup page), rate limited per address. A decode's
+refusals are written for the citizen (Vietnamese, `gateway.http.photos`)."""
 
 from __future__ import annotations
 
 import json
 
 from flask import Blueprint, Response, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway.http.answers import json_answer, now
 from gateway.http.context import services
 from gateway.http.dossiers import resolve
+from gateway.http.photos import (
+    MAX_PHOTO_BYTES,
+    VIETNAMESE,
+    DecodersBusy,
+    codes_in_photo,
+    refusal,
+    too_large,
+)
 from gateway.http.problems import Problem
+from gateway.http.proxies import client_address
 from gateway.http.signed import signed
-from gateway.receipts import NotAnImage, decode_image, render_receipt
+from gateway.receipts import NotAnImage, render_receipt
 from gateway.store import keys
 from gateway.store.credentials import ClientKind
 
 bp = Blueprint("receipts", __name__, url_prefix="/api/v1")
 
-MAX_IMAGE_BYTES = 8 * 1024 * 1024
 DECODES_PER_MINUTE = 30
 MEDIA = {"png": "image/png", "svg": "image/svg+xml", "html": "text/html"}
 
@@ -54,28 +64,47 @@ def decode() -> Response:
     """The dossier codes in a photo of a receipt: the image as the body (image/*) or as the
     `image` field of a form. Answers codes only: whether a dossier exists is not revealed."""
     _limit_by_address()
-    request.max_content_length = MAX_IMAGE_BYTES
-    if request.mimetype.startswith("multipart/"):
-        upload = request.files.get("image")
-        if upload is None:
-            raise Problem(422, "invalid-field", "Invalid field", "image: a file is required")
-        data = upload.read()
-    elif request.mimetype.startswith("image/") or request.mimetype == "application/octet-stream":
-        data = request.get_data()
-    else:
-        raise Problem(415, "unsupported-media-type", "Unsupported media type", "Send an image.")
     try:
-        found = decode_image(data)
-    except NotAnImage as exc:
-        raise Problem(422, "not-an-image", "Not an image", str(exc)) from exc
+        data = _photo_bytes()
+    except RequestEntityTooLarge as exc:
+        raise too_large() from exc
+    try:
+        found = codes_in_photo(data)
+    except (NotAnImage, DecodersBusy) as exc:
+        raise refusal(exc) from exc
     codes = [{"kind": d.kind, "text": d.text, "format": d.format} for d in found]
     unique = list({json.dumps(c, sort_keys=True): c for c in codes}.values())
     return json_answer({"codes": unique}, 200)
 
 
+def _photo_bytes() -> bytes:
+    """The uploaded photo, whole: at most `MAX_PHOTO_BYTES`, chunked bodies included."""
+    request.max_content_length = MAX_PHOTO_BYTES
+    if request.mimetype.startswith("multipart/"):
+        upload = request.files.get("image")
+        if upload is None:
+            raise Problem(
+                422, "invalid-field", "Invalid field", "Thiếu trường image (tệp ảnh).", VIETNAMESE
+            )
+        data = upload.read()
+    elif request.mimetype.startswith("image/") or request.mimetype == "application/octet-stream":
+        data = request.get_data()
+    else:
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "Hãy gửi ảnh: thân yêu cầu image/jpeg, image/png, image/webp, hoặc biểu mẫu có trường"
+            " image.",
+            VIETNAMESE,
+        )
+    assert isinstance(data, bytes)
+    return data
+
+
 def _limit_by_address() -> None:
     svc = services()
-    address = request.remote_addr or "unknown"
+    address = client_address()
     window = int(svc.clock()) // 60
     name = keys.ip_rate("decode", address, window)
     pipe = svc.redis.pipeline(transaction=False)
@@ -87,6 +116,7 @@ def _limit_by_address() -> None:
             429,
             "rate-limited",
             "Too many requests",
-            f"At most {DECODES_PER_MINUTE} images a minute.",
-            {"Retry-After": str(60 - int(svc.clock()) % 60)},
+            f"Đã gửi quá nhiều ảnh (tối đa {DECODES_PER_MINUTE} ảnh mỗi phút). Vui lòng thử lại"
+            " sau một phút.",
+            {**VIETNAMESE, "Retry-After": str(60 - int(svc.clock()) % 60)},
         )

@@ -6,33 +6,39 @@ Micro QR, which gives false hits). A frame that yields nothing valid is tried ag
 threshold binarizer, which rescues most blurred or noisy Code128 reads. Every decoded text is
 checked against the dossier code pattern or the short code's check character before it is
 returned: checksums let garbage through now and then.
+
+An uploaded photo is opened and checked on its header first (`photos.open_photo`: JPEG, PNG and
+WebP only, within size limits); its pixels are decoded by `decode_photo`, reduced to at most
+4096 pixels a side. A caller that bounds how many decodes run at once (the gateway) takes its
+slot between the two.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import zxingcpp
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gateway.core.codes import CODE_PATTERN, fold, is_short_code
+from gateway.receipts.photos import (
+    ACCEPTED_FORMATS,
+    DECODE_AREA,
+    NotAnImage,
+    Photo,
+    grey,
+    open_photo,
+)
 from gateway.receipts.qr import CODE_KEY, parse_payload
 
 FORMATS = zxingcpp.BarcodeFormats(
     [zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCodeModel2]
 )
-MAX_PIXELS = 50_000_000  # a 48 MP phone photo; anything larger is refused, not decoded
+MAX_FRAME_PIXELS = 3 * DECODE_AREA  # a camera frame is handed over decoded: only checked
 
 Kind = Literal["full", "short"]
 Point = tuple[int, int]
-
-
-class NotAnImage(ValueError):
-    """The bytes or array given are not an image we can decode."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,29 +49,16 @@ class Decoded:
     position: tuple[Point, Point, Point, Point]  # top-left, top-right, bottom-right, bottom-left
 
 
-def decode_image(data: bytes) -> list[Decoded]:
-    """The valid codes in an encoded image (PNG, JPEG, ... as uploaded). EXIF orientation is
-    applied. Raises `NotAnImage` for anything that does not open as an image."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as opened:
-                if opened.width * opened.height > MAX_PIXELS:
-                    raise NotAnImage(f"image too large: {opened.width}x{opened.height}")
-                img = ImageOps.exif_transpose(opened).convert("L")
-    except NotAnImage:
-        raise
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-        ValueError,
-        SyntaxError,  # some Pillow plugins report corrupt headers this way
-        EOFError,
-    ) as exc:
-        raise NotAnImage(f"not a decodable image: {exc}") from exc
-    return _decode(np.asarray(img))
+def decode_image(data: bytes, formats: tuple[str, ...] = ACCEPTED_FORMATS) -> list[Decoded]:
+    """The valid codes in an encoded photo (JPEG, PNG or WebP as uploaded, or other Pillow
+    `formats` for local files). EXIF orientation is applied. Raises `NotAnImage` (or its
+    `UnsupportedImage`, `ImageTooLarge`) for anything we do not decode."""
+    return decode_photo(open_photo(data, formats))
+
+
+def decode_photo(photo: Photo) -> list[Decoded]:
+    """The valid codes in a photo `open_photo` accepted: its pixels are decoded now."""
+    return _decode(np.asarray(grey(photo)))
 
 
 def decode_frame(frame: np.ndarray) -> list[Decoded]:
@@ -79,7 +72,7 @@ def decode_frame(frame: np.ndarray) -> list[Decoded]:
         raise NotAnImage(f"a frame is (H, W), (H, W, 3) or (H, W, 4), not {frame.shape}")
     if frame.ndim == 3 and frame.shape[2] == 1:
         frame = frame[:, :, 0]
-    if frame.shape[0] < 1 or frame.shape[1] < 1 or frame.size > MAX_PIXELS * 3:
+    if frame.shape[0] < 1 or frame.shape[1] < 1 or frame.size > MAX_FRAME_PIXELS:
         raise NotAnImage(f"frame of unusable size {frame.shape}")
     return _decode(np.ascontiguousarray(frame))
 

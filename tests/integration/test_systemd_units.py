@@ -192,6 +192,38 @@ def test_every_service_runs_as_hoso_with_the_shared_paths_and_hardening(unit: st
         assert "DeviceAllow" not in settings
 
 
+SIZE = re.compile(r"^(\d+)([KMGT]?)$")
+MIB = 1024 * 1024
+UNIT_SIZES = {"": 1, "K": 1024, "M": MIB, "G": 1024 * MIB, "T": 1024 * 1024 * MIB}
+# A parent that replaces a child the kernel killed (gunicorn's master, RQ's worker) keeps
+# running; every other unit is restarted (Restart=always).
+PARENTS = ("hoso-gateway.service", "hoso-worker@.service")
+
+
+def size_of(setting: str) -> int:
+    found = SIZE.fullmatch(setting)
+    assert found is not None, f"{setting!r}: a size in bytes, K, M, G or T"
+    return int(found.group(1)) * UNIT_SIZES[found.group(2)]
+
+
+@pytest.mark.parametrize("unit", SERVICES)
+def test_every_service_has_a_memory_limit_fit_for_one_process_of_its_kind(unit: str) -> None:
+    (limit,) = values(unit, "MemoryMax")
+    size = size_of(limit)
+    assert 128 * MIB <= size <= 4096 * MIB, f"{unit}: MemoryMax={limit}"
+    expected_oom = ["continue"] if unit in PARENTS else []
+    assert values(unit, "OOMPolicy") == expected_oom
+
+
+def test_the_gateways_limit_holds_its_default_workers_on_four_cores_each_decoding_a_photo() -> None:
+    from gateway.http.photos import DECODES_AT_ONCE
+
+    (limit,) = values("hoso-gateway.service", "MemoryMax")
+    master, worker, decode = 70 * MIB, 60 * MIB, 100 * MIB  # measured; decode: tests/security
+    workers = 2 * 4  # gateway.workers = 0: two a core
+    assert size_of(limit) >= master + workers * (worker + DECODES_AT_ONCE * decode)
+
+
 def test_the_scanner_may_read_input_devices_and_the_modem_may_not() -> None:
     assert "char-input r" in values("hoso-scanner@.service", "DeviceAllow")
     assert "input" in values("hoso-scanner@.service", "SupplementaryGroups")[0].split()

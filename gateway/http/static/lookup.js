@@ -13,7 +13,12 @@
     body.append("image", photo.files[0]);
     said.textContent = "Đang đọc mã trên ảnh…";
     fetch(form.getAttribute("data-decode"), {method: "POST", body: body})
-      .then(function (r) { return r.ok ? r.json() : {codes: []}; })
+      .then(function (r) {
+        // A refusal written for the citizen (Content-Language: vi) is shown as it is.
+        if (r.ok) return r.json();
+        if (r.headers.get("Content-Language") !== "vi") return {codes: []};
+        return r.json().then(function (problem) { throw problem; });
+      })
       .then(function (answer) {
         var codes = answer.codes || [];
         var full = codes.filter(function (c) { return c.kind === "full"; });
@@ -27,8 +32,8 @@
           said.textContent = "Không đọc được mã trên ảnh. Vui lòng chụp lại rõ hơn hoặc nhập mã.";
         }
       })
-      .catch(function () {
-        said.textContent = "Không gửi được ảnh. Vui lòng nhập mã hồ sơ.";
+      .catch(function (problem) {
+        said.textContent = (problem && problem.detail) || "Không gửi được ảnh. Vui lòng nhập mã hồ sơ.";
       });
   });
 })();
