@@ -2,6 +2,9 @@
 
 The CLI calls ``main(load_station_settings())``; ``python -m scanner.main`` does the same (tests
 run the station that way). Feedback goes to stdout, logs to stderr.
+
+At start the station asks the gateway which desk it stands for (``GET /api/v1/stations/me``)
+and shows it; offline, it shows the desk the gateway said last time, and says so.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from types import FrameType
 
 from config.loader import ConfigError
+from scanner import messages
 from scanner.config import StationSettings, load_station_settings
 from scanner.evdev_source import EvdevSource
 from scanner.image_source import ImageFolderSource
@@ -25,6 +30,8 @@ from scanner.station import Feedback, Station
 from scanner.uploader import Uploader, UrllibTransport
 
 log = logging.getLogger(__name__)
+
+STATION_TIMEOUT = 3.0  # seconds to wait at start for the gateway to say which desk this is
 
 
 def open_source(settings: StationSettings, stop: threading.Event) -> Iterable[str]:
@@ -76,15 +83,23 @@ def main(settings: StationSettings) -> int:
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, _interrupt)
+    info = uploader.fetch_station(min(STATION_TIMEOUT, settings.http_timeout))
+    if info.desk is not None:
+        spool.remember_desk(info.desk, datetime.now(UTC))
+    feedback.show(
+        messages.ready(
+            settings.id,
+            settings.source,
+            spool.count_pending(),
+            info.desk,
+            spool.last_desk(),
+            key_refused=info.refused,
+        )
+    )
     upload_thread = threading.Thread(
         target=uploader.run, args=(stop,), name="uploader", daemon=True
     )
     upload_thread.start()
-    desk = f" desk={settings.desk}" if settings.desk else ""
-    feedback.say(
-        f"READY station={settings.id}{desk} source={settings.source}"
-        f" ({spool.count_pending()} waiting)"
-    )
     try:
         station.run(open_source(settings, stop))
     except KeyboardInterrupt:

@@ -3,8 +3,10 @@
 SQLite in WAL mode with ``synchronous=FULL``: a commit has reached the disk when `add` returns, so
 a scan the counter heard beep survives a crash or a power cut. Each scan gets the station's next
 ``seq`` (``AUTOINCREMENT``: never reused, even after rows are purged), which with the station id
-makes the upload idempotent. States: ``pending`` -> ``sent`` | ``rejected`` (with the gateway's
-problem detail). Pending scans replay in ``seq`` order.
+makes the upload idempotent. States: ``pending`` -> ``sent`` (with the gateway's outcome: moved,
+out-of-order) | ``rejected`` (with the gateway's problem detail). Pending scans replay in ``seq``
+order. The spool also remembers the desk the gateway last said the station stands for, so that an
+offline start can still show it (`remember_desk`, `last_desk`).
 
 One connection shared by the station's reading thread and its uploader thread, under a lock.
 """
@@ -55,7 +57,7 @@ class SpooledScan:
     staff: str | None
     state: ScanState
     status: int | None = None  # the gateway's HTTP status once answered
-    detail: str | None = None  # the gateway's problem detail for a rejected scan
+    detail: str | None = None  # the outcome of a sent scan, the problem detail of a rejected one
     attempts: int = 0
 
 
@@ -129,10 +131,11 @@ class Spool:
     def record_attempt(self, seq: int) -> None:
         self._execute("UPDATE scans SET attempts = attempts + 1 WHERE seq = ?", (seq,))
 
-    def mark_sent(self, seq: int, status: int) -> None:
+    def mark_sent(self, seq: int, status: int, outcome: str = "") -> None:
         self._execute(
-            "UPDATE scans SET state = 'sent', status = ? WHERE seq = ? AND state = 'pending'",
-            (status, seq),
+            "UPDATE scans SET state = 'sent', status = ?, detail = ?"
+            " WHERE seq = ? AND state = 'pending'",
+            (status, outcome or None, seq),
         )
 
     def mark_rejected(self, seq: int, status: int, detail: str) -> None:
@@ -141,6 +144,31 @@ class Spool:
             " WHERE seq = ? AND state = 'pending'",
             (status, detail, seq),
         )
+
+    def remember_desk(self, desk: str, at: datetime) -> None:
+        """The desk the gateway said the station stands for, and when it said so."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")  # the desk and its time together
+            try:
+                self._db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [("desk", desk), ("desk_at", at.isoformat())],
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def last_desk(self) -> tuple[str, datetime] | None:
+        """The desk last remembered, with when the gateway said it; None if never."""
+        with self._lock:
+            rows = dict(
+                self._db.execute("SELECT key, value FROM meta WHERE key IN ('desk', 'desk_at')")
+            )
+        if "desk" not in rows or "desk_at" not in rows:
+            return None
+        return rows["desk"], datetime.fromisoformat(rows["desk_at"])
 
     def _execute(self, sql: str, args: tuple[object, ...]) -> None:
         with self._lock:

@@ -26,6 +26,20 @@ class InvalidTime(CoreError):
         self.text = text
 
 
+class TimeInFuture(CoreError):
+    """A time later than the server's clock by more than the clock-skew allowance."""
+
+    def __init__(self, field: str, text: str, now: str, skew_seconds: int) -> None:
+        super().__init__(
+            f"{field}: {text} is more than {skew_seconds} s after the server's time {now}"
+            " (is the sender's clock right?)"
+        )
+        self.field = field
+        self.text = text
+        self.now = now
+        self.skew_seconds = skew_seconds
+
+
 class InvalidTransition(CoreError):
     def __init__(self, code: str, current: int, new: int) -> None:
         super().__init__(f"dossier {code}: status {current} cannot become {new}")

@@ -1,10 +1,11 @@
-"""Times as the API carries them: ISO 8601 with an offset; shown in Vietnam's time zone."""
+"""Times as the API carries them: ISO 8601 with an offset; shown in Vietnam's time zone, as
+Vietnamese offices write them (dd/mm/yyyy HH:MM); and the one rule for a time too far ahead."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from gateway.core.errors import InvalidTime
+from gateway.core.errors import InvalidTime, TimeInFuture
 
 # Asia/Ho_Chi_Minh has had no daylight saving time since 1975: a fixed offset is exact.
 VIETNAM = timezone(timedelta(hours=7), "ICT")
@@ -40,3 +41,15 @@ def format_time(value: datetime) -> str:
     local = value.astimezone(VIETNAM)
     spec = "microseconds" if local.microsecond else "seconds"
     return local.isoformat(timespec=spec)
+
+
+def show_time(value: datetime) -> str:
+    """A time as a person reads it: local (Asia/Ho_Chi_Minh), dd/mm/yyyy HH:MM."""
+    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def reject_future(field: str, at: datetime, now: datetime, skew_seconds: int) -> None:
+    """Refuse a time more than `skew_seconds` after `now` (the clock-skew allowance that signed
+    requests already get): a clock set wrong, not a real event. Exactly the allowance is fine."""
+    if at - now > timedelta(seconds=skew_seconds):
+        raise TimeInFuture(field, format_time(at), format_time(now), skew_seconds)

@@ -25,6 +25,7 @@ from gateway.http import (
     problems,
     receipts,
     scans,
+    stations,
 )
 from gateway.http.context import Services
 from gateway.store.admission import Gatekeeper
@@ -38,6 +39,7 @@ from gateway.store.stations import Stations
 FEATURES = (
     dossiers.bp,
     scans.bp,
+    stations.bp,
     receipts.bp,
     health.bp,
     openapi.bp,

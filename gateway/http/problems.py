@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import redis
 from flask import Flask, Response
@@ -16,6 +18,7 @@ from gateway.core.errors import (
     InvalidPhone,
     InvalidTime,
     InvalidTransition,
+    TimeInFuture,
 )
 from gateway.store.errors import DossierConflict, EventConflict, StoreError, UnknownDossier
 
@@ -35,6 +38,7 @@ class Problem(Exception):
         title: str,
         detail: str,
         headers: dict[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -42,6 +46,7 @@ class Problem(Exception):
         self.title = title
         self.detail = detail
         self.headers = headers or {}
+        self.extensions = dict(extensions or {})  # RFC 9457 extension members
 
 
 # error class -> (status, type slug, title). The first matching class (in order) wins.
@@ -53,12 +58,13 @@ TABLE: list[tuple[type[Exception], int, str, str]] = [
     (InvalidCode, 422, "invalid-field", "Invalid field"),
     (InvalidPhone, 422, "invalid-field", "Invalid field"),
     (InvalidTime, 422, "invalid-field", "Invalid field"),
+    (TimeInFuture, 422, "time-in-future", "Time in the future"),
     (InvalidDossier, 422, "invalid-field", "Invalid field"),
 ]
 
 
 def problem_response(problem: Problem) -> Response:
-    body = {
+    body = problem.extensions | {
         "type": PROBLEM_TYPE_BASE + problem.slug,
         "title": problem.title,
         "status": problem.status,

@@ -42,10 +42,10 @@ def test_double_scan_within_debounce_records_one_handoff(tmp_path: Path, clock: 
     assert station.handle(code(1)).outcome is Outcome.RECORDED  # 2.0 s later: a new handoff
     assert [(s.seq, s.code) for s in spool.all()] == [(1, code(1)), (2, code(2)), (3, code(1))]
     assert out.getvalue().splitlines() == [
-        f"OK 1 {code(1)}",
-        f"OK 1 {code(1)} (repeat)",
-        f"OK 2 {code(2)}",
-        f"OK 3 {code(1)}",
+        f"OK 1 {code(1)} đã lưu tại quầy, đang gửi lên máy chủ.",
+        f"OK 1 {code(1)} quét lặp lại, chỉ tính một lần.",
+        f"OK 2 {code(2)} đã lưu tại quầy, đang gửi lên máy chủ.",
+        f"OK 3 {code(1)} đã lưu tại quầy, đang gửi lên máy chủ.",
     ]
     spool.close()
 
@@ -70,7 +70,9 @@ def test_text_that_cannot_be_a_dossier_code_is_refused_at_once_and_not_spooled(
     for text in ("hello", "8934567890123", "000.00.20.H57-2404"):
         assert station.handle(text).outcome is Outcome.BAD
     assert spool.all() == []
-    assert out.getvalue().splitlines()[0] == "BAD hello: not a dossier code"
+    assert out.getvalue().splitlines()[0] == (
+        "SAI hello: không phải mã hồ sơ. Hãy quét mã vạch hoặc mã QR trên giấy biên nhận."
+    )
     spool.close()
 
 
@@ -116,7 +118,7 @@ KILLS = 8
 def _run_station(
     env: dict[str, str], lines: list[str], kill_after: float | None
 ) -> tuple[list[tuple[int, str]], bool]:
-    """Feed `lines` to a station process; kill -9 it `kill_after` s after READY (None: EOF)."""
+    """Feed `lines` to a station process; kill -9 it `kill_after` s after SAN_SANG (None: EOF)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "scanner.main"],
         cwd=ROOT,
@@ -133,7 +135,7 @@ def _run_station(
 
     def read(stdout: io.TextIOWrapper) -> None:
         for line in stdout:
-            if line.startswith("READY"):
+            if line.startswith("SAN_SANG"):
                 ready.set()
             elif line.startswith("OK "):
                 _, seq, scanned = line.split()[:3]

@@ -296,6 +296,7 @@ class FakeStation:
     gateway_url: str = "http://10.0.0.5:8080"
     source: str = "serial:/dev/hoso/scanner-quay-1"
     spool_path: str = "/var/lib/hoso/scanner/quay-1/spool.sqlite3"
+    secret_file: str = ""
 
     def source_kind(self) -> str:
         return self.source.split(":", 1)[0]
