@@ -105,11 +105,6 @@ def _validated(s: StationSettings, source: str) -> StationSettings:
         raise ConfigError(f"{source}: station.source {s.source!r} names no device or folder")
     if not s.gateway_url.startswith(("http://", "https://")):
         raise ConfigError(f"{source}: station.gateway_url must start with http:// or https://")
-    if s.secret and s.secret_file:
-        raise ConfigError(
-            f"{source}: station.secret and station.secret_file are both set: keep the secret in"
-            f" {s.secret_file} only"
-        )
     secret = s.secret
     if s.secret_file:
         try:
@@ -120,6 +115,11 @@ def _validated(s: StationSettings, source: str) -> StationSettings:
             ) from exc
         if not secret:
             raise ConfigError(f"{source}: station.secret_file {s.secret_file} is empty")
+        if s.secret:
+            raise ConfigError(
+                f"{source}: station.secret and station.secret_file are both set: keep the secret"
+                f" in {s.secret_file} only"
+            )
     if not secret:
         raise ConfigError(f"{source}: station.secret_file (or station.secret) is required")
     return dataclasses.replace(s, secret=secret)

@@ -53,10 +53,12 @@ class Feedback(UploadEvents):
         self.out = out
         self.bell = bell
         self.offline_now = False
-        self._lock = threading.Lock()
+        # Held by the station from spooling a scan to saying OK: what the uploader reports about
+        # that scan (or about the gateway) is said after the OK, never before.
+        self.turn = threading.RLock()
 
     def say(self, line: str, ring: int = 0) -> None:
-        with self._lock:
+        with self.turn:
             self.out.write(line + ("\a" * ring if self.bell else "") + "\n")
             self.out.flush()
 
@@ -78,12 +80,14 @@ class Feedback(UploadEvents):
         self.show(messages.verdict(scan, verdict))
 
     def offline(self, waiting: int, reason: str) -> None:
-        self.offline_now = True
-        self.show(messages.offline(waiting))
+        with self.turn:
+            self.offline_now = True
+            self.show(messages.offline(waiting))
 
     def online(self, waiting: int) -> None:
-        self.offline_now = False
-        self.show(messages.online(waiting))
+        with self.turn:
+            self.offline_now = False
+            self.show(messages.online(waiting))
 
     def key_rejected(self, detail: str) -> None:
         self.show(messages.key_refused())
@@ -128,12 +132,13 @@ class Station:
             self.feedback.recorded(previous[1], 0, repeat=True)
             return Handled(Outcome.REPEAT, previous[1])
         at = datetime.fromtimestamp(now, UTC).astimezone(OFFICE_TZ)
-        scan = self.spool.add(code, at, self.staff)  # durable before the beep
-        self._recent[key] = (now, scan)
-        self._forget_older_than(now - self.debounce_seconds)
-        log.info("scan.recorded seq=%s code=%s", scan.seq, code)
-        waiting = self.spool.count_pending() if self.feedback.offline_now else 0
-        self.feedback.recorded(scan, waiting)
+        with self.feedback.turn:
+            scan = self.spool.add(code, at, self.staff)  # durable before the beep
+            self._recent[key] = (now, scan)
+            self._forget_older_than(now - self.debounce_seconds)
+            log.info("scan.recorded seq=%s code=%s", scan.seq, code)
+            waiting = self.spool.count_pending() if self.feedback.offline_now else 0
+            self.feedback.recorded(scan, waiting)
         self.on_recorded()
         return Handled(Outcome.RECORDED, scan)
 

@@ -325,3 +325,17 @@ def test_a_station_file_the_loader_refuses_is_one_error() -> None:
 
     report = check_station(Path("/etc/hoso/s.toml"), {}, load, FakeHost())
     assert [p.line() for p in report.problems] == ["/etc/hoso/s.toml: station.key_id is required"]
+
+
+def test_a_station_secret_file_others_can_read_is_warned_about() -> None:
+    def load(env: Mapping[str, str]) -> FakeStation:
+        return FakeStation(gateway_url="http://127.0.0.1:8080", secret_file="/etc/hoso/s.secret")
+
+    host = FakeHost(
+        {"/dev/hoso/scanner-quay-1": (0o660, True), "/etc/hoso/s.secret": (0o644, True)}
+    )
+    report = check_station(Path("/etc/hoso/s.toml"), {}, load, host)
+    assert [p.line() for p in report.problems] == [
+        "/etc/hoso/s.toml: warning: station.secret_file /etc/hoso/s.secret has mode 0644: others"
+        " can read it (0600)"
+    ]
