@@ -89,6 +89,9 @@ def test_every_answer_matches_the_document(
     assert len(operations) == 8
     statuses: list[int] = []
     for operation in operations:
+        sent = [*operation.path_parameters, *operation.query, *operation.body]
+        if mode is GenerationMode.NEGATIVE and not sent:
+            continue  # nothing to send wrong but the signature headers (GET /api/v1/stations/me)
 
         @given(operation.as_strategy(generation_mode=mode))
         @settings(
