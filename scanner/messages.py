@@ -77,16 +77,15 @@ def verdict(scan: SpooledScan, v: Verdict) -> Line:
     """What the gateway did with the scan, and if the dossier did not move, why."""
     head = f"{scan.seq} {scan.code}"
     status = v.status_label()
+    state = f", trạng thái: {status}" if status else ""
     if v.recorded and v.outcome != "out-of-order":
         desk = v.text("desk") or v.text("holder")
-        return f"DA_CHUYEN {head}: hồ sơ đã đến {desk}, trạng thái: {status}.", 0
+        if not desk:
+            return f"DA_CHUYEN {head}: máy chủ đã ghi nhận lượt quét.", 0
+        return f"DA_CHUYEN {head}: hồ sơ đã đến {desk}{state}.", 0
     if v.recorded:
         holder = v.text("holder")
-        where = (
-            f"Hồ sơ đang ở {holder}, trạng thái: {status}."
-            if holder
-            else f"Trạng thái hồ sơ: {status}."
-        )
+        where = f"Hồ sơ đang ở {holder}{state}." if holder else f"Trạng thái hồ sơ: {status}."
         return (
             f"KHONG_CHUYEN {head}: đã ghi vào phiếu kiểm soát nhưng hồ sơ không chuyển, vì hồ sơ"
             f" đã có cập nhật sau giờ quét ({show_time(_scanned(scan))}). {where}",
