@@ -26,18 +26,20 @@ class InvalidTime(CoreError):
         self.text = text
 
 
-class TimeInFuture(CoreError):
-    """A time later than the server's clock by more than the clock-skew allowance."""
+class FutureTime(InvalidTime):
+    """A reported time (an event's, a registration's, a scan's) further ahead of the gateway's
+    clock than the clock-skew allowance: a clock set wrong, or a typo in the year."""
 
-    def __init__(self, field: str, text: str, now: str, skew_seconds: int) -> None:
-        super().__init__(
-            f"{field}: {text} is more than {skew_seconds} s after the server's time {now}"
-            " (is the sender's clock right?)"
+    def __init__(self, field: str, text: str, now: str, allowance_seconds: int) -> None:
+        CoreError.__init__(
+            self,
+            f"{field}: {text} is in the future (the gateway's clock reads {now}; "
+            f"at most {allowance_seconds} s ahead is accepted)",
         )
         self.field = field
         self.text = text
         self.now = now
-        self.skew_seconds = skew_seconds
+        self.allowance_seconds = allowance_seconds
 
 
 class InvalidTransition(CoreError):

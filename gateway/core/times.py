@@ -1,11 +1,10 @@
-"""Times as the API carries them: ISO 8601 with an offset; shown in Vietnam's time zone, as
-Vietnamese offices write them (dd/mm/yyyy HH:MM); and the one rule for a time too far ahead."""
+"""Times as the API carries them: ISO 8601 with an offset; shown in Vietnam's time zone."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from gateway.core.errors import InvalidTime, TimeInFuture
+from gateway.core.errors import FutureTime, InvalidTime
 
 # Asia/Ho_Chi_Minh has had no daylight saving time since 1975: a fixed offset is exact.
 VIETNAM = timezone(timedelta(hours=7), "ICT")
@@ -23,6 +22,23 @@ def parse_time(field: str, text: object) -> datetime:
     # Checked on the local date first: converting year 1 or 9999 to UTC would overflow.
     if not 2000 <= value.year <= 2200 or not 2000 <= value.astimezone(UTC).year <= 2200:
         raise InvalidTime(field, text)
+    return value
+
+
+def refuse_future_time(
+    field: str, value: datetime, now: datetime, allowance: timedelta
+) -> datetime:
+    """`value` if it is at most `allowance` after `now`; else `FutureTime`.
+
+    The one rule for every time a sender reports about something that has happened (an event's
+    `at`, a registration's `received_at`, a counter scan's `scanned_at`): it cannot lie in the
+    future, give or take the clocks' disagreement (`[gateway] clock_skew`). Accepting one would
+    make it the dossier's latest state and turn every real later change into an out-of-order one.
+    """
+    if value - now > allowance:
+        raise FutureTime(
+            field, format_time(value), format_time(now), int(allowance.total_seconds())
+        )
     return value
 
 
@@ -46,10 +62,3 @@ def format_time(value: datetime) -> str:
 def show_time(value: datetime) -> str:
     """A time as a person reads it: local (Asia/Ho_Chi_Minh), dd/mm/yyyy HH:MM."""
     return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
-
-
-def reject_future(field: str, at: datetime, now: datetime, skew_seconds: int) -> None:
-    """Refuse a time more than `skew_seconds` after `now` (the clock-skew allowance that signed
-    requests already get): a clock set wrong, not a real event. Exactly the allowance is fine."""
-    if at - now > timedelta(seconds=skew_seconds):
-        raise TimeInFuture(field, format_time(at), format_time(now), skew_seconds)

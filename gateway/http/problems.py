@@ -18,7 +18,6 @@ from gateway.core.errors import (
     InvalidPhone,
     InvalidTime,
     InvalidTransition,
-    TimeInFuture,
 )
 from gateway.store.errors import DossierConflict, EventConflict, StoreError, UnknownDossier
 
@@ -58,7 +57,6 @@ TABLE: list[tuple[type[Exception], int, str, str]] = [
     (InvalidCode, 422, "invalid-field", "Invalid field"),
     (InvalidPhone, 422, "invalid-field", "Invalid field"),
     (InvalidTime, 422, "invalid-field", "Invalid field"),
-    (TimeInFuture, 422, "time-in-future", "Time in the future"),
     (InvalidDossier, 422, "invalid-field", "Invalid field"),
 ]
 

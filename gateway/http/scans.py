@@ -8,8 +8,9 @@ Every answer says what the scan did, as ``outcome``, so that the station can tel
   later event, so its holder and status stay as they are (e.g. a scan replayed after an outage);
 - ``transition-refused`` (409): the status the station implies cannot follow the dossier's;
 - ``unknown-dossier`` (404): no dossier has this code;
-- ``time-in-future`` (422): ``scanned_at`` is later than the gateway's clock by more than the
-  clock-skew allowance (the station's clock was wrong when it scanned);
+- ``time-in-future`` (422, ``/problems/invalid-field`` as for events: the one rule,
+  `gateway.core.times.refuse_future_time`): ``scanned_at`` is later than the gateway's clock by
+  more than the clock-skew allowance (the station's clock was wrong when it scanned);
 - ``not-this-station`` (422): ``station_id`` is not the station the key was made for.
 
 Refusals are problem+json answers with ``outcome`` as an extension member; nothing is recorded.
@@ -17,14 +18,15 @@ Refusals are problem+json answers with ``outcome`` as an extension member; nothi
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, g
 
-from gateway.core.errors import InvalidTransition, TimeInFuture
+from gateway.core.errors import FutureTime, InvalidTransition
 from gateway.core.events import parse_scan
 from gateway.core.status import Status
-from gateway.core.times import reject_future
+from gateway.core.times import refuse_future_time
 from gateway.http.answers import json_answer, now, status_ref
 from gateway.http.bodies import json_body
 from gateway.http.context import services
@@ -59,12 +61,12 @@ def record_scan() -> Response:
     at = now()
     skew = svc.settings.gateway.clock_skew
     try:
-        reject_future("scanned_at", event.at, at, skew)
+        refuse_future_time("scanned_at", event.at, at, timedelta(seconds=skew))
         code = svc.dossiers.find(body["code"])
         if code is None:
             raise UnknownDossier(body["code"])
         recorded = svc.dossiers.apply(code, event, ANY_DEPARTMENT, at)
-    except TimeInFuture as exc:
+    except FutureTime as exc:
         raise _refused(exc, "time-in-future", allowed_seconds=skew) from exc
     except UnknownDossier as exc:
         raise _refused(exc, "unknown-dossier") from exc

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.core.errors import InvalidPhone, InvalidTime
+from gateway.core.errors import FutureTime, InvalidPhone, InvalidTime
 from gateway.core.phones import carrier_of, mask_phone, normalise_phone
-from gateway.core.times import format_time, from_micros, parse_time, to_micros
+from gateway.core.times import format_time, from_micros, parse_time, refuse_future_time, to_micros
 
 
 @pytest.mark.parametrize(
@@ -107,3 +107,29 @@ def test_normalising_any_text_either_succeeds_or_says_invalid_phone(text: str) -
         return
     assert number.startswith("+")
     assert number[1:].isdigit()
+
+
+NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+SKEW = timedelta(seconds=300)
+
+
+@given(st.timedeltas(min_value=timedelta(days=-3650), max_value=SKEW))
+def test_times_up_to_the_skew_allowance_ahead_are_accepted(ahead: timedelta) -> None:
+    assert refuse_future_time("at", NOW + ahead, NOW, SKEW) == NOW + ahead
+
+
+@given(st.timedeltas(min_value=SKEW + timedelta(microseconds=1), max_value=timedelta(days=3650)))
+def test_times_further_ahead_than_the_skew_allowance_are_refused(ahead: timedelta) -> None:
+    with pytest.raises(FutureTime) as caught:
+        refuse_future_time("at", NOW + ahead, NOW, SKEW)
+    assert isinstance(caught.value, InvalidTime)  # answered 422 like any unusable time
+    assert caught.value.field == "at"
+
+
+def test_a_future_time_is_refused_naming_the_field_the_time_and_the_clock() -> None:
+    with pytest.raises(FutureTime) as caught:
+        refuse_future_time("received_at", NOW + timedelta(hours=2), NOW, SKEW)
+    assert str(caught.value) == (
+        "received_at: 2026-05-04T18:00:00+07:00 is in the future (the gateway's clock reads "
+        "2026-05-04T16:00:00+07:00; at most 300 s ahead is accepted)"
+    )
