@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.core.times import show_time
+from gateway.core.times import shown_time
 from scanner.spool import SpooledScan
 from scanner.uploader import Verdict
 
@@ -44,7 +44,7 @@ def ready(
         if last is None:
             desk = f"chưa biết ({why})"
         else:
-            desk = f"{last[0]} (theo lần kết nối trước, lúc {show_time(last[1])}; {why})"
+            desk = f"{last[0]} (theo lần kết nối trước, lúc {shown_time(last[1])}; {why})"
     return (
         f"SAN_SANG Quầy {station_id} sẵn sàng. Bộ phận: {desk}. Nguồn quét: {source}."
         f" Chờ gửi: {waiting} lượt quét.",
@@ -88,7 +88,7 @@ def verdict(scan: SpooledScan, v: Verdict) -> Line:
         where = f"Hồ sơ đang ở {holder}{state}." if holder else f"Trạng thái hồ sơ: {status}."
         return (
             f"KHONG_CHUYEN {head}: đã ghi vào phiếu kiểm soát nhưng hồ sơ không chuyển, vì hồ sơ"
-            f" đã có cập nhật sau giờ quét ({show_time(_scanned(scan))}). {where}",
+            f" đã có cập nhật sau giờ quét ({shown_time(_scanned(scan))}). {where}",
             2,
         )
     return f"TU_CHOI {head}: {_refusal(scan, v)}", 3
@@ -131,7 +131,7 @@ def _refusal(scan: SpooledScan, v: Verdict) -> str:
         allowed = v.answer.get("allowed_seconds")
         by = f"hơn {allowed} giây" if isinstance(allowed, int) else "quá nhiều"
         return (
-            f"giờ quét {show_time(_scanned(scan))} đi trước giờ máy chủ {by}, {not_recorded}."
+            f"giờ quét {shown_time(_scanned(scan))} đi trước giờ máy chủ {by}, {not_recorded}."
             " Kiểm tra đồng hồ máy tính này."
         )
     if v.outcome == "not-this-station":

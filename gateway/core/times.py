@@ -59,6 +59,12 @@ def format_time(value: datetime) -> str:
     return local.isoformat(timespec=spec)
 
 
-def show_time(value: datetime) -> str:
-    """A time as a person reads it: local (Asia/Ho_Chi_Minh), dd/mm/yyyy HH:MM."""
+def shown_time(value: datetime) -> str:
+    """A time as a person reads it on any screen or paper: Vietnam's local time, written the way
+    Vietnamese offices write it (dd/mm/yyyy HH:MM)."""
     return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def shown_date(value: datetime) -> str:
+    """A day as a person reads it: Vietnam's local date, dd/mm/yyyy."""
+    return value.astimezone(VIETNAM).strftime("%d/%m/%Y")

@@ -32,7 +32,7 @@ from gateway.core.codes import display_short_code
 from gateway.core.dossier import Dossier
 from gateway.core.phones import mask_phone
 from gateway.core.sms_text import strip_accents
-from gateway.core.times import show_time
+from gateway.core.times import shown_date, shown_time
 from gateway.receipts import code128, qr
 
 DOTS_PER_MM = 8  # 203 dpi
@@ -282,8 +282,8 @@ def render_receipt(
     if phone:
         details.append(("Điện thoại:", phone))
     details += [
-        ("Ngày nhận:", show_time(_local(dossier.received_at))),
-        ("Hẹn trả:", _local(dossier.due_at).strftime("%d/%m/%Y")),
+        ("Ngày nhận:", shown_time(_local(dossier.received_at))),
+        ("Hẹn trả:", shown_date(dossier.due_at)),
     ]
     for label, value in details:
         for piece in _wrap(f"{label} {value}", size, label == "Hẹn trả:", width):
@@ -302,7 +302,7 @@ def render_receipt(
         f"Tra cứu qua SMS: {sms}",
         f"Tra cứu trực tuyến: {tracking_url}",
         f"Cấp bởi hệ thống {ISSUER}",
-        f"In lúc: {show_time(_local(printed_at))}",
+        f"In lúc: {shown_time(_local(printed_at))}",
     )
     for text in footer:
         bold = text.startswith("Mã bí mật")

@@ -17,7 +17,7 @@ import zxingcpp
 from PIL import Image
 
 from gateway.core.codes import short_code
-from gateway.core.times import show_time
+from gateway.core.times import shown_time
 from gateway.core.tracking import tracking_url
 from gateway.receipts import qr
 from scanner.spool import Spool
@@ -181,7 +181,7 @@ def test_the_clerk_reads_what_each_scan_did(gateway: Gateway, tmp_path: Path) ->
     received = now - timedelta(hours=1)
     d = {n: register(tuphap, n, received) for n in range(701, 708)}
     html = tuphap.get(f"/api/v1/dossiers/{d[701]['code']}/receipt?format=html").text
-    assert f"<th>Ngày nhận:</th><td>{show_time(received)}</td>" in html  # not the print time
+    assert f"<th>Ngày nhận:</th><td>{shown_time(received)}</td>" in html  # not the print time
     printed_a = barcodes(receipt_png(tuphap, d[701]["code"]))
     printed_b = barcodes(receipt_png(tuphap, d[702]["code"]))
     printed_d = barcodes(receipt_png(tuphap, d[704]["code"]))
@@ -265,7 +265,7 @@ def test_the_clerk_reads_what_each_scan_did(gateway: Gateway, tmp_path: Path) ->
         after = datetime.now(UTC)
         assert late in {
             f"KHONG_CHUYEN 8 {g}: đã ghi vào phiếu kiểm soát nhưng hồ sơ không chuyển, vì hồ sơ"
-            f" đã có cập nhật sau giờ quét ({show_time(t)}). Hồ sơ đang ở Bộ phận một cửa,"
+            f" đã có cập nhật sau giờ quét ({shown_time(t)}). Hồ sơ đang ở Bộ phận một cửa,"
             " trạng thái: Đang xử lý."
             for t in (before, after)
         }
@@ -285,7 +285,7 @@ def test_the_clerk_reads_what_each_scan_did(gateway: Gateway, tmp_path: Path) ->
             " Nguồn quét: stdin. Chờ gửi: 1 lượt quét."
         )
         assert station.line() == (
-            f"TU_CHOI 9 {a}: giờ quét {show_time(ahead)} đi trước giờ máy chủ hơn 300 giây,"
+            f"TU_CHOI 9 {a}: giờ quét {shown_time(ahead)} đi trước giờ máy chủ hơn 300 giây,"
             " lượt quét không được ghi. Kiểm tra đồng hồ máy tính này."
         )
     finally:
@@ -301,7 +301,7 @@ def test_the_clerk_reads_what_each_scan_did(gateway: Gateway, tmp_path: Path) ->
     try:
         assert station.line() in {
             f"SAN_SANG Quầy tp-2 sẵn sàng. Bộ phận: Phòng Tư pháp (theo lần kết nối trước, lúc"
-            f" {show_time(t)}; chưa kết nối được máy chủ). Nguồn quét: stdin. Chờ gửi: 0 lượt"
+            f" {shown_time(t)}; chưa kết nối được máy chủ). Nguồn quét: stdin. Chờ gửi: 0 lượt"
             " quét."
             for t in (before, after)
         }
