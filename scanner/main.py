@@ -31,8 +31,6 @@ from scanner.uploader import Uploader, UrllibTransport
 
 log = logging.getLogger(__name__)
 
-STATION_TIMEOUT = 3.0  # seconds to wait at start for the gateway to say which desk this is
-
 
 def open_source(settings: StationSettings, stop: threading.Event) -> Iterable[str]:
     kind, target = settings.source_kind(), settings.source_target()
@@ -83,7 +81,7 @@ def main(settings: StationSettings) -> int:
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, _interrupt)
-    info = uploader.fetch_station(min(STATION_TIMEOUT, settings.http_timeout))
+    info = uploader.fetch_station()  # waits at most http_timeout, like an upload
     if info.desk is not None:
         spool.remember_desk(info.desk, datetime.now(UTC))
     feedback.show(

@@ -211,7 +211,7 @@ class Uploader:
         self.stopped_by: str | None = None  # the detail of the 401/403 that stopped uploads
         self.next_attempt = 0.0  # clock time before which no attempt is made
         self._hold_until = 0.0  # a Retry-After that a new scan must not cut short
-        self._last_stamp: tuple[int, int] = (0, 0)  # (seq, timestamp) of the last request
+        self._last_stamp = spool.last_attempt()  # (seq, timestamp) of the last upload attempt
         self._wake = threading.Event()
 
     # -- one round -------------------------------------------------------------------------
@@ -265,7 +265,7 @@ class Uploader:
 
     def fetch_station(self, timeout: float | None = None) -> StationInfo:
         """Which desk the gateway has this station stand for (one signed GET, no retry)."""
-        stamp = int(self.clock())
+        stamp = self.spool.take_stamp(f"GET {STATION_PATH}", int(self.clock()))
         headers = signed_headers(self.key_id, self.secret, "GET", STATION_PATH, b"", stamp)
         try:
             reply = self.transport.get(self.base_url + STATION_PATH, headers, timeout)
@@ -283,13 +283,13 @@ class Uploader:
         return StationInfo(desk)
 
     def _post(self, scan: SpooledScan) -> Reply:
-        self.spool.record_attempt(scan.seq)
         body = scan_body(self.spool.station_id, scan)
         stamp = int(self.clock())
         last_seq, last_stamp = self._last_stamp
         if scan.seq == last_seq and stamp <= last_stamp:
             stamp = last_stamp + 1  # the same body in the same second would look like a replay
         self._last_stamp = (scan.seq, stamp)
+        self.spool.record_attempt(scan.seq, stamp)  # also across a restart within the second
         headers = signed_headers(self.key_id, self.secret, "POST", SCANS_PATH, body, stamp)
         headers["Content-Type"] = "application/json"
         return self.transport.post(self.url, body, headers)

@@ -31,13 +31,14 @@ WAIT = 60.0  # seconds a line may take on a loaded machine before the test gives
 class StationProcess:
     """`hoso scanner` on stdin; its lines are read as they come."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log.open("ab")  # the station's own log, for when a line is not the one expected
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hoso.cli", "scanner"],
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log,
             text=True,
             encoding="utf-8",
         )
@@ -73,6 +74,7 @@ class StationProcess:
         self.reader.join(15)
         assert self.process.stdout is not None
         self.process.stdout.close()
+        self.log.close()
 
 
 def station_env(gateway: Gateway, station_id: str, spool: Path, **more: str) -> dict[str, str]:
@@ -87,6 +89,7 @@ def station_env(gateway: Gateway, station_id: str, spool: Path, **more: str) -> 
         "HOSO_STATION_SOURCE": "stdin",
         "HOSO_STATION_SPOOL_PATH": str(spool),
         "HOSO_STATION_BELL": "false",
+        "HOSO_STATION_HTTP_TIMEOUT": "60",  # a loaded machine answers late, not never
         **more,
     }
 
@@ -107,7 +110,7 @@ def test_scans_at_a_station_reach_the_handoff_record(gateway: Gateway, tmp_path:
     )
     assert configured.returncode == 0, configured.stderr
     env = station_env(gateway, "tp-1", tmp_path / "spool.sqlite3", HOSO_STATION_STAFF="Minh")
-    station = StationProcess(env)
+    station = StationProcess(env, tmp_path / "station.log")
     try:
         assert station.line().startswith("SAN_SANG Quầy tp-1 sẵn sàng. Bộ phận: Phòng Tư pháp")
         station.scan(created["short_code"].lower())  # as a 1D scanner reads it
@@ -194,7 +197,7 @@ def test_the_clerk_reads_what_each_scan_did(gateway: Gateway, tmp_path: Path) ->
 
     spool = tmp_path / "spool.sqlite3"
     env = station_env(gateway, "tp-2", spool, HOSO_STATION_DEBOUNCE_SECONDS="600")
-    station = StationProcess(env)
+    station = StationProcess(env, tmp_path / "station.log")
     moved = "hồ sơ đã đến Phòng Tư pháp, trạng thái: Đang xử lý."
     try:
         assert station.line() == (
@@ -278,7 +281,7 @@ def test_the_clerk_reads_what_each_scan_did(gateway: Gateway, tmp_path: Path) ->
     kept.add(a, ahead)
     kept.close()
     before = datetime.now(UTC)
-    station = StationProcess(env)
+    station = StationProcess(env, tmp_path / "station.log")
     try:
         assert station.line() == (
             "SAN_SANG Quầy tp-2 sẵn sàng. Bộ phận: Phòng Tư pháp (theo máy chủ)."
@@ -297,7 +300,7 @@ def test_the_clerk_reads_what_each_scan_did(gateway: Gateway, tmp_path: Path) ->
         "HOSO_STATION_GATEWAY_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there
         "HOSO_STATION_DEBOUNCE_SECONDS": "1.5",
     }
-    station = StationProcess(offline)
+    station = StationProcess(offline, tmp_path / "station.log")
     try:
         assert station.line() in {
             f"SAN_SANG Quầy tp-2 sẵn sàng. Bộ phận: Phòng Tư pháp (theo lần kết nối trước, lúc"

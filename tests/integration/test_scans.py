@@ -25,7 +25,7 @@ from gateway.store.stations import Station, Stations
 from scanner.spool import Spool
 from scanner.station import Feedback
 from scanner.station import Station as CounterStation
-from scanner.uploader import Reply, Uploader
+from scanner.uploader import Reply, StationInfo, Unreachable, Uploader
 from tests.conftest import MASTER_KEY, Clock
 from tests.factories import registration_body
 from tests.integration.conftest import _client
@@ -517,3 +517,47 @@ def test_the_clerk_reads_in_vietnamese_what_each_scan_did(
 
 def code_of(n: int) -> str:
     return f"000.00.20.H57-240423-{n:04d}"
+
+
+class LosingTransport(AppTransport):
+    """Hands the scan to the app, then loses the answer (the connection drops on the way back)."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> Reply:
+        super().post(url, body, headers)
+        raise Unreachable("ConnectionResetError: the answer was lost")
+
+
+def test_a_station_restarted_within_the_same_second_signs_nothing_twice(
+    app: Flask,
+    redis_client: redis.Redis,
+    clock: Clock,
+    stations: Stations,
+    tuphap: AppClient,
+    tmp_path: Path,
+) -> None:
+    """The gateway accepts a signature once: a restart in the second of the last request must
+    neither be told its key is refused nor stop uploading."""
+    short = tuphap.post("/api/v1/dossiers", registration_body(1)).body["short_code"]
+    seat = Seat(app, redis_client, clock, "tp-1", tmp_path)
+    clock.now = float(int(clock()))  # the whole story happens within this second
+    assert seat.uploader.fetch_station().desk == "Phòng Tư pháp"
+    seat.uploader.transport = LosingTransport(app)
+    seat.station.handle(short)
+    assert seat.uploader.step().failed  # recorded by the gateway; the answer never came back
+    again = Uploader(  # the station restarted, in the same second
+        seat.spool,
+        "http://gateway.invalid",
+        seat.uploader.key_id,
+        seat.uploader.secret,
+        clock,
+        transport=AppTransport(app),
+        events=seat.uploader.events,
+    )
+    assert again.fetch_station() == StationInfo("Phòng Tư pháp")
+    assert again.step().sent == 1
+    assert seat.out.getvalue().splitlines() == [
+        f"OK 1 {short} đã lưu tại quầy, đang gửi lên máy chủ.",
+        "MAT_KET_NOI Chưa gửi được lên máy chủ (1 lượt chờ gửi). Cứ tiếp tục quét: lượt quét"
+        " được lưu tại quầy và sẽ gửi khi có kết nối.",
+        f"DA_CHUYEN 1 {short}: hồ sơ đã đến Phòng Tư pháp, trạng thái: Đang xử lý.",
+    ]
