@@ -188,7 +188,7 @@ def make_frames(count: int, size: tuple[int, int]) -> list[Frame]:
                 tracking_url=f"https://tracuu.example.vn/hs/{d.short_code}",
                 office="UBND phường Bến Nghé",
                 sms_number="8077",
-                issued_at=ISSUED,
+                printed_at=ISSUED,
             ).image()
             rng = np.random.default_rng([n, paper, size[0]])
             frames.append(Frame(paper, d.code, d.short_code, camera_frame(receipt, size, rng)))
@@ -467,7 +467,7 @@ def bench_latency(args: argparse.Namespace, system: System) -> dict[str, Any]:
     assert station.stdout is not None
     stdout = station.stdout
     banner = stdout.readline()
-    if not banner.startswith("READY"):
+    if not banner.startswith("SAN_SANG"):
         raise RuntimeError(f"scanner: {banner!r}")
 
     written: dict[int, float] = {}  # seq -> perf_counter when written

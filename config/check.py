@@ -631,6 +631,9 @@ class StationLike(Protocol):
     @property
     def spool_path(self) -> str: ...
 
+    @property
+    def secret_file(self) -> str: ...
+
     def source_kind(self) -> str: ...
 
     def source_target(self) -> str: ...
@@ -643,7 +646,8 @@ def check_station(
     host: Host | None = None,
 ) -> Report:
     """A counter station's file, read by its own loader (`load`, handed in by the command so that
-    config/ does not depend on the scanner), then the devices it names."""
+    config/ does not depend on the scanner; it also reads the secret file, and refuses one that is
+    named but missing or unreadable), then the devices and files it names."""
     host = host or LocalHost()
     source = str(path)
     try:
@@ -668,11 +672,50 @@ def check_station(
                 "station.gateway_url is plain http:// to another host: use https://",
             )
         )
+    if station.secret_file:
+        mode = host.mode(station.secret_file)
+        if mode is not None and mode & 0o077:
+            problems.append(
+                _warning(
+                    source,
+                    "station.secret_file",
+                    f"station.secret_file {station.secret_file} has mode {mode:04o}: others can"
+                    " read it (0600)",
+                )
+            )
+    written = _station_table(path)
+    if written.get("secret"):
+        problems.append(
+            _warning(
+                source,
+                "station.secret",
+                "station.secret is written in this file: move the secret to a file of its own"
+                " (mode 0600) named by station.secret_file",
+            )
+        )
+    if written.get("desk"):
+        problems.append(
+            _warning(
+                source,
+                "station.desk",
+                "station.desk is no longer used: the station shows the desk the gateway assigns"
+                " (hoso stations set)",
+            )
+        )
     summary = (
         f"station  {station.id}: {station.source} -> {station.gateway_url}",
         f"spool    {station.spool_path}",
     )
     return Report(source, tuple(problems), summary)
+
+
+def _station_table(path: Path) -> dict[str, Any]:
+    """The file's [station] table as written (the loader has read it already: no errors here)."""
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("station", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    return table if isinstance(table, dict) else {}
 
 
 def _local_url(url: str) -> bool:

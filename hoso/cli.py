@@ -180,6 +180,7 @@ def _cmd_dossiers(args: argparse.Namespace) -> int:
 
 
 def _cmd_receipt(args: argparse.Namespace) -> int:
+    from gateway.core.tracking import tracking_url
     from gateway.http.app import connect_redis
     from gateway.receipts import render_receipt
     from gateway.store.dossiers import DossierStore
@@ -194,10 +195,10 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
     made = render_receipt(
         dossier,
         width_mm=args.width,
-        tracking_url=f"{settings.gateway.public_url.rstrip('/')}/?ma={dossier.short_code}",
+        tracking_url=tracking_url(settings.gateway.public_url, dossier.short_code),
         office=settings.sms.office,
         sms_number=settings.sms.number,
-        issued_at=datetime.now(UTC),
+        printed_at=datetime.now(UTC),
     )
     out = args.output or f"{dossier.short_code}.{args.format}"
     data = (

@@ -28,9 +28,9 @@ class StationSettings:
     id: str = ""  # required: the station id its key was created for (hoso keys create --station)
     gateway_url: str = "http://127.0.0.1:8080"
     key_id: str = ""  # required
-    secret: str = ""  # the key's secret, or empty and secret_file names a file holding it
-    secret_file: str = ""
-    desk: str = ""  # shown in the banner; the gateway knows the desk from the station id
+    secret_file: str = ""  # the file holding the key's secret alone (mode 0600): where it belongs
+    secret: str = ""  # or the secret itself (HOSO_STATION_SECRET for a trial), not both
+    desk: str = ""  # no longer used: the gateway assigns the desk (kept so old files still load)
     source: str = "stdin"  # serial:/dev/... | evdev:/dev/input/by-id/... | stdin | images:/dir
     terminator: str = "cr"  # what ends a code: cr | crlf | lf | tab | none (idle_seconds gap)
     idle_seconds: float = 0.3  # terminator "none": a pause this long ends a code
@@ -106,13 +106,20 @@ def _validated(s: StationSettings, source: str) -> StationSettings:
     if not s.gateway_url.startswith(("http://", "https://")):
         raise ConfigError(f"{source}: station.gateway_url must start with http:// or https://")
     secret = s.secret
-    if not secret and s.secret_file:
+    if s.secret_file:
         try:
             secret = Path(s.secret_file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(
                 f"{source}: station.secret_file {s.secret_file}: cannot read: {exc.strerror}"
             ) from exc
+        if not secret:
+            raise ConfigError(f"{source}: station.secret_file {s.secret_file} is empty")
+        if s.secret:
+            raise ConfigError(
+                f"{source}: station.secret and station.secret_file are both set: keep the secret"
+                f" in {s.secret_file} only"
+            )
     if not secret:
-        raise ConfigError(f"{source}: station.secret or station.secret_file is required")
+        raise ConfigError(f"{source}: station.secret_file (or station.secret) is required")
     return dataclasses.replace(s, secret=secret)

@@ -2,6 +2,9 @@
 
 The CLI calls ``main(load_station_settings())``; ``python -m scanner.main`` does the same (tests
 run the station that way). Feedback goes to stdout, logs to stderr.
+
+At start the station asks the gateway which desk it stands for (``GET /api/v1/stations/me``)
+and shows it; offline, it shows the desk the gateway said last time, and says so.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from types import FrameType
 
 from config.loader import ConfigError
 from config.logs import configure_logging
+from scanner import messages
 from scanner.config import StationSettings, load_station_settings
 from scanner.evdev_source import EvdevSource
 from scanner.image_source import ImageFolderSource
@@ -75,15 +80,23 @@ def main(settings: StationSettings) -> int:
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, _interrupt)
+    info = uploader.fetch_station()  # waits at most http_timeout, like an upload
+    if info.desk is not None:
+        spool.remember_desk(info.desk, datetime.now(UTC))
+    feedback.show(
+        messages.ready(
+            settings.id,
+            settings.source,
+            spool.count_pending(),
+            info.desk,
+            spool.last_desk(),
+            key_refused=info.refused,
+        )
+    )
     upload_thread = threading.Thread(
         target=uploader.run, args=(stop,), name="uploader", daemon=True
     )
     upload_thread.start()
-    desk = f" desk={settings.desk}" if settings.desk else ""
-    feedback.say(
-        f"READY station={settings.id}{desk} source={settings.source}"
-        f" ({spool.count_pending()} waiting)"
-    )
     try:
         station.run(open_source(settings, stop))
     except KeyboardInterrupt:

@@ -3,16 +3,20 @@
 SQLite in WAL mode with ``synchronous=FULL``: a commit has reached the disk when `add` returns, so
 a scan the counter heard beep survives a crash or a power cut. Each scan gets the station's next
 ``seq`` (``AUTOINCREMENT``: never reused, even after rows are purged), which with the station id
-makes the upload idempotent. States: ``pending`` -> ``sent`` | ``rejected`` (with the gateway's
-problem detail). Pending scans replay in ``seq`` order.
+makes the upload idempotent. States: ``pending`` -> ``sent`` (with the gateway's outcome: moved,
+out-of-order) | ``rejected`` (with the gateway's problem detail). Pending scans replay in ``seq``
+order. The spool also remembers the desk the gateway last said the station stands for, so that an
+offline start can still show it (`remember_desk`, `last_desk`).
 
 One connection shared by the station's reading thread and its uploader thread, under a lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -55,7 +59,7 @@ class SpooledScan:
     staff: str | None
     state: ScanState
     status: int | None = None  # the gateway's HTTP status once answered
-    detail: str | None = None  # the gateway's problem detail for a rejected scan
+    detail: str | None = None  # the outcome of a sent scan, the problem detail of a rejected one
     attempts: int = 0
 
 
@@ -126,13 +130,40 @@ class Spool:
     def count_pending(self) -> int:
         return self.count(ScanState.PENDING)
 
-    def record_attempt(self, seq: int) -> None:
-        self._execute("UPDATE scans SET attempts = attempts + 1 WHERE seq = ?", (seq,))
+    def record_attempt(self, seq: int, stamp: int | None = None) -> None:
+        """One more upload attempt of `seq`, signed with timestamp `stamp` (kept, with the seq,
+        so that a station restarted within the same second never signs the same upload twice:
+        the gateway accepts a signature once)."""
+        with self._lock, self._transaction():
+            self._db.execute("UPDATE scans SET attempts = attempts + 1 WHERE seq = ?", (seq,))
+            if stamp is not None:
+                self._set_meta("last_attempt", f"{seq} {stamp}")
 
-    def mark_sent(self, seq: int, status: int) -> None:
+    def last_attempt(self) -> tuple[int, int]:
+        """(seq, timestamp) of the last upload attempt recorded; (0, 0) if none."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'last_attempt'").fetchone()
+        if row is None:
+            return 0, 0
+        seq, stamp = str(row[0]).split()
+        return int(seq), int(stamp)
+
+    def take_stamp(self, request: str, now: int) -> int:
+        """A timestamp to sign `request` (a request without a body, e.g. "GET /path") with:
+        `now`, or one more than the last one taken for it if that is not earlier, so that two
+        starts within one second do not sign the same request twice."""
+        key = f"stamp {request}"
+        with self._lock, self._transaction():
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            stamp = now if row is None else max(now, int(row[0]) + 1)
+            self._set_meta(key, str(stamp))
+        return stamp
+
+    def mark_sent(self, seq: int, status: int, outcome: str = "") -> None:
         self._execute(
-            "UPDATE scans SET state = 'sent', status = ? WHERE seq = ? AND state = 'pending'",
-            (status, seq),
+            "UPDATE scans SET state = 'sent', status = ?, detail = ?"
+            " WHERE seq = ? AND state = 'pending'",
+            (status, outcome or None, seq),
         )
 
     def mark_rejected(self, seq: int, status: int, detail: str) -> None:
@@ -140,6 +171,40 @@ class Spool:
             "UPDATE scans SET state = 'rejected', status = ?, detail = ?"
             " WHERE seq = ? AND state = 'pending'",
             (status, detail, seq),
+        )
+
+    def remember_desk(self, desk: str, at: datetime) -> None:
+        """The desk the gateway said the station stands for, and when it said so."""
+        with self._lock, self._transaction():  # the desk and its time together
+            self._set_meta("desk", desk)
+            self._set_meta("desk_at", at.isoformat())
+
+    def last_desk(self) -> tuple[str, datetime] | None:
+        """The desk last remembered, with when the gateway said it; None if never."""
+        with self._lock:
+            rows = dict(
+                self._db.execute("SELECT key, value FROM meta WHERE key IN ('desk', 'desk_at')")
+            )
+        if "desk" not in rows or "desk_at" not in rows:
+            return None
+        return rows["desk"], datetime.fromisoformat(rows["desk_at"])
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One commit for the statements inside (the caller holds the lock)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
         )
 
     def _execute(self, sql: str, args: tuple[object, ...]) -> None:

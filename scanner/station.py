@@ -1,25 +1,16 @@
 """The counter station: a scan in, a durable record and instant feedback out.
 
-For each text a source reads: find the dossier code in it (the text itself, or a full code inside
-a QR payload / tracking URL), reject at once what cannot be a dossier code (no upload), treat the
-same code again within ``debounce_seconds`` as the same scan, otherwise commit it to the spool and
-only then say OK (and ring the bell). The uploader runs in its own thread and reports back here.
-
-Feedback lines (one per event, on the terminal):
-    OK <seq> <code>                     recorded (committed to the spool)
-    OK <seq> <code> (repeat)            the same code within debounce_seconds: the same scan
-    OK <seq> <code> OFFLINE (n waiting) recorded while the gateway is unreachable
-    BAD <text>: not a dossier code      rejected locally, nothing recorded
-    OFFLINE (n waiting)                 the gateway became unreachable
-    ONLINE (n waiting)                  the gateway answers again
-    REJECTED <seq> <code>: <detail>     the gateway refused the scan (unknown code, not allowed...)
-    KEY REJECTED: <detail> - uploads stopped, scans are kept
+For each text a source reads: find the dossier code in it (`scanner.payloads`: the code itself,
+a receipt's QR payload, a tracking URL), reject at once what cannot be a dossier code (no upload),
+pass over the other lines of a QR payload typed line by line, treat the same code again within
+``debounce_seconds`` as the same scan, otherwise commit it to the spool and only then say OK (and
+ring the bell). The uploader runs in its own thread and reports back here what the gateway did
+with each scan: the dossier moved, or did not and why (`scanner.messages` has every line).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,32 +19,25 @@ from enum import StrEnum
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from gateway.core.codes import CODE_PATTERN, fold, looks_like_code
+from gateway.core.codes import fold
+from scanner import messages
+from scanner.payloads import extract_code, read_scan
 from scanner.spool import Spool, SpooledScan
-from scanner.uploader import UploadEvents
+from scanner.uploader import UploadEvents, Verdict
 
 log = logging.getLogger(__name__)
 
 OFFICE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-_CODE_INSIDE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}-\d{6}-\d{4,6}")
-MAX_SHOWN = 40  # characters of a rejected text shown back
+MAX_SHOWN = messages.MAX_SHOWN
 
-
-def extract_code(text: str) -> str | None:
-    """The dossier code a scan carries, as uploaded: canonical if typed so, else folded."""
-    stripped = text.strip().upper()
-    if CODE_PATTERN.fullmatch(stripped):
-        return stripped
-    if len(stripped) <= 40 and looks_like_code(stripped):
-        return fold(stripped)
-    inside = _CODE_INSIDE.search(stripped)  # a QR payload or a tracking URL carrying the code
-    return inside.group(0) if inside else None
+__all__ = ["Feedback", "Handled", "Outcome", "Station", "extract_code"]
 
 
 class Outcome(StrEnum):
     RECORDED = "recorded"
     REPEAT = "repeat"
     BAD = "bad"
+    PASSED_OVER = "passed-over"  # a line of a QR payload other than its code
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,40 +53,44 @@ class Feedback(UploadEvents):
         self.out = out
         self.bell = bell
         self.offline_now = False
-        self._lock = threading.Lock()
+        # Held by the station from spooling a scan to saying OK: what the uploader reports about
+        # that scan (or about the gateway) is said after the OK, never before.
+        self.turn = threading.RLock()
 
     def say(self, line: str, ring: int = 0) -> None:
-        with self._lock:
+        with self.turn:
             self.out.write(line + ("\a" * ring if self.bell else "") + "\n")
             self.out.flush()
 
+    def show(self, line: messages.Line) -> None:
+        self.say(*line)
+
     def recorded(self, scan: SpooledScan, waiting: int, repeat: bool = False) -> None:
-        line = f"OK {scan.seq} {scan.code}"
-        if repeat:
-            line += " (repeat)"
-        elif self.offline_now:
-            line += f" OFFLINE ({waiting} waiting)"
-        self.say(line, ring=1)
+        self.show(messages.recorded(scan, repeat=repeat, offline=self.offline_now, waiting=waiting))
 
     def bad(self, text: str) -> None:
-        shown = text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
-        self.say(f"BAD {shown}: not a dossier code", ring=3)
+        self.show(messages.not_a_code(text))
 
     # -- from the uploader thread ------------------------------------------------------------
 
-    def rejected(self, scan: SpooledScan, status: int, detail: str) -> None:
-        self.say(f"REJECTED {scan.seq} {scan.code}: {detail}", ring=3)
+    def sent(self, scan: SpooledScan, verdict: Verdict) -> None:
+        self.show(messages.verdict(scan, verdict))
+
+    def rejected(self, scan: SpooledScan, verdict: Verdict) -> None:
+        self.show(messages.verdict(scan, verdict))
 
     def offline(self, waiting: int, reason: str) -> None:
-        self.offline_now = True
-        self.say(f"OFFLINE ({waiting} waiting)")
+        with self.turn:
+            self.offline_now = True
+            self.show(messages.offline(waiting))
 
     def online(self, waiting: int) -> None:
-        self.offline_now = False
-        self.say(f"ONLINE ({waiting} waiting)")
+        with self.turn:
+            self.offline_now = False
+            self.show(messages.online(waiting))
 
     def key_rejected(self, detail: str) -> None:
-        self.say(f"KEY REJECTED: {detail} - uploads stopped, scans are kept", ring=3)
+        self.show(messages.key_refused())
 
 
 class Station:
@@ -128,7 +116,11 @@ class Station:
             self._recent[fold(scan.code)] = (scan.scanned_ts, scan)
 
     def handle(self, text: str) -> Handled:
-        code = extract_code(text)
+        reading = read_scan(text)
+        if reading.qr_field:
+            log.info("scan.qr_line_passed_over text=%r", text[:MAX_SHOWN])
+            return Handled(Outcome.PASSED_OVER)
+        code = reading.code
         if code is None:
             log.info("scan.bad text=%r", text[:MAX_SHOWN])
             self.feedback.bad(text.strip())
@@ -140,12 +132,13 @@ class Station:
             self.feedback.recorded(previous[1], 0, repeat=True)
             return Handled(Outcome.REPEAT, previous[1])
         at = datetime.fromtimestamp(now, UTC).astimezone(OFFICE_TZ)
-        scan = self.spool.add(code, at, self.staff)  # durable before the beep
-        self._recent[key] = (now, scan)
-        self._forget_older_than(now - self.debounce_seconds)
-        log.info("scan.recorded seq=%s code=%s", scan.seq, code)
-        waiting = self.spool.count_pending() if self.feedback.offline_now else 0
-        self.feedback.recorded(scan, waiting)
+        with self.feedback.turn:
+            scan = self.spool.add(code, at, self.staff)  # durable before the beep
+            self._recent[key] = (now, scan)
+            self._forget_older_than(now - self.debounce_seconds)
+            log.info("scan.recorded seq=%s code=%s", scan.seq, code)
+            waiting = self.spool.count_pending() if self.feedback.offline_now else 0
+            self.feedback.recorded(scan, waiting)
         self.on_recorded()
         return Handled(Outcome.RECORDED, scan)
 

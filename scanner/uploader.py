@@ -1,4 +1,9 @@
-"""Uploads spooled scans to the gateway: signed ``POST /api/v1/scans``, in seq order.
+"""Uploads spooled scans to the gateway: signed ``POST /api/v1/scans``, in seq order; and asks
+the gateway which desk the station stands for (signed ``GET /api/v1/stations/me``).
+
+Every answer about a scan becomes a `Verdict` with the gateway's ``outcome`` (moved,
+out-of-order, transition-refused, unknown-dossier, time-in-future, not-this-station), which the
+counter is told.
 
 - 200 / 201: sent. The gateway keys scans by (station_id, seq), so uploading a scan again after an
   answer was lost records nothing twice.
@@ -21,9 +26,9 @@ import logging
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from gateway.core.signing import signed_headers
 from scanner.spool import Spool, SpooledScan
@@ -31,6 +36,7 @@ from scanner.spool import Spool, SpooledScan
 log = logging.getLogger(__name__)
 
 SCANS_PATH = "/api/v1/scans"
+STATION_PATH = "/api/v1/stations/me"
 RETRY_MIN = 1.0
 
 
@@ -56,17 +62,25 @@ class Unreachable(UploadError):
 class Transport(Protocol):
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Reply: ...
 
+    def get(self, url: str, headers: dict[str, str], timeout: float | None = None) -> Reply: ...
+
 
 class UrllibTransport:
-    """POST with the standard library; every failure to get an answer becomes `Unreachable`."""
+    """HTTP with the standard library; every failure to get an answer becomes `Unreachable`."""
 
     def __init__(self, timeout: float = 10.0) -> None:
         self.timeout = timeout
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Reply:
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+        return self._send(urllib.request.Request(url, data=body, headers=headers, method="POST"))  # noqa: S310
+
+    def get(self, url: str, headers: dict[str, str], timeout: float | None = None) -> Reply:
+        request = urllib.request.Request(url, headers=headers, method="GET")  # noqa: S310
+        return self._send(request, timeout)
+
+    def _send(self, request: urllib.request.Request, timeout: float | None = None) -> Reply:
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:  # noqa: S310
                 return Reply(response.status, response.read())
         except urllib.error.HTTPError as exc:
             try:
@@ -78,13 +92,64 @@ class UrllibTransport:
             raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the gateway answered about one scan."""
+
+    http_status: int
+    outcome: str  # the gateway's word (see gateway/http/scans.py); "" when it gave none we know
+    detail: str = ""  # a refusal's problem detail (for the log and the spool)
+    answer: Mapping[str, Any] = field(default_factory=dict)  # the JSON object answered
+
+    @property
+    def recorded(self) -> bool:
+        return self.http_status in (200, 201)
+
+    def status_label(self, member: str = "status") -> str:
+        """The Vietnamese label of a status the answer carries (``{"code", "label"}``)."""
+        ref = self.answer.get(member)
+        label = ref.get("label") if isinstance(ref, dict) else None
+        return label if isinstance(label, str) else ""
+
+    def text(self, member: str) -> str:
+        value = self.answer.get(member)
+        return value if isinstance(value, str) else ""
+
+
+def verdict_of(reply: Reply) -> Verdict:
+    """The verdict in a reply to ``POST /api/v1/scans`` (also from a gateway that does not say
+    ``outcome`` yet: it is read from ``current`` and the problem type then)."""
+    answer = _json_object(reply.body)
+    outcome = answer.get("outcome")
+    if not isinstance(outcome, str):
+        outcome = ""
+        kind = answer.get("type")
+        if reply.status in (200, 201):
+            outcome = "moved" if answer.get("current", True) is not False else "out-of-order"
+        elif reply.status == 404:
+            outcome = "unknown-dossier"
+        elif isinstance(kind, str) and kind.endswith("/invalid-transition"):
+            outcome = "transition-refused"
+    detail = "" if reply.status in (200, 201) else _problem_detail(reply)
+    return Verdict(reply.status, outcome, detail, answer)
+
+
+@dataclass(frozen=True, slots=True)
+class StationInfo:
+    """What the gateway says about this station at start (`Uploader.fetch_station`)."""
+
+    desk: str | None  # None: not known now
+    refused: bool = False  # True: the gateway answered, and refused the key
+    reason: str = ""  # why the desk is not known (for the log)
+
+
 class UploadEvents:
     """What the uploader tells the counter; the station's feedback overrides these."""
 
-    def sent(self, scan: SpooledScan, status: int) -> None:
-        """The gateway recorded the scan."""
+    def sent(self, scan: SpooledScan, verdict: Verdict) -> None:
+        """The gateway recorded the scan (moved or out of order)."""
 
-    def rejected(self, scan: SpooledScan, status: int, detail: str) -> None:
+    def rejected(self, scan: SpooledScan, verdict: Verdict) -> None:
         """The gateway refused the scan for good."""
 
     def offline(self, waiting: int, reason: str) -> None:
@@ -132,7 +197,8 @@ class Uploader:
         batch: int = 50,
     ) -> None:
         self.spool = spool
-        self.url = gateway_url.rstrip("/") + SCANS_PATH
+        self.base_url = gateway_url.rstrip("/")
+        self.url = self.base_url + SCANS_PATH
         self.key_id = key_id
         self.secret = secret
         self.clock = clock
@@ -145,7 +211,7 @@ class Uploader:
         self.stopped_by: str | None = None  # the detail of the 401/403 that stopped uploads
         self.next_attempt = 0.0  # clock time before which no attempt is made
         self._hold_until = 0.0  # a Retry-After that a new scan must not cut short
-        self._last_stamp: tuple[int, int] = (0, 0)  # (seq, timestamp) of the last request
+        self._last_stamp = spool.last_attempt()  # (seq, timestamp) of the last upload attempt
         self._wake = threading.Event()
 
     # -- one round -------------------------------------------------------------------------
@@ -164,10 +230,14 @@ class Uploader:
             except Unreachable as exc:
                 return self._failed(sent, rejected, str(exc), None)
             if reply.status in (200, 201):
-                self.spool.mark_sent(scan.seq, reply.status)
+                verdict = verdict_of(reply)
+                self.spool.mark_sent(scan.seq, reply.status, verdict.outcome)
                 sent += 1
                 self._reachable()
-                self.events.sent(scan, reply.status)
+                log.info(
+                    "scan.sent seq=%s status=%s outcome=%s", scan.seq, reply.status, verdict.outcome
+                )
+                self.events.sent(scan, verdict)
             elif reply.status in (401, 403):
                 detail = _problem_detail(reply)
                 self.stopped_by = detail
@@ -178,23 +248,48 @@ class Uploader:
                 reason = f"HTTP {reply.status}"
                 return self._failed(sent, rejected, reason, reply.retry_after)
             else:
-                detail = _problem_detail(reply)
-                self.spool.mark_rejected(scan.seq, reply.status, detail)
+                verdict = verdict_of(reply)
+                self.spool.mark_rejected(scan.seq, reply.status, verdict.detail)
                 rejected += 1
                 self._reachable()
-                log.info("scan.rejected seq=%s status=%s detail=%s", scan.seq, reply.status, detail)
-                self.events.rejected(scan, reply.status, detail)
+                log.info(
+                    "scan.rejected seq=%s status=%s outcome=%s detail=%s",
+                    scan.seq,
+                    reply.status,
+                    verdict.outcome,
+                    verdict.detail,
+                )
+                self.events.rejected(scan, verdict)
         more = len(self.spool.pending(1)) > 0
         return RoundResult(sent, rejected, wait=0.0 if more else self.retry_max)
 
+    def fetch_station(self, timeout: float | None = None) -> StationInfo:
+        """Which desk the gateway has this station stand for (one signed GET, no retry)."""
+        stamp = self.spool.take_stamp(f"GET {STATION_PATH}", int(self.clock()))
+        headers = signed_headers(self.key_id, self.secret, "GET", STATION_PATH, b"", stamp)
+        try:
+            reply = self.transport.get(self.base_url + STATION_PATH, headers, timeout)
+        except Unreachable as exc:
+            log.warning("station.settings_unreachable reason=%s", exc)
+            return StationInfo(None, reason=str(exc))
+        if reply.status in (401, 403):
+            detail = _problem_detail(reply)
+            log.error("station.settings_refused status=%s detail=%s", reply.status, detail)
+            return StationInfo(None, refused=True, reason=detail)
+        desk = _json_object(reply.body).get("desk") if reply.status == 200 else None
+        if not isinstance(desk, str) or not desk:
+            log.warning("station.settings_failed status=%s", reply.status)
+            return StationInfo(None, reason=f"HTTP {reply.status}")
+        return StationInfo(desk)
+
     def _post(self, scan: SpooledScan) -> Reply:
-        self.spool.record_attempt(scan.seq)
         body = scan_body(self.spool.station_id, scan)
         stamp = int(self.clock())
         last_seq, last_stamp = self._last_stamp
         if scan.seq == last_seq and stamp <= last_stamp:
             stamp = last_stamp + 1  # the same body in the same second would look like a replay
         self._last_stamp = (scan.seq, stamp)
+        self.spool.record_attempt(scan.seq, stamp)  # also across a restart within the second
         headers = signed_headers(self.key_id, self.secret, "POST", SCANS_PATH, body, stamp)
         headers["Content-Type"] = "application/json"
         return self.transport.post(self.url, body, headers)
@@ -254,14 +349,18 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: the usual backoff will do
 
 
-def _problem_detail(reply: Reply) -> str:
+def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        problem = json.loads(reply.body)
+        value = json.loads(body)
     except ValueError:
-        problem = None
-    if isinstance(problem, dict):
-        for key in ("detail", "title"):
-            value = problem.get(key)
-            if isinstance(value, str) and value:
-                return value
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _problem_detail(reply: Reply) -> str:
+    problem = _json_object(reply.body)
+    for key in ("detail", "title"):
+        value = problem.get(key)
+        if isinstance(value, str) and value:
+            return value
     return f"HTTP {reply.status}"

@@ -25,6 +25,7 @@ from gateway.http import (
     problems,
     receipts,
     scans,
+    stations,
 )
 from gateway.http.bodies import BoundedRequest
 from gateway.http.context import Services
@@ -42,6 +43,7 @@ from gateway.store.stations import Stations
 FEATURES = (
     dossiers.bp,
     scans.bp,
+    stations.bp,
     receipts.bp,
     health.bp,
     openapi.bp,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis
@@ -43,6 +43,7 @@ class Problem(Exception):
         title: str,
         detail: str,
         headers: dict[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -50,6 +51,7 @@ class Problem(Exception):
         self.title = title
         self.detail = detail
         self.headers = headers or {}
+        self.extensions = dict(extensions or {})  # RFC 9457 extension members
 
 
 # error class -> (status, type slug, title). The first matching class (in order) wins.
@@ -84,7 +86,7 @@ _REPR = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
 
 
 def problem_response(problem: Problem) -> Response:
-    body = {
+    body = problem.extensions | {
         "type": PROBLEM_TYPE_BASE + problem.slug,
         "title": problem.title,
         "status": problem.status,
@@ -103,7 +105,8 @@ def from_error(exc: Exception) -> Problem | None:
         return exc
     for cls, status, slug, title in TABLE:
         if isinstance(exc, cls):
-            detail = _DETAILS[cls](exc) if cls in _DETAILS else str(exc)
+            explain = _DETAILS.get(type(exc))  # by exact type: a FutureTime says its own
+            detail = explain(exc) if explain is not None else str(exc)
             return Problem(status, slug, title, detail)
     return None
 

@@ -9,6 +9,7 @@ import json
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from gateway.core.tracking import tracking_url
 from gateway.http.answers import json_answer, now
 from gateway.http.context import services
 from gateway.http.dossiers import resolve
@@ -48,10 +49,10 @@ def receipt(code: str) -> Response:
     made = render_receipt(
         dossier,
         width_mm=int(width),
-        tracking_url=f"{svc.settings.gateway.public_url.rstrip('/')}/?ma={dossier.short_code}",
+        tracking_url=tracking_url(svc.settings.gateway.public_url, dossier.short_code),
         office=sms.office,
         sms_number=sms.number,
-        issued_at=now(),
+        printed_at=now(),
     )
     body: bytes | str = (
         made.png() if wanted == "png" else made.svg() if wanted == "svg" else made.html()

@@ -3,7 +3,12 @@
 Top left, the QR code (Circular 01/2023/TT-VPCP) with the office and the dossier code beside it;
 then the procedure, the applicant (masked phone), the dates; then the Code128 of the short code,
 which counter scanners read, with the short code and the secret as text; the SMS syntax; the
-tracking URL. One layout, in printer dots, is drawn three ways: a 1-bit PNG whose pixels are the
+tracking URL; when this paper was printed.
+
+A receipt is a legal paper: "Ngày nhận" is when the office received the dossier
+(`Dossier.received_at`), on the first print and on every reprint; the print time is shown apart,
+as "In lúc". The QR code carries the receipt's own time (the reception), so it is the same on
+every reprint. One layout, in printer dots, is drawn three ways: a 1-bit PNG whose pixels are the
 printer's dots, an SVG, and an HTML page (print stylesheet sized for the paper, SVG barcodes).
 
 Text in the PNG uses DejaVu Sans (accented) when its files are installed (Debian:
@@ -27,6 +32,7 @@ from gateway.core.codes import display_short_code
 from gateway.core.dossier import Dossier
 from gateway.core.phones import mask_phone
 from gateway.core.sms_text import strip_accents
+from gateway.core.times import shown_date, shown_time
 from gateway.receipts import code128, qr
 
 DOTS_PER_MM = 8  # 203 dpi
@@ -233,13 +239,14 @@ def render_receipt(
     tracking_url: str,
     office: str,
     sms_number: str = "",
-    issued_at: datetime,
+    printed_at: datetime,
 ) -> Receipt:
-    """Lay out the receipt of `dossier` for 58 mm or 80 mm paper."""
+    """Lay out the receipt of `dossier` for 58 mm or 80 mm paper, printed at `printed_at`."""
     if width_mm not in PAPERS:
         raise ValueError(f"paper width {width_mm} mm: only {sorted(PAPERS)} are supported")
     paper = PAPERS[width_mm]
-    payload = qr_payload(dossier, tracking_url=tracking_url, issued_at=issued_at)
+    _local(printed_at)  # a naive time is refused, as every time on the receipt
+    payload = qr_payload(dossier, tracking_url=tracking_url)
     qr_symbol = qr.encode(payload)
     bar_symbol = code128.encode(dossier.short_code)
     width = paper.printable_dots
@@ -275,8 +282,8 @@ def render_receipt(
     if phone:
         details.append(("Điện thoại:", phone))
     details += [
-        ("Ngày nhận:", _local(issued_at).strftime("%d/%m/%Y %H:%M")),
-        ("Hẹn trả:", _local(dossier.due_at).strftime("%d/%m/%Y")),
+        ("Ngày nhận:", shown_time(_local(dossier.received_at))),
+        ("Hẹn trả:", shown_date(dossier.due_at)),
     ]
     for label, value in details:
         for piece in _wrap(f"{label} {value}", size, label == "Hẹn trả:", width):
@@ -295,6 +302,7 @@ def render_receipt(
         f"Tra cứu qua SMS: {sms}",
         f"Tra cứu trực tuyến: {tracking_url}",
         f"Cấp bởi hệ thống {ISSUER}",
+        f"In lúc: {shown_time(_local(printed_at))}",
     )
     for text in footer:
         bold = text.startswith("Mã bí mật")
@@ -322,15 +330,16 @@ def render_receipt(
     )
 
 
-def qr_payload(dossier: Dossier, *, tracking_url: str, issued_at: datetime) -> str:
-    """The QR code's payload for `dossier` (see `qr` for the format)."""
+def qr_payload(dossier: Dossier, *, tracking_url: str) -> str:
+    """The QR code's payload for `dossier` (see `qr` for the format); the issue time (TGC) is
+    the reception's, the same on every reprint."""
     fields = {
         "MHS": dossier.code,
         "MTT": dossier.procedure_code.upper(),
         "NNOP": mask_phone(dossier.phones[0]) if dossier.phones else "",
         "TEN": strip_accents(dossier.procedure_name).upper(),
         "HT": ISSUER.upper(),
-        "TGC": _local(issued_at).isoformat(timespec="minutes"),
+        "TGC": _local(dossier.received_at).isoformat(timespec="minutes"),
         "NHT": _local(dossier.due_at).date().isoformat(),
         "URL": tracking_url,
     }

@@ -12,7 +12,13 @@ document title, issuing system, issue time, appointment date; plus the tracking 
     HT:HOSO
     TGC:2024-04-23T08:30+07:00
     NHT:2024-04-26
-    URL:https://tracuu.example.vn/hs/CM4AE9K
+    URL:https://tracuu.example.vn/?ma=CM4AE9K
+
+The issue time (TGC) is the receipt's own: the document is the reception receipt (giấy tiếp
+nhận hồ sơ và hẹn trả kết quả), issued when the office received the dossier, so TGC is the
+dossier's ``received_at`` (local time, to the minute) and a reprint carries the same payload.
+When a paper was printed is written on it ("In lúc"), not in the code. The URL is the tracking
+URL (`gateway.core.tracking`), with the short code.
 
 The applicant is identified by a masked phone number, never a national ID number; the title is
 stripped of accents and upper-cased (the procedure code identifies the procedure exactly).

@@ -31,9 +31,13 @@ class Stations:
 
     def get(self, station_id: str) -> Station:
         """The station's settings; an unconfigured station stands for a desk named after it."""
+        return self.find(station_id) or Station(id=station_id, desk=station_id)
+
+    def find(self, station_id: str) -> Station | None:
+        """The station's settings as configured (`save`), None if it never was."""
         raw = self._redis.hget(keys.stations(), station_id)
         if raw is None:
-            return Station(id=station_id, desk=station_id)
+            return None
         data = json.loads(str(raw))
         return Station(id=station_id, **{k: v for k, v in data.items() if k != "id"})
 

@@ -142,7 +142,7 @@ def test_a_photo_of_the_receipt_fills_the_code_in(
             width_mm=80,
             tracking_url=f"{gateway.base}/?ma={dossier.short_code}",
             office="UBND phường Bến Nghé",
-            issued_at=datetime(2024, 4, 23, 1, 30, tzinfo=UTC),
+            printed_at=datetime(2024, 4, 23, 1, 30, tzinfo=UTC),
         ).png()
     )
     with phone() as page:

@@ -111,3 +111,52 @@ def test_a_file_that_is_not_there_fails(tmp_path: Path) -> None:
     done = check_config(str(tmp_path / "nope.toml"))
     assert done.returncode == 1
     assert "cannot read" in done.stdout
+
+
+def test_a_station_secret_file_that_is_missing_is_an_error_naming_the_key_and_the_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "station.toml"
+    secret = tmp_path / "quay-1.secret"
+    table = f'[station]\nid = "quay-1"\nkey_id = "sta_test"\nsecret_file = "{secret}"\n'
+    path.write_text(table + 'secret = "s3cret"\n', encoding="utf-8")  # a secret beside it
+    done = check_config("--station", str(path))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{path}: station.secret_file {secret}: cannot read: No such file or directory",
+        f"{path}: 1 error(s), 0 warning(s)",
+    ]
+    secret.write_text("s3cret\n", encoding="utf-8")
+    secret.chmod(0o600)
+    done = check_config("--station", str(path))
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0] == (
+        f"{path}: station.secret and station.secret_file are both set: keep the secret in"
+        f" {secret} only"
+    )
+    path.write_text(table, encoding="utf-8")  # the secret in its own file only
+    done = check_config("--station", str(path))
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.splitlines()[0] == f"{path}: OK"
+    secret.write_text("", encoding="utf-8")
+    done = check_config("--station", str(path))
+    assert done.stdout.splitlines()[0] == f"{path}: station.secret_file {secret} is empty"
+
+
+def test_a_station_secret_written_in_its_file_and_an_old_desk_key_are_warned_about(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "station.toml"
+    path.write_text(
+        '[station]\nid = "quay-1"\nkey_id = "sta_test"\nsecret = "s3cret"\ndesk = "Quay 1"\n',
+        encoding="utf-8",
+    )
+    done = check_config("--station", str(path))
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.splitlines()[:3] == [
+        f"{path}: warning: station.secret is written in this file: move the secret to a file of"
+        " its own (mode 0600) named by station.secret_file",
+        f"{path}: warning: station.desk is no longer used: the station shows the desk the"
+        " gateway assigns (hoso stations set)",
+        f"{path}: OK (2 warning(s))",
+    ]

@@ -219,7 +219,7 @@ def test_a_photo_of_the_receipt_works_without_javascript(
         width_mm=58,
         tracking_url=f"https://hoso.example.vn/?ma={dossier.short_code}",
         office="UBND xã Hòa Bình",
-        issued_at=datetime(2024, 4, 23, 1, 30, tzinfo=UTC),
+        printed_at=datetime(2024, 4, 23, 1, 30, tzinfo=UTC),
     ).png()
     web = app.test_client()
     photo = FileStorage(stream=io.BytesIO(png), filename="bien-nhan.png")

@@ -133,7 +133,7 @@ def printed_symbols() -> list[tuple[str, str, np.ndarray, str]]:
                 width_mm=width_mm,
                 tracking_url=f"https://tracuu.example.vn/hs/{d.short_code}",
                 office="UBND phường Bến Nghé",
-                issued_at=ISSUED,
+                printed_at=ISSUED,
             )
             assert r.qr_module_dots == paper.qr_module_dots
             bars = code128.image(r.bar_symbol, paper.bar_module_dots, paper.bar_height_dots)
@@ -230,7 +230,7 @@ def test_whole_receipt_photographed_decodes_both_codes(width_mm: int) -> None:
             tracking_url="https://tracuu.example.vn/hs/x",
             office="UBND phường Bến Nghé",
             sms_number="8077",
-            issued_at=ISSUED,
+            printed_at=ISSUED,
         )
         found = {(x.kind, x.text) for x in decode_image(photograph(r.png()))}
         assert found == {("full", d.code), ("short", d.short_code)}
@@ -239,7 +239,7 @@ def test_whole_receipt_photographed_decodes_both_codes(width_mm: int) -> None:
 def test_receipt_png_as_printed_decodes_both_codes() -> None:
     d = dossiers()[0]
     r = render_receipt(
-        d, width_mm=58, tracking_url="https://t.example/x", office="o", issued_at=ISSUED
+        d, width_mm=58, tracking_url="https://t.example/x", office="o", printed_at=ISSUED
     )
     decoded = decode_image(r.png())
     assert sorted((x.kind, x.format) for x in decoded) == [("full", "QRCode"), ("short", "Code128")]
@@ -248,7 +248,7 @@ def test_receipt_png_as_printed_decodes_both_codes() -> None:
 def test_colour_frames_are_bgr_or_bgra() -> None:
     d = dossiers()[0]
     r = render_receipt(
-        d, width_mm=80, tracking_url="https://t.example/x", office="o", issued_at=ISSUED
+        d, width_mm=80, tracking_url="https://t.example/x", office="o", printed_at=ISSUED
     )
     grey = np.asarray(r.image().convert("L"))
     bgr = np.dstack([grey] * 3)
@@ -274,7 +274,7 @@ def test_garbage_bytes_are_not_an_image(data: bytes) -> None:
 
 def test_truncated_png_is_not_an_image() -> None:
     d = dossiers()[0]
-    png = render_receipt(d, tracking_url="https://t", office="o", issued_at=ISSUED).png()
+    png = render_receipt(d, tracking_url="https://t", office="o", printed_at=ISSUED).png()
     with pytest.raises(NotAnImage):
         decode_image(png[: len(png) // 2])
 

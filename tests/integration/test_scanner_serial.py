@@ -114,7 +114,9 @@ def test_codes_split_on_the_terminator_whatever_the_read_boundaries(
     running.scanner.send(stream, chunk=7, pause=0.01)  # codes cut across reads
     wait_for(lambda: len(running.codes()) == len(CODES))
     assert running.codes() == CODES
-    assert running.out.getvalue().splitlines() == [f"OK {n} {c}" for n, c in enumerate(CODES, 1)]
+    assert running.out.getvalue().splitlines() == [
+        f"OK {n} {c} đã lưu tại quầy, đang gửi lên máy chủ." for n, c in enumerate(CODES, 1)
+    ]
 
 
 def test_without_terminator_a_pause_ends_a_code(station: Callable[..., Running]) -> None:
@@ -166,8 +168,8 @@ def test_line_noise_and_non_codes_are_refused_without_a_record(
     running.scanner.send(b"\x00\x00hello\r" + CODES[0].encode() + b"\r")
     wait_for(lambda: len(running.codes()) == 1)
     assert running.out.getvalue().splitlines() == [
-        "BAD hello: not a dossier code",
-        f"OK 1 {CODES[0]}",
+        "SAI hello: không phải mã hồ sơ. Hãy quét mã vạch hoặc mã QR trên giấy biên nhận.",
+        f"OK 1 {CODES[0]} đã lưu tại quầy, đang gửi lên máy chủ.",
     ]
 
 

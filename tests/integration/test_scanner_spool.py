@@ -13,7 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from gateway.core.codes import looks_like_code, short_code
+from gateway.core.tracking import tracking_url
+from gateway.receipts import qr
+from scanner.payloads import Reading, read_scan
 from scanner.spool import ScanState, Spool, SpoolError
 from scanner.station import Feedback, Outcome, Station, extract_code
 from tests.conftest import Clock
@@ -42,10 +48,10 @@ def test_double_scan_within_debounce_records_one_handoff(tmp_path: Path, clock: 
     assert station.handle(code(1)).outcome is Outcome.RECORDED  # 2.0 s later: a new handoff
     assert [(s.seq, s.code) for s in spool.all()] == [(1, code(1)), (2, code(2)), (3, code(1))]
     assert out.getvalue().splitlines() == [
-        f"OK 1 {code(1)}",
-        f"OK 1 {code(1)} (repeat)",
-        f"OK 2 {code(2)}",
-        f"OK 3 {code(1)}",
+        f"OK 1 {code(1)} đã lưu tại quầy, đang gửi lên máy chủ.",
+        f"OK 1 {code(1)} quét lặp lại, chỉ tính một lần.",
+        f"OK 2 {code(2)} đã lưu tại quầy, đang gửi lên máy chủ.",
+        f"OK 3 {code(1)} đã lưu tại quầy, đang gửi lên máy chủ.",
     ]
     spool.close()
 
@@ -70,7 +76,9 @@ def test_text_that_cannot_be_a_dossier_code_is_refused_at_once_and_not_spooled(
     for text in ("hello", "8934567890123", "000.00.20.H57-2404"):
         assert station.handle(text).outcome is Outcome.BAD
     assert spool.all() == []
-    assert out.getvalue().splitlines()[0] == "BAD hello: not a dossier code"
+    assert out.getvalue().splitlines()[0] == (
+        "SAI hello: không phải mã hồ sơ. Hãy quét mã vạch hoặc mã QR trên giấy biên nhận."
+    )
     spool.close()
 
 
@@ -79,6 +87,34 @@ def test_codes_are_found_in_short_form_sloppy_form_and_inside_qr_payloads() -> N
     assert extract_code("ooo 00 20 h57 240423 OOO1") == "0000020H572404230001"
     assert extract_code("https://hoso.example/tra-cuu/000.00.20.H57-240423-0001") == code(1)
     assert extract_code("not a code") is None
+
+
+def test_every_url_a_receipt_prints_carries_its_code() -> None:
+    short = short_code(42)
+    assert extract_code(tracking_url("https://tracuu.example.vn", short)) == short
+    assert extract_code(tracking_url("https://tracuu.example.vn/", code(1))) == code(1)
+    assert extract_code(f"HTTPS://TRACUU.EXAMPLE.VN/?MA={short}") == short  # caps lock on
+    assert extract_code(f"http://127.0.0.1:8080/?lang=vi&ma={short.lower()}") == short
+    assert extract_code("https://tracuu.example.vn/?ma=000.00.20.h57-240423-0001") == code(1)
+    assert extract_code("https://tracuu.example.vn/?ma=8935049500018") is None
+    assert extract_code("https://shop.example/?q=hello") is None
+
+
+def test_a_qr_payload_is_one_scan_whole_or_line_by_line() -> None:
+    short = short_code(42)
+    payload = qr.format_payload(
+        {"MHS": code(1), "TEN": "CAP BAN SAO", "URL": f"https://t.example/?ma={short}"}
+    )
+    assert read_scan(payload) == Reading(code(1))
+    lines = [read_scan(line) for line in payload.splitlines()]
+    assert lines == [Reading(code(1)), Reading(None, qr_field=True), Reading(None, qr_field=True)]
+    assert read_scan(f"URL:https://t.example/?ma={short}\nTEN:X") == Reading(short)
+
+
+@given(st.text(max_size=200))
+def test_any_text_read_by_a_scanner_is_a_code_or_nothing(text: str) -> None:
+    reading = read_scan(text)
+    assert reading.code is None or looks_like_code(reading.code)
 
 
 def test_a_spool_belongs_to_one_station(tmp_path: Path) -> None:
@@ -116,7 +152,7 @@ KILLS = 8
 def _run_station(
     env: dict[str, str], lines: list[str], kill_after: float | None
 ) -> tuple[list[tuple[int, str]], bool]:
-    """Feed `lines` to a station process; kill -9 it `kill_after` s after READY (None: EOF)."""
+    """Feed `lines` to a station process; kill -9 it `kill_after` s after SAN_SANG (None: EOF)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "scanner.main"],
         cwd=ROOT,
@@ -133,7 +169,7 @@ def _run_station(
 
     def read(stdout: io.TextIOWrapper) -> None:
         for line in stdout:
-            if line.startswith("READY"):
+            if line.startswith("SAN_SANG"):
                 ready.set()
             elif line.startswith("OK "):
                 _, seq, scanned = line.split()[:3]

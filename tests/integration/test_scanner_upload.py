@@ -28,7 +28,7 @@ from gateway.core.signing import (
     signature_matches,
 )
 from scanner.spool import ScanState, Spool, SpooledScan
-from scanner.uploader import KeyRejected, Uploader, UploadEvents
+from scanner.uploader import KeyRejected, Uploader, UploadEvents, Verdict
 from tests.conftest import Clock
 
 STATION = "quay-1"
@@ -83,7 +83,8 @@ class FakeGateway:
             if body["code"] not in self.known:
                 return 404, problem(404, "Not found", f"unknown dossier code {body['code']}")
             if body["code"] in self.not_allowed:
-                return 409, problem(409, "Conflict", "transition not allowed: 9 -> 4")
+                refusal = problem(409, "Conflict", "transition not allowed: 9 -> 4")
+                return 409, refusal | {"type": "/problems/invalid-transition"}
             key = (body["station_id"], body["seq"])
             status = 200 if key in self.records else 201
             self.records.setdefault(key, body)
@@ -113,8 +114,10 @@ class Told(UploadEvents):
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def rejected(self, scan: SpooledScan, status: int, detail: str) -> None:
-        self.lines.append(f"REJECTED {scan.seq} {status} {detail}")
+    def rejected(self, scan: SpooledScan, verdict: Verdict) -> None:
+        self.lines.append(
+            f"REJECTED {scan.seq} {verdict.http_status} {verdict.outcome}: {verdict.detail}"
+        )
 
     def offline(self, waiting: int, reason: str) -> None:
         self.lines.append(f"OFFLINE {waiting}")
@@ -222,8 +225,8 @@ def test_unknown_code_and_transition_not_allowed_are_rejected_once_and_never_ret
     assert rejected[3].status == 409
     assert rejected[3].detail == "transition not allowed: 9 -> 4"
     assert told.lines == [
-        f"REJECTED 2 404 unknown dossier code {code(2)}",
-        "REJECTED 3 409 transition not allowed: 9 -> 4",
+        f"REJECTED 2 404 unknown-dossier: unknown dossier code {code(2)}",
+        "REJECTED 3 409 transition-refused: transition not allowed: 9 -> 4",
     ]
     spool.close()
 

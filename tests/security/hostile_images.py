@@ -34,7 +34,7 @@ def receipt_image(n: int = 1) -> tuple[Image.Image, str, str]:
         tracking_url=f"https://tracuu.example.vn/?ma={dossier.short_code}",
         office="UBND phường Bến Nghé",
         sms_number="8077",
-        issued_at=ISSUED,
+        printed_at=ISSUED,
     )
     return made.image().convert("L"), dossier.code, dossier.short_code
 

@@ -307,6 +307,7 @@ class FakeStation:
     gateway_url: str = "http://10.0.0.5:8080"
     source: str = "serial:/dev/hoso/scanner-quay-1"
     spool_path: str = "/var/lib/hoso/scanner/quay-1/spool.sqlite3"
+    secret_file: str = ""
 
     def source_kind(self) -> str:
         return self.source.split(":", 1)[0]
@@ -367,3 +368,17 @@ def test_trusted_proxies_come_from_a_toml_list_or_a_comma_separated_variable() -
     assert "must be a list of strings" in wrong.errors()[0].line()
     blamed = check(GOOD, {"HOSO_GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8,bad"})
     assert blamed.errors()[0].where == "environment HOSO_GATEWAY_TRUSTED_PROXIES"
+
+
+def test_a_station_secret_file_others_can_read_is_warned_about() -> None:
+    def load(env: Mapping[str, str]) -> FakeStation:
+        return FakeStation(gateway_url="http://127.0.0.1:8080", secret_file="/etc/hoso/s.secret")
+
+    host = FakeHost(
+        {"/dev/hoso/scanner-quay-1": (0o660, True), "/etc/hoso/s.secret": (0o644, True)}
+    )
+    report = check_station(Path("/etc/hoso/s.toml"), {}, load, host)
+    assert [p.line() for p in report.problems] == [
+        "/etc/hoso/s.toml: warning: station.secret_file /etc/hoso/s.secret has mode 0644: others"
+        " can read it (0600)"
+    ]

@@ -17,7 +17,7 @@ from gateway.receipts import code128, qr
 from gateway.receipts.layout import DOTS_PER_MM, PAPERS, Receipt, render_receipt
 from tests.factories import registration
 
-ISSUED = datetime(2024, 4, 23, 1, 30, tzinfo=UTC)  # 08:30 in Hà Nội
+PRINTED = datetime(2024, 4, 23, 2, 7, tzinfo=UTC)  # 09:07 in Hà Nội; received at 08:30
 LONG_NAME = (
     "Cấp giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác gắn liền với đất"
     " lần đầu"
@@ -36,7 +36,7 @@ def receipt(width_mm: int, d: Dossier | None = None, sms_number: str = "8077") -
         tracking_url=f"https://tracuu.example.vn/hs/{d.short_code}",
         office="UBND phường Bến Nghé",
         sms_number=sms_number,
-        issued_at=ISSUED,
+        printed_at=PRINTED,
     )
 
 
@@ -189,6 +189,7 @@ def test_texts_on_the_receipt() -> None:
         "Mã bí mật: ABCD2345",
         "Hẹn trả: 26/04/2024",
         "Ngày nhận: 23/04/2024 08:30",
+        "In lúc: 23/04/2024 09:07",
         "+8490*****67",
     ):
         assert expected in svg
@@ -254,7 +255,7 @@ def test_unknown_paper_width_is_refused() -> None:
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone"):
         render_receipt(
-            dossier(), tracking_url="https://x", office="o", issued_at=datetime(2024, 4, 23)
+            dossier(), tracking_url="https://x", office="o", printed_at=datetime(2024, 4, 23)
         )
 
 
