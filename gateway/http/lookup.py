@@ -6,23 +6,31 @@ from a photo of the receipt: a few lines of JavaScript send the photo to `/api/v
 the code field in; without JavaScript the photo goes with the form and is decoded here.
 
 Privacy (DESIGN.md section 5, `core.replies.entitled`): the timeline is shown only with the
-dossier's secret. An unknown code, a wrong secret and a missing secret all get the same page,
-byte for byte apart from the code typed, which is echoed back. The secret is never echoed, and
-it is posted, not put in the URL, so it stays out of access logs. Lookups are rate limited per
-address, like decoding, so secrets cannot be guessed quickly.
+dossier's secret (on the web nobody is a registered phone). What the page says otherwise depends
+only on what the visitor typed, never on what the store holds: no code; a code that cannot be
+one (a wrong check character: wrong for everybody); no secret ("a secret is needed", for an
+existing and an unknown code alike); a secret that does not open the code (one neutral page,
+byte for byte the same for an unknown code and a wrong secret apart from the code typed, which is
+echoed back). The store is asked only in that last case, with the same work whatever the code:
+one round trip that reads the secret of the dossier or of no dossier (`DossierStore.secret_of`),
+one constant-time comparison against it or a decoy; the dossier itself is read only once the
+secret matched. The secret is never echoed, and it is posted, not put in the URL, so it stays
+out of access logs. Lookups are rate limited per address, like decoding, so secrets cannot be
+guessed quickly.
 """
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from gateway.core.codes import normalise_secret
+from gateway.core.codes import SECRET_LENGTH, looks_like_code, normalise_secret
 from gateway.core.dossier import Dossier
-from gateway.core.replies import entitled
+from gateway.core.replies import DEFAULT_DESK, entitled, status_since
 from gateway.core.status import Status
 from gateway.core.times import VIETNAM
 from gateway.http.context import services
@@ -41,6 +49,9 @@ bp = Blueprint(
 LOOKUPS_PER_MINUTE = 20
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_TYPED = 64  # longer input is cut before it is looked up or echoed
+# Compared with the secret typed for a code that names no dossier: as long as a real secret, made of
+# a character no secret has ("0"), so it opens nothing (and `code is None` is checked besides).
+DECOY_SECRET = "0" * SECRET_LENGTH
 NOTE_STATUSES = frozenset(
     {Status.SUPPLEMENT_REQUESTED, Status.FEES_DUE}
 )  # what the citizen must do
@@ -77,33 +88,45 @@ def look_up() -> Response:
     if not typed and photo is not None and photo.filename:
         typed = _code_in_photo(photo.read())
         unread_photo = not typed
-    dossier, history = _find(typed)
-    if dossier is not None and secret and entitled(dossier, "", secret):
-        page = render_template(
-            "lookup/result.html", typed=typed, **_page(), **_details(dossier, history)
-        )
-        return Response(page, headers={"Cache-Control": "no-store"})
-    page = render_template(
-        "lookup/form.html",
-        typed=typed,
-        not_found=not unread_photo,
-        unread_photo=unread_photo,
-        **_page(),
-    )
+    said = _problem(typed, secret, unread_photo)
+    if said is None:
+        dossier, history = _open(typed, secret)
+        if dossier is not None:
+            page = render_template(
+                "lookup/result.html", typed=typed, **_page(), **_details(dossier, history)
+            )
+            return Response(page, headers={"Cache-Control": "no-store"})
+        said = "not_found"
+    page = render_template("lookup/form.html", typed=typed, said=said, **_page())
     return Response(page, headers={"Cache-Control": "no-store"})
 
 
-def _find(typed: str) -> tuple[Dossier | None, list[dict[str, Any]]]:
+def _problem(typed: str, secret: str, unread_photo: bool) -> str | None:
+    """What keeps the page from looking the dossier up, from what was typed alone."""
+    if unread_photo:
+        return "unread_photo"
     if not typed:
-        return None, []
+        return "no_code"
+    if not looks_like_code(typed):
+        return "bad_code"  # e.g. a wrong check character: no dossier has that code
+    if not secret:
+        return "need_secret"
+    return None
+
+
+def _open(typed: str, secret: str) -> tuple[Dossier | None, list[dict[str, Any]]]:
+    """The dossier and its history if `secret` opens the code typed, else (None, []). Until the
+    secret matched, the same work whether the code exists or not (see the module's doc)."""
     store = services().dossiers
-    code = store.find(typed)
-    if code is None:
+    code, stored = store.secret_of(typed)
+    matched = hmac.compare_digest(secret, stored or DECOY_SECRET)
+    if not matched or code is None:
         return None, []
     try:
-        return store.get_with_history(code)
-    except UnknownDossier:  # removed since the lookup table was read
+        dossier, history = store.get_with_history(code)
+    except UnknownDossier:  # removed since its secret was read
         return None, []
+    return (dossier, history) if entitled(dossier, "", secret) else (None, [])
 
 
 def _code_in_photo(data: bytes) -> str:
@@ -143,6 +166,9 @@ def _details(d: Dossier, history: list[dict[str, Any]]) -> dict[str, Any]:
         "due": _day(d.due_at),
         "overdue": d.is_overdue(now),
         "steps": timeline(history),
+        "ready_since": _when(status_since(history, d.status) or d.updated_at),
+        "pickup_desk": d.holder or DEFAULT_DESK,
+        "ready": d.status is Status.DONE,
     }
 
 

@@ -21,6 +21,8 @@ def _allowed_table() -> str:
 # KEYS: dossier, history, lookup, changes, phone sets...
 # ARGV: code, fingerprint, folded code, short code, fields (JSON object), history entry (JSON),
 #       changes stream length, status
+# A short code is random: one already in the lookup table is refused here ('short-taken'), in the
+# step that indexes the new one, and the store draws another.
 REGISTER = """
 local existing = redis.call('HMGET', KEYS[1], 'fingerprint', 'department', 'short_code', 'secret')
 if existing[1] then
@@ -44,6 +46,17 @@ end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*',
   'kind', 'registered', 'code', ARGV[1], 'status', ARGV[8], 'previous', '', 'version', '1')
 return {'created'}
+"""
+
+# The secret of the dossier a folded code names, with the same work whether or not it exists
+# (the lookup page must not answer an existing code later than an unknown one): one HGET on the
+# lookup table, then one HGET of 'secret' on the dossier's hash, or, for an unknown code, on the
+# bare prefix (no code is empty, so no such hash exists).
+# KEYS: lookup; ARGV: folded code, dossier key prefix. Returns {code or '', secret or ''}.
+SECRET_OF = """
+local code = redis.call('HGET', KEYS[1], ARGV[1])
+local secret = redis.call('HGET', ARGV[2] .. (code or ''), 'secret')
+return {code or '', secret or ''}
 """
 
 # KEYS: dossier, history, event ids, changes
