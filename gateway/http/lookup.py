@@ -12,11 +12,11 @@ one (a wrong check character: wrong for everybody); no secret ("a secret is need
 existing and an unknown code alike); a secret that does not open the code (one neutral page,
 byte for byte the same for an unknown code and a wrong secret apart from the code typed, which is
 echoed back). The store is asked only in that last case, with the same work whatever the code:
-one round trip that reads the secret of the dossier or of no dossier (`DossierStore.secret_of`),
-one constant-time comparison against it or a decoy; the dossier itself is read only once the
-secret matched. The secret is never echoed, and it is posted, not put in the URL, so it stays
-out of access logs. Lookups are rate limited per address, like decoding, so secrets cannot be
-guessed quickly.
+one round trip that answers the dossier's secret or a decoy of the same length
+(`DossierStore.secret_of`), one constant-time comparison with it; the dossier itself is read
+only once the secret matched. The secret is never echoed, and it is posted, not put in the URL,
+so it stays out of access logs. Lookups are rate limited per address, like decoding, so secrets
+cannot be guessed quickly.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ bp = Blueprint(
 LOOKUPS_PER_MINUTE = 20
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_TYPED = 64  # longer input is cut before it is looked up or echoed
-# Compared with the secret typed for a code that names no dossier: as long as a real secret, made of
-# a character no secret has ("0"), so it opens nothing (and `code is None` is checked besides).
-DECOY_SECRET = "0" * SECRET_LENGTH
+# What the secret typed for a code that names no dossier is compared with: as long as a secret, and
+# in lower case, which a typed secret never is once normalised, so it opens nothing.
+DECOY_SECRET = "z" * SECRET_LENGTH
 NOTE_STATUSES = frozenset(
     {Status.SUPPLEMENT_REQUESTED, Status.FEES_DUE}
 )  # what the citizen must do
@@ -118,13 +118,14 @@ def _open(typed: str, secret: str) -> tuple[Dossier | None, list[dict[str, Any]]
     """The dossier and its history if `secret` opens the code typed, else (None, []). Until the
     secret matched, the same work whether the code exists or not (see the module's doc)."""
     store = services().dossiers
-    code, stored = store.secret_of(typed)
-    matched = hmac.compare_digest(secret, stored or DECOY_SECRET)
-    if not matched or code is None:
+    if not hmac.compare_digest(secret, store.secret_of(typed, DECOY_SECRET)):
+        return None, []
+    code = store.find(typed)
+    if code is None:  # removed since its secret was read
         return None, []
     try:
         dossier, history = store.get_with_history(code)
-    except UnknownDossier:  # removed since its secret was read
+    except UnknownDossier:
         return None, []
     return (dossier, history) if entitled(dossier, "", secret) else (None, [])
 

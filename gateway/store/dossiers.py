@@ -207,11 +207,11 @@ class DossierStore:
         found = self._redis.hget(keys.lookup(), folded)
         return str(found) if found is not None else None
 
-    def secret_of(self, typed: str) -> tuple[str | None, str]:
-        """The code and the secret of the dossier a sloppily typed full or short code names, or
-        (None, ""): one round trip doing the same work whether or not the dossier exists."""
-        code, secret = self._secret_of(keys=[keys.lookup()], args=[fold(typed), keys.dossier("")])
-        return (str(code) or None), str(secret)
+    def secret_of(self, typed: str, decoy: str) -> str:
+        """The secret of the dossier a sloppily typed full or short code names, or `decoy`: one
+        round trip doing the same work whether or not the dossier exists."""
+        found = self._secret_of(keys=[keys.lookup()], args=[fold(typed), keys.dossier(""), decoy])
+        return str(found)
 
     def codes_of_phone(self, e164: str) -> set[str]:
         return {str(c) for c in self._redis.smembers(keys.phone(e164))}

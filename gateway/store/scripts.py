@@ -48,15 +48,16 @@ redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*',
 return {'created'}
 """
 
-# The secret of the dossier a folded code names, with the same work whether or not it exists
-# (the lookup page must not answer an existing code later than an unknown one): one HGET on the
-# lookup table, then one HGET of 'secret' on the dossier's hash, or, for an unknown code, on the
-# bare prefix (no code is empty, so no such hash exists).
-# KEYS: lookup; ARGV: folded code, dossier key prefix. Returns {code or '', secret or ''}.
+# The secret of the dossier a folded code names, with the same work and an answer of the same
+# length whether or not it exists (the lookup page must not answer an existing code later than an
+# unknown one): one HGET on the lookup table, one HGET of 'secret' on the dossier's hash or, for
+# an unknown code, on the bare prefix (no code is empty, so no such hash exists), and the secret
+# or the caller's decoy of the same length.
+# KEYS: lookup; ARGV: folded code, dossier key prefix, decoy
 SECRET_OF = """
 local code = redis.call('HGET', KEYS[1], ARGV[1])
 local secret = redis.call('HGET', ARGV[2] .. (code or ''), 'secret')
-return {code or '', secret or ''}
+return secret or ARGV[3]
 """
 
 # KEYS: dossier, history, event ids, changes
