@@ -81,7 +81,9 @@ def trimmed_mean(values: list[float], cut: float = 0.1) -> float:
     return statistics.fmean(ordered[k : len(ordered) - k])
 
 
-def bootstrap(a: list[float], b: list[float], stat: object, rounds: int = 400) -> tuple[float, float]:
+def bootstrap(
+    a: list[float], b: list[float], stat: object, rounds: int = 400
+) -> tuple[float, float]:
     rnd = random.Random(7)
     diffs = []
     for _ in range(rounds):
@@ -103,8 +105,9 @@ def run(client: redis.Redis, codes: list[str], requests: int, seed: int) -> None
     rnd.shuffle(plan)
     times: dict[str, list[float]] = {"existing": [], "unknown": []}
     counted: dict[str, int] = {}
-    for kind, code in [("existing", codes[0]), ("unknown", unknown[0])] * 50:  # warm up
-        web.post("/", data={"ma": code, "bi_mat": WRONG_SECRET}, environ_base={"REMOTE_ADDR": "w"})
+    for i, code in enumerate([codes[0], unknown[0]] * 50):  # warm up
+        environ = {"REMOTE_ADDR": f"192.168.0.{i}"}
+        web.post("/", data={"ma": code, "bi_mat": WRONG_SECRET}, environ_base=environ)
     for kind, code in (("existing", codes[1]), ("unknown", unknown[1])):
         before = commands(client)
         web.post("/", data={"ma": code, "bi_mat": WRONG_SECRET}, environ_base={"REMOTE_ADDR": "c"})
@@ -142,14 +145,16 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="hoso-lookup-bench-") as home:
-        with RedisServer(Path(home) / "redis") as server:
-            client = server.client()
-            codes = register(client, args.dossiers)
-            print(f"{args.dossiers} dossiers, {args.requests} lookups of each kind per run")
-            for r in range(args.repeat):
-                print(f"run {r + 1}")
-                run(client, codes, args.requests, seed=r)
+    with (
+        tempfile.TemporaryDirectory(prefix="hoso-lookup-bench-") as home,
+        RedisServer(Path(home) / "redis") as server,
+    ):
+        client = server.client()
+        codes = register(client, args.dossiers)
+        print(f"{args.dossiers} dossiers, {args.requests} lookups of each kind per run")
+        for r in range(args.repeat):
+            print(f"run {r + 1}")
+            run(client, codes, args.requests, seed=r)
 
 
 if __name__ == "__main__":
