@@ -278,7 +278,8 @@ def test_a_stranger_gets_the_unknown_code_reply_over_the_air(system: System) -> 
     for sender, text in asks.items():
         system.text(sender, text)
     replies = {
-        sender: str(system.replies_to(normalise_phone(sender))[0]["text"]) for sender in asks
+        sender: str(system.replies_to(normalise_phone(sender), timeout=60)[0]["text"])
+        for sender in asks
     }
     full = replies["0933111222"]
     assert d.code in full
