@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from config.loader import (
     DEFAULT_FILE,
+    REMOVED_KEYS,
     SECTIONS,
     ConfigError,
     check_value,
@@ -186,7 +187,11 @@ def structure_problems(
             table = {}
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in sorted(set(table) - set(fields)):
-            problems.append(_error(source, f"{name}.{key}", f"unknown key {name}.{key}"))
+            removed = REMOVED_KEYS.get(f"{name}.{key}")
+            if removed is not None:
+                problems.append(_warning(source, f"{name}.{key}", f"{name}.{key} {removed}"))
+            else:
+                problems.append(_error(source, f"{name}.{key}", f"unknown key {name}.{key}"))
         values: dict[str, Any] = {}
         for field in fields.values():
             key = f"{name}.{field.name}"
@@ -338,8 +343,6 @@ def settings_problems(
         notifying_statuses(sms.notify_statuses)
     except CoreError as exc:
         error("sms", "notify_statuses", str(exc).removeprefix("sms.notify_statuses: "))
-    if sms.stranger_reply not in ("status", "nothing"):
-        error("sms", "stranger_reply", f'must be "status" or "nothing", not {sms.stranger_reply!r}')
     if sms.number:
         try:
             normalise_phone(sms.number)

@@ -37,6 +37,14 @@ SECTIONS: dict[str, type[Any]] = {
 }
 
 
+# Keys that are no longer read, and why: accepted (an upgrade does not stop the processes), ignored,
+# and named by `hoso check-config` as warnings.
+REMOVED_KEYS: dict[str, str] = {
+    "sms.stranger_reply": "is no longer read (0.3.0): a phone that is not the dossier's and "
+    "gives no secret always gets the reply for an unknown code; delete the line",
+}
+
+
 class ConfigError(Exception):
     """A configuration value that cannot be used; the message names the key and the source."""
 
@@ -89,6 +97,7 @@ def _section(name: str, cls: type[Any], table: object, env: Mapping[str, str], s
         elif f.name in table:
             values[f.name] = check_value(key, f.default, table[f.name], source)
     extra = set(table) - {f.name for f in dataclasses.fields(cls)}
+    extra = {key for key in extra if f"{name}.{key}" not in REMOVED_KEYS}
     if extra:
         raise ConfigError(f"{source}: unknown key {name}.{sorted(extra)[0]}")
     return cls(**values)

@@ -93,10 +93,9 @@ class SmsSettings:
     hotline: str = ""
     number: str = ""  # the number citizens text (printed on receipts)
     accented_if_free: bool = False  # accented (UCS-2) only when it costs no extra part
-    stranger_reply: str = "status"  # to a phone that is not the dossier's and gave no secret:
-    #                                 "status" (the status word alone) or "nothing" (the same
-    #                                 text as for an unknown code)
-    per_sender_per_hour: int = 10  # replies; then one notice, then silence
+    # Replies to lookups; then one notice, then silence. HUY / DK are confirmed apart (the same
+    # number an hour), whatever lookups the phone made.
+    per_sender_per_hour: int = 10
     daily_reply_budget: int = 2000  # replies per day for the whole office
     notify_statuses: str = "2,3,5,6,8,9"  # statuses that notify the citizen (national codes)
     coalesce_seconds: int = 120  # changes within this window become one SMS (the latest state)

@@ -16,7 +16,7 @@ from config.settings import Settings, SmsSettings
 from gateway.store.dossiers import DossierStore
 from gateway.store.inbox import Inbox
 from gateway.store.outbox import Outbox
-from gateway.store.replies import OptOuts, ReplyLimits
+from gateway.store.replies import OptOuts, ReplyLimits, SenderModems
 from gateway.store.templates import Templates
 
 
@@ -31,6 +31,7 @@ class Context:
     limits: ReplyLimits
     opt_outs: OptOuts
     templates: Templates
+    sender_modems: SenderModems
 
     @property
     def sms(self) -> SmsSettings:
@@ -59,6 +60,7 @@ def configure(
         limits=ReplyLimits(client, sms.per_sender_per_hour, sms.daily_reply_budget),
         opt_outs=OptOuts(client),
         templates=Templates(client),
+        sender_modems=SenderModems(client),
     )
     return _context
 

@@ -7,7 +7,7 @@ import logging
 
 from gateway.core.messages import Priority
 from gateway.core.phones import carrier_of, mask_phone
-from gateway.core.replies import Asked, Reply, decide
+from gateway.core.replies import Asked, Reply, decide, is_preference, status_since
 from gateway.core.sms_syntax import Command, ListMine, Lookup, OptIn, OptOut, parse
 from gateway.core.sms_text import fill, render
 from gateway.core.times import to_micros
@@ -38,17 +38,21 @@ def _answer(ctx: Context, message_id: str) -> str:
     if not sender.startswith("+"):
         log.info("sms.not_answered id=%s reason=alphanumeric-sender", message_id)
         return "not a phone"
+    ctx.sender_modems.wrote_to(sender, message.modem)
     command = parse(message.text)
-    apply_preferences(ctx, command, sender)
+    apply_preferences(ctx, command, sender)  # whatever the limits: HUY always stops messages
     now = ctx.clock()
-    allowance = ctx.limits.allow(sender, now)
+    if is_preference(command):
+        allowance = ctx.limits.allow_preference(sender, now)
+    else:
+        allowance = ctx.limits.allow(sender, now)
     if allowance is Allowance.SILENCE:
         log.info("sms.not_answered id=%s from=%s reason=limit", message_id, mask_phone(sender))
         return "silence"
     reply = (
         Reply("reply_rate_limited")
         if allowance is Allowance.NOTICE
-        else decide(command, sender, look_up(ctx, command, sender), ctx.sms.stranger_reply)
+        else decide(command, sender, look_up(ctx, command, sender))
     )
     text = compose(ctx, reply)
     ctx.outbox.enqueue(
@@ -91,7 +95,7 @@ def look_up(ctx: Context, command: Command, sender: str) -> Asked:
             return Asked()
         current = [e for e in history if e.get("current", True)]
         note = current[-1].get("note") if current else None
-        return Asked(dossier=dossier, note=note)
+        return Asked(dossier=dossier, note=note, since=status_since(history, dossier.status))
     if isinstance(command, ListMine):
         own = []
         for code in sorted(ctx.dossiers.codes_of_phone(sender)):

@@ -7,8 +7,12 @@ go through the folded form, so ``ooo 00 20 h57 240423 OOO1`` finds ``000.00.20.H
 
 The short code printed under the receipt's Code128 is seven characters of Crockford's base 32
 (no I, L, O, U), so folding never changes it, ending with a Luhn mod 32 check character that
-catches every single-character typo and most swaps. It is made from a counter kept by the store,
-scrambled by a bijection so that neighbouring dossiers do not get neighbouring short codes.
+catches every single-character typo and most swaps. Its body is a number below 2**30 drawn at
+random (`new_short_code`, from `secrets`): a short code says nothing about any other dossier, and
+knowing one does not help to guess another. The store refuses a number already taken in the same
+atomic step that indexes the new one, and draws again. (Installations before 0.3.0 numbered short
+codes from a counter, so their first dossiers all had PAZCGM6, CM4AE9K...: those codes stay valid
+and findable; only new ones are random.)
 
 The secret lookup code is eight characters from an alphabet without look-alikes.
 """
@@ -61,11 +65,27 @@ def looks_like_code(text: str) -> bool:
 # -- short codes -------------------------------------------------------------------------------
 
 
-def short_code(counter: int) -> str:
-    """The short code for the store's n-th dossier (n >= 1)."""
-    if not 0 < counter < _SHORT_SPACE:
-        raise ValueError(f"short code counter out of range: {counter}")
-    n = (counter * _SCRAMBLE_MUL + _SCRAMBLE_ADD) % _SHORT_SPACE
+def new_short_code(randbelow: Callable[[int], int]) -> str:
+    """A fresh short code; `randbelow` is the caller's randomness (`secrets.randbelow`). Each
+    half as printed (``K7M2-QX4``) holds a digit, so that no part of it ever reads as a word
+    ("PHAP-RND" would be the "cú pháp" of the help keyword) however it is typed: about half the
+    codes qualify, over 500 million."""
+    while True:
+        code = short_code(1 + randbelow(_SHORT_SPACE - 1))
+        if _has_digit(code[:4]) and _has_digit(code[4:]):
+            return code
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
+def short_code(number: int) -> str:
+    """The short code numbered `number` (1 <= number < 2**30). Numbers are scrambled by a
+    bijection, so neighbouring numbers get unrelated codes."""
+    if not 0 < number < _SHORT_SPACE:
+        raise ValueError(f"short code number out of range: {number}")
+    n = (number * _SCRAMBLE_MUL + _SCRAMBLE_ADD) % _SHORT_SPACE
     body = ""
     for _ in range(SHORT_BODY_LENGTH):
         n, digit = divmod(n, 32)

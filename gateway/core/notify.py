@@ -282,7 +282,8 @@ def template_values(
         "reason": note or FALLBACK_REASON,
         "office": office,
         "hotline": hotline or office,
-        "dossiers": f"{d.short_code} {label}",
+        "dossiers": f"{d.short_code} ({label})",
+        "since": _local(d.updated_at).strftime("%d/%m/%Y %H:%M"),  # the latest change
     }
     return values
 

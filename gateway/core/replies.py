@@ -1,24 +1,49 @@
 """What the office answers to a citizen's SMS (pure): the template and its values.
 
-Privacy: the full answer (status, desk, appointment date, what is missing) goes only to one of
-the dossier's registered phones, or to anyone who gives the right secret. Anyone else gets the
-status word alone or the same text as for an unknown code (`stranger_reply`), and "unknown
-code", "wrong secret" and (with "nothing") "not yours" read exactly the same.
+Privacy: the answer about a dossier (status, desk, dates, what is missing) goes only to one of
+the dossier's registered phones, or to anyone who gives its secret. Anyone else — a stranger, a
+wrong secret — gets `reply_unknown`, the reply to a code that does not exist, byte for byte: a
+stranger learns nothing a wrong guess would not tell. A mistyped code (a short code whose check
+character is wrong, code-like text that is no code) gets `reply_bad_code`, which depends on the
+text alone and never on what the store holds: such a code is wrong for everybody.
+
+What a dossier's status means for the citizen decides the reply: in progress, where it is and
+the appointment date; result ready (9), where to fetch it and since when; closed (refused,
+withdrawn, stopped, returned), the status and since when, no appointment. `TRA` lists the
+sending phone's dossiers that are not final, so a result waiting to be fetched stays listed
+until it is returned.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from gateway.core.dossier import Dossier
-from gateway.core.sms_syntax import Command, Help, ListMine, Lookup, OptIn, OptOut, Unknown
-from gateway.core.status import SETTLED, Status
-from gateway.core.times import VIETNAM
+from gateway.core.sms_syntax import (
+    Command,
+    Help,
+    ListMine,
+    Lookup,
+    OptIn,
+    OptOut,
+    Unknown,
+    UnknownReason,
+)
+from gateway.core.status import FINAL, Status
+from gateway.core.times import VIETNAM, parse_time
 
 MAX_LISTED = 5
 DEFAULT_DESK = "Bộ phận một cửa"
+# No appointment is pending in these: the reply says the status and since when.
+CLOSED: frozenset[Status] = frozenset(
+    {Status.REFUSED, Status.WITHDRAWN, Status.STOPPED, Status.RETURNED}
+)
+# Answers to preference commands: confirmed even to a sender over the lookup limit.
+PREFERENCE_TEMPLATES = frozenset({"reply_opted_out", "reply_opted_in"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +59,7 @@ class Asked:
 
     dossier: Dossier | None = None  # the dossier a Lookup names, if it exists
     note: str | None = None  # the latest note on it (e.g. what papers are missing)
+    since: datetime | None = None  # when it reached its current status
     own: tuple[Dossier, ...] = ()  # the sender's dossiers, for ListMine
 
 
@@ -44,46 +70,75 @@ def entitled(dossier: Dossier, sender: str, secret: str | None) -> bool:
     return secret is not None and hmac.compare_digest(secret, dossier.secret)
 
 
-def decide(command: Command, sender: str, asked: Asked, stranger_reply: str) -> Reply:
+def is_preference(command: Command) -> bool:
+    """HUY / TD / STOP / DK: they change what the phone receives; they are not lookups."""
+    return isinstance(command, OptOut | OptIn)
+
+
+def decide(command: Command, sender: str, asked: Asked) -> Reply:
     if isinstance(command, Lookup):
-        return _lookup(command, sender, asked, stranger_reply)
+        return _lookup(command, sender, asked)
     if isinstance(command, ListMine):
-        open_ones = [d for d in asked.own if d.status not in SETTLED]
-        if not open_ones:
-            return Reply("reply_list_empty")
-        listed = "; ".join(f"{d.short_code} {d.status.label}" for d in open_ones[:MAX_LISTED]) + (
-            "; ..." if len(open_ones) > MAX_LISTED else ""
-        )
-        return Reply("reply_list_mine", {"dossiers": listed})
+        return _list_mine(asked.own)
     if isinstance(command, OptOut):
         return Reply("reply_opted_out")
     if isinstance(command, OptIn):
         return Reply("reply_opted_in")
+    if isinstance(command, Unknown) and command.reason is UnknownReason.BAD_CODE:
+        return Reply("reply_bad_code")
     if isinstance(command, Help | Unknown):
         return Reply("reply_help")
     return Reply("reply_help")  # pragma: no cover - every command kind is handled above
 
 
-def _lookup(command: Lookup, sender: str, asked: Asked, stranger_reply: str) -> Reply:
+def _lookup(command: Lookup, sender: str, asked: Asked) -> Reply:
     d = asked.dossier
-    if d is None:
-        return Reply("reply_unknown")
-    if command.secret is not None and not hmac.compare_digest(command.secret, d.secret):
-        return Reply("reply_unknown")  # a wrong secret reads like an unknown code
-    if entitled(d, sender, command.secret):
-        values = {
-            "code": d.code,
-            "status": d.status.label,
-            "desk": d.holder or DEFAULT_DESK,
-            "due": format_date(d.due_at),
-        }
-        if d.status is Status.SUPPLEMENT_REQUESTED and asked.note:
-            return Reply("reply_status_missing", values | {"missing": asked.note}, d.code)
-        return Reply("reply_status", values, d.code)
-    if stranger_reply == "status":
-        return Reply("reply_status_short", {"code": d.code, "status": d.status.label}, d.code)
-    return Reply("reply_unknown")
+    if d is None or not entitled(d, sender, command.secret):
+        return Reply("reply_unknown")  # unknown, wrong secret and not yours read the same
+    values = {
+        "code": d.code,
+        "status": d.status.label,
+        "desk": d.holder or DEFAULT_DESK,
+        "due": format_date(d.due_at),
+        "since": format_moment(asked.since or d.updated_at),
+    }
+    if d.status is Status.DONE:
+        return Reply("reply_ready", values, d.code)
+    if d.status in CLOSED:
+        return Reply("reply_status_closed", values, d.code)
+    if d.status is Status.SUPPLEMENT_REQUESTED and asked.note:
+        return Reply("reply_status_missing", values | {"missing": asked.note}, d.code)
+    return Reply("reply_status", values, d.code)
+
+
+def _list_mine(own: Iterable[Dossier]) -> Reply:
+    listed = [d for d in own if d.status not in FINAL]
+    if not listed:
+        return Reply("reply_list_empty")
+    shown = "; ".join(f"{d.short_code} ({d.status.label})" for d in listed[:MAX_LISTED])
+    more = len(listed) - MAX_LISTED
+    if more > 0:
+        shown += f"; và {more} hồ sơ khác"
+    return Reply("reply_list_mine", {"dossiers": shown})
+
+
+def status_since(history: Iterable[Mapping[str, Any]], status: Status) -> datetime | None:
+    """When the dossier last entered `status`, from its history (current entries only)."""
+    since: datetime | None = None
+    previous: int | None = None
+    for entry in history:
+        if not entry.get("current", True) or entry.get("status") is None:
+            continue
+        value = int(entry["status"])
+        if value != previous:
+            since = parse_time("at", entry["at"]) if value == int(status) else None
+        previous = value
+    return since
 
 
 def format_date(value: datetime) -> str:
     return value.astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+def format_moment(value: datetime) -> str:
+    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")

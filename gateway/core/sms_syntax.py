@@ -17,8 +17,9 @@ Then:
    part of procedure names: "đăng ký khai sinh").
 3. A code is looked for in the token stream: a run of tokens whose folded concatenation is a full
    dossier code (20-22 characters, digits after the agency part; a valid yymmdd date is
-   preferred) or a short code with a correct check character. A secret may follow (8 characters
-   from `SECRET_ALPHABET`, as one token or 4+4).
+   preferred) or a short code with a correct check character (one without a digit only after a
+   keyword, or as the whole message, or followed by its secret alone). A secret may follow (8
+   characters from `SECRET_ALPHABET`, as one token or 4+4).
 4. Lookup keyword or none + code → `Lookup`; lookup keyword without a code → `ListMine`; text
    that looks like a code but is not one → `Unknown(BAD_CODE)`; anything else → `Unknown`.
 
@@ -368,7 +369,7 @@ def _find_code(
                     rank = (2, _date_ok(folded), -i, behind_keyword, j)
                 elif len(folded) == 7 and is_short_code(folded):
                     has_digit = any(c.isdigit() for c in joined)
-                    alone = i == first and j == len(tokens) - 1
+                    alone = i == first and (j == len(tokens) - 1 or _only_secret(tokens, j + 1))
                     if has_digit or alone or behind_keyword or i == after_keyword:
                         rank = (1, 0, -i, behind_keyword, j)
                 if rank is not None and (best is None or rank > best[0]):
@@ -392,6 +393,12 @@ def _looks_like_a_code(tokens: list[_Token]) -> bool:
 
 def _is_secret(text: str) -> bool:
     return len(text) == SECRET_LENGTH and set(text.upper()) <= set(SECRET_ALPHABET)
+
+
+def _only_secret(tokens: list[_Token], start: int) -> bool:
+    """Whether the tokens from `start` on are a secret and nothing else ("CGFS-NFY ABCD 2345")."""
+    rest = tokens[start:]
+    return len(rest) in (1, 2) and _is_secret("".join(t.ascii for t in rest))
 
 
 def _find_secret(tokens: list[_Token], start: int) -> str | None:

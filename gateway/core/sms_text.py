@@ -158,7 +158,8 @@ PLACEHOLDERS: frozenset[str] = frozenset(
         "reason",  # why a dossier was refused or stopped
         "office",  # the office's short name: UBND phường Bến Nghé
         "hotline",  # the office's phone number
-        "dossiers",  # a phone's open dossiers, already joined: K7M2-QX4 Đang xử lý; ...
+        "dossiers",  # a phone's dossiers, already joined: K7M2QX4 (Đang xử lý); ...
+        "since",  # when the dossier reached its status, already formatted: 26/04/2024 14:30
     }
 )
 
@@ -208,20 +209,28 @@ def _fields(name: str, body: str) -> list[str]:
 
 _SPACES = re.compile(r"\s+")
 _BRACES = str.maketrans("{}", "()")
+_MARKS = frozenset(".,;:)")  # a template's marks after which a value's full stop is dropped
 
 
 def fill(template: Template, values: Mapping[str, str]) -> str:
     """The template's body with each placeholder replaced by its value (whitespace collapsed,
-    braces turned into parentheses so that no ``{...}`` ever reaches a phone). A placeholder
-    without a value is an error; values the template does not use are ignored."""
+    braces turned into parentheses so that no ``{...}`` ever reaches a phone, and a value's
+    closing full stop dropped where the template puts a mark of its own right after it: a note
+    "Thiếu bản sao." in "Cần bổ sung: {missing}." reads "Thiếu bản sao.", not "..."). A
+    placeholder without a value is an error; values the template does not use are ignored."""
+    pieces = list(string.Formatter().parse(template.body))
     out: list[str] = []
-    for literal, field, _spec, _conversion in string.Formatter().parse(template.body):
+    for k, (literal, field, _spec, _conversion) in enumerate(pieces):
         out.append(literal)
         if field is None:
             continue
         if field not in values:
             raise TemplateError(template.name, f"no value for {{{field}}}")
-        out.append(_SPACES.sub(" ", values[field]).strip().translate(_BRACES))
+        value = _SPACES.sub(" ", values[field]).strip().translate(_BRACES)
+        after = pieces[k + 1][0] if k + 1 < len(pieces) else ""
+        if after[:1] in _MARKS and value.endswith(".") and not value.endswith(".."):
+            value = value[:-1].rstrip()
+        out.append(value)
     return "".join(out)
 
 
@@ -244,14 +253,25 @@ DEFAULT_TEMPLATES: dict[str, Template] = dict(
             urgent=True,
         ),
         _t(
-            "reply_status_short",
-            "Hồ sơ {code}: {status}. Xem chi tiết: HS <mã hồ sơ> <mã bí mật>.",
+            "reply_ready",
+            "Hồ sơ {code}: {status}. Mời nhận kết quả tại {desk} từ {since}, nhớ mang giấy "
+            "biên nhận.",
+            urgent=True,
+        ),
+        _t(
+            "reply_status_closed",
+            "Hồ sơ {code}: {status} (từ {since}).",
             urgent=True,
         ),
         _t(
             "reply_unknown",
-            "Không tìm thấy hồ sơ, hoặc mã bí mật không đúng. Vui lòng kiểm tra lại mã trên "
-            "giấy biên nhận. Soạn HD để xem hướng dẫn.",
+            "Không tra cứu được hồ sơ. Vui lòng kiểm tra mã hồ sơ và gửi kèm mã bí mật in trên "
+            "giấy biên nhận: HS <mã hồ sơ> <mã bí mật>.",
+            urgent=True,
+        ),
+        _t(
+            "reply_bad_code",
+            "Mã hồ sơ không đúng, kiểm tra lại trên giấy biên nhận. Soạn HD để xem hướng dẫn.",
             urgent=True,
         ),
         _t(
@@ -261,13 +281,14 @@ DEFAULT_TEMPLATES: dict[str, Template] = dict(
         ),
         _t(
             "reply_list_empty",
-            "Số điện thoại này không có hồ sơ đang giải quyết. Tra cứu: HS <mã hồ sơ> <mã bí mật>.",
+            "Số điện thoại này không có hồ sơ nào đang chờ kết quả. Tra cứu: "
+            "HS <mã hồ sơ> <mã bí mật>.",
             urgent=True,
         ),
         _t(
             "reply_help",
-            "Tra cứu: HS <mã hồ sơ> [mã bí mật]. Hồ sơ của bạn: TRA. Ngừng nhận tin: HUY. "
-            "Nhận tin lại: DK <mã hồ sơ>.",
+            "Tra cứu: HS <mã hồ sơ> <mã bí mật>. Hồ sơ của số này: TRA. Ngừng nhận tin: HUY. "
+            "Nhận tin lại: DK.",
             urgent=True,
         ),
         _t(
@@ -341,7 +362,8 @@ def sample_values(office: str, hotline: str) -> dict[str, str]:
         "missing": "bản sao giấy khai sinh",
         "fee": "50.000 đồng",
         "reason": "thiếu hồ sơ",
-        "dossiers": "CM4AE9K Đang xử lý; PAZCGM6 Đã xử lý xong",
+        "dossiers": "CM4AE9K (Đang xử lý); PAZCGM6 (Đã xử lý xong)",
+        "since": "26/04/2024 14:30",
         "office": office,
         "hotline": hotline or "0203 3xxx xxx",
     }

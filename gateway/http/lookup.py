@@ -8,14 +8,22 @@ API's checks and decode slots (`gateway.http.photos`); a refused photo shows the
 the reason.
 
 Privacy (DESIGN.md section 5, `core.replies.entitled`): the timeline is shown only with the
-dossier's secret. An unknown code, a wrong secret and a missing secret all get the same page,
-byte for byte apart from the code typed, which is echoed back. The secret is never echoed, and
-it is posted, not put in the URL, so it stays out of access logs. Lookups are rate limited per
-address, like decoding, so secrets cannot be guessed quickly.
+dossier's secret (on the web nobody is a registered phone). What the page says otherwise depends
+only on what the visitor typed, never on what the store holds: no code; a code that cannot be
+one (a wrong check character: wrong for everybody); no secret ("a secret is needed", for an
+existing and an unknown code alike); a secret that does not open the code (one neutral page,
+byte for byte the same for an unknown code and a wrong secret apart from the code typed, which is
+echoed back). The store is asked only in that last case, with the same work whatever the code:
+one round trip that answers the dossier's secret or a decoy of the same length
+(`DossierStore.secret_of`), one constant-time comparison with it; the dossier itself is read
+only once the secret matched. The secret is never echoed, and it is posted, not put in the URL,
+so it stays out of access logs. Lookups are rate limited per address, like decoding, so secrets
+cannot be guessed quickly.
 """
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,9 +31,9 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from gateway.core.codes import normalise_secret
+from gateway.core.codes import SECRET_LENGTH, looks_like_code, normalise_secret
 from gateway.core.dossier import Dossier
-from gateway.core.replies import entitled
+from gateway.core.replies import DEFAULT_DESK, entitled, status_since
 from gateway.core.status import Status
 from gateway.core.times import VIETNAM
 from gateway.http.context import services
@@ -37,6 +45,7 @@ from gateway.http.photos import (
     too_large,
 )
 from gateway.http.problems import Problem
+from gateway.http.proxies import client_address
 from gateway.receipts import NotAnImage
 from gateway.store import keys
 from gateway.store.errors import UnknownDossier
@@ -51,6 +60,9 @@ bp = Blueprint(
 
 LOOKUPS_PER_MINUTE = 20
 MAX_TYPED = 64  # longer input is cut before it is looked up or echoed
+# What the secret typed for a code that names no dossier is compared with: as long as a secret, and
+# in lower case, which a typed secret never is once normalised, so it opens nothing.
+DECOY_SECRET = "z" * SECRET_LENGTH
 NOTE_STATUSES = frozenset(
     {Status.SUPPLEMENT_REQUESTED, Status.FEES_DUE}
 )  # what the citizen must do
@@ -94,33 +106,46 @@ def look_up() -> Response:
         except (NotAnImage, DecodersBusy) as exc:
             return _refused_photo(refusal(exc))
         unread_photo = not typed
-    dossier, history = _find(typed)
-    if dossier is not None and secret and entitled(dossier, "", secret):
-        page = render_template(
-            "lookup/result.html", typed=typed, **_page(), **_details(dossier, history)
-        )
-        return Response(page, headers={"Cache-Control": "no-store"})
-    page = render_template(
-        "lookup/form.html",
-        typed=typed,
-        not_found=not unread_photo,
-        unread_photo=unread_photo,
-        **_page(),
-    )
+    said = _problem(typed, secret, unread_photo)
+    if said is None:
+        dossier, history = _open(typed, secret)
+        if dossier is not None:
+            page = render_template(
+                "lookup/result.html", typed=typed, **_page(), **_details(dossier, history)
+            )
+            return Response(page, headers={"Cache-Control": "no-store"})
+        said = "not_found"
+    page = render_template("lookup/form.html", typed=typed, said=said, **_page())
     return Response(page, headers={"Cache-Control": "no-store"})
 
 
-def _find(typed: str) -> tuple[Dossier | None, list[dict[str, Any]]]:
+def _problem(typed: str, secret: str, unread_photo: bool) -> str | None:
+    """What keeps the page from looking the dossier up, from what was typed alone."""
+    if unread_photo:
+        return "unread_photo"
     if not typed:
-        return None, []
+        return "no_code"
+    if not looks_like_code(typed):
+        return "bad_code"  # e.g. a wrong check character: no dossier has that code
+    if not secret:
+        return "need_secret"
+    return None
+
+
+def _open(typed: str, secret: str) -> tuple[Dossier | None, list[dict[str, Any]]]:
+    """The dossier and its history if `secret` opens the code typed, else (None, []). Until the
+    secret matched, the same work whether the code exists or not (see the module's doc)."""
     store = services().dossiers
+    if not hmac.compare_digest(secret, store.secret_of(typed, DECOY_SECRET)):
+        return None, []
     code = store.find(typed)
-    if code is None:
+    if code is None:  # removed since its secret was read
         return None, []
     try:
-        return store.get_with_history(code)
-    except UnknownDossier:  # removed since the lookup table was read
+        dossier, history = store.get_with_history(code)
+    except UnknownDossier:
         return None, []
+    return (dossier, history) if entitled(dossier, "", secret) else (None, [])
 
 
 def _code_in_photo(data: bytes) -> str:
@@ -145,7 +170,7 @@ def _refused_photo(problem: Problem) -> Response:
 def _over_limit() -> int | None:
     """Seconds to wait if this address looked up too many dossiers this minute, else None."""
     svc = services()
-    address = request.remote_addr or "unknown"
+    address = client_address()
     now = int(svc.clock())
     name = keys.ip_rate("lookup", address, now // 60)
     pipe = svc.redis.pipeline(transaction=False)
@@ -169,6 +194,9 @@ def _details(d: Dossier, history: list[dict[str, Any]]) -> dict[str, Any]:
         "due": _day(d.due_at),
         "overdue": d.is_overdue(now),
         "steps": timeline(history),
+        "ready_since": _when(status_since(history, d.status) or d.updated_at),
+        "pickup_desk": d.holder or DEFAULT_DESK,
+        "ready": d.status is Status.DONE,
     }
 
 

@@ -9,24 +9,34 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 import redis
 
-from gateway.core.codes import fold, make_secret, short_code
+from gateway.core.codes import fold, make_secret, new_short_code
 from gateway.core.dossier import Dossier, Registration, open_dossier
 from gateway.core.errors import InvalidTime, InvalidTransition
 from gateway.core.events import StatusChanged, fingerprint
 from gateway.core.status import Status
 from gateway.core.times import format_time, from_micros, parse_time, to_micros
 from gateway.store import keys, scripts
-from gateway.store.errors import CorruptRecord, DossierConflict, EventConflict, UnknownDossier
+from gateway.store.errors import (
+    CorruptRecord,
+    DossierConflict,
+    EventConflict,
+    ShortCodesExhausted,
+    UnknownDossier,
+)
 from gateway.store.replication import confirm
 
 CHANGES_MAXLEN = 1_000_000
 ANY_DEPARTMENT = ""
+# Draws of a random short code before giving up: with a million dossiers in 2**30 codes a draw
+# is taken one time in a thousand, so 20 taken in a row never happens while the space is not full.
+SHORT_CODE_DRAWS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,18 +59,35 @@ class Recorded:
     rescheduled: bool = False  # True: the event's new appointment took effect
 
 
+def random_short_code() -> str:
+    return new_short_code(secrets.randbelow)
+
+
 class DossierStore:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(
+        self, client: redis.Redis, draw_short_code: Callable[[], str] = random_short_code
+    ) -> None:
         self._redis = client
+        self._draw_short_code = draw_short_code  # tests pass their own draws
         self._register = client.register_script(scripts.REGISTER)
         self._apply = client.register_script(scripts.APPLY)
         self._index_dossier = client.register_script(scripts.INDEX_DOSSIER)
+        self._secret_of = client.register_script(scripts.SECRET_OF)
 
     # -- writing -----------------------------------------------------------------------------
 
     def register(self, reg: Registration, department: str, now: datetime) -> Registered:
-        counter = int(self._redis.incr(keys.short_counter()))
-        short = short_code(counter)
+        for _ in range(SHORT_CODE_DRAWS):
+            done = self._register_with(reg, department, now, self._draw_short_code())
+            if done is not None:
+                return done
+        raise ShortCodesExhausted(SHORT_CODE_DRAWS)
+
+    def _register_with(
+        self, reg: Registration, department: str, now: datetime, short: str
+    ) -> Registered | None:
+        """Registers `reg` under the short code `short`; None if that short code is taken (the
+        script checks it in the same atomic step that indexes it)."""
         secret = make_secret(secrets.randbelow)
         dossier = open_dossier(reg, department, short, secret)
         entry = {
@@ -109,8 +136,8 @@ class DossierStore:
                 raise DossierConflict(reg.code)
             confirm(self._redis)  # made by a request that may have been refused unconfirmed
             return Registered(self.get(reg.code, department), created=False)
-        if outcome == "short-taken":  # only after a counter reset: try the next number
-            return self.register(reg, department, now)
+        if outcome == "short-taken":  # drawn before: draw again
+            return None
         raise DossierConflict(reg.code)  # another code that folds the same way
 
     def apply(self, code: str, ev: StatusChanged, department: str, now: datetime) -> Recorded:
@@ -223,6 +250,12 @@ class DossierStore:
             return None
         found = self._redis.hget(keys.lookup(), folded)
         return str(found) if found is not None else None
+
+    def secret_of(self, typed: str, decoy: str) -> str:
+        """The secret of the dossier a sloppily typed full or short code names, or `decoy`: one
+        round trip doing the same work whether or not the dossier exists."""
+        found = self._secret_of(keys=[keys.lookup()], args=[fold(typed), keys.dossier(""), decoy])
+        return str(found)
 
     def codes_of_phone(self, e164: str) -> set[str]:
         return {str(c) for c in self._redis.smembers(keys.phone(e164))}

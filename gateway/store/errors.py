@@ -34,3 +34,11 @@ class EventConflict(StoreError):
 
 class CorruptRecord(StoreError):
     """A stored record that cannot be read back: never expected, always logged."""
+
+
+class ShortCodesExhausted(StoreError):
+    """Every random short code drawn for a new dossier was taken: the space is nearly full."""
+
+    def __init__(self, draws: int) -> None:
+        super().__init__(f"no free short code in {draws} random draws")
+        self.draws = draws

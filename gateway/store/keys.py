@@ -30,11 +30,6 @@ def phone(e164: str) -> str:
     return f"{PREFIX}:phone:{e164}"
 
 
-def short_counter() -> str:
-    """String: the counter short codes are made from."""
-    return f"{PREFIX}:counter:short"
-
-
 def changes() -> str:
     """Stream: every state change, in order; what notifications are made from."""
     return f"{PREFIX}:changes"
@@ -228,6 +223,16 @@ def sender_replies(phone: str, hour: str) -> str:
 def sender_limit_notice(phone: str, hour: str) -> str:
     """String with a TTL: the one 'too many requests' notice of this hour was sent."""
     return f"{PREFIX}:sender-limit-notice:{phone}:{hour}"
+
+
+def sender_preferences(phone: str, hour: str) -> str:
+    """Counter with a TTL: confirmations of HUY / DK sent to one phone in one hour."""
+    return f"{PREFIX}:sender-preferences:{phone}:{hour}"
+
+
+def sender_modem(phone: str) -> str:
+    """String with a TTL: the modem this phone last wrote to."""
+    return f"{PREFIX}:sender-modem:{phone}"
 
 
 def reply_budget(day: str) -> str:

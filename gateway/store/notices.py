@@ -81,6 +81,7 @@ from gateway.store import keys, metrics
 from gateway.store.dossiers import DossierStore
 from gateway.store.errors import UnknownDossier
 from gateway.store.outbox import Outbox
+from gateway.store.replies import SenderModems
 
 log = logging.getLogger(__name__)
 
@@ -545,6 +546,9 @@ class Notifier:
         text = render(fill(template, values), self._settings.accented_if_free).text
         priority = Priority.URGENT if template.urgent else Priority.NOTIFICATION
         opted_out = self._redis.smismember(keys.opted_out(), list(d.phones))
+        # The SMS telling citizens their lookup code leaves from the modem each last wrote to.
+        registration = template.name == template_for(Status.RECEIVED)
+        via = SenderModems(self._redis).last(d.phones) if registration else {}
         sent = 0
         for phone, out in zip(d.phones, opted_out, strict=True):
             if out:
@@ -555,6 +559,7 @@ class Notifier:
                 text,
                 priority,
                 enqueue_ms + sent,
+                via=via.get(phone, ""),
                 carrier=carrier_of(phone) or "",
                 kind="notice",
                 dossier=d.code,

@@ -43,6 +43,8 @@ end
 # KEYS: dossier, history, lookup, changes, open index, phone sets...
 # ARGV: code, fingerprint, folded code, short code, fields (JSON object), history entry (JSON),
 #       changes stream length, status
+# A short code is random: one already in the lookup table is refused here ('short-taken'), in the
+# step that indexes the new one, and the store draws another.
 REGISTER = (
     "local SETTLED = "
     + _settled_table()
@@ -73,6 +75,18 @@ index_open(KEYS[5], ARGV[1], tonumber(ARGV[8]), fields['due_ms'])
 return {'created'}
 """
 )
+
+# The secret of the dossier a folded code names, with the same work and an answer of the same
+# length whether or not it exists (the lookup page must not answer an existing code later than an
+# unknown one): one HGET on the lookup table, one HGET of 'secret' on the dossier's hash or, for
+# an unknown code, on the bare prefix (no code is empty, so no such hash exists), and the secret
+# or the caller's decoy of the same length.
+# KEYS: lookup; ARGV: folded code, dossier key prefix, decoy
+SECRET_OF = """
+local code = redis.call('HGET', KEYS[1], ARGV[1])
+local secret = redis.call('HGET', ARGV[2] .. (code or ''), 'secret')
+return secret or ARGV[3]
+"""
 
 # KEYS: dossier, history, event ids, changes, open index
 # ARGV: department ('' = any), event id, fingerprint, status ('' = keep), at (µs), desk ('' = none),

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from gateway.core.events import parse_status_changed
+from gateway.core.times import VIETNAM
 from gateway.store.dossiers import DossierStore
 from gateway.store.modems import ModemRegistry
 from hoso.redis_server import RedisServer
@@ -34,6 +35,7 @@ class System:
     sim: Path
     env: dict[str, str]
     code: str
+    due: str  # the dossier's appointment date as a citizen reads it
 
     def text(self, sender: str, message: str, modem: str = "m1") -> None:
         done = subprocess.run(
@@ -134,7 +136,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         while not all(registry.health(m).get("state") == "up" for m in ("m1", "m2")):
             assert time.monotonic() < deadline, "modems did not come up"
             time.sleep(0.1)
-        yield System(server, store, sim, env, d.code)
+        yield System(
+            server, store, sim, env, d.code, d.due_at.astimezone(VIETNAM).strftime("%d/%m/%Y")
+        )
     finally:
         for p in processes:
             p.terminate()
@@ -151,17 +155,19 @@ def test_hs_and_the_code_is_answered_with_the_status(system: System) -> None:
     system.text("0901234567", f"hs {system.code.lower()}")
     [reply] = system.replies_to("+84901234567")
     assert reply["modem"] == "m1"  # answered from the number the citizen wrote to
-    text = str(reply["text"])
-    assert system.code in text
-    assert "Dang xu ly" in text
-    assert "Phong Tu phap" in text
+    assert reply["text"] == (
+        f"Ho so {system.code}: Dang xu ly. Dang o: Phong Tu phap. Hen tra: {system.due}."
+    )
 
 
 def test_a_vietnamese_ucs2_query_is_understood(system: System) -> None:
     system.text("0912000001", f"Tra cứu hồ sơ {system.code} giúp tôi với ạ", modem="m2")
     [reply] = system.replies_to("+84912000001")
     assert reply["modem"] == "m2"
-    assert "Dang xu ly" in str(reply["text"])  # a stranger: the status word alone
+    assert reply["text"] == (  # a stranger: exactly the reply to an unknown code
+        "Khong tra cuu duoc ho so. Vui long kiem tra ma ho so va gui kem ma bi mat in tren "
+        "giay bien nhan: HS <ma ho so> <ma bi mat>."
+    )
 
 
 def test_a_multipart_query_is_reassembled_and_answered(system: System) -> None:

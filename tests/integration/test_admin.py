@@ -733,6 +733,6 @@ def test_cli_previews_a_template_with_the_same_samples_as_the_dashboard(
     client = app.test_client()
     assert login(client, VIEWER).status_code == 302
     page = client.get("/admin/templates/reply_list_mine").get_data(as_text=True)
-    shown = "Ho so cua ban: CM4AE9K Dang xu ly; PAZCGM6 Da xu ly xong."
+    shown = "Ho so cua ban: CM4AE9K (Dang xu ly); PAZCGM6 (Da xu ly xong)."
     assert shown in printed
     assert shown in page

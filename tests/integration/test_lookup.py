@@ -157,19 +157,15 @@ def test_a_settled_dossier_is_never_overdue(app: Flask, tuphap: AppClient, clock
     assert "Quá hạn" not in words
 
 
-def test_unknown_code_wrong_secret_and_no_secret_get_the_same_page(
-    app: Flask, tuphap: AppClient
-) -> None:
+def test_unknown_code_and_wrong_secret_get_the_same_page(app: Flask, tuphap: AppClient) -> None:
     web = app.test_client()
     unknown = look_up(web, SLOPPY, "ABCDEFGH")  # before the dossier exists
     made = moved_along(tuphap)
     wrong = look_up(web, SLOPPY, "ABCDEFGH")
     last = "Z" if made["secret"][-1] != "Z" else "Y"  # one character off, never the secret
     almost = look_up(web, SLOPPY, made["secret"][:-1] + last)
-    missing = look_up(web, SLOPPY)
-    empty = look_up(web, SLOPPY, "")
-    pages = [p.get_data() for p in (unknown, wrong, almost, missing, empty)]
-    assert all(p.status_code == 200 for p in (unknown, wrong, almost, missing, empty))
+    pages = [p.get_data() for p in (unknown, wrong, almost)]
+    assert all(p.status_code == 200 for p in (unknown, wrong, almost))
     assert len(set(pages)) == 1
     html = pages[0].decode()
     assert "Không tìm thấy thông tin hồ sơ." in html
@@ -178,6 +174,61 @@ def test_unknown_code_wrong_secret_and_no_secret_get_the_same_page(
     assert_no_canary(html, made["secret"])
     assert CODE not in html
     assert made["short_code"] not in html
+
+
+def test_without_a_secret_the_page_asks_for_it_whether_or_not_the_code_exists(
+    app: Flask, tuphap: AppClient
+) -> None:
+    web = app.test_client()
+    before = [look_up(web, SLOPPY), look_up(web, SLOPPY, ""), look_up(web, SLOPPY, " - ")]
+    made = moved_along(tuphap)
+    after = [look_up(web, SLOPPY), look_up(web, SLOPPY, ""), look_up(web, SLOPPY, " - ")]
+    pages = {p.get_data() for p in before + after}
+    assert len(pages) == 1
+    html = pages.pop().decode()
+    words = text_of(html)
+    assert "Cần nhập mã bí mật để xem hồ sơ." in words
+    assert "Mã bí mật gồm 8 ký tự, in trên giấy biên nhận ở dòng “Mã bí mật”." in words
+    assert "Không tìm thấy" not in words
+    assert "autofocus" in html
+    assert_no_canary(html, made["secret"])
+
+
+def test_a_mistyped_code_is_said_to_be_wrong_without_looking_it_up(
+    app: Flask, tuphap: AppClient, redis_client: redis.Redis
+) -> None:
+    made = moved_along(tuphap)
+    short = made["short_code"]
+    wrong_check = short[:-1] + ("0" if short[-1] != "0" else "1")
+    web = app.test_client()
+    for typo in (wrong_check, "PAZCGM7", CODE[:-1] + "A", "12345"):
+        before = redis_client.info("commandstats")
+        html = look_up(web, typo, made["secret"]).get_data(as_text=True)
+        after = redis_client.info("commandstats")
+        words = text_of(html)
+        assert "Mã hồ sơ không đúng." in words, typo
+        assert "Vui lòng kiểm tra lại trên giấy biên nhận" in words
+        assert "Trạng thái" not in words
+        assert "cmdstat_evalsha" not in after or after["cmdstat_evalsha"] == before.get(
+            "cmdstat_evalsha"
+        ), typo  # only the rate counter: nothing about any dossier was read
+    assert "Vui lòng nhập mã hồ sơ" in look_up(web, "", made["secret"]).get_data(as_text=True)
+
+
+def test_a_ready_result_says_where_to_fetch_it_and_since_when(
+    app: Flask, tuphap: AppClient, clock: Clock
+) -> None:
+    made = register(tuphap)
+    push(tuphap, CODE, event_body("a", 4, minutes=30, desk="Phòng Tư pháp"))
+    push(tuphap, CODE, event_body("b", 9, minutes=90, desk="Bộ phận trả kết quả"))
+    clock.now = BEFORE_DUE
+    words = text_of(look_up(app.test_client(), CODE, made["secret"]).get_data(as_text=True))
+    assert "Nơi nhận kết quả Bộ phận trả kết quả" in words
+    assert (
+        "Kết quả đã sẵn sàng từ 23/04/2024 10:00. Mời ông/bà mang giấy biên nhận đến "
+        "Bộ phận trả kết quả để nhận." in words
+    )
+    assert "Đang ở" not in words
 
 
 def test_the_neutral_page_differs_only_by_the_code_typed(app: Flask, tuphap: AppClient) -> None:

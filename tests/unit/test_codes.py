@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import string
 
 import pytest
@@ -19,6 +20,7 @@ from gateway.core.codes import (
     is_short_code,
     looks_like_code,
     make_secret,
+    new_short_code,
     normalise_secret,
     short_code,
 )
@@ -141,3 +143,14 @@ def test_secrets_use_only_unambiguous_characters() -> None:
 def test_normalised_secrets_are_upper_case_letters_and_digits(text: str) -> None:
     assert normalise_secret(text).isalnum() or normalise_secret(text) == ""
     assert normalise_secret(text) == normalise_secret(text).upper()
+
+
+def test_new_short_codes_are_random_and_each_printed_half_holds_a_digit() -> None:
+    draws = iter([0, 1])  # numbers 1 and 2: PAZC-GM6 has a half without a digit, CM4A-E9K not
+    assert new_short_code(lambda _k: next(draws)) == "CM4AE9K"
+    rolled = {new_short_code(secrets.randbelow) for _ in range(200)}
+    assert len(rolled) >= 199  # two pairs alike among 200 of 5 * 10**8: about 1 in 10**9
+    for code in rolled:
+        assert is_short_code(code)
+        assert any(c.isdigit() for c in code[:4])
+        assert any(c.isdigit() for c in code[4:])

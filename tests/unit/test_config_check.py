@@ -23,7 +23,7 @@ from config.check import (
     mask_url,
     redis_url_problem,
 )
-from config.loader import ConfigError
+from config.loader import ConfigError, load_settings
 from config.settings import ModemSettings
 
 SOURCE = "/etc/hoso/hoso.toml"
@@ -382,3 +382,18 @@ def test_a_station_secret_file_others_can_read_is_warned_about() -> None:
         "/etc/hoso/s.toml: warning: station.secret_file /etc/hoso/s.secret has mode 0644: others"
         " can read it (0600)"
     ]
+
+
+def test_the_removed_stranger_reply_key_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    text = GOOD + '[sms]\nstranger_reply = "status"\n'
+    report = check(text)
+    assert report.ok  # an upgraded file still loads: strangers get the unknown-code reply
+    assert [p.line() for p in report.warnings()] == [
+        f"{SOURCE}: warning: sms.stranger_reply is no longer read (0.3.0): a phone that is not "
+        "the dossier's and gives no secret always gets the reply for an unknown code; delete "
+        "the line"
+    ]
+    path = tmp_path / "hoso.toml"
+    path.write_text(text, encoding="utf-8")
+    settings = load_settings({"HOSO_CONFIG": str(path)})
+    assert not hasattr(settings.sms, "stranger_reply")

@@ -196,7 +196,8 @@ TYPICAL = {
     "reason": "Hồ sơ không đủ điều kiện",
     "office": "UBND phường Bến Nghé",
     "hotline": "028 3829 1234",
-    "dossiers": "K7M2-QX4 Đang xử lý",
+    "dossiers": "K7M2QX4 (Đang xử lý)",
+    "since": "24/04/2024 15:30",
 }
 LONGEST = {
     **TYPICAL,
@@ -207,12 +208,16 @@ LONGEST = {
     "fee": "1.250.000 đồng",
     "reason": "Thiếu giấy tờ chứng minh quyền sử dụng đất hợp pháp",
     "office": "UBND phường Bến Nghé, Quận 1",
-    "dossiers": "K7M2-QX4 Đang xử lý; P3RT-9ZA Yêu cầu bổ sung giấy tờ; H8WN-2KD Đã xử lý xong",
+    "dossiers": "K7M2QX4 (Đang xử lý); P3RT9ZA (Yêu cầu bổ sung giấy tờ); H8WN2KD (Đã xử lý xong)",
 }
 EXPECTED_NAMES = {
     "reply_status",
-    "reply_status_short",
+    "reply_status_missing",
+    "reply_ready",
+    "reply_status_closed",
     "reply_unknown",
+    "reply_bad_code",
+    "reply_list_empty",
     "reply_list_mine",
     "reply_help",
     "reply_opted_out",
@@ -263,18 +268,44 @@ def test_default_templates_are_written_accented() -> None:
 def test_the_unknown_reply_cannot_tell_which_failure_happened() -> None:
     # the same text for an unknown code, a wrong secret and someone else's dossier
     assert DEFAULT_TEMPLATES["reply_unknown"].placeholders == frozenset()
+    assert DEFAULT_TEMPLATES["reply_bad_code"].placeholders == frozenset()
 
 
-def test_the_short_status_reply_reveals_only_the_status() -> None:
-    assert DEFAULT_TEMPLATES["reply_status_short"].placeholders == {"code", "status"}
+def test_the_unknown_reply_tells_a_stranger_to_send_the_secret() -> None:
+    text = render(fill(DEFAULT_TEMPLATES["reply_unknown"], {}), accented_if_free=False).text
+    assert text == (
+        "Khong tra cuu duoc ho so. Vui long kiem tra ma ho so va gui kem ma bi mat in tren "
+        "giay bien nhan: HS <ma ho so> <ma bi mat>."
+    )
 
 
 def test_the_help_reply_shows_the_syntax_and_its_examples_parse() -> None:
     text = render(fill(DEFAULT_TEMPLATES["reply_help"], {}), accented_if_free=False).text
-    for syntax in ("HS <ma ho so> [ma bi mat]", "TRA", "HUY", "DK <ma ho so>"):
-        assert syntax in text
-    assert parse("HUY").kind == "opt_out"
+    assert text == (
+        "Tra cuu: HS <ma ho so> <ma bi mat>. Ho so cua so nay: TRA. Ngung nhan tin: HUY. "
+        "Nhan tin lai: DK."
+    )
+    assert parse("HS 000.00.20.H57-240423-0001 ABCD2345").kind == "lookup"
     assert parse("TRA").kind == "list_mine"
+    assert parse("HUY").kind == "opt_out"
+    assert parse("DK").kind == "opt_in"
+
+
+def test_every_reply_is_sentences_that_end_with_a_full_stop() -> None:
+    for name, template in DEFAULT_TEMPLATES.items():
+        text = render(fill(template, TYPICAL), accented_if_free=False).text
+        assert text.endswith("."), name
+        for wrong in ("..", " .", " ,", ",."):
+            assert wrong not in text, name
+        assert text[0].isupper(), name
+
+
+def test_a_value_ending_with_a_full_stop_does_not_double_it() -> None:
+    template = Template("t", "Cần bổ sung: {missing}. Nộp tại: {desk}.")
+    assert fill(template, {"missing": "Bản sao CCCD.", "desk": "Quầy 1"}) == (
+        "Cần bổ sung: Bản sao CCCD. Nộp tại: Quầy 1."
+    )
+    assert fill(Template("t", "{missing} ..."), {"missing": "A."}) == "A. ..."
 
 
 def test_the_overdue_notice_apologises_and_gives_the_hotline_but_no_date_of_its_own() -> None:
