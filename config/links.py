@@ -66,7 +66,7 @@ def _warning(key: str, text: str) -> Finding:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(SmppSettings)}
 _DEFAULTS = SmppSettings(id="", host="")
-_OPTIONAL_INTS = ("source_ton", "source_npi")
+_OPTIONAL_INTS = ("source_ton", "source_npi", "dest_ton", "dest_npi")
 
 
 def read_links(tables: object) -> tuple[list[Finding], list[SmppSettings]]:
@@ -201,10 +201,10 @@ def check_link(link: SmppSettings, at: str) -> list[Finding]:
                 f"{at}.window", f"{link.window} outstanding submits is more than carriers allow"
             )
         )
-    if link.dest_ton > 6:
-        out.append(_error(f"{at}.dest_ton", "must be 0-6 (SMPP 3.4 TON)"))
-    if link.dest_npi > 18:
-        out.append(_error(f"{at}.dest_npi", "must be 0-18 (SMPP 3.4 NPI)"))
+    for key, high in (("source_ton", 6), ("dest_ton", 6), ("source_npi", 18), ("dest_npi", 18)):
+        value = getattr(link, key)
+        if value is not None and value > high:
+            out.append(_error(f"{at}.{key}", f"must be 0-{high} (SMPP 3.4)"))
     if not link.receipts:
         out.append(
             _warning(

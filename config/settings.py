@@ -122,9 +122,9 @@ class SmppSettings:
     source: str = ""  # the sender: a brandname (letters) or a short code (digits)
     source_ton: int | None = None  # None: 5 (alphanumeric) for a brandname, 3 for a short code
     source_npi: int | None = None  # None: 0
-    dest_ton: int = 1
-    dest_npi: int = 1
     number_format: str = "international"  # 84xxxxxxxxx; "national": 0xxxxxxxxx
+    dest_ton: int | None = None  # None: 1 (international) or 2 (national), by number_format
+    dest_npi: int | None = None  # None: 1 (ISDN, E.164)
     bind: str = "transceiver"  # or "transmitter+receiver" (two sessions)
     tps: int = 50  # submits a second the carrier allows
     window: int = 10  # submit_sm sent and not yet answered, at most
