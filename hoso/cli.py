@@ -281,6 +281,12 @@ def _cmd_modem(args: argparse.Namespace) -> int:
     return modem_main(_settings(), Path(args.sim_dir) if args.sim_dir else None, only)
 
 
+def _cmd_smpp(args: argparse.Namespace) -> int:
+    from modem.smpp.main import main as smpp_main
+
+    return smpp_main(_settings(), args.link)
+
+
 def _cmd_check_config(args: argparse.Namespace) -> int:
     import os
 
@@ -560,6 +566,10 @@ def parser() -> argparse.ArgumentParser:
         help="drive only this modem (repeatable; default: every modem of the pool)",
     )
     md.set_defaults(func=_cmd_modem)
+
+    sm = sub.add_parser("smpp", help="a carrier link: SMS over SMPP through a carrier's SMSC")
+    sm.add_argument("--link", required=True, metavar="ID", help="the id of its [[smpp]] table")
+    sm.set_defaults(func=_cmd_smpp)
 
     chk = sub.add_parser("check-config", help="check a configuration file: every problem at once")
     chk.add_argument("file", nargs="?", help="the file (default: HOSO_CONFIG or config/hoso.toml)")
