@@ -20,6 +20,7 @@ is explained by it: an attempt whose outcome was never recorded, then a resend.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -639,51 +640,122 @@ class Outbox:
             claimed.append(Outbound.from_hash(dict(zip(it, it, strict=True))))
         return claimed
 
+    def plan_all(self, planned: Sequence[tuple[Outbound, int, int | None]]) -> list[Outbound]:
+        """`plan` for a batch of (sms, parts, concat_ref) in one round trip: what a carrier link
+        claimed at once."""
+        pipe = self._redis.pipeline(transaction=False)
+        out = []
+        for sms, parts, concat_ref in planned:
+            if sms.parts:
+                out.append(sms)
+                continue
+            fields: dict[Any, Any] = {"parts": parts, "refs": json.dumps([None] * parts)}
+            if concat_ref is not None:
+                fields["concat_ref"] = concat_ref
+            pipe.hset(keys.sms(sms.id), mapping=fields)
+            out.append(
+                replace(
+                    sms,
+                    parts=parts,
+                    refs=(None,) * parts,
+                    concat_ref=concat_ref,
+                    fields=sms.fields | {k: str(v) for k, v in fields.items()},
+                )
+            )
+        pipe.execute()
+        return out
+
+    def submitting_parts(self, parts: Sequence[tuple[Outbound, int, bool]], now_ms: int) -> None:
+        """`submitting` for a batch of (sms, part, resend) in one atomic step (one fsync), saved
+        before a carrier link writes their submit_sm: a link writes a window of them at once."""
+        pipe = self._redis.pipeline(transaction=True)
+        for sms, part, resend in parts:
+            fields: dict[Any, Any] = {
+                "state": SmsState.SUBMITTING.value,
+                "next_part": part,
+                "expected_ref": "",
+                "updated_ms": now_ms,
+            }
+            if resend:
+                fields["resent"] = "1"
+            pipe.hset(keys.sms(sms.id), mapping=fields)
+            self._log(pipe, sms.id, "submitting", now_ms, modem=sms.modem, part=part, resend=resend)
+        pipe.execute()
+
     def accepted(
         self, sms: Outbound, part: int, message_id: str, now_ms: int, *, how: str = "submit_sm_resp"
     ) -> bool:
         """A carrier link's SMSC took the part under `message_id` (submit_sm_resp, or after a
         crash its receipt: `how`); True once every part is in. Its receipt finds the part by
         (route, message id); an empty id (resent already, fate still unknown) indexes nothing."""
-        name = keys.sms(sms.id)
-        refs = list(json.loads(str(self._redis.hget(name, "refs") or "[]")))
-        while len(refs) <= part:
-            refs.append(None)
-        refs[part] = message_id or None
-        done = part + 1 >= max(sms.parts, 1)
-        fields: dict[Any, Any] = {
-            "refs": json.dumps(refs),
-            "next_part": part + 1,
-            "updated_ms": now_ms,
-        }
+        return self.accepted_parts([(sms, part, message_id, how)], now_ms)[0]
+
+    def accepted_parts(
+        self, parts: Sequence[tuple[Outbound, int, str, str]], now_ms: int
+    ) -> list[bool]:
+        """`accepted` for a batch of (sms, part, message id, how) in one atomic step."""
+        reading = self._redis.pipeline(transaction=False)
+        for sms, *_ in parts:
+            reading.hget(keys.sms(sms.id), "refs")
+        stored = {sms.id: raw for (sms, *_), raw in zip(parts, reading.execute(), strict=True)}
+        refs_of = {sms_id: list(json.loads(str(raw or "[]"))) for sms_id, raw in stored.items()}
         pipe = self._redis.pipeline(transaction=True)
-        if done:
-            fields["state"] = SmsState.SUBMITTED.value
-            fields["submitted_ms"] = now_ms
-            pipe.srem(keys.outbox_inflight(sms.modem), sms.id)
-        pipe.hset(name, mapping=fields)
-        if message_id:
-            pipe.set(
-                keys.smpp_message(sms.modem, message_id), f"{sms.id}:{part}", ex=DELIVERY_REF_TTL
+        done_all = []
+        for sms, part, message_id, how in parts:
+            refs = refs_of[sms.id]
+            while len(refs) <= part:
+                refs.append(None)
+            refs[part] = message_id or None
+            done = part + 1 >= max(sms.parts, 1)
+            fields: dict[Any, Any] = {
+                "refs": json.dumps(refs),
+                "next_part": part + 1,
+                "updated_ms": now_ms,
+            }
+            if done:
+                fields["state"] = SmsState.SUBMITTED.value
+                fields["submitted_ms"] = now_ms
+                pipe.srem(keys.outbox_inflight(sms.modem), sms.id)
+            pipe.hset(keys.sms(sms.id), mapping=fields)
+            if message_id:
+                index = keys.smpp_message(sms.modem, message_id)
+                pipe.set(index, f"{sms.id}:{part}", ex=DELIVERY_REF_TTL)
+            self._log(
+                pipe,
+                sms.id,
+                "submitted",
+                now_ms,
+                modem=sms.modem,
+                part=part,
+                ref=message_id,
+                how=how,
             )
-        self._log(
-            pipe, sms.id, "submitted", now_ms, modem=sms.modem, part=part, ref=message_id, how=how
-        )
+            done_all.append(done)
         pipe.execute()
-        return done
+        return done_all
 
     def receipt(
         self, route: str, message_id: str, delivered: bool, final: bool, now_ms: int
     ) -> tuple[str, SmsState] | None:
         """Applies a carrier's delivery receipt to the part it is for (`delivery_report`'s rule:
         one failed part fails the SMS, all delivered delivers it); None if the id is unknown."""
-        result = self._delivery(
-            keys=[keys.smpp_message(route, message_id)],
-            args=["1" if delivered else "0", "1" if final else "0", now_ms, keys.sms_prefix()],
-        )
-        if not result:
-            return None
-        return str(result[0]), SmsState(result[1])
+        return self.receipts(route, [(message_id, delivered, final)], now_ms)[0]
+
+    def receipts(
+        self, route: str, receipts: Sequence[tuple[str, bool, bool]], now_ms: int
+    ) -> list[tuple[str, SmsState] | None]:
+        """`receipt` for a batch of (message id, delivered, final) in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for message_id, delivered, final in receipts:
+            self._delivery(
+                keys=[keys.smpp_message(route, message_id)],
+                args=["1" if delivered else "0", "1" if final else "0", now_ms, keys.sms_prefix()],
+                client=pipe,
+            )
+        return [
+            None if not result else (str(result[0]), SmsState(result[1]))
+            for result in pipe.execute()
+        ]
 
     def reroute(self, message_id: str, via: str) -> bool:
         """Moves a queued SMS to the queue of `via` ("" the modems' shared queue, else a modem or

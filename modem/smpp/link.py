@@ -357,55 +357,79 @@ class Link:
         return min(1.0, max(0.0, min(deadlines) - mono))
 
     def _exchange(self, timeout: float) -> None:
+        """Waits for PDUs (or a wake-up) up to `timeout`, reads every one that came, then settles
+        the answers and receipts read, each kind in one round trip to Redis."""
         by_fd = {session.fileno(): session for session in self.sessions}
         readable, _, _ = select.select([*by_fd, self._wake_r], [], [], timeout)
         if self._wake_r in readable:
             self._drain_wake()
             self.status.maybe_work = True
+        answers: list[Answer] = []
+        receipts: list[tuple[Session, Request, Receipt]] = []
         for fd in readable:
             if fd in by_fd:
-                self._read(by_fd[fd])
+                self._read(by_fd[fd], answers, receipts)
+        self._settle(answers)
+        self._apply_receipts(receipts)
 
-    def _read(self, session: Session) -> None:
+    def _read(
+        self,
+        session: Session,
+        answers: list[Answer],
+        receipts: list[tuple[Session, Request, Receipt]],
+    ) -> None:
         fd = session.fileno()
         for _ in range(READ_BURST):
             pdu = session.read()
             self.heard[session.name] = time.monotonic()
             if isinstance(pdu, Answer):
-                self._answered(session, pdu)
+                if pdu.command == "enquire_link_resp":
+                    self.enquiring.pop(session.name, None)
+                elif pdu.command in ("submit_sm_resp", "generic_nack"):
+                    answers.append(pdu)
             elif isinstance(pdu, Request):
-                self._requested(session, pdu)
+                if pdu.command == "enquire_link":
+                    session.answer(pdu)
+                elif pdu.command == "unbind":
+                    session.answer(pdu)
+                    raise LinkDown(f"{session.name}: the SMSC unbound the session")
+                elif pdu.command == "deliver_sm":
+                    found = self._deliver(pdu)
+                    if isinstance(found, Receipt):
+                        receipts.append((session, pdu, found))
+                    else:
+                        self._take_in(session, pdu, found)
             if not select.select([fd], [], [], 0)[0]:
                 return
 
-    def _requested(self, session: Session, request: Request) -> None:
-        if request.command == "enquire_link":
-            session.answer(request)
-        elif request.command == "unbind":
-            session.answer(request)
-            raise LinkDown(f"{session.name}: the SMSC unbound the session")
-        elif request.command == "deliver_sm":
-            self._delivered(session, request)
-
-    def _answered(self, session: Session, answer: Answer) -> None:
-        if answer.command == "enquire_link_resp":
-            self.enquiring.pop(session.name, None)
+    def _settle(self, answers: list[Answer]) -> None:
+        """The SMSC's answers to submit_sm: message ids stored (one atomic step for all the
+        accepted ones), throttled parts queued again, refusals retried or given up."""
+        accepted: list[tuple[InFlight, str]] = []
+        for answer in answers:
+            flight = self.outstanding.pop(answer.sequence, None)
+            if flight is None:
+                log.info("smpp.late_answer link=%s seq=%s", self.id, answer.sequence)
+            elif answer.status == ESME_ROK and answer.command == "submit_sm_resp":
+                accepted.append(
+                    (flight, canonical_id(answer.message_id, self.settings.receipt_ids))
+                )
+            elif answer.status in THROTTLED:
+                self._throttled(flight, answer.status)
+            else:
+                self._refused(flight, answer.status)
+        if not accepted:
             return
-        if answer.command not in ("submit_sm_resp", "generic_nack"):
-            return
-        flight = self.outstanding.pop(answer.sequence, None)
-        if flight is None:
-            log.info("smpp.late_answer link=%s seq=%s", self.id, answer.sequence)
-            return
-        job, index = flight.job, flight.part
-        now_ms = self._now_ms()
-        if answer.status == ESME_ROK and answer.command == "submit_sm_resp":
-            message_id = canonical_id(answer.message_id, self.settings.receipt_ids)
-            done = self.outbox.accepted(job.sms, index, message_id, now_ms)
-            self.counters["submitted"] += 1
-            self.status.submitted += 1
-            self.status.throttle_backoff = 0.0
-            if done:
+        done = self.outbox.accepted_parts(
+            [(f.job.sms, f.part, message_id, "submit_sm_resp") for f, message_id in accepted],
+            self._now_ms(),
+        )
+        self.counters["submitted"] += len(accepted)
+        self.status.submitted += len(accepted)
+        self.status.throttle_backoff = 0.0
+        for (flight, _), finished in zip(accepted, done, strict=True):
+            job = flight.job
+            if finished:
                 log.info(
                     "sms.submitted link=%s id=%s to=%s parts=%d",
                     self.id,
@@ -414,30 +438,31 @@ class Link:
                     len(job.parts),
                 )
             else:
-                job.next = index + 1
+                job.next = flight.part + 1
                 self.ready.appendleft(job)
-            return
-        if answer.status in THROTTLED:
-            mono = time.monotonic()
-            if mono >= self.status.paused_until:  # a new refusal, not one more of the same burst
-                backoff = min(THROTTLE_BACKOFF_MAX, max(1.0, self.status.throttle_backoff * 2))
-                self.status.throttle_backoff = backoff
-                self.status.paused_until = mono + backoff
-            backoff = self.status.paused_until - mono
-            self.counters["throttled"] += 1
+
+    def _throttled(self, flight: InFlight, status: int) -> None:
+        mono = time.monotonic()
+        if mono >= self.status.paused_until:  # a new refusal, not one more of the same burst
+            backoff = min(THROTTLE_BACKOFF_MAX, max(1.0, self.status.throttle_backoff * 2))
+            self.status.throttle_backoff = backoff
+            self.status.paused_until = mono + backoff
             log.warning(
                 "smpp.throttled link=%s status=%s pause=%.0fs",
                 self.id,
-                status_name(answer.status),
+                status_name(status),
                 backoff,
             )
-            job.next = index
-            self.ready.appendleft(job)
-            return
-        name = status_name(answer.status)
+        self.counters["throttled"] += 1
+        flight.job.next = flight.part
+        self.ready.appendleft(flight.job)  # the same part again, not an attempt that failed
+
+    def _refused(self, flight: InFlight, status: int) -> None:
+        name = status_name(status)
         self.counters[f"error:{name}"] += 1
-        state = self.outbox.failed_attempt(job.sms, where_to_retry(answer.status), name, now_ms)
-        log.warning("sms.refused link=%s id=%s status=%s now=%s", self.id, job.sms.id, name, state)
+        sms = flight.job.sms
+        state = self.outbox.failed_attempt(sms, where_to_retry(status), name, self._now_ms())
+        log.warning("sms.refused link=%s id=%s status=%s now=%s", self.id, sms.id, name, state)
 
     def _may_send(self, mono: float) -> bool:
         return (
@@ -460,41 +485,61 @@ class Link:
         return mono if missing <= 0 else mono + missing / self.settings.tps
 
     def _send(self) -> None:
-        while self._may_send(time.monotonic()):
-            job = self._next_job()
-            if job is None:
-                return
-            self._submit(job)
-
-    def _next_job(self) -> Job | None:
-        if self.ready:
-            return self.ready.popleft()
+        """As many parts as the window and the TPS allow, their states saved in one atomic step
+        before their submit_sm are written."""
         mono = time.monotonic()
-        if not self.status.maybe_work and mono - self.status.last_claim < CLAIM_POLL_SECONDS:
-            return None
-        self.status.last_claim = mono
-        room = max(1, self.settings.window - len(self.outstanding))
-        claimed = self.outbox.claim_route(self.id, self._now_ms(), room)
-        self.status.maybe_work = len(claimed) >= room
-        for sms in claimed:
-            job = self._job(sms)
-            if job is not None:
-                self.ready.append(job)
-        return self.ready.popleft() if self.ready else None
+        if not self._may_send(mono):
+            return
+        assert self.tx is not None
+        room = min(self.settings.window - len(self.outstanding), int(self._tokens(mono)))
+        jobs = self._jobs(room)
+        if not jobs:
+            return
+        outgoing = [(job, job.next, self.tx.prepare_submit(self._fields(job))) for job in jobs]
+        self.outbox.submitting_parts(
+            [(job.sms, part, job.resend) for job, part, _ in outgoing], self._now_ms()
+        )
+        mono = time.monotonic()
+        for job, part, pdu in outgoing:
+            self.outstanding[pdu.sequence] = InFlight(job, part, mono)
+            job.resend = False
+        self.status.tokens -= len(outgoing)
+        self.heard[self.tx.name] = mono
+        self.tx.send([pdu for _, _, pdu in outgoing])  # LinkDown: they are in doubt now
 
-    def _job(self, sms: Outbound) -> Job | None:
-        now_ms = self._now_ms()
+    def _jobs(self, room: int) -> list[Job]:
+        jobs: list[Job] = []
+        while self.ready and len(jobs) < room:
+            jobs.append(self.ready.popleft())
+        mono = time.monotonic()
+        if len(jobs) == room or (
+            not self.status.maybe_work and mono - self.status.last_claim < CLAIM_POLL_SECONDS
+        ):
+            return jobs
+        self.status.last_claim = mono
+        wanted = room - len(jobs)
+        claimed = self.outbox.claim_route(self.id, self._now_ms(), wanted)
+        self.status.maybe_work = len(claimed) >= wanted
+        planned = []
+        for sms in claimed:
+            parts = self._usable_parts(sms)
+            if parts is not None:
+                concat_ref = sms.concat_ref if sms.concat_ref is not None else int(sms.id) % 256
+                planned.append((sms, parts, concat_ref if len(parts) > 1 else None))
+        stored = self.outbox.plan_all([(sms, len(parts), ref) for sms, parts, ref in planned])
+        jobs += [
+            Job(sms, parts, sms.next_part)
+            for sms, (_, parts, _) in zip(stored, planned, strict=True)
+        ]
+        return jobs
+
+    def _usable_parts(self, sms: Outbound) -> list[SubmitPart] | None:
         if sms.fields.get("kind") == "notice" and self.opt_outs.is_out(sms.to):
             # Opt-out is honoured at once: also for notices queued before it.
-            self.outbox.give_up(sms, "opted out", now_ms)
+            self.outbox.give_up(sms, "opted out", self._now_ms())
             log.info("sms.dropped link=%s id=%s reason=opted-out", self.id, sms.id)
             return None
-        parts = self._parts(sms)
-        if parts is None:
-            return None
-        concat_ref = sms.concat_ref if sms.concat_ref is not None else int(sms.id) % 256
-        sms = self.outbox.plan(sms, len(parts), concat_ref if len(parts) > 1 else None)
-        return Job(sms, parts, sms.next_part)
+        return self._parts(sms)
 
     def _parts(self, sms: Outbound) -> list[SubmitPart] | None:
         s = self.settings
@@ -508,8 +553,7 @@ class Link:
             log.warning("sms.unencodable link=%s id=%s error=%s", self.id, sms.id, exc)
             return None
 
-    def _submit(self, job: Job) -> None:
-        assert self.tx is not None
+    def _fields(self, job: Job) -> dict[str, object]:
         part = job.parts[job.next]
         fields: dict[str, object] = {
             "source_addr_ton": self.source_ton,
@@ -533,14 +577,7 @@ class Link:
                 "sar_total_segments": total,
                 "sar_segment_seqnum": seq,
             }
-        outgoing = self.tx.prepare_submit(fields)
-        self.outbox.submitting(job.sms, job.next, None, self._now_ms(), resend=job.resend)
-        mono = time.monotonic()
-        self.outstanding[outgoing.sequence] = InFlight(job, job.next, mono)
-        job.resend = False
-        self.status.tokens -= 1.0
-        self.tx.send(outgoing)  # LinkDown: the part is outstanding, hence in doubt
-        self.heard[self.tx.name] = mono
+        return fields
 
     # -- timers -----------------------------------------------------------------------------
 
@@ -559,26 +596,24 @@ class Link:
 
     # -- inbound: receipts and citizens' SMS ---------------------------------------------------
 
-    def _delivered(self, session: Session, request: Request) -> None:
+    def _deliver(self, request: Request) -> Receipt | MobileOriginated:
         try:
-            found = read_deliver(request.fields, self.settings.gsm7_packed)
+            return read_deliver(request.fields, self.settings.gsm7_packed)
         except ValueError as exc:
             raw = request.fields.get("short_message")
-            text = f"[undecodable deliver_sm {raw.hex() if isinstance(raw, bytes) else ''}]"
-            log.warning("smpp.undecodable link=%s error=%s", self.id, exc)
             sender = request.fields.get("source_addr")
-            found = MobileOriginated(
+            log.warning("smpp.undecodable link=%s error=%s", self.id, exc)
+            return MobileOriginated(
                 sender.decode("latin-1") if isinstance(sender, bytes) else str(sender or ""),
                 "",
-                text,
+                f"[undecodable deliver_sm {raw.hex() if isinstance(raw, bytes) else ''}]",
                 None,
             )
-        if isinstance(found, Receipt):
-            self._receipt(found)
-            session.answer(request)
-            return
+
+    def _take_in(self, session: Session, request: Request, sms: MobileOriginated) -> None:
+        """A citizen's SMS (or one part of it): persisted, then answered, then handed over."""
         try:
-            message = self._take(found, request)
+            message = self._take(sms, request)
         except redis.RedisError as exc:
             # Not persisted: the SMSC keeps it and sends it again.
             log.warning("smpp.inbound_not_taken link=%s error=%s", self.id, exc)
@@ -592,8 +627,8 @@ class Link:
                 "sms.received link=%s id=%s from=%s parts=%s",
                 self.id,
                 message,
-                mask_phone(found.sender),
-                found.concat[1] if found.concat else 1,
+                mask_phone(sms.sender),
+                sms.concat[1] if sms.concat else 1,
             )
             self.hand_over(message)
 
@@ -618,26 +653,24 @@ class Link:
         )
         self.inbox.handed_over(message_id)
 
-    def _receipt(self, receipt: Receipt) -> None:
-        self.counters[f"receipts:{receipt.state}"] += 1
-        if not receipt.final:
-            return
-        message_id = canonical_id(receipt.message_id)
+    def _apply_receipts(self, read: list[tuple[Session, Request, Receipt]]) -> None:
+        """Final receipts applied (one round trip), receipts for unknown ids kept as orphans,
+        and only then answered: an unanswered receipt comes again."""
+        final = [(request, receipt) for _, request, receipt in read if receipt.final]
         now_ms = self._now_ms()
-        applied = self.outbox.receipt(self.id, message_id, receipt.delivered, True, now_ms)
-        if applied is None:
-            self.registry.add_orphan(
-                self.id, message_id, receipt.state, receipt.recipient, receipt.text, now_ms
-            )
-            self.status.last_housekeeping = 0.0  # look for the part it fits at once
-            return
-        log.info(
-            "sms.receipt link=%s id=%s state=%s sms=%s",
-            self.id,
-            message_id,
-            receipt.state,
-            applied[0],
+        ids = [canonical_id(receipt.message_id) for _, receipt in final]
+        applied = self.outbox.receipts(
+            self.id, [(i, r.delivered, True) for i, (_, r) in zip(ids, final, strict=True)], now_ms
         )
+        for message_id, (_, receipt), result in zip(ids, final, applied, strict=True):
+            if result is None:
+                self.registry.add_orphan(
+                    self.id, message_id, receipt.state, receipt.recipient, receipt.text, now_ms
+                )
+                self.status.last_housekeeping = 0.0  # look for the part it fits at once
+        for session, request, receipt in read:
+            self.counters[f"receipts:{receipt.state}"] += 1
+            session.answer(request)
 
     # -- parts of unknown fate --------------------------------------------------------------
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+import socket
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import smpplib.client
@@ -97,6 +98,8 @@ class Session:
         """Connects and binds as `mode` (transceiver, transmitter or receiver)."""
         try:
             self._client.connect()
+            # Small PDUs, each waited for: no Nagle delay behind the SMSC's delayed ACKs.
+            self._client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._client._bind(
                 BIND[mode],
                 system_id=system_id,
@@ -130,8 +133,16 @@ class Session:
         pdu = smpplib.smpp.make_pdu("submit_sm", client=self._client, **fields)
         return Outgoing(int(pdu.sequence), pdu)
 
-    def send(self, outgoing: Outgoing) -> None:
-        self._send(outgoing.pdu)
+    def send(self, outgoing: Sequence[Outgoing]) -> None:
+        """Writes prepared PDUs, all in one write."""
+        try:
+            data = b"".join(o.pdu.generate() for o in outgoing)  # type: ignore[attr-defined]
+            sock = self._client._socket
+            if sock is None:
+                raise LinkDown(f"{self.name}: not connected")
+            sock.sendall(data)
+        except OSError as exc:
+            raise LinkDown(f"{self.name}: send failed: {exc}") from exc
 
     def enquire_link(self) -> int:
         pdu = smpplib.smpp.make_pdu("enquire_link", client=self._client)
