@@ -65,7 +65,13 @@ KIND_LABELS = {MessageKind.REPLY: "Trả lời tin nhắn", MessageKind.NOTIFICA
 
 
 class RouteError(CoreError):
-    """A route or rule that cannot be used; the message says why."""
+    """A route or rule that cannot be used; the message says why, `reason` names the case (for
+    the dashboard's Vietnamese messages) and `value` the text at fault."""
+
+    def __init__(self, message: str, reason: str, value: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.value = value
 
 
 def kind_of(outbox_kind: str) -> MessageKind:
@@ -79,13 +85,13 @@ def parse_kind(text: str) -> MessageKind:
         return MessageKind(text.strip().lower())
     except ValueError as exc:
         kinds = ", ".join(k.value for k in MessageKind)
-        raise RouteError(f"unknown message kind {text!r} (one of {kinds})") from exc
+        raise RouteError(f"unknown message kind {text!r} (one of {kinds})", "kind", text) from exc
 
 
 def parse_office(text: str) -> str:
     office = text.strip() or ANY_OFFICE
     if not OFFICE_ID.fullmatch(office):
-        raise RouteError(f"office {text!r}: '*' or letters, digits, '-', '_', '.'")
+        raise RouteError(f"office {text!r}: '*' or letters, digits, '-', '_', '.'", "office", text)
     return office
 
 
@@ -95,15 +101,19 @@ def parse_route(text: str) -> Route:
         kind = RouteKind(name.strip().lower())
     except ValueError as exc:
         raise RouteError(
-            f"unknown route {text.strip()!r}: origin, modems, modem:<id> or link:<id>"
+            f"unknown route {text.strip()!r}: origin, modems, modem:<id> or link:<id>",
+            "route",
+            text.strip(),
         ) from exc
     target = target.strip()
     if kind in (RouteKind.ORIGIN, RouteKind.MODEMS):
         if sep:
-            raise RouteError(f"route {kind.value} takes no id ({text.strip()!r})")
+            raise RouteError(f"route {kind.value} takes no id ({text.strip()!r})", "route", text)
         return Route(kind)
     if not ROUTE_ID.fullmatch(target):
-        raise RouteError(f"route {kind.value} needs an id: {kind.value}:<id> ({text.strip()!r})")
+        raise RouteError(
+            f"route {kind.value} needs an id: {kind.value}:<id> ({text.strip()!r})", "route", text
+        )
     return Route(kind, target)
 
 
@@ -112,11 +122,11 @@ def parse_routes(texts: str | Iterable[str]) -> tuple[Route, ...]:
     pieces = texts.split(",") if isinstance(texts, str) else list(texts)
     routes = tuple(parse_route(p) for p in pieces if p.strip())
     if not routes:
-        raise RouteError("a rule needs at least one route")
+        raise RouteError("a rule needs at least one route", "empty")
     seen: set[Route] = set()
     for route in routes:
         if route in seen:
-            raise RouteError(f"route {route} is named twice")
+            raise RouteError(f"route {route} is named twice", "twice", str(route))
         seen.add(route)
     return routes
 
@@ -136,11 +146,15 @@ def check_rule(rule: Rule, links: Iterable[str]) -> None:
     """A rule that names no unknown link and sends no notification to an origin."""
     known = set(links)
     if rule.kind is MessageKind.NOTIFICATION and ORIGIN in rule.routes:
-        raise RouteError("a notification has no origin: use modems, modem:<id> or link:<id>")
+        raise RouteError(
+            "a notification has no origin: use modems, modem:<id> or link:<id>", "origin"
+        )
     for route in rule.routes:
         if route.kind is RouteKind.LINK and route.target not in known:
             listed = ", ".join(sorted(known)) or "none is configured"
-            raise RouteError(f"no carrier link {route.target!r} ([[smpp]] ids: {listed})")
+            raise RouteError(
+                f"no carrier link {route.target!r} ([[smpp]] ids: {listed})", "link", route.target
+            )
 
 
 def make_rule(office: str, kind: str, routes: str | Iterable[str], links: Iterable[str]) -> Rule:
