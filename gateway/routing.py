@@ -30,12 +30,16 @@ from gateway.store import keys
 from gateway.store.links import LinkRegistry
 from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
-from gateway.store.routes import RouteRules
+from gateway.store.routes import RouteRules, Rules
 
 log = logging.getLogger(__name__)
 
 FAILOVER_AFTER_SECONDS = 30.0  # as the modem service's (modem/service.py)
 FAILOVER_BATCH = 500
+# A burst of notifications asks the same questions for every SMS: the rules and the routes' states
+# are read again after this long (an SMS queued meanwhile for a route that just went down is moved
+# by the next failover).
+CACHE_SECONDS = 1.0
 
 
 def route_down(health: Mapping[str, str], now: float, failover_after: float) -> bool:
@@ -60,6 +64,7 @@ class Router:
         *,
         failover_after: float = FAILOVER_AFTER_SECONDS,
         clock: Callable[[], float] = time.time,
+        cache_seconds: float = CACHE_SECONDS,
     ) -> None:
         self.redis = client
         self.links = frozenset(link.id for link in settings.smpp)
@@ -68,9 +73,27 @@ class Router:
         self.modem_registry = ModemRegistry(client)
         self.failover_after = failover_after
         self.clock = clock
+        self.cache_seconds = cache_seconds
+        self._down: dict[str, tuple[float, bool]] = {}
+        self._rules: tuple[float, Rules] | None = None
+
+    def effective_rules(self) -> Rules:
+        mono = time.monotonic()
+        if self._rules is None or mono - self._rules[0] >= self.cache_seconds:
+            self._rules = (mono, self.rules.effective())
+        return self._rules[1]
 
     def is_down(self, via: str) -> bool:
         """Whether the route behind an outbox queue is down ("" the modems' shared queue)."""
+        mono = time.monotonic()
+        cached = self._down.get(via)
+        if cached is not None and mono - cached[0] < self.cache_seconds:
+            return cached[1]
+        down = self._is_down(via)
+        self._down[via] = (mono, down)
+        return down
+
+    def _is_down(self, via: str) -> bool:
         now = self.clock()
         if via == "":
             modems = self.modem_registry.known()
@@ -87,7 +110,7 @@ class Router:
 
     def choose(self, outbox_kind: str, origin: str, office: str = ANY_OFFICE) -> str:
         """The queue for a new SMS: the first route of its rule that is up, else the first."""
-        routes = routes_for(self.rules.effective(), office, kind_of(outbox_kind))
+        routes = routes_for(self.effective_rules(), office, kind_of(outbox_kind))
         candidates = queues(routes, origin)
         for via in candidates:
             if not self.is_down(via):
@@ -102,9 +125,9 @@ class Router:
         moved = 0
         down: dict[str, bool] = {}
 
-        def is_down(via: str) -> bool:
+        def is_down(via: str) -> bool:  # read fresh, once per run
             if via not in down:
-                down[via] = self.is_down(via)
+                down[via] = self._is_down(via)
             return down[via]
 
         for via in watched:

@@ -35,7 +35,7 @@ REPLY_BY_ORIGIN = RouteSettings("reply", ("origin", "modems", "link:brand"))
 
 def routed(client: redis.Redis, smsc: Smsc, *rules: RouteSettings) -> RoutedOutbox:
     settings = Settings(smpp=(settings_for(smsc),), routes=rules)
-    return RoutedOutbox(client, Router(client, settings, failover_after=0.0))
+    return RoutedOutbox(client, Router(client, settings, failover_after=0.0, cache_seconds=0.0))
 
 
 def queue_of(client: redis.Redis, sms_id: str) -> str:
