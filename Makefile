@@ -13,12 +13,13 @@ test: setup lint typecheck pytest
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/smsc/package-lock.json
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	sh systemd/install-debian-packages.sh test
+	npm ci --prefix tests/smsc --no-audit --no-fund --loglevel=error  # the SMSC of the SMPP tests
 	touch $(STAMP)
 
 lint:

@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from config.links import (
+    id_clashes,
+    link_host_findings,
+    read_links,
+    read_routes,
+)
 from config.loader import (
+    ARRAYS,
     DEFAULT_FILE,
     REMOVED_KEYS,
     SECTIONS,
@@ -177,7 +184,7 @@ def structure_problems(
     """Unknown sections and keys, wrong types, negative numbers: every one, not the first; and
     the settings when there is no such error."""
     problems: list[Problem] = []
-    for name in sorted(set(raw) - set(SECTIONS) - {"modems", "station"}):
+    for name in sorted(set(raw) - set(SECTIONS) - {"modems", "station", *ARRAYS}):
         problems.append(_error(source, name, f"unknown section [{name}]"))
     sections: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
@@ -208,10 +215,19 @@ def structure_problems(
         sections[name] = values
     modem_problems_, modems = _modem_structure(raw.get("modems", []), source)
     problems += modem_problems_
+    findings, links = read_links(raw.get("smpp", []))
+    findings += id_clashes(links, modems)
+    route_findings, routes = read_routes(raw.get("routes", []), links, modems)
+    problems += [
+        Problem(Severity(f.severity), source, f.key, f.text) for f in findings + route_findings
+    ]
     if any(p.severity is Severity.ERROR for p in problems):
         return problems, None
     built = {name: cls(**sections[name]) for name, cls in SECTIONS.items()}
-    return problems, Settings(modems=tuple(modems), source=source, **built)
+    settings = Settings(
+        modems=tuple(modems), smpp=tuple(links), routes=tuple(routes), source=source, **built
+    )
+    return problems, settings
 
 
 def _modem_structure(tables: object, source: str) -> tuple[list[Problem], list[ModemSettings]]:
@@ -355,6 +371,10 @@ def settings_problems(
         section, _, name = exc.key.partition(".")
         error(section, name, exc.problem)
     problems += modem_problems(settings.modems, source, host)
+    problems += [
+        Problem(Severity(f.severity), source, f.key, f.text)
+        for f in link_host_findings(settings.smpp, host)
+    ]
     return problems
 
 
@@ -613,9 +633,15 @@ def summarise(settings: Settings, env: Mapping[str, str]) -> tuple[str, ...]:
         f"redis    {redis}",
         f"gateway  {gw.bind} ({reach}), public URL {gw.public_url}",
     ]
+    if settings.smpp:
+        lines.insert(1, f"links    {_link_summary(settings)}")
     if overrides:
         lines.append(f"environment overrides: {', '.join(overrides)}")
     return tuple(lines)
+
+
+def _link_summary(settings: Settings) -> str:
+    return ", ".join(f"{k.id} ({k.source} at {k.host}:{k.port})" for k in settings.smpp)
 
 
 # -- a counter station's file --------------------------------------------------------------------

@@ -14,19 +14,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from config.links import id_clashes, read_links, read_routes
 from config.settings import (
     AdminSettings,
     CalendarSettings,
     GatewaySettings,
     ModemSettings,
     RedisSettings,
+    RouteSettings,
     SecuritySettings,
     Settings,
+    SmppSettings,
     SmsSettings,
 )
 from gateway.core.workdays import CalendarError, parse_calendar
 
 DEFAULT_FILE = Path("config/hoso.toml")
+ARRAYS = ("smpp", "routes")  # [[smpp]] carrier links, [[routes]] routing rules: config/links.py
 SECTIONS: dict[str, type[Any]] = {
     "redis": RedisSettings,
     "gateway": GatewaySettings,
@@ -63,19 +67,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     # [station] belongs to a counter station's own settings (scanner/config.py).
-    unknown = set(raw) - set(SECTIONS) - {"modems", "station"}
+    unknown = set(raw) - set(SECTIONS) - {"modems", "station", *ARRAYS}
     if unknown:
         raise ConfigError(f"{source}: unknown section(s): {', '.join(sorted(unknown))}")
     sections = {
         name: _section(name, cls, raw.get(name, {}), env, source) for name, cls in SECTIONS.items()
     }
     modems = _modems(raw.get("modems", []), source)
+    smpp, routes = _links_and_routes(raw, modems, source)
     calendar = sections["calendar"]
     try:
         parse_calendar(calendar.holidays, calendar.working_days)
     except CalendarError as exc:
         raise ConfigError(f"{source}: {exc.key} {exc.problem}") from exc
-    return Settings(modems=modems, source=source, **sections)
+    return Settings(modems=modems, smpp=smpp, routes=routes, source=source, **sections)
 
 
 def _config_path(env: Mapping[str, str]) -> Path | None:
@@ -173,3 +178,15 @@ def _modems(tables: object, source: str) -> tuple[ModemSettings, ...]:
             values[k] = check_value(f"{where}.{k}", "" if default is None else default, v, source)
         modems.append(ModemSettings(**values))
     return tuple(modems)
+
+
+def _links_and_routes(
+    raw: dict[str, Any], modems: tuple[ModemSettings, ...], source: str
+) -> tuple[tuple[SmppSettings, ...], tuple[RouteSettings, ...]]:
+    findings, links = read_links(raw.get("smpp", []))
+    findings += id_clashes(links, modems)
+    route_findings, routes = read_routes(raw.get("routes", []), links, modems)
+    for finding in findings + route_findings:
+        if finding.severity == "error":
+            raise ConfigError(f"{source}: {finding.text}")
+    return tuple(links), tuple(routes)

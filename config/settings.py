@@ -133,6 +133,48 @@ class ModemSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SmppSettings:
+    """One carrier link (SMPP 3.4 client): a `[[smpp]]` table, checked by config/links.py."""
+
+    id: str  # a route id, unique among modems and links
+    host: str
+    port: int = 2775
+    system_id: str = ""
+    password: str = ""  # better in password_file: a secret does not belong in hoso.toml
+    password_file: str = ""
+    system_type: str = ""
+    source: str = ""  # the sender: a brandname (letters) or a short code (digits)
+    source_ton: int | None = None  # None: 5 (alphanumeric) for a brandname, 3 for a short code
+    source_npi: int | None = None  # None: 0
+    number_format: str = "international"  # 84xxxxxxxxx; "national": 0xxxxxxxxx
+    dest_ton: int | None = None  # None: 1 (international) or 2 (national), by number_format
+    dest_npi: int | None = None  # None: 1 (ISDN, E.164)
+    bind: str = "transceiver"  # or "transmitter+receiver" (two sessions)
+    tps: int = 50  # submits a second the carrier allows
+    window: int = 10  # submit_sm sent and not yet answered, at most
+    long: str = "udh"  # long messages: "udh" (esm_class 0x40), "sar" (TLVs), "payload"
+    coding: str = "auto"  # "auto": GSM-7 when the text fits it, else UCS-2; "ucs2": always
+    gsm7_packed: bool = False  # the carrier wants GSM-7 packed 8 septets in 7 octets
+    receipts: bool = True  # ask for delivery receipts (registered_delivery 1)
+    receipt_ids: str = "same"  # how receipts spell the ids: "same", "hex", "decimal"
+    enquire_link: int = 30  # seconds of silence before an enquire_link
+    response_timeout: int = 30  # seconds a submit_sm may wait for its answer
+    in_doubt_wait: int = 120  # seconds a submit of unknown fate waits for its receipt
+    reconnect_max: int = 60  # the longest wait between two connection attempts, seconds
+    office: str = ""  # the office the link serves ("": the province's)
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSettings:
+    """A routing rule from a `[[routes]]` table (gateway/core/routes.py)."""
+
+    kind: str  # "reply" or "notification"
+    via: tuple[str, ...]  # routes in order: "origin", "modems", "modem:<id>", "link:<id>"
+    office: str = "*"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
@@ -141,4 +183,6 @@ class Settings:
     admin: AdminSettings = field(default_factory=AdminSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     modems: tuple[ModemSettings, ...] = ()
+    smpp: tuple[SmppSettings, ...] = ()
+    routes: tuple[RouteSettings, ...] = ()
     source: str = "built-in defaults"  # where the settings came from, for messages

@@ -253,6 +253,58 @@ def _cmd_modem(args: argparse.Namespace) -> int:
     return modem_main(_settings(), Path(args.sim_dir) if args.sim_dir else None, only)
 
 
+def _cmd_smpp(args: argparse.Namespace) -> int:
+    from modem.smpp.main import main as smpp_main
+
+    return smpp_main(_settings(), args.link)
+
+
+def _cmd_routes(args: argparse.Namespace) -> int:
+    from gateway.core.routes import RouteError, format_routes, queues
+    from gateway.http.app import connect_redis
+    from gateway.routing import Router
+
+    settings = _settings()
+    router = Router(connect_redis(settings.redis.effective_url()), settings)
+    links = [link.id for link in settings.smpp]
+    try:
+        if args.action == "set":
+            rule = router.rules.change(args.office, args.kind, args.routes, links)
+            print(f"{rule.office} {rule.kind.value}: {format_routes(rule.routes)} (live now)")
+            return 0
+        if args.action == "reset":
+            dropped = router.rules.reset(args.office, args.kind)
+            print(
+                f"{args.office} {args.kind}: "
+                + ("back to the configuration" if dropped else "no live rule")
+            )
+            return 0
+    except RouteError as exc:
+        print(f"hoso routes: {exc}", file=sys.stderr)
+        return 2
+    rows = []
+    for shown in router.rules.shown():
+        states = {via: "down" if router.is_down(via) else "up" for via in queues(shown.routes, "")}
+        rows.append(
+            {
+                "office": shown.office,
+                "kind": shown.kind.value,
+                "routes": [str(r) for r in shown.routes],
+                "source": shown.source,
+                "down": sorted(via or "modems" for via, state in states.items() if state == "down"),
+            }
+        )
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    for row in rows:
+        down = f"  down now: {', '.join(row['down'])}" if row["down"] else ""
+        routes = ", ".join(row["routes"])
+        print(f"{row['office']:8} {row['kind']:13} {routes:40} ({row['source']}){down}")
+    return 0
+
+
 def _cmd_check_config(args: argparse.Namespace) -> int:
     import os
 
@@ -530,6 +582,23 @@ def parser() -> argparse.ArgumentParser:
         help="drive only this modem (repeatable; default: every modem of the pool)",
     )
     md.set_defaults(func=_cmd_modem)
+
+    sm = sub.add_parser("smpp", help="a carrier link: SMS over SMPP through a carrier's SMSC")
+    sm.add_argument("--link", required=True, metavar="ID", help="the id of its [[smpp]] table")
+    sm.set_defaults(func=_cmd_smpp)
+
+    rt = sub.add_parser("routes", help="routing rules: which way replies and notifications leave")
+    rsub = rt.add_subparsers(dest="action", required=True)
+    rlist = rsub.add_parser("list", help="every rule in force, where it comes from, what is down")
+    rlist.add_argument("--json", action="store_true", help="one JSON object per rule")
+    rset = rsub.add_parser("set", help='a rule, live, e.g. notification "link:brand, modems"')
+    rset.add_argument("kind", choices=["reply", "notification"])
+    rset.add_argument("routes", help="origin, modems, modem:<id>, link:<id>, in order")
+    rset.add_argument("--office", default="*", help="the office it is for (default '*': any)")
+    rreset = rsub.add_parser("reset", help="drop the live rule: back to the configuration")
+    rreset.add_argument("kind", choices=["reply", "notification"])
+    rreset.add_argument("--office", default="*")
+    rt.set_defaults(func=_cmd_routes)
 
     chk = sub.add_parser("check-config", help="check a configuration file: every problem at once")
     chk.add_argument("file", nargs="?", help="the file (default: HOSO_CONFIG or config/hoso.toml)")

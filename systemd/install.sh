@@ -15,7 +15,7 @@ if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
 fi
 
 units="hoso.target hoso-redis.service hoso-gateway.service hoso-worker@.service hoso-cron.service
-hoso-modem@.service hoso-scanner@.service"
+hoso-modem@.service hoso-scanner@.service hoso-smpp@.service"
 install -d -m 0755 "$root/etc/systemd/system" "$root/etc/sysusers.d" "$root/etc/tmpfiles.d" \
   "$root/etc/udev/rules.d" "$root/usr/local/share/doc/hoso"
 for unit in $units; do
@@ -52,6 +52,7 @@ with `/opt/hoso/bin/hoso check-config /etc/hoso/hoso.toml`, then enable this hos
   one office, one box:
     systemctl enable --now hoso-redis hoso-gateway hoso-worker@1 hoso-worker@2 hoso-cron
     systemctl enable --now hoso-modem@<id> ...     # one per [[modems]] id
+    systemctl enable --now hoso-smpp@<id> ...      # one per [[smpp]] id (carrier links)
   province, central host (Redis is Debian's redis-server with Sentinel, not hoso-redis):
     systemctl enable --now hoso-gateway hoso-worker@1 hoso-worker@2
     systemctl enable --now hoso-cron               # on ONE host of the installation

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import redis
 
 from config.settings import Settings, SmsSettings
+from gateway.routing import RoutedOutbox, Router
 from gateway.store.dossiers import DossierStore
 from gateway.store.inbox import Inbox
 from gateway.store.outbox import Outbox
@@ -56,7 +57,7 @@ def configure(
         clock=clock,
         dossiers=DossierStore(client),
         inbox=Inbox(client),
-        outbox=Outbox(client),
+        outbox=RoutedOutbox(client, Router(client, settings)),  # replies and notices: by the rules
         limits=ReplyLimits(client, sms.per_sender_per_hour, sms.daily_reply_budget),
         opt_outs=OptOuts(client),
         templates=Templates(client),

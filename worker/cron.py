@@ -17,7 +17,7 @@ from rq.exceptions import StopRequested
 
 from config.settings import Settings
 from gateway.store.queues import NOTIFY_QUEUE
-from worker import notifications
+from worker import notifications, routing
 from worker.main import rq_connection
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,14 @@ def scheduler(connection: redis.Redis) -> HosoCron:
         queue_name=NOTIFY_QUEUE,
         interval=TICK_SECONDS,
         job_timeout=120,
+        result_ttl=60,
+        failure_ttl=7 * 86400,
+    )
+    cron.register(
+        routing.fail_over,
+        queue_name=NOTIFY_QUEUE,
+        interval=TICK_SECONDS,
+        job_timeout=60,
         result_ttl=60,
         failure_ttl=7 * 86400,
     )

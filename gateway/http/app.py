@@ -16,6 +16,7 @@ from gateway.http import (
     admin_charts,
     admin_keys,
     admin_records,
+    admin_routes,
     dossiers,
     health,
     lookup,
@@ -54,6 +55,7 @@ FEATURES = (
     admin_charts.bp,
     admin_keys.bp,
     admin_records.bp,
+    admin_routes.bp,
 )
 
 

@@ -20,6 +20,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 
 from gateway.http.context import services
+from gateway.http.metrics_smpp import LinksCollector, read_links
 from gateway.store.metrics import Snapshot, read
 
 bp = Blueprint("metrics", __name__)
@@ -33,6 +34,7 @@ def scrape() -> Response:
     svc = services()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(read(svc.redis, int(svc.clock() * 1000))))
+    registry.register(LinksCollector(read_links(svc.redis, (k.id for k in svc.settings.smpp))))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE)
 
 

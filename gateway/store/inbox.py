@@ -215,3 +215,8 @@ class Inbox:
     def answered(self, message_id: str) -> None:
         """The job of this message is done (answered, or deliberately not)."""
         self._redis.zrem(keys.inbound_unanswered(), message_id)
+
+    def seen_part(self, modem: str, digest: str) -> bool:
+        """Whether a part with this digest was taken in from this modem or link (a carrier's
+        SMSC that sends a deliver_sm again is answered without taking it twice)."""
+        return bool(self._redis.exists(keys.inbound_part_seen(modem, digest)))

@@ -366,3 +366,46 @@ def sms_by_dossier(code: str) -> str:
 def modem_pin_refused(modem: str) -> str:
     """String: a digest of the PIN this modem's SIM refused (never tried again; absent: none)."""
     return f"{PREFIX}:modem:{modem}:pin-refused"
+
+
+# -- carrier links (SMPP: gateway/store/links.py, gateway/store/outbox.py) and routing ----------
+
+
+def smpp_message(link: str, message_id: str) -> str:
+    """String with a TTL: 'id:part' of the part the link's SMSC accepted under this message id
+    (the id as `links.canonical_id` writes it)."""
+    return f"{PREFIX}:smpp-msg:{link}:{message_id}"
+
+
+def link_ids() -> str:
+    """Set: every carrier link id a link process has run (for dashboards and /metrics)."""
+    return f"{PREFIX}:links:ids"
+
+
+def link_health(link: str) -> str:
+    """Hash with a TTL: the latest health a link process published."""
+    return f"{PREFIX}:link:{link}:health"
+
+
+def link_owner(link: str) -> str:
+    """String with a TTL: the link process instance that drives this link (a lease)."""
+    return f"{PREFIX}:link:{link}:owner"
+
+
+def link_orphans(link: str) -> str:
+    """Sorted set: receipts for message ids the link did not know when they came (JSON), by
+    when (ms): matched later (an answer that came after its receipt; a submit a crash left
+    unanswered) or dropped after a day."""
+    return f"{PREFIX}:link:{link}:orphan-receipts"
+
+
+def metrics_link(link: str) -> str:
+    """Hash: counters of one carrier link: submitted, throttled, receipts:<state>, received,
+    error:<status>, reconnects, resent, resolved."""
+    return f"{PREFIX}:metrics:link:{link}"
+
+
+def routes() -> str:
+    """Hash: "<office>|<kind>" -> the routes administrators set ("link:brand, modems"), over
+    the configuration's [[routes]]."""
+    return f"{PREFIX}:routes"

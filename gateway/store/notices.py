@@ -343,6 +343,11 @@ class Notifier:
             sent += self._release(code, seq, now, now_ms + sent)
         return sent
 
+    def due_count(self) -> int:
+        """Pending notices whose time has come and that no release holds (what the next
+        `release_due` would take): a release that drains a backlog asks it after each batch."""
+        return int(self._redis.zcount(keys.notices_due(), "-inf", _ms(self._clock())))
+
     def _release(self, code: str, seq: str, now: datetime, enqueue_ms: int) -> int:
         try:
             d, history = self._dossiers.get_with_history(code)

@@ -20,6 +20,7 @@ is explained by it: an attempt whose outcome was never recorded, then a resend.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -142,6 +143,57 @@ log(best, {at = now, event = 'claimed', modem = ARGV[1]})
 return redis.call('HGETALL', prefix .. best)
 """.replace("__SCAN__", str(SCAN)).replace("__BAND__", str(PRIORITY_BAND))
 )
+# A carrier link's claim: its own queue only (never the modems' shared one), up to ARGV[3] SMS
+# at once (its window). Due retries go back to their queues first, as in CLAIM.
+# KEYS: the link's queue, delayed set, the link's inflight set
+# ARGV: link id, now (ms), most SMS, sms key prefix, attempts key prefix, instance
+CLAIM_ROUTE = (
+    _LOG
+    + """
+local now = tonumber(ARGV[2])
+local prefix = ARGV[4]
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
+for _, id in ipairs(due) do
+  local m = redis.call('HMGET', prefix .. id, 'queue', 'score')
+  if m[1] then redis.call('ZADD', m[1], m[2], id) end
+  redis.call('ZREM', KEYS[2], id)
+end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HSET', prefix .. id, 'state', 'claimed', 'modem', ARGV[1], 'updated_ms', now)
+  redis.call('SADD', KEYS[3], id)
+  log(id, {at = now, event = 'claimed', modem = ARGV[1]})
+  out[#out + 1] = redis.call('HGETALL', prefix .. id)
+end
+return out
+"""
+)
+
+# A queued SMS moves to another route's queue (its route is down: `gateway/routing.py`); one
+# waiting for a retry keeps its time and goes to the new queue when due. Nothing else moves.
+# KEYS: the new queue, the new route's wake list
+# ARGV: sms id, new via, sms key prefix, attempts key prefix, instance
+REROUTE = (
+    _LOG
+    + """
+local key = ARGV[3] .. ARGV[1]
+local m = redis.call('HMGET', key, 'state', 'queue', 'score', 'via')
+if m[1] ~= 'queued' or m[2] == KEYS[1] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if m[2] and redis.call('ZREM', m[2], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[1], m[3], ARGV[1])
+end
+redis.call('HSET', key, 'queue', KEYS[1], 'via', ARGV[2], 'updated_ms', now)
+redis.call('RPUSH', KEYS[2], '1')
+redis.call('LTRIM', KEYS[2], -10, -1)
+log(ARGV[1], {at = now, event = 'rerouted', from = m[4] or '', to = ARGV[2]})
+return 1
+"""
+)
+CLAIM_ROUTE = CLAIM_ROUTE.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
+REROUTE = REROUTE.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
 ENQUEUE = ENQUEUE.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
 RELEASE = RELEASE.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
 CLAIM = CLAIM.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
@@ -237,6 +289,8 @@ class Outbox:
         self._delivery = client.register_script(DELIVERY)
         self._enqueue = client.register_script(ENQUEUE)
         self._release = client.register_script(RELEASE)
+        self._claim_route = client.register_script(CLAIM_ROUTE)
+        self._reroute = client.register_script(REROUTE)
 
     def acting_as(self, instance: str) -> Outbox:
         """The same outbox, with `instance` (e.g. a modem service) named in the attempt log."""
@@ -570,6 +624,164 @@ class Outbox:
         if modem is None:
             return int(self._redis.zcard(keys.outbox_shared()))
         return int(self._redis.zcard(keys.outbox_pinned(modem)))
+
+    # -- carrier links (modem/smpp/) and routing (gateway/routing.py) ------------------------
+
+    def claim_route(self, route: str, now_ms: int, limit: int) -> list[Outbound]:
+        """Up to `limit` SMS from the queue of one route (a carrier link), oldest of the highest
+        priority first; each is `claimed` by the route, as `claim` does for a modem."""
+        raw = self._claim_route(
+            keys=[keys.outbox_pinned(route), keys.outbox_delayed(), keys.outbox_inflight(route)],
+            args=[route, now_ms, limit, keys.sms_prefix(), keys.sms_attempts(""), self._instance],
+        )
+        claimed = []
+        for fields in cast(list[list[str]], raw or []):
+            it = iter(fields)
+            claimed.append(Outbound.from_hash(dict(zip(it, it, strict=True))))
+        return claimed
+
+    def plan_all(self, planned: Sequence[tuple[Outbound, int, int | None]]) -> list[Outbound]:
+        """`plan` for a batch of (sms, parts, concat_ref) in one round trip: what a carrier link
+        claimed at once."""
+        pipe = self._redis.pipeline(transaction=False)
+        out = []
+        for sms, parts, concat_ref in planned:
+            if sms.parts:
+                out.append(sms)
+                continue
+            fields: dict[Any, Any] = {"parts": parts, "refs": json.dumps([None] * parts)}
+            if concat_ref is not None:
+                fields["concat_ref"] = concat_ref
+            pipe.hset(keys.sms(sms.id), mapping=fields)
+            out.append(
+                replace(
+                    sms,
+                    parts=parts,
+                    refs=(None,) * parts,
+                    concat_ref=concat_ref,
+                    fields=sms.fields | {k: str(v) for k, v in fields.items()},
+                )
+            )
+        pipe.execute()
+        return out
+
+    def submitting_parts(self, parts: Sequence[tuple[Outbound, int, bool]], now_ms: int) -> None:
+        """`submitting` for a batch of (sms, part, resend) in one atomic step (one fsync), saved
+        before a carrier link writes their submit_sm: a link writes a window of them at once."""
+        pipe = self._redis.pipeline(transaction=True)
+        for sms, part, resend in parts:
+            fields: dict[Any, Any] = {
+                "state": SmsState.SUBMITTING.value,
+                "next_part": part,
+                "expected_ref": "",
+                "updated_ms": now_ms,
+            }
+            if resend:
+                fields["resent"] = "1"
+            pipe.hset(keys.sms(sms.id), mapping=fields)
+            self._log(pipe, sms.id, "submitting", now_ms, modem=sms.modem, part=part, resend=resend)
+        pipe.execute()
+
+    def accepted(
+        self, sms: Outbound, part: int, message_id: str, now_ms: int, *, how: str = "submit_sm_resp"
+    ) -> bool:
+        """A carrier link's SMSC took the part under `message_id` (submit_sm_resp, or after a
+        crash its receipt: `how`); True once every part is in. Its receipt finds the part by
+        (route, message id); an empty id (resent already, fate still unknown) indexes nothing."""
+        return self.accepted_parts([(sms, part, message_id, how)], now_ms)[0]
+
+    def accepted_parts(
+        self, parts: Sequence[tuple[Outbound, int, str, str]], now_ms: int
+    ) -> list[bool]:
+        """`accepted` for a batch of (sms, part, message id, how) in one atomic step."""
+        reading = self._redis.pipeline(transaction=False)
+        for sms, *_ in parts:
+            reading.hget(keys.sms(sms.id), "refs")
+        stored = {sms.id: raw for (sms, *_), raw in zip(parts, reading.execute(), strict=True)}
+        refs_of = {sms_id: list(json.loads(str(raw or "[]"))) for sms_id, raw in stored.items()}
+        pipe = self._redis.pipeline(transaction=True)
+        done_all = []
+        for sms, part, message_id, how in parts:
+            refs = refs_of[sms.id]
+            while len(refs) <= part:
+                refs.append(None)
+            refs[part] = message_id or None
+            done = part + 1 >= max(sms.parts, 1)
+            fields: dict[Any, Any] = {
+                "refs": json.dumps(refs),
+                "next_part": part + 1,
+                "updated_ms": now_ms,
+            }
+            if done:
+                fields["state"] = SmsState.SUBMITTED.value
+                fields["submitted_ms"] = now_ms
+                pipe.srem(keys.outbox_inflight(sms.modem), sms.id)
+            pipe.hset(keys.sms(sms.id), mapping=fields)
+            if message_id:
+                index = keys.smpp_message(sms.modem, message_id)
+                pipe.set(index, f"{sms.id}:{part}", ex=DELIVERY_REF_TTL)
+            self._log(
+                pipe,
+                sms.id,
+                "submitted",
+                now_ms,
+                modem=sms.modem,
+                part=part,
+                ref=message_id,
+                how=how,
+            )
+            done_all.append(done)
+        pipe.execute()
+        return done_all
+
+    def receipt(
+        self, route: str, message_id: str, delivered: bool, final: bool, now_ms: int
+    ) -> tuple[str, SmsState] | None:
+        """Applies a carrier's delivery receipt to the part it is for (`delivery_report`'s rule:
+        one failed part fails the SMS, all delivered delivers it); None if the id is unknown."""
+        return self.receipts(route, [(message_id, delivered, final)], now_ms)[0]
+
+    def receipts(
+        self, route: str, receipts: Sequence[tuple[str, bool, bool]], now_ms: int
+    ) -> list[tuple[str, SmsState] | None]:
+        """`receipt` for a batch of (message id, delivered, final) in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for message_id, delivered, final in receipts:
+            self._delivery(
+                keys=[keys.smpp_message(route, message_id)],
+                args=["1" if delivered else "0", "1" if final else "0", now_ms, keys.sms_prefix()],
+                client=pipe,
+            )
+        return [
+            None if not result else (str(result[0]), SmsState(result[1]))
+            for result in pipe.execute()
+        ]
+
+    def reroute(self, message_id: str, via: str) -> bool:
+        """Moves a queued SMS to the queue of `via` ("" the modems' shared queue, else a modem or
+        link id); False if it is not queued (taken meanwhile) or already there."""
+        queue = keys.outbox_pinned(via) if via else keys.outbox_shared()
+        moved = self._reroute(
+            keys=[queue, keys.outbox_wake(via or "shared")],
+            args=[message_id, via, keys.sms_prefix(), keys.sms_attempts(""), self._instance],
+        )
+        return bool(moved)
+
+    def waiting(self, via: str, limit: int) -> list[dict[str, str]]:
+        """The first `limit` SMS queued for `via` ("" the shared queue): id, kind, via, origin,
+        office and queue of each (what routing needs to move them)."""
+        queue = keys.outbox_pinned(via) if via else keys.outbox_shared()
+        ids = [str(i) for i in self._redis.zrange(queue, 0, limit - 1)]
+        names = ("id", "kind", "via", "origin", "office", "queue")
+        pipe = self._redis.pipeline(transaction=False)
+        for message_id in ids:
+            pipe.hmget(keys.sms(message_id), list(names))
+        rows = []
+        for values in pipe.execute():
+            row = dict(zip(names, cast(list[str | None], values), strict=True))
+            if row["id"]:
+                rows.append({k: v or "" for k, v in row.items()})
+        return rows
 
 
 def _index(pipe: Any, message_id: str, to: str, dossier: str, created_ms: int) -> None:

@@ -27,6 +27,7 @@ SERVICES = {
     "hoso-cron.service": "hoso-cron.service",
     "hoso-modem@.service": "hoso-modem@vt1.service",
     "hoso-scanner@.service": "hoso-scanner@quay-1.service",
+    "hoso-smpp@.service": "hoso-smpp@brand.service",
 }
 MAX_EXPOSURE = 2.0  # systemd-analyze security: below 3.0 is "OK"; these units score 1.4-1.7
 DEVICE_UNITS = ("hoso-modem@.service", "hoso-scanner@.service")
@@ -234,6 +235,15 @@ def test_a_modem_unit_waits_for_the_part_in_flight_before_it_is_killed() -> None
     (timeout,) = values("hoso-modem@.service", "TimeoutStopSec")
     assert int(timeout) > 90  # the service joins each owner for up to 90 s
     assert values("hoso-modem@.service", "ExecStart") == ["/opt/hoso/bin/hoso modem --modem %i"]
+
+
+def test_a_carrier_link_unit_runs_one_link_waits_for_its_answers_and_has_a_memory_ceiling() -> None:
+    assert values("hoso-smpp@.service", "ExecStart") == ["/opt/hoso/bin/hoso smpp --link %i"]
+    (timeout,) = values("hoso-smpp@.service", "TimeoutStopSec")
+    assert int(timeout) > 30  # the link waits up to response_timeout (30 s) for its answers
+    (memory,) = values("hoso-smpp@.service", "MemoryMax")
+    assert memory.endswith("M")
+    assert int(memory[:-1]) <= 512
 
 
 # -- udev -------------------------------------------------------------------------------------
