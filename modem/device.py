@@ -14,12 +14,14 @@ What we use from gsmmodem and what we bypass:
   before the message is safe and shift indexes after a corrupt PDU; its notification handler
   threads write to the port. We issue the AT commands ourselves and parse the answers.
 
-Delivery without URCs: AT+CNMI=2,1,0,2,0. Received messages (mt=1) and status reports (ds=2)
-are both STORED; +CMTI/+CDSI are only hints to poll sooner. Correctness rests on listing storage
-(AT+CMGL=4 in every memory) and deleting by index after the caller has persisted: a URC lost
-inside a response, or during a reconnect, delays a message but never loses it. mt=2 (+CMT) and
-ds=1 (+CDS) would hand the PDU over once, in a URC, with no copy left on the modem. If a modem
-refuses ds=2 we fall back to ds=1 and pick the +CDS reports out of the URC stream (best effort).
+Delivery without URCs: AT+CNMI=2,1,0,2,0 where the modem offers it (modem/device_setup.py
+probes and falls back). Received messages (mt=1) and status reports (ds=2) are both STORED;
++CMTI/+CDSI are only hints to poll sooner. Correctness rests on listing storage (AT+CMGL=4 in
+every memory, "SR" too where the modem keeps reports there) and deleting by index after the caller
+has persisted: a URC lost inside a response, or during a reconnect, delays a message but never
+loses it. mt=2 (+CMT) and ds=1 (+CDS) hand the PDU over once, in a URC, with no copy left on the
+modem: used only where the modem offers nothing better, picked out of the URC stream (best
+effort, published as a limitation).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Callable
 import serial
 from gsmmodem.exceptions import TimeoutException
 
+from gateway.core.modem_limits import Limit
 from modem.device_parse import (
     Response,
     csq_to_dbm,
@@ -42,6 +45,7 @@ from modem.device_parse import (
     split_response,
     status_word,
 )
+from modem.device_setup import INBOX_MEMORIES, Setup, Unsuitable, configure, numeric_errors
 from modem.device_types import Health, StatusReport, StoredSms, _report
 from modem.errors import (
     CommandFailed,
@@ -71,8 +75,6 @@ log = logging.getLogger(__name__)
 __all__ = ["Concat", "Device", "Health", "PartToSend", "StatusReport", "StoredSms"]
 __all__ += ["encode_parts", "parts_needed"]
 
-CNMI_STORED = "AT+CNMI=2,1,0,2,0"
-CNMI_CDS_FALLBACK = "AT+CNMI=2,1,0,1,0"
 BUSY = {("CME", 14), ("CME", 515), ("CMS", 314), ("CMS", 515)}
 STRAY = re.compile(r"^(OK|ERROR|>|\+CMGS:.*|\+CM[ES] ERROR:.*)$")
 ESC, CTRL_Z = "\x1b", "\x1a"
@@ -98,7 +100,12 @@ class Device:
         self.command_timeout = command_timeout
         self.send_timeout = send_timeout
         self.memories: list[str] = []
-        self.cds_fallback = False
+        self.report_memories: list[str] = []
+        self.reports = "none"  # "stored" / "direct" (+CDS) / "none": how status reports come
+        self.limits: dict[Limit, str] = {}  # what this modem could not do, with the answer
+        self.stray_refs: list[int] = []  # "+CMGS: <mr>" answers that arrived late (a restart)
+        self.last_stored: int | None = None  # received SMS in storage when last counted
+        self._cpin_without_ok = False
         self._comms: FixedSerialComms | None = None
         self._fatal: BaseException | None = None
         self._incoming: collections.deque[str] = collections.deque()  # reader thread appends
@@ -107,7 +114,8 @@ class Device:
         self.on_urc: Callable[[], None] | None = None
         self._urcs: list[str] = []
         self._cds: list[str] = []
-        self._cds_next = False
+        self._cmt: list[str] = []
+        self._pdu_next: list[str] | None = None  # where the next line (a PDU) goes
         self._mem1: str | None = None
         self._dirty = False  # a command timed out: resynchronise before the next one
         self._lock = threading.Lock()  # guards the owner-thread rule, never held by the reader
@@ -143,27 +151,19 @@ class Device:
             except ModemUnavailable:
                 if time.monotonic() > deadline or not self.alive():
                     raise
-        self._at("AT+CMEE=1")
+        self.limits = numeric_errors(self._at)
         self._unlock_sim()
-        self._at("AT+CMGF=0", retry_busy=True)
-        cpms = self._at("AT+CPMS=?", "+CPMS:", retry_busy=True).first("+CPMS:") or ""
-        group = cpms.split("),(")[0] if "),(" in cpms else cpms
-        self.memories = [m for m in ("SM", "ME") if m in quoted(group)] or ["SM"]
-        store = "ME" if "ME" in self.memories else self.memories[0]
-        self._at(f'AT+CPMS="{store}","{store}","{store}"', retry_busy=True)
-        self._mem1 = store
+        self.stored_count()  # before anything can fail: what waits on the SIM if it does
         try:
-            self._at(CNMI_STORED)
-            self.cds_fallback = False
-        except CommandFailed:
-            log.warning("modem.cnmi_fallback port=%s cnmi=%s", self.port, CNMI_CDS_FALLBACK)
-            self._at(CNMI_CDS_FALLBACK)
-            self.cds_fallback = True
-        for optional in ("AT+CREG=1", "AT+COPS=3,0"):
-            try:
-                self._at(optional)
-            except CommandFailed:
-                log.info("modem.optional_setting_refused port=%s cmd=%s", self.port, optional)
+            setup: Setup = configure(self._at)
+        except Unsuitable as exc:
+            self.limits.update(exc.limits)
+            raise
+        self.memories = setup.memories
+        self.report_memories = setup.report_memories
+        self.reports = setup.reports
+        self.limits.update(setup.limits)
+        self._mem1 = None  # whatever the last +CPMS form selected: select before listing
 
     def _unlock_sim(self) -> None:
         state = self._sim_state()
@@ -187,8 +187,9 @@ class Device:
     def _sim_state(self) -> str:
         """READY / SIM PIN / SIM PUK / NOT INSERTED / SIM BUSY / ... Some modems answer
         AT+CPIN? without a final OK: a short timeout and the partial answer then suffice."""
+        wait = 0.3 if self._cpin_without_ok else min(2.0, self.command_timeout)
         try:
-            resp = self._at("AT+CPIN?", "+CPIN:", timeout=min(2.0, self.command_timeout))
+            resp = self._at("AT+CPIN?", "+CPIN:", timeout=wait)
         except CommandFailed as exc:
             code = exc.final
             if code.endswith(" 10") or code.endswith(" 310"):
@@ -198,6 +199,7 @@ class Device:
             raise
         except _PartialAnswer as partial:
             resp = partial.response
+            self._cpin_without_ok = True  # learnt: the next time, wait only for the line
         state = resp.first("+CPIN:")
         if state is None:
             raise ModemUnavailable(f"{self.port}: no +CPIN answer")
@@ -235,14 +237,17 @@ class Device:
     # ------------------------------------------------------------ state
 
     def health(self) -> Health:
-        csq_value = self._optional("AT+CSQ", "+CSQ:")
+        csq_value = self._optional("AT+CSQ", "+CSQ:", Limit.NO_SIGNAL)
         csq = _number((csq_value or "").split(",")[0])
         if csq == 99:
             csq = None
-        creg = self._optional("AT+CREG?", "+CREG:") or ""
-        fields = creg.split(",")
-        stat = (_number(fields[1]) if len(fields) > 1 else None) or 0
         cops = quoted(self._optional("AT+COPS?", "+COPS:") or "")
+        creg = self._optional("AT+CREG?", "+CREG:", Limit.NO_REGISTRATION)
+        if creg is None:  # no AT+CREG?: an operator named by AT+COPS? means registered
+            stat = 1 if cops else 0
+        else:
+            fields = creg.split(",")
+            stat = (_number(fields[1]) if len(fields) > 1 else None) or 0
         try:
             sim = self._sim_state()
         except CommandFailed as exc:
@@ -259,20 +264,38 @@ class Device:
             model=self._optional("AT+CGMM", ""),
         )
 
-    def _optional(self, command: str, prefix: str) -> str | None:
+    def stored_count(self) -> int | None:
+        """Received SMS waiting in storage (AT+CPMS? of the memories we read), None if the
+        modem will not say. Reports in "SR" are not counted."""
+        answer = self._optional("AT+CPMS?", "+CPMS:", Limit.NO_STORAGE_COUNT)
+        if answer is None:
+            return None
+        fields = [f.strip() for f in answer.split(",")]
+        used: dict[str, int] = {}
+        for i in range(0, len(fields) - 2, 3):
+            count = _number(fields[i + 1])
+            name = fields[i].strip('"').upper()
+            if count is not None and name in (self.memories or INBOX_MEMORIES):
+                used[name] = count
+        self.last_stored = sum(used.values()) if used else None
+        return self.last_stored
+
+    def _optional(self, command: str, prefix: str, limit: Limit | None = None) -> str | None:
         try:
             resp = self._at(command, prefix or None)
-        except CommandFailed:
+        except CommandFailed as exc:
+            if limit is not None:
+                self.limits.setdefault(limit, f"{command}: {exc.final}")
             return None
         if prefix:
             return resp.first(prefix)
-        return resp.info[0] if resp.info else None
+        return resp.info[0].strip() if resp.info else None
 
     # ------------------------------------------------------------ storage
 
-    def _listing(self) -> list[tuple[str, int, int, str, str | None]]:
+    def _listing(self, memories: list[str]) -> list[tuple[str, int, int, str, str | None]]:
         out = []
-        for memory in self.memories:
+        for memory in memories:
             self._select(memory)
             resp = self._at("AT+CMGL=4", "+CMGL:", timeout=max(self.command_timeout, 30.0))
             for entry in parse_cmgl(resp.info):
@@ -280,49 +303,66 @@ class Device:
         return out
 
     def list_stored(self) -> list[StoredSms]:
-        """Every received message in every memory, oldest index first; deletes nothing.
-        A PDU we cannot decode is returned raw with corrupt=True."""
+        """Every received message in every memory, oldest index first, then those handed over
+        directly (+CMT, `direct=True`); deletes nothing. A PDU we cannot decode is returned raw
+        with corrupt=True."""
         found: list[StoredSms] = []
-        for memory, index, stat, pdu, problem in self._listing():
-            decoded: Deliver | Report | None = None
-            if problem is None:
-                try:
-                    decoded = decode_pdu(pdu)
-                except PduDecodeError as exc:
-                    problem = str(exc)
-            if isinstance(decoded, Report):
-                continue
-            if decoded is None:
-                log.warning(
-                    "modem.corrupt_pdu port=%s memory=%s index=%s problem=%s pdu=%s",
-                    *(self.port, memory, index, problem, pdu[:400]),
-                )
-            found.append(
-                StoredSms(
-                    index=index,
-                    memory=memory,
-                    status=status_word(stat),
-                    pdu=pdu,
-                    sender=decoded.sender if decoded else "",
-                    smsc_time=decoded.smsc_time if decoded else UNKNOWN_TIME,
-                    text=decoded.text if decoded else "",
-                    concat=decoded.concat if decoded else None,
-                    digest=digest(pdu),
-                    corrupt=decoded is None,
-                    problem=problem,
-                )
-            )
+        for memory, index, stat, pdu, problem in self._listing(self.memories):
+            stored = self._stored(memory, index, stat, pdu, problem)
+            if stored is not None:
+                found.append(stored)
+        self._take_urcs()
+        direct, self._cmt = self._cmt, []
+        for pdu in direct:
+            stored = self._stored("", -1, 0, pdu.upper(), None)
+            if stored is not None:
+                found.append(stored)
         return found
 
+    def _stored(
+        self, memory: str, index: int, stat: int, pdu: str, problem: str | None
+    ) -> StoredSms | None:
+        decoded: Deliver | Report | None = None
+        if problem is None:
+            try:
+                decoded = decode_pdu(pdu)
+            except PduDecodeError as exc:
+                problem = str(exc)
+        if isinstance(decoded, Report):
+            return None
+        if decoded is None:
+            log.warning(
+                "modem.corrupt_pdu port=%s memory=%s index=%s problem=%s pdu=%s",
+                *(self.port, memory or "+CMT", index, problem, pdu[:400]),
+            )
+        return StoredSms(
+            index=index,
+            memory=memory,
+            status=status_word(stat),
+            pdu=pdu,
+            sender=decoded.sender if decoded else "",
+            smsc_time=decoded.smsc_time if decoded else UNKNOWN_TIME,
+            text=decoded.text if decoded else "",
+            concat=decoded.concat if decoded else None,
+            digest=digest(pdu),
+            corrupt=decoded is None,
+            problem=problem,
+            direct=not memory,
+        )
+
     def status_reports(self) -> list[StatusReport]:
-        """Stored status reports (ds=2), plus any +CDS seen in the URC stream (fallback)."""
+        """Stored status reports ("SR", or with the received messages where the modem keeps
+        them there), plus any +CDS seen in the URC stream."""
         reports = []
-        for memory, index, _stat, pdu, problem in self._listing():
+        for memory, index, _stat, pdu, problem in self._listing(self.report_memories):
             if problem is None:
                 try:
                     decoded = decode_pdu(pdu)
                 except PduDecodeError:
-                    continue  # list_stored() reports it
+                    if memory == "SR":
+                        log.warning("modem.corrupt_report index=%s pdu=%s", index, pdu[:400])
+                        self.delete(index, memory)  # else "SR" fills with what nobody can read
+                    continue  # in SM/ME list_stored() reports it
                 if isinstance(decoded, Report):
                     reports.append(_report(decoded, index, memory))
         self._take_urcs()
@@ -423,15 +463,20 @@ class Device:
             line = raw.strip()
             if not line:
                 continue
-            if self._cds_next:
-                self._cds_next = False
-                self._cds.append(line)
+            if self._pdu_next is not None:
+                self._pdu_next.append(line)
+                self._pdu_next = None
                 continue
             if STRAY.match(line):
                 log.info("modem.stray_line port=%s line=%r", self.port, line[:80])
+                mr = _number(line[6:].split(",")[0]) if line.startswith("+CMGS:") else None
+                if mr is not None:
+                    self.stray_refs.append(mr)  # a send's answer that came after a restart
                 continue
             if line.startswith("+CDS:"):
-                self._cds_next = True
+                self._pdu_next = self._cds
+            elif line.startswith("+CMT:"):
+                self._pdu_next = self._cmt
             self._urcs.append(line)
 
     def _on_fatal(self, exc: BaseException) -> None:  # reader thread: record only

@@ -34,6 +34,7 @@ class StoredSms:
     digest: str  # sha256 of the PDU hex
     corrupt: bool = False  # PDU could not be decoded: kept raw, text "", never dropped silently
     problem: str | None = None
+    direct: bool = False  # handed over as +CMT: nothing to delete (index -1, memory "")
 
 
 @dataclass(frozen=True)

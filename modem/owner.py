@@ -85,6 +85,9 @@ class OwnerState:
     unregistered_since: float | None = None  # unix time: up but not on the network since then
     last_ref: int | None = None
     health: dict[str, object] = field(default_factory=dict)
+    limits: dict[str, str] = field(default_factory=dict)  # what the modem could not do
+    limits_logged: set[str] = field(default_factory=set)  # each logged once per owner
+    sim_waiting: int = 0  # received SMS on the SIM when last counted
 
 
 class Owner(threading.Thread):
@@ -168,7 +171,8 @@ class Owner(threading.Thread):
             self.status.last_inbox = 0.0
         if any(h.startswith("+CDSI") for h in hints):
             self.status.last_reports = 0.0
-        if any(h.startswith(("RDY", "^BOOT", "SMS Ready", "+CFUN: 1")) for h in hints):
+        # Not ^BOOT: Huawei sticks repeat it every few seconds, as a heartbeat.
+        if any(h.startswith(("RDY", "SMS Ready", "+CFUN: 1")) for h in hints):
             log.warning("modem.rebooted modem=%s", modem)
         if mono - self.status.last_inbox >= POLL_INBOX_SECONDS:
             self.take_inbound()
@@ -188,7 +192,10 @@ class Owner(threading.Thread):
         device = self.make_device(replace(self.settings, pin=None) if refused else self.settings)
         device.on_urc = self.wake.set
         try:
-            device.connect()
+            try:
+                device.connect()
+            finally:
+                self._note_device(device)
         except PinRequired as exc:
             if exc.attempted and pin is not None:
                 self.registry.refuse_pin(modem, pin)
@@ -221,6 +228,19 @@ class Owner(threading.Thread):
         self.recover()
         self._publish_health(time.monotonic(), force=True)
         return True
+
+    def _note_device(self, device: Device) -> None:
+        """What a connection (or a failed one) learnt: limitations, SMS waiting on the SIM."""
+        if device.last_stored is not None:
+            self.status.sim_waiting = device.last_stored
+        if device.limits:
+            self.status.limits = {str(k): v for k, v in device.limits.items()}
+        for code, detail in self.status.limits.items():
+            if code not in self.status.limits_logged:
+                self.status.limits_logged.add(code)
+                log.warning(
+                    "modem.limitation modem=%s what=%s detail=%r", self.settings.id, code, detail
+                )
 
     def _down(self, error: str, retry_in: float) -> None:
         if self.status.state != "down":
@@ -261,7 +281,8 @@ class Owner(threading.Thread):
                 concat,
             )
             message = self.inbox.take(part, now)  # persisted (AOF, fsync) before the delete below
-            self.device.delete(stored.index, stored.memory)
+            if not stored.direct:  # a +CMT left nothing on the modem
+                self.device.delete(stored.index, stored.memory)
             if message is not None:
                 self.status.received += 1
                 metrics.sms_received(self.registry.client, self.settings.id)
@@ -476,9 +497,11 @@ class Owner(threading.Thread):
         if self.device is not None:
             try:
                 h = self.device.health()
+                self.device.stored_count()
             except ModemError as exc:
                 self._lost(f"health: {exc}")
             else:
+                self._note_device(self.device)
                 self.status.registered = h.registered
                 if h.registered:
                     self.status.unregistered_since = None
@@ -496,4 +519,6 @@ class Owner(threading.Thread):
                     "model": h.model,
                 }
         fields["state"] = self.status.state
+        fields["limits"] = ",".join(sorted(self.status.limits))
+        fields["sim_waiting"] = self.status.sim_waiting
         self.registry.publish_health(self.settings.id, fields)

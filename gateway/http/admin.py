@@ -15,6 +15,7 @@ from typing import Any, cast
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gateway.core.modem_limits import modem_notes
 from gateway.core.sms_text import (
     DEFAULT_TEMPLATES,
     PLACEHOLDERS,
@@ -112,6 +113,7 @@ def modem_rows() -> list[dict[str, Any]]:
                 "quarantine": quarantine,
                 "last_error": health.get("last_error") or None,
                 "updated_at": health.get("updated_at") or None,
+                "notes": modem_notes(health, registry.balance(modem)),
             }
         )
     return rows

@@ -89,6 +89,17 @@ def modem_families(s: Snapshot) -> Iterator[Metric]:
     signal = GaugeMetricFamily(
         "hoso_modem_signal_dbm", "Signal strength the modem last reported.", labels=["modem"]
     )
+    waiting = GaugeMetricFamily(
+        "hoso_modem_sim_waiting",
+        "Received SMS waiting on the modem's SIM when last counted; with the modem down, "
+        "citizens' SMS nobody reads.",
+        labels=["modem"],
+    )
+    limited = GaugeMetricFamily(
+        "hoso_modem_limitation",
+        "1 for each thing the modem could not do (a refused optional command), by code.",
+        labels=["modem", "limitation"],
+    )
     for m in s.modems:
         sent.add_metric([m.modem], m.sent)
         received.add_metric([m.modem], m.received)
@@ -104,7 +115,10 @@ def modem_families(s: Snapshot) -> Iterator[Metric]:
             registered.add_metric([m.modem], 1 if m.registered else 0)
         if m.signal_dbm is not None:
             signal.add_metric([m.modem], m.signal_dbm)
-    yield from (sent, received, errors, cmgs, up, state, registered, signal)
+        waiting.add_metric([m.modem], m.sim_waiting)
+        for code in m.limits:
+            limited.add_metric([m.modem, code], 1)
+    yield from (sent, received, errors, cmgs, up, state, registered, signal, waiting, limited)
 
 
 def queue_families(s: Snapshot) -> Iterator[Metric]:

@@ -192,6 +192,11 @@ def modem_health(modem: str) -> str:
     return f"{PREFIX}:modem:{modem}:health"
 
 
+def modem_balance(modem: str) -> str:
+    """Hash: the SIM's last prepaid balance reading (USSD): vnd, valid_until, read_ms, low..."""
+    return f"{PREFIX}:modem:{modem}:balance"
+
+
 def modem_owner(modem: str) -> str:
     """String with a TTL: the modem service instance that drives this modem (a lease)."""
     return f"{PREFIX}:modem:{modem}:owner"

@@ -24,6 +24,7 @@ from redis.client import Pipeline
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
+from gateway.core.modem_limits import parse_limits
 from gateway.store import keys
 from gateway.store.queues import ALL_QUEUES
 
@@ -149,6 +150,8 @@ class ModemFigures:
     signal_dbm: float | None
     pinned: int  # SMS queued for this modem only
     inflight: int  # SMS it has claimed and not finished
+    sim_waiting: int = 0  # received SMS on its SIM when last counted (0: none or unknown)
+    limits: tuple[str, ...] = ()  # what it could not do (gateway.core.modem_limits.Limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +250,9 @@ def _read_modems(client: redis.Redis, modems: list[str]) -> list[ModemFigures]:
     for modem in modems:
         pipe.hgetall(keys.metrics_modem(modem))
         pipe.hgetall(keys.metrics_cmgs(modem))
-        pipe.hmget(keys.modem_health(modem), ["state", "signal_dbm", "registered"])
+        pipe.hmget(
+            keys.modem_health(modem), ["state", "signal_dbm", "registered", "sim_waiting", "limits"]
+        )
         pipe.zcard(keys.outbox_pinned(modem))
         pipe.scard(keys.outbox_inflight(modem))
     answers = pipe.execute()
@@ -255,7 +260,7 @@ def _read_modems(client: redis.Redis, modems: list[str]) -> list[ModemFigures]:
     for i, modem in enumerate(modems):
         counters, cmgs, health, pinned, inflight = answers[5 * i : 5 * i + 5]
         counts = _counts(counters)
-        state, signal, registered = cast(list[str | None], health)
+        state, signal, registered, waiting, limits = cast(list[str | None], health)
         figures.append(
             ModemFigures(
                 modem=modem,
@@ -274,6 +279,8 @@ def _read_modems(client: redis.Redis, modems: list[str]) -> list[ModemFigures]:
                 signal_dbm=_float_or_none(signal),
                 pinned=int(pinned),
                 inflight=int(inflight),
+                sim_waiting=int(_float_or_none(waiting) or 0),
+                limits=parse_limits(limits),
             )
         )
     return figures

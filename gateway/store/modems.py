@@ -112,6 +112,18 @@ class ModemRegistry:
         pipe.sadd(keys.modem_ids(), modem)
         pipe.execute()
 
+    def publish_balance(self, modem: str, fields: dict[str, Any]) -> None:
+        """The SIM's last balance reading (USSD); kept without expiry: the pool page shows the
+        last known balance of a modem that is down."""
+        flat = {k: "" if v is None else str(v) for k, v in fields.items()}
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(keys.modem_balance(modem))
+        pipe.hset(keys.modem_balance(modem), mapping=flat)  # type: ignore[arg-type]
+        pipe.execute()
+
+    def balance(self, modem: str) -> dict[str, str]:
+        return cast(dict[str, str], self._redis.hgetall(keys.modem_balance(modem)))
+
     def reset(self, modem: str) -> bool:
         """Drops administrators' live changes: the modem is as the config file says again.
         False if there were none."""
@@ -124,6 +136,7 @@ class ModemRegistry:
             return False
         self._redis.delete(
             keys.modem_health(modem),
+            keys.modem_balance(modem),
             keys.metrics_modem(modem),
             keys.metrics_cmgs(modem),
             keys.modem_quarantine(modem),

@@ -13,13 +13,14 @@ import copy
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
 from modem.emulator.device import Device, local_now
 from modem.emulator.ledger import Ledger, Sent
+from modem.emulator.profiles import config_for
 from modem.emulator.pty import PtyLoop, PtyPort
 from modem.emulator.schedule import ThreadScheduler
 from modem.emulator.state import DeviceConfig, Identity, UrcMode
@@ -48,6 +49,8 @@ class Bank:
         wall: Callable[[], datetime] = local_now,
         seed: int | None = None,
         fresh_ledger: bool = False,
+        profiles: Mapping[str, str] | str | None = None,
+        direct_only: Sequence[str] = (),
     ) -> None:
         self.dir = Path(directory)
         self.ids = [f"m{i + 1}" for i in range(modems)] if isinstance(modems, int) else list(modems)
@@ -58,6 +61,11 @@ class Bank:
         self._template.urc_mode = UrcMode(urc_mode)
         self._template.status_report_delay = status_report_delay
         self._template.seed = seed
+        # A model profile per modem (modem/emulator/profiles.py): one name for all, or by id.
+        self._profiles = (
+            dict.fromkeys(self.ids, profiles) if isinstance(profiles, str) else dict(profiles or {})
+        )
+        self._direct_only = frozenset(direct_only)  # ids whose +CNMI offers only <mt> 0 and 2
         self._control_enabled = control
         self._fresh_ledger = fresh_ledger  # else DIR/ledger.jsonl keeps earlier runs' records
         self._wall = wall
@@ -82,6 +90,9 @@ class Bank:
         self._loop = PtyLoop()
         for n, modem_id in enumerate(self.ids):
             config = copy.deepcopy(self._template)
+            if self._profiles.get(modem_id):
+                config = config_for(self._profiles[modem_id], base=config)
+            config.direct_only = modem_id in self._direct_only
             ident = config.identity
             config.identity = Identity(
                 **{

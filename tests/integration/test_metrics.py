@@ -336,7 +336,9 @@ def test_every_metric_the_operator_docs_and_alert_rules_name_is_exported(
     app: Flask, redis_client: redis.Redis
 ) -> None:
     registry = ModemRegistry(redis_client)
-    registry.publish_health("m1", {"state": "up", "signal_dbm": -71, "registered": 1})
+    registry.publish_health(
+        "m1", {"state": "up", "signal_dbm": -71, "registered": 1, "limits": "no_cmee"}
+    )
     text = app.test_client().get("/metrics").get_data(as_text=True)
     exported = set()
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
