@@ -47,6 +47,7 @@ class StatusReport:
     discharge_time: datetime | None
     index: int | None  # storage index, None for a +CDS URC
     memory: str | None = None
+    submitted: datetime | None = None  # TP-SCTS: when the SMSC took the part
 
 
 def _report(rep: Report, index: int | None, memory: str | None) -> StatusReport:
@@ -59,4 +60,5 @@ def _report(rep: Report, index: int | None, memory: str | None) -> StatusReport:
         discharge_time=rep.discharge_time,
         index=index,
         memory=memory,
+        submitted=rep.submitted,
     )

@@ -309,6 +309,7 @@ class Owner(threading.Thread):
                 report.delivered,
                 report.final,
                 now_ms,
+                report.status,
             )
             log.info(
                 "sms.report modem=%s ref=%s status=%s sms=%s",

@@ -146,7 +146,8 @@ ENQUEUE = ENQUEUE.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
 RELEASE = RELEASE.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
 CLAIM = CLAIM.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
 
-# KEYS: delivery ref key; ARGV: delivered (1/0), final (1/0), now (ms), sms key prefix
+# KEYS: delivery ref key; ARGV: delivered (1/0), final (1/0), now (ms), sms key prefix, the
+#       error to record when the report says the part failed
 DELIVERY = """
 local ref = redis.call('GET', KEYS[1])
 if not ref then return nil end
@@ -170,7 +171,7 @@ for i = 1, parts do if reports[i] == nil then reports[i] = cjson.null end end
 local fields = {'reports', cjson.encode(reports), 'updated_ms', ARGV[3]}
 if failed then
   table.insert(fields, 'state'); table.insert(fields, 'failed')
-  table.insert(fields, 'error'); table.insert(fields, 'delivery failed')
+  table.insert(fields, 'error'); table.insert(fields, ARGV[5])
   state = 'failed'
 elseif delivered == parts and state == 'submitted' then
   table.insert(fields, 'state'); table.insert(fields, 'delivered')
@@ -447,7 +448,9 @@ class Outbox:
             pipe.srem(keys.outbox_inflight(sms.modem), sms.id)
         pipe.hset(name, mapping=fields)
         pipe.set(
-            keys.delivery_ref(sms.modem, reference, sms.to), f"{sms.id}:{part}", ex=DELIVERY_REF_TTL
+            keys.delivery_ref(sms.modem, reference, report_number(sms.to)),
+            f"{sms.id}:{part}",
+            ex=DELIVERY_REF_TTL,
         )
         self._log(
             pipe, sms.id, "submitted", now_ms, modem=sms.modem, part=part, ref=reference, how=how
@@ -508,13 +511,28 @@ class Outbox:
         pipe.execute()
 
     def delivery_report(
-        self, modem: str, reference: int, recipient: str, delivered: bool, final: bool, now_ms: int
+        self,
+        modem: str,
+        reference: int,
+        recipient: str,
+        delivered: bool,
+        final: bool,
+        now_ms: int,
+        status: int | None = None,
     ) -> tuple[str, SmsState] | None:
-        """Applies a status report to the part it is for; (sms id, its state) or None if unknown."""
+        """Applies a status report to the part it is for; (sms id, its state) or None if unknown.
+        `status` (TP-ST) is named in the error of a part that was not delivered."""
+        error = "không đến được máy người nhận"
+        if status is not None:
+            error += f" (TP-ST {status})"
+        args = ["1" if delivered else "0", "1" if final else "0", now_ms, keys.sms_prefix(), error]
         result = self._delivery(
-            keys=[keys.delivery_ref(modem, reference, recipient)],
-            args=["1" if delivered else "0", "1" if final else "0", now_ms, keys.sms_prefix()],
+            keys=[keys.delivery_ref(modem, reference, report_number(recipient))], args=args
         )
+        if not result and recipient != report_number(recipient):
+            # a part recorded before recipients were compared by their last digits
+            old = keys.delivery_ref(modem, reference, recipient)
+            result = self._delivery(keys=[old], args=args)
         if not result:
             return None
         return str(result[0]), SmsState(result[1])
@@ -570,6 +588,13 @@ class Outbox:
         if modem is None:
             return int(self._redis.zcard(keys.outbox_shared()))
         return int(self._redis.zcard(keys.outbox_pinned(modem)))
+
+
+def report_number(number: str) -> str:
+    """A recipient as it is compared with a status report's: its last 9 digits. The SMSC may
+    write the number national (09...), international without '+' or as E.164."""
+    digits = "".join(c for c in number if c.isdigit())
+    return digits[-9:] if len(digits) >= 9 else number
 
 
 def _index(pipe: Any, message_id: str, to: str, dossier: str, created_ms: int) -> None:

@@ -206,6 +206,27 @@ def test_each_family_sends_a_reply_and_its_status_report_settles_it(
     eventually(lambda: all(m.used == 0 for m in storage), what="reports deleted")
 
 
+def test_reports_stored_in_sr_are_read_and_deleted_so_it_never_fills(pool: Pool) -> None:
+    """A Q24xx keeps 20 reports in "SR"; a modem service that never read "SR" lost every
+    report after the 20th and no SMS ever reached "delivered"."""
+    modem = "sierra-q24"
+    eventually(lambda: up(pool, modem), what="up")
+    outbox = Outbox(pool.client)
+    now = int(time.time() * 1000)
+    ids = [
+        outbox.enqueue(f"+8492{n:07d}", f"Tra loi {n}", Priority.REPLY, now, via=modem)
+        for n in range(45)
+    ]
+    assert pool.bank.device(modem).storage.memories["SR"].capacity == 20
+
+    def all_delivered() -> bool:
+        return all((s := outbox.get(i)) and s.state is SmsState.DELIVERED for i in ids)
+
+    eventually(all_delivered, timeout=60, what="45 replies delivered")
+    sr = pool.bank.device(modem).storage.memories["SR"]
+    eventually(lambda: sr.used == 0, what="SR emptied")
+
+
 def test_a_modem_that_only_announces_nothing_still_has_its_sms_read(pool: Pool) -> None:
     """The EG25 profile sends its URCs to another port: no +CMTI, no +CDSI on the AT port.
     Storage polling takes the SMS in and settles the reply all the same."""
