@@ -18,6 +18,7 @@ from config.settings import (
     AdminSettings,
     GatewaySettings,
     ModemSettings,
+    PoolSettings,
     RedisSettings,
     SecuritySettings,
     Settings,
@@ -31,6 +32,7 @@ SECTIONS: dict[str, type[Any]] = {
     "security": SecuritySettings,
     "sms": SmsSettings,
     "admin": AdminSettings,
+    "pool": PoolSettings,
 }
 
 

@@ -456,16 +456,20 @@ class Device:
 
     def _take_urcs(self) -> None:
         while self._incoming:
-            self._note([self._incoming.popleft()])
+            self._note([self._incoming.popleft()], stream=True)
 
-    def _note(self, lines: list[str]) -> None:
+    def _note(self, lines: list[str], stream: bool = False) -> None:
+        """Sort URC lines: +CMT / +CDS with the PDU line that follows them, late +CMGS answers,
+        the rest as hints. `stream`: lines of the URC stream, where a PDU line may come in a
+        later call; otherwise the URCs of one response, complete in themselves."""
+        pending = self._pdu_next if stream else None
         for raw in lines:
             line = raw.strip()
             if not line:
                 continue
-            if self._pdu_next is not None:
-                self._pdu_next.append(line)
-                self._pdu_next = None
+            if pending is not None:
+                pending.append(line)
+                pending = None
                 continue
             if STRAY.match(line):
                 log.info("modem.stray_line port=%s line=%r", self.port, line[:80])
@@ -474,10 +478,12 @@ class Device:
                     self.stray_refs.append(mr)  # a send's answer that came after a restart
                 continue
             if line.startswith("+CDS:"):
-                self._pdu_next = self._cds
+                pending = self._cds
             elif line.startswith("+CMT:"):
-                self._pdu_next = self._cmt
+                pending = self._cmt
             self._urcs.append(line)
+        if stream:
+            self._pdu_next = pending
 
     def _on_fatal(self, exc: BaseException) -> None:  # reader thread: record only
         self._fatal = exc
@@ -547,6 +553,7 @@ class Device:
                     raise ModemUnavailable(f"{self.port}: no answer to {command}") from None
                 resp = split_response(lines, command, prefix)
                 self._note(resp.urcs)
+                self._note_late_answers(resp)
                 if resp.ok:
                     return resp
                 code = resp.error_code()
@@ -556,6 +563,16 @@ class Device:
                 raise CommandFailed(command, resp.final or "no final result")
         finally:
             self._lock.release()
+
+    def _note_late_answers(self, resp: Response) -> None:
+        """A "+CMGS: <mr>" inside another command's answer: a send that completed after its
+        service died, answered to the next one (the MR of a part now in doubt)."""
+        for line in resp.info:
+            if line.startswith("+CMGS:"):
+                mr = _number(line[6:].split(",")[0])
+                if mr is not None:
+                    log.info("modem.late_send_answer port=%s mr=%s", self.port, mr)
+                    self.stray_refs.append(mr)
 
 
 class _PartialAnswer(ModemUnavailable):

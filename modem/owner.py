@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from config.settings import ModemSettings
+from config.settings import ModemSettings, PoolSettings
 from gateway.core.errors import InvalidPhone
-from gateway.core.messages import RetryWhere
+from gateway.core.messages import RetryWhere, SmsState
 from gateway.core.phones import mask_phone, normalise_phone
 from gateway.core.times import to_micros
 from gateway.store import metrics
@@ -28,12 +28,14 @@ from gateway.store.outbox import Outbound, Outbox, UnknownFate
 from gateway.store.replies import OptOuts
 from modem.device import Device, StatusReport, encode_parts
 from modem.errors import ModemError, ModemUnavailable, PinRequired, SendFailed, Verdict
+from modem.in_doubt import InDoubt
 
 log = logging.getLogger(__name__)
 
 LEASE_MS = 15_000
 POLL_INBOX_SECONDS = 2.0
 POLL_REPORTS_SECONDS = 5.0
+POLL_IN_DOUBT_SECONDS = 1.0  # while a crash left parts in doubt, waiting for their reports
 HEALTH_SECONDS = 5.0
 RECONNECT_BACKOFF_MAX = 30.0
 IDLE_WAIT_SECONDS = 0.5
@@ -101,6 +103,7 @@ class Owner(threading.Thread):
         hand_over: HandOver,
         make_device: DeviceFactory = default_device,
         clock: Callable[[], datetime] = now_utc,
+        pool: PoolSettings | None = None,
     ) -> None:
         super().__init__(name=f"modem-{settings.id}", daemon=True)
         self.settings = settings
@@ -113,6 +116,8 @@ class Owner(threading.Thread):
         self.make_device = make_device
         self.clock = clock
         self.device: Device | None = None
+        self.pool = pool or PoolSettings()
+        self.in_doubt = InDoubt()
         self.opt_outs = OptOuts(registry.client)
         self.status = OwnerState()
         self.stopping = threading.Event()
@@ -177,9 +182,12 @@ class Owner(threading.Thread):
         if mono - self.status.last_inbox >= POLL_INBOX_SECONDS:
             self.take_inbound()
             self.status.last_inbox = mono
-        if mono - self.status.last_reports >= POLL_REPORTS_SECONDS:
+        every = POLL_IN_DOUBT_SECONDS if self.in_doubt else POLL_REPORTS_SECONDS
+        if mono - self.status.last_reports >= every:
             self.apply_reports(device.status_reports())
             self.status.last_reports = mono
+        if self.in_doubt and self.device is not None:
+            self.settle_expired()
         self._publish_health(mono, force=False)
         return self.send_one()
 
@@ -299,18 +307,19 @@ class Owner(threading.Thread):
     # -- delivery reports --------------------------------------------------------------------
 
     def apply_reports(self, reports: list[StatusReport]) -> None:
+        """Applies each report to its part, deletes it from the modem; a report that matches no
+        recorded part may settle a part a crash left in doubt (modem/in_doubt.py)."""
         assert self.device is not None
         now_ms = to_micros(self.clock()) // 1000
+        confirmed: list[UnknownFate] = []
         for report in reports:
-            applied = self.outbox.delivery_report(
-                self.settings.id,
-                report.reference,
-                report.recipient,
-                report.delivered,
-                report.final,
-                now_ms,
-                report.status,
-            )
+            applied = self._apply(report, now_ms)
+            if applied is None and self.in_doubt:
+                doubt = self.in_doubt.match(report, self.device.stray_refs)
+                if doubt is not None:
+                    self._confirm(doubt.fate, report.reference, "report")
+                    confirmed.append(doubt.fate)
+                    applied = self._apply(report, now_ms)
             log.info(
                 "sms.report modem=%s ref=%s status=%s sms=%s",
                 self.settings.id,
@@ -320,6 +329,19 @@ class Owner(threading.Thread):
             )
             if report.index is not None:
                 self.device.delete_report(report)
+        for fate in confirmed:  # the rest of a multipart SMS whose part in doubt went out
+            self._continue(fate.sms.id)
+
+    def _apply(self, report: StatusReport, now_ms: int) -> tuple[str, SmsState] | None:
+        return self.outbox.delivery_report(
+            self.settings.id,
+            report.reference,
+            report.recipient,
+            report.delivered,
+            report.final,
+            now_ms,
+            report.status,
+        )
 
     # -- outbound ---------------------------------------------------------------------------
 
@@ -432,48 +454,65 @@ class Owner(threading.Thread):
     # -- crash recovery --------------------------------------------------------------------
 
     def recover(self) -> None:
-        """Parts whose fate a crash left unknown: confirmed by a status report, or resent once."""
+        """At connect: parts a crash left in doubt wait (bounded) for the status report that
+        confirms them; SMS claimed but not started go back to their queue (Outbox.recover)."""
         assert self.device is not None
+        modem = self.settings.id
         now_ms = to_micros(self.clock()) // 1000
-        unknown = self.outbox.recover(self.settings.id, now_ms)
-        if not unknown:
-            return
-        reports = self.device.status_reports()
+        if self.status.last_ref is None:
+            self.status.last_ref = self.outbox.last_reference(modem)
+        unknown = self.outbox.recover(modem, now_ms)
+        wait = self.pool.report_wait_seconds
         for fate in unknown:
-            self._resolve(fate, reports)
-        self.apply_reports(reports)
+            if self.device.reports == "none" or wait <= 0:
+                self._settle_without_report(fate)
+            else:
+                log.info(
+                    "sms.fate_waiting modem=%s id=%s part=%d seconds=%d",
+                    *(modem, fate.sms.id, fate.part, wait),
+                )
+                self.in_doubt.add(fate, time.monotonic() + wait)
+        if self.in_doubt:
+            self.apply_reports(self.device.status_reports())
+            self.status.last_reports = time.monotonic()
 
-    def _resolve(self, fate: UnknownFate, reports: list[StatusReport]) -> None:
+    def settle_expired(self) -> None:
+        """Parts in doubt whose wait is over: no report confirmed them, send them again."""
+        for doubt in self.in_doubt.expired(time.monotonic()):
+            fate = doubt.fate
+            log.warning(
+                "sms.resend_unknown modem=%s id=%s part=%d reason=no-report",
+                *(self.settings.id, fate.sms.id, fate.part),
+            )
+            current = self.outbox.get(fate.sms.id) or fate.sms
+            self.send(current, start=fate.part, resend_first=True, expected_ref=fate.expected_ref)
+
+    def _settle_without_report(self, fate: UnknownFate) -> None:
+        """A modem without status reports: resend once; a part already resent once is taken as
+        sent (never a third copy: without reports nothing tells which copy went out)."""
         sms = fate.sms
-        matched = next(
-            (r for r in reports if r.reference == fate.expected_ref and r.recipient == sms.to),
-            None,
-        )
-        if matched is not None or sms.resent:
-            # Confirmed by the network, or already resent once: never a third copy.
-            log.info(
-                "sms.fate_resolved modem=%s id=%s part=%d by=%s",
-                self.settings.id,
-                sms.id,
-                fate.part,
-                "report" if matched else "earlier-resend",
-            )
-            reference = matched.reference if matched else (fate.expected_ref or 0)
-            self.outbox.submitted(
-                sms,
-                fate.part,
-                reference,
-                to_micros(self.clock()) // 1000,
-                how="report" if matched else "earlier-resend",
-            )
-            refreshed = self.outbox.get(sms.id)
-            if refreshed is not None and refreshed.next_part < refreshed.parts:
-                self.send(refreshed, start=refreshed.next_part, resend_first=False)
+        if sms.resent:
+            self._confirm(fate, fate.expected_ref or 0, "earlier-resend")
+            self._continue(sms.id)
             return
         log.warning(
-            "sms.resend_unknown modem=%s id=%s part=%d", self.settings.id, sms.id, fate.part
+            "sms.resend_unknown modem=%s id=%s part=%d reason=no-reports",
+            *(self.settings.id, sms.id, fate.part),
         )
         self.send(sms, start=fate.part, resend_first=True, expected_ref=fate.expected_ref)
+
+    def _confirm(self, fate: UnknownFate, reference: int, how: str) -> None:
+        log.info(
+            "sms.fate_resolved modem=%s id=%s part=%d by=%s ref=%s",
+            *(self.settings.id, fate.sms.id, fate.part, how, reference),
+        )
+        now_ms = to_micros(self.clock()) // 1000
+        self.outbox.submitted(fate.sms, fate.part, reference, now_ms, how=how)
+
+    def _continue(self, sms_id: str) -> None:
+        refreshed = self.outbox.get(sms_id)
+        if refreshed is not None and 0 < refreshed.next_part < refreshed.parts:
+            self.send(refreshed, start=refreshed.next_part, resend_first=False)
 
     # -- health -----------------------------------------------------------------------------
 

@@ -197,6 +197,11 @@ def modem_balance(modem: str) -> str:
     return f"{PREFIX}:modem:{modem}:balance"
 
 
+def modem_last_reference(modem: str) -> str:
+    """String: the TP-MR of the last part this modem's network accepted (the next one's guess)."""
+    return f"{PREFIX}:modem:{modem}:last-mr"
+
+
 def modem_owner(modem: str) -> str:
     """String with a TTL: the modem service instance that drives this modem (a lease)."""
     return f"{PREFIX}:modem:{modem}:owner"

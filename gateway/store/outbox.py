@@ -227,7 +227,8 @@ class UnknownFate:
 
     sms: Outbound
     part: int
-    expected_ref: int | None
+    expected_ref: int | None  # the TP-MR it should have had (a guess: the modem's next one)
+    since_ms: int = 0  # when it was being handed over
 
 
 class Outbox:
@@ -452,6 +453,8 @@ class Outbox:
             f"{sms.id}:{part}",
             ex=DELIVERY_REF_TTL,
         )
+        if how == "+CMGS":
+            pipe.set(keys.modem_last_reference(sms.modem), reference)
         self._log(
             pipe, sms.id, "submitted", now_ms, modem=sms.modem, part=part, ref=reference, how=how
         )
@@ -550,7 +553,9 @@ class Outbox:
                 continue
             if sms.state is SmsState.SUBMITTING:
                 expected = sms.fields.get("expected_ref", "")
-                unknown.append(UnknownFate(sms, sms.next_part, int(expected) if expected else None))
+                since = int(sms.fields.get("updated_ms") or now_ms)
+                guess = int(expected) if expected else None
+                unknown.append(UnknownFate(sms, sms.next_part, guess, since))
                 pipe = self._redis.pipeline(transaction=False)
                 self._log(pipe, sms.id, "fate_unknown", now_ms, modem=modem, part=sms.next_part)
                 pipe.execute()
@@ -566,6 +571,11 @@ class Outbox:
         pipe.zadd(queue, {sms.id: int(sms.fields["score"])})
         self._log(pipe, sms.id, "requeued", now_ms, modem=sms.modem, was=sms.state.value)
         pipe.execute()
+
+    def last_reference(self, modem: str) -> int | None:
+        """The TP-MR of the last part this modem's network accepted, if any is recorded."""
+        value = self._redis.get(keys.modem_last_reference(modem))
+        return int(value) if value is not None else None
 
     def mark_resent(self, sms: Outbound) -> None:
         self._redis.hset(keys.sms(sms.id), "resent", "1")
