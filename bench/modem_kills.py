@@ -22,12 +22,14 @@ in flight.
 
     .venv/bin/python bench/modem_kills.py [--kills 100] [--modems 4] [--latency 3]
                                           [--report-wait 10] [--modes on,off] [--keep DIR]
+                                          [--run-seconds 0] [--seed 13]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -97,6 +99,7 @@ class Children:
 
 def run(mode: str, home: Path, args: argparse.Namespace) -> Result:
     result = Result(mode=mode, kills=args.kills)
+    rng = random.Random(args.seed)
     home.mkdir(parents=True, exist_ok=True)
     server = RedisServer(home / "redis").start()
     children = Children()
@@ -128,56 +131,55 @@ def run(mode: str, home: Path, args: argparse.Namespace) -> Result:
         for i in range(1, args.modems + 1):
             registry.change(f"m{i}", per_minute=10_000, per_hour=100_000, per_day=1_000_000)
         outbox = Outbox(client)
-        count = args.messages or (args.kills + 5) * args.modems
-        now = int(time.time() * 1000)
-        texts = {
-            f"+8490{i:07d}": f"Thong bao {i}: "
-            + ("ho so da duoc tiep nhan. " * 8 if i % 3 == 0 else "da xong.")
-            for i in range(count)
-        }
-        ids = [outbox.enqueue(to, t, Priority.NOTIFICATION, now) for to, t in texts.items()]
-        result.messages = count
+        texts: dict[str, str] = {}
+        ids: list[str] = []
+
+        def top_up(want: int) -> None:
+            """Keeps `want` SMS waiting in the shared queue: the modems never run dry."""
+            now = int(time.time() * 1000)
+            for _ in range(max(0, want - outbox.depth())):
+                i = len(texts)
+                to = f"+8490{i:07d}"
+                texts[to] = f"Thong bao {i}: " + (
+                    "ho so da duoc tiep nhan. " * 8 if i % 3 == 0 else "da xong."
+                )
+                ids.append(outbox.enqueue(to, texts[to], Priority.NOTIFICATION, now))
+
         started = time.monotonic()
         service_argv = [python, "-m", "hoso.cli", "modem", "--sim-dir", str(sim)]
+        modems = [f"m{i}" for i in range(1, args.modems + 1)]
 
         def submitting(since_ms: int) -> bool:
-            """A part of one of `recent` being handed to a modem by this run of the service."""
+            """A part being handed to a modem by this run of the service (not one in doubt
+            since an earlier kill)."""
+            flying = set().union(*(client.smembers(keys.outbox_inflight(m)) for m in modems))
             pipe = client.pipeline(transaction=False)
-            for sid in recent:
-                pipe.hmget(keys.sms(sid), "state", "updated_ms")
+            for sid in flying:
+                pipe.hmget(keys.sms(str(sid)), "state", "updated_ms")
             return any(
                 state == SmsState.SUBMITTING.value and int(updated or 0) >= since_ms
                 for state, updated in pipe.execute()
             )
 
-        cursor = 0
         for kill in range(args.kills):
+            top_up(4 * args.modems)
             since_ms = int(time.time() * 1000)
             service = children.start(service_argv, env, home / "modem.log")
-            recent: list[str] = []
+            time.sleep(rng.uniform(0, args.run_seconds))  # then the next part being submitted
             deadline = time.monotonic() + 120
-            while not recent or not submitting(since_ms):
+            while not submitting(since_ms):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"kill {kill + 1}: no part caught while being submitted")
-                # the SMS the modems may be taking now: the oldest not yet settled
-                while (
-                    cursor < len(ids)
-                    and (s := outbox.get(ids[cursor]))
-                    and s.state not in UNSETTLED
-                ):
-                    cursor += 1
-                recent = ids[cursor : cursor + 4 * args.modems]
                 time.sleep(0.005)
             os.kill(service.pid, signal.SIGKILL)
             service.wait()
-            print(
-                f"{mode}: kill {kill + 1}/{args.kills} at {time.monotonic() - started:.0f} s",
-                flush=True,
-            )
+            elapsed = time.monotonic() - started
+            print(f"{mode}: kill {kill + 1}/{args.kills} at {elapsed:.0f} s", flush=True)
+        result.messages = len(ids)
         children.start(service_argv, env, home / "modem.log")
         settle_from = time.monotonic()
         deadline = settle_from + args.settle_timeout
-        while any((s := outbox.get(sid)) is None or s.state in UNSETTLED for sid in ids[cursor:]):
+        while any((s := outbox.get(sid)) is None or s.state in UNSETTLED for sid in ids):
             if time.monotonic() > deadline:
                 raise RuntimeError("not every SMS was sent after the last restart")
             time.sleep(0.5)
@@ -210,8 +212,14 @@ def main() -> int:
     parser.add_argument("--modems", type=int, default=4)
     parser.add_argument("--latency", type=float, default=3.0, help="seconds per SMS part")
     parser.add_argument("--report-wait", type=int, default=10, help="[pool] report_wait_seconds")
-    parser.add_argument("--messages", type=int, default=0, help="default: enough for the kills")
     parser.add_argument("--modes", default="on,off", help="status reports on, off, or both")
+    parser.add_argument(
+        "--run-seconds",
+        type=float,
+        default=0.0,
+        help="after each start the service runs up to this long (uniform) before the kill",
+    )
+    parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--settle-timeout", type=float, default=600.0)
     parser.add_argument("--keep", type=Path, help="run in this directory and keep the logs")
     args = parser.parse_args()
@@ -226,7 +234,8 @@ def main() -> int:
     print()
     print(
         f"{args.modems} modems, {args.latency} s per part, report wait {args.report_wait} s, "
-        f"kill -9 of `hoso modem` while a part is being submitted"
+        f"kill -9 of `hoso modem` while a part is being submitted, after running up to "
+        f"{args.run_seconds} s"
     )
     print()
     print(

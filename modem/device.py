@@ -69,6 +69,7 @@ from modem.sms_pdu import (
     encode_parts,
     parts_needed,
 )
+from modem.ussd import unsolicited
 
 log = logging.getLogger(__name__)
 
@@ -290,6 +291,57 @@ class Device:
         if prefix:
             return resp.first(prefix)
         return resp.info[0].strip() if resp.info else None
+
+    def ussd(self, code: str, timeout: float = 15.0) -> str | None:
+        """The network's answer to a USSD code (`*101#`), as text; None when the modem refuses
+        the request or no answer comes within `timeout` (the limitation no_ussd)."""
+        command = f'AT+CUSD=1,"{code}",15'
+        try:
+            resp = self._at(command, "+CUSD:")
+        except CommandFailed as exc:
+            # Huawei sticks take text only after AT^USSDMODE=0 (else 7-bit packed hex).
+            if not self._try("AT^USSDMODE=0"):
+                self.limits.setdefault(Limit.NO_USSD, f"{command}: {exc.final}")
+                return None
+            try:
+                resp = self._at(command, "+CUSD:")
+            except CommandFailed as again:
+                self.limits.setdefault(Limit.NO_USSD, f"{command}: {again.final}")
+                return None
+        found = resp.first("+CUSD:")
+        line = f"+CUSD: {found}" if found is not None else self._wait_ussd(timeout)
+        answer = unsolicited(line) if line else None
+        if answer is not None and answer.status == 1:
+            self._try("AT+CUSD=2")  # the network asks for more: end the session
+        if answer is None or answer.text is None or answer.status not in (0, 1):
+            self.limits.setdefault(Limit.NO_USSD, f"{command}: {line or 'no answer'}")
+            return None
+        return answer.text
+
+    def _wait_ussd(self, timeout: float) -> str | None:
+        """The +CUSD URC (its string may span lines), taken out of the URC hints."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive():
+            self._take_urcs()
+            for i, line in enumerate(self._urcs):
+                if not line.startswith("+CUSD:"):
+                    continue
+                end = i + 1
+                while line.count('"') % 2 and end < len(self._urcs):
+                    line += "\n" + self._urcs[end]
+                    end += 1
+                if line.count('"') % 2 == 0:
+                    del self._urcs[i:end]
+                    return line
+            time.sleep(0.05)
+        return None
+
+    def _try(self, command: str) -> bool:
+        try:
+            self._at(command)
+        except CommandFailed:
+            return False
+        return True
 
     # ------------------------------------------------------------ storage
 

@@ -23,9 +23,11 @@ from gateway.core.phones import mask_phone, normalise_phone
 from gateway.core.times import to_micros
 from gateway.store import metrics
 from gateway.store.inbox import InboundPart, Inbox
+from gateway.store.metrics import NO_CREDIT
 from gateway.store.modems import Caps, ModemRegistry
 from gateway.store.outbox import Outbound, Outbox, UnknownFate
 from gateway.store.replies import OptOuts
+from modem.credit import Credit, carrier_named
 from modem.device import Device, StatusReport, encode_parts
 from modem.errors import ModemError, ModemUnavailable, PinRequired, SendFailed, Verdict
 from modem.in_doubt import InDoubt
@@ -118,6 +120,7 @@ class Owner(threading.Thread):
         self.device: Device | None = None
         self.pool = pool or PoolSettings()
         self.in_doubt = InDoubt()
+        self.credit = Credit(settings.id, self.pool, registry, clock)
         self.opt_outs = OptOuts(registry.client)
         self.status = OwnerState()
         self.stopping = threading.Event()
@@ -189,7 +192,11 @@ class Owner(threading.Thread):
         if self.in_doubt and self.device is not None:
             self.settle_expired()
         self._publish_health(mono, force=False)
-        return self.send_one()
+        if self.send_one():
+            return True
+        if self.credit.due() and self.device is not None:  # when idle: USSD takes seconds
+            self.credit.read(self.device, self._carrier())
+        return False
 
     # -- connection ------------------------------------------------------------------------
 
@@ -356,7 +363,7 @@ class Owner(threading.Thread):
             self.status.last_error = reason
             return False
         self.status.state = "up"
-        if not self.status.registered:
+        if not self.status.registered or self.credit.no_credit:
             return False
         return self.registry.under_caps(
             s.id, Caps(s.per_minute, s.per_hour, s.per_day), self.clock()
@@ -410,7 +417,6 @@ class Owner(threading.Thread):
             try:
                 reference = self.device.send(part)
             except SendFailed as exc:
-                metrics.send_failed(self.registry.client, self.settings.id, exc.verdict, exc.code)
                 self._refused(sms, exc)
                 return
             except ModemUnavailable as exc:
@@ -419,6 +425,7 @@ class Owner(threading.Thread):
                 self._lost(f"send: {exc}")
                 return
             self.status.last_ref = reference
+            self.credit.spent()
             self.outbox.submitted(sms, index, reference, to_micros(self.clock()) // 1000)
             self.registry.count_sent(self.settings.id, self.clock())
             metrics.part_sent(self.registry.client, self.settings.id, time.monotonic() - started)
@@ -434,14 +441,26 @@ class Owner(threading.Thread):
     def _refused(self, sms: Outbound, exc: SendFailed) -> None:
         now_ms = to_micros(self.clock()) // 1000
         self.status.last_error = str(exc)
+        error = f"+CMS ERROR: {exc.code}" if exc.code is not None else str(exc)
+        assert self.device is not None
+        if self.credit.explains(exc.code, self.device, self._carrier()):
+            # Not the SIM's fault nor the message's: it has no credit. Another modem sends it.
+            metrics.send_failed(self.registry.client, self.settings.id, NO_CREDIT, exc.code)
+            self.status.last_error = f"{error}: SIM hết tiền"
+            self.outbox.failed_attempt(sms, RetryWhere.ELSEWHERE, f"{error} (SIM hết tiền)", now_ms)
+            log.warning(
+                "sms.refused modem=%s id=%s code=%s verdict=no-credit",
+                *(self.settings.id, sms.id, exc.code),
+            )
+            self._publish_health(time.monotonic(), force=True)
+            return
+        metrics.send_failed(self.registry.client, self.settings.id, exc.verdict, exc.code)
         where = WHERE[exc.verdict]
         if exc.verdict is Verdict.QUARANTINE and self.registry.note_quarantine_error(
             self.settings.id, exc.code, now_ms
         ):
             log.warning("modem.quarantined modem=%s code=%s", self.settings.id, exc.code)
-        state = self.outbox.failed_attempt(
-            sms, where, f"+CMS ERROR: {exc.code}" if exc.code is not None else str(exc), now_ms
-        )
+        state = self.outbox.failed_attempt(sms, where, error, now_ms)
         log.warning(
             "sms.refused modem=%s id=%s code=%s verdict=%s now=%s",
             self.settings.id,
@@ -514,6 +533,11 @@ class Owner(threading.Thread):
         if refreshed is not None and 0 < refreshed.next_part < refreshed.parts:
             self.send(refreshed, start=refreshed.next_part, resend_first=False)
 
+    def _carrier(self) -> str | None:
+        """The SIM's carrier: as configured, else from the network the modem is on."""
+        operator = self.status.health.get("operator") if self.status.health else None
+        return self.settings.carrier or carrier_named(str(operator) if operator else None)
+
     # -- health -----------------------------------------------------------------------------
 
     def _publish_health(self, mono: float, force: bool) -> None:
@@ -561,4 +585,6 @@ class Owner(threading.Thread):
         fields["state"] = self.status.state
         fields["limits"] = ",".join(sorted(self.status.limits))
         fields["sim_waiting"] = self.status.sim_waiting
+        fields["no_credit"] = int(self.credit.no_credit)
+        self.status.health = fields
         self.registry.publish_health(self.settings.id, fields)

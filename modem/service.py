@@ -217,6 +217,7 @@ class ModemService:
             if (
                 unowned
                 or state in ("disabled", "quarantined")
+                or h.get("no_credit") == "1"  # a dry SIM: its replies go out elsewhere
                 or (state == "down" and down_for >= self.failover_after)
                 or (state == "up" and off_network_for >= self.failover_after)
             ):

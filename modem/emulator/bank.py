@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -262,6 +263,26 @@ class Bank:
 
     def set_storage_capacity(self, modem_id: str, capacity: int, memory: str = "SM") -> None:
         self.device(modem_id).storage.memories[memory].capacity = capacity
+
+    def set_balance(self, modem_id: str, vnd: int | None, price: int | None = None) -> None:
+        """The SIM's prepaid balance (None: no balance, never refused) and a part's price."""
+        prepaid = self.device(modem_id).config.prepaid
+        prepaid.balance = vnd
+        if price is not None:
+            prepaid.price = price
+
+    def set_ussd_answer(self, modem_id: str, text: str | None) -> None:
+        """What the network answers any USSD code (None: the carrier's usual balance answer)."""
+        self.device(modem_id).config.prepaid.answer = text
+
+    def set_operator(self, modem_id: str, long_name: str, short: str, numeric: str) -> None:
+        device = self.device(modem_id)
+        device.identity = replace(
+            device.identity,
+            operator_long=long_name,
+            operator_short=short,
+            operator_numeric=numeric,
+        )
 
     def clear_faults(self, modem_id: str) -> None:
         device = self.device(modem_id)

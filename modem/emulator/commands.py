@@ -350,3 +350,26 @@ def ussdmode(dev: Device, cmd: Command) -> list[str]:
         return ["^USSDMODE: (0-1)"]
     dev.ussd_packed = int_arg(cmd, 0, 0, 1)
     return []
+
+
+@handles("+CUSD")
+def cusd(dev: Device, cmd: Command) -> list[str]:
+    """USSD (TS 27.007 7.15): AT+CUSD=1,"*101#",15 answers OK; the network's answer comes a
+    moment later as +CUSD: 0,"...",15 (modem/emulator/prepaid.py)."""
+    if cmd.op is Op.TEST:
+        return ["+CUSD: (0-2)"]
+    if cmd.op is Op.READ:
+        return ["+CUSD: 1"]
+    if cmd.op is not Op.SET:
+        raise syntax()
+    n = int_arg(cmd, 0, 0, 2, 0)
+    code = cmd.arg(1)
+    if n == 2 or code is None:
+        return []
+    if dev.ussd_packed:  # a Huawei in ^USSDMODE=1 takes only 7-bit packed hex
+        raise syntax()
+    dev.require_sim("cme")
+    if not dev.registered():
+        raise cme(30)  # no network service
+    dev.ussd_later(code)
+    return []

@@ -383,12 +383,15 @@ class Device:
                 raise cms(331)
             if self.faults.error_share and self.rng.random() < self.faults.error_share:
                 raise cms(self.rng.choice(self.faults.error_codes))
+            if not self.config.prepaid.can_pay():
+                raise cms(self.config.prepaid.dry_error)
         except AtError as exc:
             log.info("sms.submit_failed modem=%s code=%s", self.id, exc.code)
             self._final(exc.result(self.settings.cmee))
             return
         mr = self._next_mr
         self._next_mr = (mr + 1) % 256
+        self.config.prepaid.charge()
         self._record(submit, mr)
         self._info([[f"+CMGS: {mr}"]])
         self._final("OK")
@@ -507,6 +510,23 @@ class Device:
                 if index is not None:
                     memory.slots[index] = Stored(MsgStat.REC_UNREAD, hex_pdu, length, report=True)
                     self._urc([f'+CDSI: "{memory.name}",{index}'], True)
+            self._flush()
+
+    def ussd_later(self, code: str) -> None:
+        """The network's answer to a USSD request, a moment later, as a +CUSD URC."""
+        gen = self._generation
+        self._scheduler.call_later(self.config.ussd_delay, lambda: self._ussd_answer(gen, code))
+
+    def _ussd_answer(self, gen: int, code: str) -> None:
+        with self._lock:
+            if gen != self._generation:
+                return
+            answer = self.config.prepaid.ussd_answer(code, self.identity.operator_long)
+            if answer is None:
+                self._urc(["+CUSD: 4"])  # operation not supported
+            else:
+                text = answer.replace('"', "'")
+                self._urc([f'+CUSD: 0,"{text}",15'])
             self._flush()
 
     def set_network(self, lost: bool) -> None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING
 
+from modem.emulator.prepaid import Prepaid
+
 if TYPE_CHECKING:
     from modem.emulator.profiles import Profile
 
@@ -168,6 +170,8 @@ class DeviceConfig:
     quirks: Quirks = field(default_factory=Quirks)
     faults: Faults = field(default_factory=Faults)
     profile: Profile | None = None  # None: the generic modem (modem/emulator/profiles.py)
+    prepaid: Prepaid = field(default_factory=Prepaid)  # balance, USSD answers
+    ussd_delay: float = 0.3  # seconds before the network answers a USSD request
     direct_only: bool = False  # +CNMI <mt> limited to 0 and 2: received SMS come as +CMT
 
 

@@ -82,6 +82,7 @@ def test_a_modems_sends_errors_receipts_and_latencies_are_counted_across_process
     metrics.send_failed(other_process, "m1", "quarantine", 41)
     metrics.send_failed(other_process, "m1", "retry_here", None)  # no code: a timeout
     metrics.send_failed(other_process, "m1", "never", 1)
+    metrics.send_failed(other_process, "m1", metrics.NO_CREDIT, 21)  # refused: the SIM is dry
     metrics.modem_lost(other_process, "m1")
     metrics.sms_received(other_process, "m1")
     metrics.sms_received(other_process, "m1")
@@ -102,6 +103,7 @@ def test_a_modems_sends_errors_receipts_and_latencies_are_counted_across_process
         "timeout": 1,
         "never": 1,
         "unavailable": 1,
+        "no_credit": 1,
         "retry_here": 0,  # every class is there from the start, so rate() sees the first error
         "retry_elsewhere": 0,
     }
@@ -338,6 +340,9 @@ def test_every_metric_the_operator_docs_and_alert_rules_name_is_exported(
     registry = ModemRegistry(redis_client)
     registry.publish_health(
         "m1", {"state": "up", "signal_dbm": -71, "registered": 1, "limits": "no_cmee"}
+    )
+    registry.publish_balance(
+        "m1", {"vnd": 19900, "low": 1, "valid_days": 3, "validity_low": 1, "read_ms": 1}
     )
     text = app.test_client().get("/metrics").get_data(as_text=True)
     exported = set()

@@ -19,8 +19,10 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from config.settings import AdminSettings, GatewaySettings, ModemSettings, Settings
+from gateway.core.messages import Priority, SmsState
 from gateway.core.modem_limits import Limit, parse_limits
 from gateway.store.modems import ModemRegistry
+from gateway.store.outbox import Outbox
 from gateway.store.users import AdminUsers, Role
 from hoso.redis_server import RedisServer
 from modem.device import Device
@@ -153,3 +155,66 @@ def test_a_modem_that_refuses_an_optional_command_works_and_the_page_says_what_i
             page = admin.get("/admin/modems").get_data(as_text=True)
             assert "Không đặt được cách ngắt cuộc gọi (AT+CVHU=0)" in page
             assert "không hoạt động" not in page
+
+
+def test_a_sim_that_runs_dry_mid_run_raises_the_alarm_and_its_replies_leave_elsewhere(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+    app: Flask,
+    admin: FlaskClient,
+) -> None:
+    """m1's prepaid SIM pays two SMS (350 đ each out of 1,000 đ); the third is refused with
+    +CMS ERROR: 21. The owner reads the balance (*101#, "TK goc la 300d."): no credit, not a
+    barred SIM. The refused reply and the ones waiting for m1 leave through m2; nothing fails,
+    m1 is not quarantined, and the page and the metrics say the SIM is dry."""
+    with Bank(tmp_path / "sim", ["m1", "m2"], status_report_delay=0.2) as bank:
+        bank.set_balance("m1", 1000, price=350)
+        bank.set_balance("m2", 500_000, price=350)
+        registry = ModemRegistry(redis_client)
+        for modem in bank.ids:
+            registry.change(modem, per_minute=10_000, per_hour=100_000, per_day=1_000_000)
+        with running_service(bank, redis_server):
+            eventually(
+                lambda: all(registry.health(m).get("state") == "up" for m in bank.ids), what="up"
+            )
+            outbox = Outbox(redis_client)
+            now = int(time.time() * 1000)
+            ids = [
+                outbox.enqueue(f"+8490300000{n}", f"Tra loi {n}", Priority.REPLY, now, via="m1")
+                for n in range(6)
+            ]
+
+            def all_out() -> bool:
+                return all(
+                    (s := outbox.get(i)) is not None
+                    and s.state in (SmsState.SUBMITTED, SmsState.DELIVERED)
+                    for i in ids
+                )
+
+            eventually(all_out, what="every reply sent")
+            by_modem = [s.modem for s in bank.sent()]
+            assert by_modem.count("m1") == 2
+            assert by_modem.count("m2") == 4
+            assert registry.quarantined("m1") is None
+            assert registry.health("m1")["no_credit"] == "1"
+            assert registry.balance("m1")["vnd"] == "300"
+            assert metric(app, "hoso_modem_no_credit", modem="m1") == 1
+            assert metric(app, "hoso_modem_no_credit", modem="m2") == 0
+            assert metric(app, "hoso_modem_balance_vnd", modem="m1") == 300
+            assert metric(app, "hoso_modem_balance_low", modem="m1") == 1
+            refused = metric(
+                app, "hoso_modem_send_errors_total", modem="m1", **{"class": "no_credit"}
+            )
+            assert refused is not None
+            assert refused >= 1
+            page = admin.get("/admin/modems").get_data(as_text=True)
+            assert "SIM hết tiền: gửi bị từ chối, tin nhắn chuyển sang modem khác" in page
+            assert "Số dư SIM: <strong>300 đ</strong>" in page
+            later = outbox.enqueue(
+                "+84903000009", "Sau khi het tien", Priority.REPLY, now, via="m1"
+            )
+            eventually(
+                lambda: (s := outbox.get(later)) is not None and s.modem == "m2",
+                what="a new reply for m1 taken by m2",
+            )
