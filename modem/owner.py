@@ -22,6 +22,7 @@ from gateway.core.messages import RetryWhere, SmsState
 from gateway.core.phones import mask_phone, normalise_phone
 from gateway.core.times import to_micros
 from gateway.store import metrics
+from gateway.store.caps import SendCaps
 from gateway.store.inbox import InboundPart, Inbox
 from gateway.store.metrics import NO_CREDIT
 from gateway.store.modems import Caps, ModemRegistry
@@ -121,6 +122,7 @@ class Owner(threading.Thread):
         self.pool = pool or PoolSettings()
         self.in_doubt = InDoubt()
         self.credit = Credit(settings.id, self.pool, registry, clock)
+        self.caps = SendCaps(registry)
         self.opt_outs = OptOuts(registry.client)
         self.status = OwnerState()
         self.stopping = threading.Event()
@@ -365,15 +367,18 @@ class Owner(threading.Thread):
         self.status.state = "up"
         if not self.status.registered or self.credit.no_credit:
             return False
-        return self.registry.under_caps(
-            s.id, Caps(s.per_minute, s.per_hour, s.per_day), self.clock()
-        )
+        return self.caps.under(s.id, Caps(s.per_minute, s.per_hour, s.per_day), self.clock())
 
     def send_one(self) -> bool:
         if not self._may_send():
             return False
         now_ms = to_micros(self.clock()) // 1000
-        sms = self.outbox.claim(self.settings.id, self.settings.carrier or "", now_ms)
+        sms = self.outbox.claim(
+            self.settings.id,
+            self._carrier() or "",
+            now_ms,
+            reply_wait_ms=self.pool.reply_wait_seconds * 1000,
+        )
         if sms is None:
             return False
         if sms.fields.get("kind") == "notice" and self.opt_outs.is_out(sms.to):
@@ -428,6 +433,7 @@ class Owner(threading.Thread):
             self.credit.spent()
             self.outbox.submitted(sms, index, reference, to_micros(self.clock()) // 1000)
             self.registry.count_sent(self.settings.id, self.clock())
+            self.caps.count(self.settings.id, self.clock())
             metrics.part_sent(self.registry.client, self.settings.id, time.monotonic() - started)
             self.status.sent += 1
         log.info(

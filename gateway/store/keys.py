@@ -197,6 +197,16 @@ def modem_balance(modem: str) -> str:
     return f"{PREFIX}:modem:{modem}:balance"
 
 
+def modem_carriers() -> str:
+    """Hash: modem id -> the carrier of its SIM, as its owner last claimed with it."""
+    return f"{PREFIX}:modems:carriers"
+
+
+def modem_sent_times(modem: str) -> str:
+    """Sorted set: when this modem's parts went out in the last hour (sliding send caps)."""
+    return f"{PREFIX}:modem:{modem}:sent-times"
+
+
 def modem_last_reference(modem: str) -> str:
     """String: the TP-MR of the last part this modem's network accepted (the next one's guess)."""
     return f"{PREFIX}:modem:{modem}:last-mr"

@@ -158,14 +158,6 @@ class ModemRegistry:
 
     # -- caps -----------------------------------------------------------------------------
 
-    def under_caps(self, modem: str, caps: Caps, now: datetime) -> bool:
-        names = windows(now)
-        counts = self._redis.mget(
-            [keys.modem_sent(modem, names[w][0]) for w in ("minute", "hour", "day")]
-        )
-        minute, hour, day = (int(c or 0) for c in counts)
-        return minute < caps.per_minute and hour < caps.per_hour and day < caps.per_day
-
     def count_sent(self, modem: str, now: datetime) -> None:
         pipe = self._redis.pipeline(transaction=False)
         for name, ttl in windows(now).values():

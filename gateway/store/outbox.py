@@ -99,8 +99,10 @@ return #head / 2
 """
 )
 
-# KEYS: pinned queue of this modem, shared queue, delayed set, inflight set of this modem
-# ARGV: modem id, its carrier ('' if unknown), now (ms), sms key prefix, attempts key prefix,
+# KEYS: pinned queue of this modem, shared queue, delayed set, inflight set of this modem,
+#       the modems' carriers (hash)
+# ARGV: modem id, its carrier ('' if unknown), now (ms), sms key prefix, how long a reply may
+#       wait for its own modem (ms, '' : for ever), pinned queue key prefix, attempts key prefix,
 #       instance
 CLAIM = (
     _LOG
@@ -113,7 +115,7 @@ for _, id in ipairs(due) do
   if m[1] then redis.call('ZADD', m[1], m[2], id) end
   redis.call('ZREM', KEYS[3], id)
 end
-local best, best_score, best_queue = nil, nil, nil
+local best, best_score, best_queue, spilled = nil, nil, nil, nil
 local pinned = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if pinned[1] then
   best, best_score, best_queue = pinned[1], tonumber(pinned[2]), KEYS[1]
@@ -132,13 +134,40 @@ for i = 1, #shared, 2 do
 end
 local candidate = match or head
 if candidate and (not best or head_score < best_score) then
-  best, best_queue = candidate, KEYS[2]
+  best, best_score, best_queue = candidate, head_score, KEYS[2]
+end
+-- A reply waiting longer than the reply wait for its own (busy, capped, down) modem leaves
+-- from this one when both are on the same carrier.
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
+  if ARGV[5] ~= '' then
+    local carriers = redis.call('HGETALL', KEYS[5])
+    for i = 1, #carriers, 2 do
+      local other = carriers[i]
+      if other ~= ARGV[1] and carriers[i + 1] == ARGV[2] then
+        local queue = ARGV[6] .. other
+        local top = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+        if top[1] then
+          local score = tonumber(top[2])
+          local queued = score % __BAND__
+          if queued <= now - tonumber(ARGV[5]) and (not best or score < best_score) then
+            best, best_score, best_queue, spilled = top[1], score, queue, other
+          end
+        end
+      end
+    end
+  end
 end
 if not best then return nil end
 redis.call('ZREM', best_queue, best)
-redis.call('HSET', prefix .. best, 'state', 'claimed', 'modem', ARGV[1], 'updated_ms', now)
+local fields = {'state', 'claimed', 'modem', ARGV[1], 'updated_ms', now}
+if best_queue ~= KEYS[2] and ARGV[5] ~= '' then
+  table.insert(fields, 'reply_wait_ms'); table.insert(fields, ARGV[5])
+end
+if spilled then table.insert(fields, 'spilled_from'); table.insert(fields, spilled) end
+redis.call('HSET', prefix .. best, unpack(fields))
 redis.call('SADD', KEYS[4], best)
-log(best, {at = now, event = 'claimed', modem = ARGV[1]})
+log(best, {at = now, event = 'claimed', modem = ARGV[1], from = spilled})
 return redis.call('HGETALL', prefix .. best)
 """.replace("__SCAN__", str(SCAN)).replace("__BAND__", str(PRIORITY_BAND))
 )
@@ -362,19 +391,28 @@ class Outbox:
 
     # -- the modem's owner -------------------------------------------------------------------
 
-    def claim(self, modem: str, carrier: str, now_ms: int) -> Outbound | None:
+    def claim(
+        self, modem: str, carrier: str, now_ms: int, reply_wait_ms: int | None = None
+    ) -> Outbound | None:
+        """The next SMS for this modem: the head of its pinned queue or of the shared queue
+        (its carrier's numbers first), whichever comes first by priority then age; with
+        `reply_wait_ms`, also a reply pinned to another modem of the same `carrier` that has
+        waited that long (recorded on it: `reply_wait_ms`, `spilled_from`)."""
         raw = self._claim(
             keys=[
                 keys.outbox_pinned(modem),
                 keys.outbox_shared(),
                 keys.outbox_delayed(),
                 keys.outbox_inflight(modem),
+                keys.modem_carriers(),
             ],
             args=[
                 modem,
                 carrier,
                 now_ms,
                 keys.sms_prefix(),
+                "" if reply_wait_ms is None else max(0, reply_wait_ms),
+                keys.outbox_pinned(""),
                 keys.sms_attempts(""),
                 self._instance,
             ],
