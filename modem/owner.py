@@ -15,6 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
+
+import redis
 
 from config.settings import ModemSettings, PoolSettings
 from gateway.core.errors import InvalidPhone
@@ -34,6 +38,7 @@ from modem.errors import ModemError, ModemUnavailable, PinRequired, SendFailed, 
 from modem.in_doubt import InDoubt
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LEASE_MS = 15_000
 POLL_INBOX_SECONDS = 2.0
@@ -44,6 +49,9 @@ RECONNECT_BACKOFF_MAX = 30.0
 IDLE_WAIT_SECONDS = 0.5
 STANDBY_WAIT_SECONDS = 2.0
 PARTIAL_TIMEOUT_MS = 15 * 60 * 1000
+STORE_BACKOFF_FIRST = 0.25  # seconds; doubled while the store does not answer
+STORE_BACKOFF_MAX = 5.0
+STORE_PERSIST_SECONDS = 30.0  # how long a write recording a sent part is retried in place
 
 WHERE = {
     Verdict.RETRY_HERE: RetryWhere.HERE,
@@ -90,6 +98,8 @@ class OwnerState:
     unregistered_since: float | None = None  # unix time: up but not on the network since then
     last_ref: int | None = None
     health: dict[str, object] = field(default_factory=dict)
+    store_hiccup: bool = False  # the store failed the last turn
+    store_backoff: float = 0.25  # seconds before the next try while it does
     limits: dict[str, str] = field(default_factory=dict)  # what the modem could not do
     limits_logged: set[str] = field(default_factory=set)  # each logged once per owner
     sim_waiting: int = 0  # received SMS on the SIM when last counted
@@ -133,10 +143,16 @@ class Owner(threading.Thread):
         log.info("modem.owner_started modem=%s port=%s", self.settings.id, self.settings.port)
         while not self.stopping.is_set():
             try:
+                if self.status.store_hiccup:
+                    self.recover_after_hiccup()
                 busy = self.step()
+                self._store_back()
             except ModemError as exc:  # the modem stopped answering properly: reconnect
                 self._lost(str(exc))
                 busy = False
+            except redis.RedisError as exc:  # the store, not the modem: wait and go on
+                self._store_hiccup(exc)
+                continue
             except Exception as exc:  # the daemon's one broad catch: log, drop the device, go on
                 log.error(
                     "modem.loop_error modem=%s error=%s", self.settings.id, exc, exc_info=True
@@ -155,6 +171,45 @@ class Owner(threading.Thread):
     def stop(self) -> None:
         self.stopping.set()
         self.wake.set()
+
+    # -- store hiccups ---------------------------------------------------------------------
+    # A Redis that stalls or restarts for a few seconds is not the modem's fault: the device is
+    # kept, the state and last error stay, the turn is retried with a growing pause. Writes that
+    # record what the modem already did (a part accepted) are retried in place (`_persist`);
+    # anything left half done is settled as after a crash once the store answers again.
+
+    def _store_hiccup(self, exc: redis.RedisError) -> None:
+        if not self.status.store_hiccup:
+            log.warning("modem.store_unavailable modem=%s error=%s", self.settings.id, exc)
+        self.status.store_hiccup = True
+        self.stopping.wait(self.status.store_backoff)
+        self.status.store_backoff = min(STORE_BACKOFF_MAX, self.status.store_backoff * 2)
+
+    def _store_back(self) -> None:
+        if self.status.store_hiccup:
+            log.warning("modem.store_back modem=%s", self.settings.id)
+        self.status.store_hiccup = False
+        self.status.store_backoff = STORE_BACKOFF_FIRST
+
+    def recover_after_hiccup(self) -> None:
+        """The SMS this owner was handling when the store failed: as after a crash."""
+        if self.device is not None and self.device.alive():
+            self.recover()
+
+    def _persist(self, what: str, write: Callable[[], T]) -> T:
+        """A write recording what the modem did, retried through a store hiccup (bounded);
+        past the bound it raises, and `recover_after_hiccup` settles the part."""
+        pause = STORE_BACKOFF_FIRST
+        deadline = time.monotonic() + STORE_PERSIST_SECONDS
+        while True:
+            try:
+                return write()
+            except redis.RedisError as exc:
+                if time.monotonic() + pause > deadline or self.stopping.is_set():
+                    raise
+                log.info("modem.store_retry modem=%s what=%s error=%s", self.settings.id, what, exc)
+                time.sleep(pause)
+                pause = min(STORE_BACKOFF_MAX, pause * 2)
 
     def step(self) -> bool:
         """One turn of the loop; True when it did work (so the next turn comes at once)."""
@@ -431,10 +486,10 @@ class Owner(threading.Thread):
                 return
             self.status.last_ref = reference
             self.credit.spent()
-            self.outbox.submitted(sms, index, reference, to_micros(self.clock()) // 1000)
-            self.registry.count_sent(self.settings.id, self.clock())
-            self.caps.count(self.settings.id, self.clock())
-            metrics.part_sent(self.registry.client, self.settings.id, time.monotonic() - started)
+            now_ms = to_micros(self.clock()) // 1000
+            record = partial(self.outbox.submitted, sms, index, reference, now_ms)
+            self._persist("submitted", record)
+            self._persist("caps", partial(self._count_part, time.monotonic() - started))
             self.status.sent += 1
         log.info(
             "sms.submitted modem=%s id=%s to=%s parts=%d",
@@ -443,6 +498,11 @@ class Owner(threading.Thread):
             mask_phone(sms.to),
             len(parts),
         )
+
+    def _count_part(self, seconds: float) -> None:
+        self.registry.count_sent(self.settings.id, self.clock())
+        self.caps.count(self.settings.id, self.clock())
+        metrics.part_sent(self.registry.client, self.settings.id, seconds)
 
     def _refused(self, sms: Outbound, exc: SendFailed) -> None:
         now_ms = to_micros(self.clock()) // 1000
@@ -453,7 +513,12 @@ class Owner(threading.Thread):
             # Not the SIM's fault nor the message's: it has no credit. Another modem sends it.
             metrics.send_failed(self.registry.client, self.settings.id, NO_CREDIT, exc.code)
             self.status.last_error = f"{error}: SIM hết tiền"
-            self.outbox.failed_attempt(sms, RetryWhere.ELSEWHERE, f"{error} (SIM hết tiền)", now_ms)
+            self._persist(
+                "refused",
+                lambda: self.outbox.failed_attempt(
+                    sms, RetryWhere.ELSEWHERE, f"{error} (SIM hết tiền)", now_ms
+                ),
+            )
             log.warning(
                 "sms.refused modem=%s id=%s code=%s verdict=no-credit",
                 *(self.settings.id, sms.id, exc.code),
@@ -466,7 +531,9 @@ class Owner(threading.Thread):
             self.settings.id, exc.code, now_ms
         ):
             log.warning("modem.quarantined modem=%s code=%s", self.settings.id, exc.code)
-        state = self.outbox.failed_attempt(sms, where, error, now_ms)
+        state = self._persist(
+            "refused", lambda: self.outbox.failed_attempt(sms, where, error, now_ms)
+        )
         log.warning(
             "sms.refused modem=%s id=%s code=%s verdict=%s now=%s",
             self.settings.id,
