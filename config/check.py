@@ -326,8 +326,15 @@ def settings_problems(
             normalise_phone(sms.number)
         except CoreError:
             warning("sms", "number", f"{sms.number!r} is not a phone number")
+    for f in dataclasses.fields(settings.pool):
+        code = getattr(settings.pool, f.name)
+        if f.name.startswith("ussd_") and code and not USSD_CODE.fullmatch(code):
+            error("pool", f.name, f'must be a USSD code such as "*101#" (or ""), not {code!r}')
     problems += modem_problems(settings.modems, source, host)
     return problems
+
+
+USSD_CODE = re.compile(r"[*#][0-9*#]{1,30}#")  # what a modem can dial: *101#, *102*1#
 
 
 def key_file_problems(key: str, path: str, source: str, host: Host) -> list[Problem]:

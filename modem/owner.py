@@ -64,6 +64,10 @@ DeviceFactory = Callable[[ModemSettings], Device]
 HandOver = Callable[[str], None]  # gives an inbound message id to the workers (an RQ job)
 
 
+def replace_fate(fate: UnknownFate, sms: Outbound) -> UnknownFate:
+    return UnknownFate(sms, fate.part, fate.expected_ref, fate.since_ms)
+
+
 def default_device(settings: ModemSettings) -> Device:
     return Device(settings.port, settings.baudrate, settings.pin)
 
@@ -569,15 +573,24 @@ class Owner(threading.Thread):
             self.status.last_reports = time.monotonic()
 
     def settle_expired(self) -> None:
-        """Parts in doubt whose wait is over: no report confirmed them, send them again."""
+        """Parts in doubt whose wait is over: no report confirmed them, send them again. A part
+        already resent once is sent again only while this modem's reports are known to come
+        (a report in the last `REPORTS_ALIVE_MS`): if the network sends none, the silence
+        proves nothing, and a third copy is never risked."""
         for doubt in self.in_doubt.expired(time.monotonic()):
             fate = doubt.fate
+            current = self.outbox.get(fate.sms.id) or fate.sms
+            if current.resent and not self.outbox.reports_alive(self.settings.id, self._now_ms()):
+                self._settle_without_report(replace_fate(fate, current))
+                continue
             log.warning(
                 "sms.resend_unknown modem=%s id=%s part=%d reason=no-report",
                 *(self.settings.id, fate.sms.id, fate.part),
             )
-            current = self.outbox.get(fate.sms.id) or fate.sms
             self.send(current, start=fate.part, resend_first=True, expected_ref=fate.expected_ref)
+
+    def _now_ms(self) -> int:
+        return to_micros(self.clock()) // 1000
 
     def _settle_without_report(self, fate: UnknownFate) -> None:
         """A modem without status reports: resend once; a part already resent once is taken as

@@ -207,6 +207,11 @@ def modem_sent_times(modem: str) -> str:
     return f"{PREFIX}:modem:{modem}:sent-times"
 
 
+def modem_last_report(modem: str) -> str:
+    """String with a TTL: when this modem last had a status report (ms): its reports come."""
+    return f"{PREFIX}:modem:{modem}:last-report"
+
+
 def modem_last_reference(modem: str) -> str:
     """String: the TP-MR of the last part this modem's network accepted (the next one's guess)."""
     return f"{PREFIX}:modem:{modem}:last-mr"

@@ -38,6 +38,7 @@ from gateway.store.replication import confirm
 
 PRIORITY_BAND = 10**13  # score = priority * band + milliseconds: priority first, then age
 DELIVERY_REF_TTL = 3 * 86400
+REPORTS_ALIVE_MS = 6 * 3600 * 1000  # a modem whose last report is older sends none, we assume
 ATTEMPTS_TTL = 30 * 86400  # as long as a dedupe key: the log outlives any retry of its SMS
 DEDUPE_TTL = 30 * 86400
 SCAN = 20
@@ -567,6 +568,7 @@ class Outbox:
         if status is not None:
             error += f" (TP-ST {status})"
         args = ["1" if delivered else "0", "1" if final else "0", now_ms, keys.sms_prefix(), error]
+        self._redis.set(keys.modem_last_report(modem), now_ms, ex=REPORTS_ALIVE_MS // 1000)
         result = self._delivery(
             keys=[keys.delivery_ref(modem, reference, report_number(recipient))], args=args
         )
@@ -609,6 +611,11 @@ class Outbox:
         pipe.zadd(queue, {sms.id: int(sms.fields["score"])})
         self._log(pipe, sms.id, "requeued", now_ms, modem=sms.modem, was=sms.state.value)
         pipe.execute()
+
+    def reports_alive(self, modem: str, now_ms: int) -> bool:
+        """Whether this modem's network sent a status report lately (`REPORTS_ALIVE_MS`)."""
+        last = self._redis.get(keys.modem_last_report(modem))
+        return last is not None and now_ms - int(last) < REPORTS_ALIVE_MS
 
     def last_reference(self, modem: str) -> int | None:
         """The TP-MR of the last part this modem's network accepted, if any is recorded."""

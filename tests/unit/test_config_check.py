@@ -324,3 +324,11 @@ def test_a_station_file_the_loader_refuses_is_one_error() -> None:
 
     report = check_station(Path("/etc/hoso/s.toml"), {}, load, FakeHost())
     assert [p.line() for p in report.problems] == ["/etc/hoso/s.toml: station.key_id is required"]
+
+
+def test_pool_ussd_codes_must_be_codes_a_modem_can_dial() -> None:
+    report = check(
+        GOOD + '[pool]\nussd_viettel = "*101#"\nussd_mobifone = "101"\nussd_other = ""\n'
+    )
+    assert keys_of(report, Severity.ERROR) == ["pool.ussd_mobifone"]
+    assert 'must be a USSD code such as "*101#"' in report.problems[0].line()
