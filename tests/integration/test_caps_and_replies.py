@@ -135,13 +135,16 @@ def test_the_seventh_citizen_of_a_minute_is_answered_by_another_viettel_modem_af
                 )
 
             eventually(sent, what="five replies sent")
-            by_modem = sorted(s.modem for s in bank.sent())
-            assert by_modem == ["m1", "m1", "m2", "m2", "m2"]
+            by_modem = [s.modem for s in bank.sent()]
+            assert by_modem.count("m1") <= 2  # its cap
+            assert by_modem.count("m2") >= 3
+            assert by_modem.count("m3") == 0  # VinaPhone: never
             for sid in ids:
                 sms = outbox.get(sid)
                 assert sms is not None
                 assert sms.fields["reply_wait_ms"] == "1000"
                 assert sms.fields.get("spilled_from", "m1") == "m1"
+                assert ("spilled_from" in sms.fields) == (sms.modem == "m2")
         finally:
             service.stop()
             thread.join(30)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -355,3 +357,20 @@ def test_every_metric_the_operator_docs_and_alert_rules_name_is_exported(
         named |= set(re.findall(r"\bhoso_[a-z_]+[a-z]", (docs / page).read_text(encoding="utf-8")))
     assert named  # the pages do name metrics
     assert named - exported == set()
+
+
+@pytest.mark.skipif(
+    shutil.which("promtool") is None,
+    reason="promtool not installed (Debian: apt-get install prometheus)",
+)
+def test_the_alert_rules_pass_promtool() -> None:
+    rules = Path(__file__).resolve().parents[2] / "docs" / "alerts.yml"
+    done = subprocess.run(
+        ["promtool", "check", "rules", str(rules)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.settings import AdminSettings, GatewaySettings, ModemSettings, Settings
+from config.settings import AdminSettings, GatewaySettings, ModemSettings, PoolSettings, Settings
 from gateway.core.messages import Priority, SmsState
 from gateway.core.modem_limits import Limit, parse_limits
 from gateway.store.modems import ModemRegistry
@@ -77,9 +77,11 @@ def admin(app: Flask, redis_client: redis.Redis) -> FlaskClient:
 
 
 @contextlib.contextmanager
-def running_service(bank: Bank, server: RedisServer) -> Iterator[ModemService]:
+def running_service(
+    bank: Bank, server: RedisServer, settings: Settings | None = None
+) -> Iterator[ModemService]:
     service = ModemService(
-        Settings(),
+        settings or Settings(),
         server.client(),
         redis.Redis(unix_socket_path=str(server.socket)),
         sim_dir=bank.dir,
@@ -174,7 +176,10 @@ def test_a_sim_that_runs_dry_mid_run_raises_the_alarm_and_its_replies_leave_else
         registry = ModemRegistry(redis_client)
         for modem in bank.ids:
             registry.change(modem, per_minute=10_000, per_hour=100_000, per_day=1_000_000)
-        with running_service(bank, redis_server):
+        # Replies wait for m1 however long it takes (no reply wait): m1 itself must meet the
+        # refusal, whatever the load of the machine running the test.
+        replies_wait = Settings(pool=PoolSettings(reply_wait_seconds=3600))
+        with running_service(bank, redis_server, replies_wait):
             eventually(
                 lambda: all(registry.health(m).get("state") == "up" for m in bank.ids), what="up"
             )

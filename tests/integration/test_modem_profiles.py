@@ -24,7 +24,7 @@ import pytest
 import redis
 from rq import Queue
 
-from config.settings import ModemSettings, Settings
+from config.settings import ModemSettings, PoolSettings, Settings
 from gateway.core.messages import Priority, SmsState
 from gateway.core.modem_limits import Limit, parse_limits
 from gateway.store.inbox import Inbound, Inbox
@@ -114,8 +114,11 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
     for modem in ids:
         registry.change(modem, per_minute=10_000, per_hour=100_000, per_day=1_000_000)
     rq_client = redis.Redis(unix_socket_path=str(server.socket))
+    # Every emulated SIM is on Viettel: a reply must not leave from another family's modem
+    # because its own was slow to take it (no reply wait here).
+    settings = Settings(pool=PoolSettings(reply_wait_seconds=3600))
     service = ModemService(
-        Settings(), server.client(), rq_client, sim_dir=bank.dir, make_device=quick_device
+        settings, server.client(), rq_client, sim_dir=bank.dir, make_device=quick_device
     )
     thread = threading.Thread(target=service.run, daemon=True)
     thread.start()
