@@ -370,6 +370,10 @@ def settings_problems(
     except CalendarError as exc:
         section, _, name = exc.key.partition(".")
         error(section, name, exc.problem)
+    for f in dataclasses.fields(settings.pool):
+        code = getattr(settings.pool, f.name)
+        if f.name.startswith("ussd_") and code and not USSD_CODE.fullmatch(code):
+            error("pool", f.name, f'must be a USSD code such as "*101#" (or ""), not {code!r}')
     problems += modem_problems(settings.modems, source, host)
     problems += [
         Problem(Severity(f.severity), source, f.key, f.text)
@@ -410,6 +414,9 @@ def proxy_problems(proxies: int, trusted: Sequence[str], source: str) -> list[Pr
             )
         )
     return problems
+
+
+USSD_CODE = re.compile(r"[*#][0-9*#]{1,30}#")  # what a modem can dial: *101#, *102*1#
 
 
 def key_file_problems(key: str, path: str, source: str, host: Host) -> list[Problem]:

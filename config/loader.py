@@ -20,6 +20,7 @@ from config.settings import (
     CalendarSettings,
     GatewaySettings,
     ModemSettings,
+    PoolSettings,
     RedisSettings,
     RouteSettings,
     SecuritySettings,
@@ -38,6 +39,7 @@ SECTIONS: dict[str, type[Any]] = {
     "sms": SmsSettings,
     "admin": AdminSettings,
     "calendar": CalendarSettings,
+    "pool": PoolSettings,
 }
 
 

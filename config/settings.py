@@ -175,6 +175,32 @@ class RouteSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """The modem pool as a whole (each modem is a [[modems]] table): crash recovery, prepaid
+    balances, and how long a reply waits for the modem the citizen texted."""
+
+    # After a crash, a part whose fate is unknown waits this long for its status report before
+    # it is sent again (modems without status reports: not at all).
+    report_wait_seconds: int = 60
+    # A reply waits this long for the modem the citizen texted; then another modem of the same
+    # carrier may send it. 0: at once.
+    reply_wait_seconds: int = 5
+    balance_every_minutes: int = 360  # USSD balance check per SIM; 0: never
+    low_balance_vnd: int = 20000  # warn below this balance
+    validity_warn_days: int = 7  # warn this many days before the SIM's validity ends
+    # USSD code of the balance check per carrier ("" : none); defaults: the carriers' own.
+    ussd_viettel: str = "*101#"
+    ussd_vinaphone: str = "*101#"
+    ussd_mobifone: str = "*101#"
+    ussd_vietnamobile: str = "*101#"
+    ussd_other: str = ""
+
+    def balance_code(self, carrier: str | None) -> str:
+        """The balance USSD code for a carrier ("" when none is known)."""
+        return str(getattr(self, f"ussd_{carrier}", "") if carrier else "") or self.ussd_other
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
@@ -182,6 +208,7 @@ class Settings:
     sms: SmsSettings = field(default_factory=SmsSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    pool: PoolSettings = field(default_factory=PoolSettings)
     modems: tuple[ModemSettings, ...] = ()
     smpp: tuple[SmppSettings, ...] = ()
     routes: tuple[RouteSettings, ...] = ()

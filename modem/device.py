@@ -14,12 +14,14 @@ What we use from gsmmodem and what we bypass:
   before the message is safe and shift indexes after a corrupt PDU; its notification handler
   threads write to the port. We issue the AT commands ourselves and parse the answers.
 
-Delivery without URCs: AT+CNMI=2,1,0,2,0. Received messages (mt=1) and status reports (ds=2)
-are both STORED; +CMTI/+CDSI are only hints to poll sooner. Correctness rests on listing storage
-(AT+CMGL=4 in every memory) and deleting by index after the caller has persisted: a URC lost
-inside a response, or during a reconnect, delays a message but never loses it. mt=2 (+CMT) and
-ds=1 (+CDS) would hand the PDU over once, in a URC, with no copy left on the modem. If a modem
-refuses ds=2 we fall back to ds=1 and pick the +CDS reports out of the URC stream (best effort).
+Delivery without URCs: AT+CNMI=2,1,0,2,0 where the modem offers it (modem/device_setup.py
+probes and falls back). Received messages (mt=1) and status reports (ds=2) are both STORED;
++CMTI/+CDSI are only hints to poll sooner. Correctness rests on listing storage (AT+CMGL=4 in
+every memory, "SR" too where the modem keeps reports there) and deleting by index after the caller
+has persisted: a URC lost inside a response, or during a reconnect, delays a message but never
+loses it. mt=2 (+CMT) and ds=1 (+CDS) hand the PDU over once, in a URC, with no copy left on the
+modem: used only where the modem offers nothing better, picked out of the URC stream (best
+effort, published as a limitation).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections.abc import Callable
 import serial
 from gsmmodem.exceptions import TimeoutException
 
+from gateway.core.modem_limits import Limit
 from modem.device_parse import (
     Response,
     csq_to_dbm,
@@ -42,6 +45,7 @@ from modem.device_parse import (
     split_response,
     status_word,
 )
+from modem.device_setup import INBOX_MEMORIES, Setup, Unsuitable, configure, numeric_errors
 from modem.device_types import Health, StatusReport, StoredSms, _report
 from modem.errors import (
     CommandFailed,
@@ -65,14 +69,13 @@ from modem.sms_pdu import (
     encode_parts,
     parts_needed,
 )
+from modem.ussd import unsolicited
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Concat", "Device", "Health", "PartToSend", "StatusReport", "StoredSms"]
 __all__ += ["encode_parts", "parts_needed"]
 
-CNMI_STORED = "AT+CNMI=2,1,0,2,0"
-CNMI_CDS_FALLBACK = "AT+CNMI=2,1,0,1,0"
 BUSY = {("CME", 14), ("CME", 515), ("CMS", 314), ("CMS", 515)}
 STRAY = re.compile(r"^(OK|ERROR|>|\+CMGS:.*|\+CM[ES] ERROR:.*)$")
 ESC, CTRL_Z = "\x1b", "\x1a"
@@ -98,7 +101,12 @@ class Device:
         self.command_timeout = command_timeout
         self.send_timeout = send_timeout
         self.memories: list[str] = []
-        self.cds_fallback = False
+        self.report_memories: list[str] = []
+        self.reports = "none"  # "stored" / "direct" (+CDS) / "none": how status reports come
+        self.limits: dict[Limit, str] = {}  # what this modem could not do, with the answer
+        self.stray_refs: list[int] = []  # "+CMGS: <mr>" answers that arrived late (a restart)
+        self.last_stored: int | None = None  # received SMS in storage when last counted
+        self._cpin_without_ok = False
         self._comms: FixedSerialComms | None = None
         self._fatal: BaseException | None = None
         self._incoming: collections.deque[str] = collections.deque()  # reader thread appends
@@ -107,7 +115,8 @@ class Device:
         self.on_urc: Callable[[], None] | None = None
         self._urcs: list[str] = []
         self._cds: list[str] = []
-        self._cds_next = False
+        self._cmt: list[str] = []
+        self._pdu_next: list[str] | None = None  # where the next line (a PDU) goes
         self._mem1: str | None = None
         self._dirty = False  # a command timed out: resynchronise before the next one
         self._lock = threading.Lock()  # guards the owner-thread rule, never held by the reader
@@ -143,27 +152,19 @@ class Device:
             except ModemUnavailable:
                 if time.monotonic() > deadline or not self.alive():
                     raise
-        self._at("AT+CMEE=1")
+        self.limits = numeric_errors(self._at)
         self._unlock_sim()
-        self._at("AT+CMGF=0", retry_busy=True)
-        cpms = self._at("AT+CPMS=?", "+CPMS:", retry_busy=True).first("+CPMS:") or ""
-        group = cpms.split("),(")[0] if "),(" in cpms else cpms
-        self.memories = [m for m in ("SM", "ME") if m in quoted(group)] or ["SM"]
-        store = "ME" if "ME" in self.memories else self.memories[0]
-        self._at(f'AT+CPMS="{store}","{store}","{store}"', retry_busy=True)
-        self._mem1 = store
+        self.stored_count()  # before anything can fail: what waits on the SIM if it does
         try:
-            self._at(CNMI_STORED)
-            self.cds_fallback = False
-        except CommandFailed:
-            log.warning("modem.cnmi_fallback port=%s cnmi=%s", self.port, CNMI_CDS_FALLBACK)
-            self._at(CNMI_CDS_FALLBACK)
-            self.cds_fallback = True
-        for optional in ("AT+CREG=1", "AT+COPS=3,0"):
-            try:
-                self._at(optional)
-            except CommandFailed:
-                log.info("modem.optional_setting_refused port=%s cmd=%s", self.port, optional)
+            setup: Setup = configure(self._at)
+        except Unsuitable as exc:
+            self.limits.update(exc.limits)
+            raise
+        self.memories = setup.memories
+        self.report_memories = setup.report_memories
+        self.reports = setup.reports
+        self.limits.update(setup.limits)
+        self._mem1 = None  # whatever the last +CPMS form selected: select before listing
 
     def _unlock_sim(self) -> None:
         state = self._sim_state()
@@ -187,8 +188,9 @@ class Device:
     def _sim_state(self) -> str:
         """READY / SIM PIN / SIM PUK / NOT INSERTED / SIM BUSY / ... Some modems answer
         AT+CPIN? without a final OK: a short timeout and the partial answer then suffice."""
+        wait = 0.3 if self._cpin_without_ok else min(2.0, self.command_timeout)
         try:
-            resp = self._at("AT+CPIN?", "+CPIN:", timeout=min(2.0, self.command_timeout))
+            resp = self._at("AT+CPIN?", "+CPIN:", timeout=wait)
         except CommandFailed as exc:
             code = exc.final
             if code.endswith(" 10") or code.endswith(" 310"):
@@ -198,6 +200,7 @@ class Device:
             raise
         except _PartialAnswer as partial:
             resp = partial.response
+            self._cpin_without_ok = True  # learnt: the next time, wait only for the line
         state = resp.first("+CPIN:")
         if state is None:
             raise ModemUnavailable(f"{self.port}: no +CPIN answer")
@@ -235,14 +238,17 @@ class Device:
     # ------------------------------------------------------------ state
 
     def health(self) -> Health:
-        csq_value = self._optional("AT+CSQ", "+CSQ:")
+        csq_value = self._optional("AT+CSQ", "+CSQ:", Limit.NO_SIGNAL)
         csq = _number((csq_value or "").split(",")[0])
         if csq == 99:
             csq = None
-        creg = self._optional("AT+CREG?", "+CREG:") or ""
-        fields = creg.split(",")
-        stat = (_number(fields[1]) if len(fields) > 1 else None) or 0
         cops = quoted(self._optional("AT+COPS?", "+COPS:") or "")
+        creg = self._optional("AT+CREG?", "+CREG:", Limit.NO_REGISTRATION)
+        if creg is None:  # no AT+CREG?: an operator named by AT+COPS? means registered
+            stat = 1 if cops else 0
+        else:
+            fields = creg.split(",")
+            stat = (_number(fields[1]) if len(fields) > 1 else None) or 0
         try:
             sim = self._sim_state()
         except CommandFailed as exc:
@@ -259,20 +265,89 @@ class Device:
             model=self._optional("AT+CGMM", ""),
         )
 
-    def _optional(self, command: str, prefix: str) -> str | None:
+    def stored_count(self) -> int | None:
+        """Received SMS waiting in storage (AT+CPMS? of the memories we read), None if the
+        modem will not say. Reports in "SR" are not counted."""
+        answer = self._optional("AT+CPMS?", "+CPMS:", Limit.NO_STORAGE_COUNT)
+        if answer is None:
+            return None
+        fields = [f.strip() for f in answer.split(",")]
+        used: dict[str, int] = {}
+        for i in range(0, len(fields) - 2, 3):
+            count = _number(fields[i + 1])
+            name = fields[i].strip('"').upper()
+            if count is not None and name in (self.memories or INBOX_MEMORIES):
+                used[name] = count
+        self.last_stored = sum(used.values()) if used else None
+        return self.last_stored
+
+    def _optional(self, command: str, prefix: str, limit: Limit | None = None) -> str | None:
         try:
             resp = self._at(command, prefix or None)
-        except CommandFailed:
+        except CommandFailed as exc:
+            if limit is not None:
+                self.limits.setdefault(limit, f"{command}: {exc.final}")
             return None
         if prefix:
             return resp.first(prefix)
-        return resp.info[0] if resp.info else None
+        return resp.info[0].strip() if resp.info else None
+
+    def ussd(self, code: str, timeout: float = 15.0) -> str | None:
+        """The network's answer to a USSD code (`*101#`), as text; None when the modem refuses
+        the request or no answer comes within `timeout` (the limitation no_ussd)."""
+        command = f'AT+CUSD=1,"{code}",15'
+        try:
+            resp = self._at(command, "+CUSD:")
+        except CommandFailed as exc:
+            # Huawei sticks take text only after AT^USSDMODE=0 (else 7-bit packed hex).
+            if not self._try("AT^USSDMODE=0"):
+                self.limits.setdefault(Limit.NO_USSD, f"{command}: {exc.final}")
+                return None
+            try:
+                resp = self._at(command, "+CUSD:")
+            except CommandFailed as again:
+                self.limits.setdefault(Limit.NO_USSD, f"{command}: {again.final}")
+                return None
+        found = resp.first("+CUSD:")
+        line = f"+CUSD: {found}" if found is not None else self._wait_ussd(timeout)
+        answer = unsolicited(line) if line else None
+        if answer is not None and answer.status == 1:
+            self._try("AT+CUSD=2")  # the network asks for more: end the session
+        if answer is None or answer.text is None or answer.status not in (0, 1):
+            self.limits.setdefault(Limit.NO_USSD, f"{command}: {line or 'no answer'}")
+            return None
+        return answer.text
+
+    def _wait_ussd(self, timeout: float) -> str | None:
+        """The +CUSD URC (its string may span lines), taken out of the URC hints."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive():
+            self._take_urcs()
+            for i, line in enumerate(self._urcs):
+                if not line.startswith("+CUSD:"):
+                    continue
+                end = i + 1
+                while line.count('"') % 2 and end < len(self._urcs):
+                    line += "\n" + self._urcs[end]
+                    end += 1
+                if line.count('"') % 2 == 0:
+                    del self._urcs[i:end]
+                    return line
+            time.sleep(0.05)
+        return None
+
+    def _try(self, command: str) -> bool:
+        try:
+            self._at(command)
+        except CommandFailed:
+            return False
+        return True
 
     # ------------------------------------------------------------ storage
 
-    def _listing(self) -> list[tuple[str, int, int, str, str | None]]:
+    def _listing(self, memories: list[str]) -> list[tuple[str, int, int, str, str | None]]:
         out = []
-        for memory in self.memories:
+        for memory in memories:
             self._select(memory)
             resp = self._at("AT+CMGL=4", "+CMGL:", timeout=max(self.command_timeout, 30.0))
             for entry in parse_cmgl(resp.info):
@@ -280,49 +355,66 @@ class Device:
         return out
 
     def list_stored(self) -> list[StoredSms]:
-        """Every received message in every memory, oldest index first; deletes nothing.
-        A PDU we cannot decode is returned raw with corrupt=True."""
+        """Every received message in every memory, oldest index first, then those handed over
+        directly (+CMT, `direct=True`); deletes nothing. A PDU we cannot decode is returned raw
+        with corrupt=True."""
         found: list[StoredSms] = []
-        for memory, index, stat, pdu, problem in self._listing():
-            decoded: Deliver | Report | None = None
-            if problem is None:
-                try:
-                    decoded = decode_pdu(pdu)
-                except PduDecodeError as exc:
-                    problem = str(exc)
-            if isinstance(decoded, Report):
-                continue
-            if decoded is None:
-                log.warning(
-                    "modem.corrupt_pdu port=%s memory=%s index=%s problem=%s pdu=%s",
-                    *(self.port, memory, index, problem, pdu[:400]),
-                )
-            found.append(
-                StoredSms(
-                    index=index,
-                    memory=memory,
-                    status=status_word(stat),
-                    pdu=pdu,
-                    sender=decoded.sender if decoded else "",
-                    smsc_time=decoded.smsc_time if decoded else UNKNOWN_TIME,
-                    text=decoded.text if decoded else "",
-                    concat=decoded.concat if decoded else None,
-                    digest=digest(pdu),
-                    corrupt=decoded is None,
-                    problem=problem,
-                )
-            )
+        for memory, index, stat, pdu, problem in self._listing(self.memories):
+            stored = self._stored(memory, index, stat, pdu, problem)
+            if stored is not None:
+                found.append(stored)
+        self._take_urcs()
+        direct, self._cmt = self._cmt, []
+        for pdu in direct:
+            stored = self._stored("", -1, 0, pdu.upper(), None)
+            if stored is not None:
+                found.append(stored)
         return found
 
+    def _stored(
+        self, memory: str, index: int, stat: int, pdu: str, problem: str | None
+    ) -> StoredSms | None:
+        decoded: Deliver | Report | None = None
+        if problem is None:
+            try:
+                decoded = decode_pdu(pdu)
+            except PduDecodeError as exc:
+                problem = str(exc)
+        if isinstance(decoded, Report):
+            return None
+        if decoded is None:
+            log.warning(
+                "modem.corrupt_pdu port=%s memory=%s index=%s problem=%s pdu=%s",
+                *(self.port, memory or "+CMT", index, problem, pdu[:400]),
+            )
+        return StoredSms(
+            index=index,
+            memory=memory,
+            status=status_word(stat),
+            pdu=pdu,
+            sender=decoded.sender if decoded else "",
+            smsc_time=decoded.smsc_time if decoded else UNKNOWN_TIME,
+            text=decoded.text if decoded else "",
+            concat=decoded.concat if decoded else None,
+            digest=digest(pdu),
+            corrupt=decoded is None,
+            problem=problem,
+            direct=not memory,
+        )
+
     def status_reports(self) -> list[StatusReport]:
-        """Stored status reports (ds=2), plus any +CDS seen in the URC stream (fallback)."""
+        """Stored status reports ("SR", or with the received messages where the modem keeps
+        them there), plus any +CDS seen in the URC stream."""
         reports = []
-        for memory, index, _stat, pdu, problem in self._listing():
+        for memory, index, _stat, pdu, problem in self._listing(self.report_memories):
             if problem is None:
                 try:
                     decoded = decode_pdu(pdu)
                 except PduDecodeError:
-                    continue  # list_stored() reports it
+                    if memory == "SR":
+                        log.warning("modem.corrupt_report index=%s pdu=%s", index, pdu[:400])
+                        self.delete(index, memory)  # else "SR" fills with what nobody can read
+                    continue  # in SM/ME list_stored() reports it
                 if isinstance(decoded, Report):
                     reports.append(_report(decoded, index, memory))
         self._take_urcs()
@@ -416,23 +508,34 @@ class Device:
 
     def _take_urcs(self) -> None:
         while self._incoming:
-            self._note([self._incoming.popleft()])
+            self._note([self._incoming.popleft()], stream=True)
 
-    def _note(self, lines: list[str]) -> None:
+    def _note(self, lines: list[str], stream: bool = False) -> None:
+        """Sort URC lines: +CMT / +CDS with the PDU line that follows them, late +CMGS answers,
+        the rest as hints. `stream`: lines of the URC stream, where a PDU line may come in a
+        later call; otherwise the URCs of one response, complete in themselves."""
+        pending = self._pdu_next if stream else None
         for raw in lines:
             line = raw.strip()
             if not line:
                 continue
-            if self._cds_next:
-                self._cds_next = False
-                self._cds.append(line)
+            if pending is not None:
+                pending.append(line)
+                pending = None
                 continue
             if STRAY.match(line):
                 log.info("modem.stray_line port=%s line=%r", self.port, line[:80])
+                mr = _number(line[6:].split(",")[0]) if line.startswith("+CMGS:") else None
+                if mr is not None:
+                    self.stray_refs.append(mr)  # a send's answer that came after a restart
                 continue
             if line.startswith("+CDS:"):
-                self._cds_next = True
+                pending = self._cds
+            elif line.startswith("+CMT:"):
+                pending = self._cmt
             self._urcs.append(line)
+        if stream:
+            self._pdu_next = pending
 
     def _on_fatal(self, exc: BaseException) -> None:  # reader thread: record only
         self._fatal = exc
@@ -502,6 +605,7 @@ class Device:
                     raise ModemUnavailable(f"{self.port}: no answer to {command}") from None
                 resp = split_response(lines, command, prefix)
                 self._note(resp.urcs)
+                self._note_late_answers(resp)
                 if resp.ok:
                     return resp
                 code = resp.error_code()
@@ -511,6 +615,16 @@ class Device:
                 raise CommandFailed(command, resp.final or "no final result")
         finally:
             self._lock.release()
+
+    def _note_late_answers(self, resp: Response) -> None:
+        """A "+CMGS: <mr>" inside another command's answer: a send that completed after its
+        service died, answered to the next one (the MR of a part now in doubt)."""
+        for line in resp.info:
+            if line.startswith("+CMGS:"):
+                mr = _number(line[6:].split(",")[0])
+                if mr is not None:
+                    log.info("modem.late_send_answer port=%s mr=%s", self.port, mr)
+                    self.stray_refs.append(mr)
 
 
 class _PartialAnswer(ModemUnavailable):

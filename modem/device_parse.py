@@ -65,10 +65,16 @@ def split_response(lines: list[str], command: str, prefix: str | None = None) ->
     urcs: list[str] = []
     final: str | None = None
     echo = command.strip().upper()
+    pdu_next = False  # the line after a +CMT / +CDS URC is its PDU: a URC line too
     for raw in lines:
         line = raw.strip()
         if not line:
             continue
+        if pdu_next:
+            pdu_next = False
+            if not FINAL.match(line):
+                urcs.append(line)
+                continue
         if line.upper() == echo or (line.upper().startswith("AT") and echo.startswith("AT")):
             continue
         if FINAL.match(line):
@@ -81,6 +87,7 @@ def split_response(lines: list[str], command: str, prefix: str | None = None) ->
                 info.append(line)
         elif is_urc(line):
             urcs.append(line)
+            pdu_next = line.startswith(("+CMT:", "+CDS:"))
         else:
             info.append(line)
     return Response(info, final, urcs)
@@ -159,3 +166,64 @@ def csq_to_dbm(csq: int) -> int | None:
 
 def quoted(value: str) -> list[str]:
     return re.findall(r'"([^"]*)"', value)
+
+
+def answer_lists(value: str) -> list[list[str]]:
+    """The lists of a test command's answer (`AT+CNMI=?`, `AT+CPMS=?`), innermost first level:
+    '(0-3),(0,2),0' -> [['0-3'], ['0', '2'], ['0']]; Wavecom's doubly wrapped
+    '(("SM","BM","SR"),("SM"))' -> [['SM', 'BM', 'SR'], ['SM']]. Quotes are removed; a list
+    never holds another (a group that does is opened). Garbage gives what it can, never raises."""
+    groups: list[list[str]] = []
+    depth = 0
+    token: list[str] = []
+    current: list[str] | None = None
+    in_quotes = False
+
+    def flush() -> None:
+        text = "".join(token).strip()
+        token.clear()
+        if not text:
+            return
+        if current is not None:
+            current.append(text)
+        else:
+            groups.append([text])
+
+    for ch in value:
+        if in_quotes:
+            if ch == '"':
+                in_quotes = False
+            else:
+                token.append(ch)
+            continue
+        if ch == '"':
+            in_quotes = True
+        elif ch == "(":
+            depth += 1
+            if current is not None:  # a group inside a group: the outer one only wraps
+                current = None
+            current = []
+        elif ch == ")":
+            flush()
+            depth = max(0, depth - 1)
+            if current is not None:
+                groups.append(current)
+                current = None
+        elif ch == ",":
+            flush()
+        else:
+            token.append(ch)
+    flush()
+    return [g for g in groups if g]
+
+
+def range_values(tokens: list[str], limit: int = 16) -> set[int]:
+    """The numbers a list of test-answer tokens allows: ['0-2', '4'] -> {0, 1, 2, 4}."""
+    values: set[int] = set()
+    for token in tokens:
+        low, _, high = token.partition("-")
+        if not (low.strip().isdigit() and (not high or high.strip().isdigit())):
+            continue
+        lo, hi = int(low), int(high) if high else int(low)
+        values.update(range(lo, min(hi, limit) + 1))
+    return values

@@ -34,6 +34,7 @@ class StoredSms:
     digest: str  # sha256 of the PDU hex
     corrupt: bool = False  # PDU could not be decoded: kept raw, text "", never dropped silently
     problem: str | None = None
+    direct: bool = False  # handed over as +CMT: nothing to delete (index -1, memory "")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class StatusReport:
     discharge_time: datetime | None
     index: int | None  # storage index, None for a +CDS URC
     memory: str | None = None
+    submitted: datetime | None = None  # TP-SCTS: when the SMSC took the part
 
 
 def _report(rep: Report, index: int | None, memory: str | None) -> StatusReport:
@@ -58,4 +60,5 @@ def _report(rep: Report, index: int | None, memory: str | None) -> StatusReport:
         discharge_time=rep.discharge_time,
         index=index,
         memory=memory,
+        submitted=rep.submitted,
     )

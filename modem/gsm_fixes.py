@@ -11,7 +11,9 @@ its `close()`. We replace three of its methods:
   SMS prompt as ">" with or without a trailing space (MODEM-NOTES 9).
 - `_handleLineRead`: a line that arrives while no command waits is handed to `on_urc` at once,
   one line at a time; the library buffered notification lines until the input went quiet and
-  then started a handler thread that replied on the port (MODEM-NOTES 1-5).
+  then started a handler thread that replied on the port (MODEM-NOTES 1-5). The PDU line after a
+  `+CMT:` / `+CDS:` handed to `on_urc` goes there too, even if a command started in between: split
+  across the two, the PDU became an information line of that command and was lost.
 
 `RESPONSE_TERM` also accepts verbose "+CMS ERROR: <text>" / "+CME ERROR: <text>" finals
 (MODEM-NOTES 10), in case a modem ignores our AT+CMEE=1.
@@ -35,6 +37,7 @@ READ_TIMEOUT = 0.05  # seconds; bounds how long close() waits for the reader thr
 
 
 PROMPT_MAX = 16  # the "> " prompt arrives on a line of its own (after "\r\n" at most)
+PDU_URCS = ("+CMT:", "+CDS:")  # URCs whose next line is their PDU
 LINE_MAX = 8192  # no AT answer line is this long (a PDU line: at most 2 x 176 hex digits + header)
 
 
@@ -52,6 +55,7 @@ class FixedSerialComms(SerialComms):  # type: ignore[misc]
     ) -> None:
         super().__init__(port, baudrate, notifyCallbackFunc=None, fatalErrorCallbackFunc=on_fatal)
         self._on_urc = on_urc
+        self._pdu_follows = False
         self.rxThread: threading.Thread | None = None
         self.serial: serial.Serial | None = None
 
@@ -80,12 +84,16 @@ class FixedSerialComms(SerialComms):  # type: ignore[misc]
 
     def _handleLineRead(self, line: str, checkForResponseTerm: bool = True) -> None:
         event = self._responseEvent
-        if event is not None and not event.is_set():
+        if self._pdu_follows:  # the PDU of a +CMT / +CDS the URC stream already has
+            self._pdu_follows = False
+            self._on_urc(line)
+        elif event is not None and not event.is_set():
             self._response.append(line)
             if not checkForResponseTerm or self.RESPONSE_TERM.match(line.strip()):
                 event.set()
         else:
             self._on_urc(line)
+            self._pdu_follows = line.lstrip().startswith(PDU_URCS)
 
     def _readLoop(self) -> None:
         assert self.serial is not None

@@ -15,30 +15,43 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
-from config.settings import ModemSettings
+import redis
+
+from config.settings import ModemSettings, PoolSettings
 from gateway.core.errors import InvalidPhone
-from gateway.core.messages import RetryWhere
+from gateway.core.messages import RetryWhere, SmsState
 from gateway.core.phones import mask_phone, normalise_phone
 from gateway.core.times import to_micros
 from gateway.store import metrics
+from gateway.store.caps import SendCaps
 from gateway.store.inbox import InboundPart, Inbox
+from gateway.store.metrics import NO_CREDIT
 from gateway.store.modems import Caps, ModemRegistry
 from gateway.store.outbox import Outbound, Outbox, UnknownFate
 from gateway.store.replies import OptOuts
+from modem.credit import Credit, carrier_named
 from modem.device import Device, StatusReport, encode_parts
 from modem.errors import ModemError, ModemUnavailable, PinRequired, SendFailed, Verdict
+from modem.in_doubt import InDoubt
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LEASE_MS = 15_000
 POLL_INBOX_SECONDS = 2.0
 POLL_REPORTS_SECONDS = 5.0
+POLL_IN_DOUBT_SECONDS = 1.0  # while a crash left parts in doubt, waiting for their reports
 HEALTH_SECONDS = 5.0
 RECONNECT_BACKOFF_MAX = 30.0
 IDLE_WAIT_SECONDS = 0.5
 STANDBY_WAIT_SECONDS = 2.0
 PARTIAL_TIMEOUT_MS = 15 * 60 * 1000
+STORE_BACKOFF_FIRST = 0.25  # seconds; doubled while the store does not answer
+STORE_BACKOFF_MAX = 5.0
+STORE_PERSIST_SECONDS = 30.0  # how long a write recording a sent part is retried in place
 
 WHERE = {
     Verdict.RETRY_HERE: RetryWhere.HERE,
@@ -49,6 +62,10 @@ WHERE = {
 
 DeviceFactory = Callable[[ModemSettings], Device]
 HandOver = Callable[[str], None]  # gives an inbound message id to the workers (an RQ job)
+
+
+def replace_fate(fate: UnknownFate, sms: Outbound) -> UnknownFate:
+    return UnknownFate(sms, fate.part, fate.expected_ref, fate.since_ms)
 
 
 def default_device(settings: ModemSettings) -> Device:
@@ -85,6 +102,11 @@ class OwnerState:
     unregistered_since: float | None = None  # unix time: up but not on the network since then
     last_ref: int | None = None
     health: dict[str, object] = field(default_factory=dict)
+    store_hiccup: bool = False  # the store failed the last turn
+    store_backoff: float = 0.25  # seconds before the next try while it does
+    limits: dict[str, str] = field(default_factory=dict)  # what the modem could not do
+    limits_logged: set[str] = field(default_factory=set)  # each logged once per owner
+    sim_waiting: int = 0  # received SMS on the SIM when last counted
 
 
 class Owner(threading.Thread):
@@ -98,6 +120,7 @@ class Owner(threading.Thread):
         hand_over: HandOver,
         make_device: DeviceFactory = default_device,
         clock: Callable[[], datetime] = now_utc,
+        pool: PoolSettings | None = None,
     ) -> None:
         super().__init__(name=f"modem-{settings.id}", daemon=True)
         self.settings = settings
@@ -110,6 +133,10 @@ class Owner(threading.Thread):
         self.make_device = make_device
         self.clock = clock
         self.device: Device | None = None
+        self.pool = pool or PoolSettings()
+        self.in_doubt = InDoubt()
+        self.credit = Credit(settings.id, self.pool, registry, clock)
+        self.caps = SendCaps(registry)
         self.opt_outs = OptOuts(registry.client)
         self.status = OwnerState()
         self.stopping = threading.Event()
@@ -120,10 +147,16 @@ class Owner(threading.Thread):
         log.info("modem.owner_started modem=%s port=%s", self.settings.id, self.settings.port)
         while not self.stopping.is_set():
             try:
+                if self.status.store_hiccup:
+                    self.recover_after_hiccup()
                 busy = self.step()
+                self._store_back()
             except ModemError as exc:  # the modem stopped answering properly: reconnect
                 self._lost(str(exc))
                 busy = False
+            except redis.RedisError as exc:  # the store, not the modem: wait and go on
+                self._store_hiccup(exc)
+                continue
             except Exception as exc:  # the daemon's one broad catch: log, drop the device, go on
                 log.error(
                     "modem.loop_error modem=%s error=%s", self.settings.id, exc, exc_info=True
@@ -142,6 +175,45 @@ class Owner(threading.Thread):
     def stop(self) -> None:
         self.stopping.set()
         self.wake.set()
+
+    # -- store hiccups ---------------------------------------------------------------------
+    # A Redis that stalls or restarts for a few seconds is not the modem's fault: the device is
+    # kept, the state and last error stay, the turn is retried with a growing pause. Writes that
+    # record what the modem already did (a part accepted) are retried in place (`_persist`);
+    # anything left half done is settled as after a crash once the store answers again.
+
+    def _store_hiccup(self, exc: redis.RedisError) -> None:
+        if not self.status.store_hiccup:
+            log.warning("modem.store_unavailable modem=%s error=%s", self.settings.id, exc)
+        self.status.store_hiccup = True
+        self.stopping.wait(self.status.store_backoff)
+        self.status.store_backoff = min(STORE_BACKOFF_MAX, self.status.store_backoff * 2)
+
+    def _store_back(self) -> None:
+        if self.status.store_hiccup:
+            log.warning("modem.store_back modem=%s", self.settings.id)
+        self.status.store_hiccup = False
+        self.status.store_backoff = STORE_BACKOFF_FIRST
+
+    def recover_after_hiccup(self) -> None:
+        """The SMS this owner was handling when the store failed: as after a crash."""
+        if self.device is not None and self.device.alive():
+            self.recover()
+
+    def _persist(self, what: str, write: Callable[[], T]) -> T:
+        """A write recording what the modem did, retried through a store hiccup (bounded);
+        past the bound it raises, and `recover_after_hiccup` settles the part."""
+        pause = STORE_BACKOFF_FIRST
+        deadline = time.monotonic() + STORE_PERSIST_SECONDS
+        while True:
+            try:
+                return write()
+            except redis.RedisError as exc:
+                if time.monotonic() + pause > deadline or self.stopping.is_set():
+                    raise
+                log.info("modem.store_retry modem=%s what=%s error=%s", self.settings.id, what, exc)
+                time.sleep(pause)
+                pause = min(STORE_BACKOFF_MAX, pause * 2)
 
     def step(self) -> bool:
         """One turn of the loop; True when it did work (so the next turn comes at once)."""
@@ -168,16 +240,24 @@ class Owner(threading.Thread):
             self.status.last_inbox = 0.0
         if any(h.startswith("+CDSI") for h in hints):
             self.status.last_reports = 0.0
-        if any(h.startswith(("RDY", "^BOOT", "SMS Ready", "+CFUN: 1")) for h in hints):
+        # Not ^BOOT: Huawei sticks repeat it every few seconds, as a heartbeat.
+        if any(h.startswith(("RDY", "SMS Ready", "+CFUN: 1")) for h in hints):
             log.warning("modem.rebooted modem=%s", modem)
         if mono - self.status.last_inbox >= POLL_INBOX_SECONDS:
             self.take_inbound()
             self.status.last_inbox = mono
-        if mono - self.status.last_reports >= POLL_REPORTS_SECONDS:
+        every = POLL_IN_DOUBT_SECONDS if self.in_doubt else POLL_REPORTS_SECONDS
+        if mono - self.status.last_reports >= every:
             self.apply_reports(device.status_reports())
             self.status.last_reports = mono
+        if self.in_doubt and self.device is not None:
+            self.settle_expired()
         self._publish_health(mono, force=False)
-        return self.send_one()
+        if self.send_one():
+            return True
+        if self.credit.due() and self.device is not None:  # when idle: USSD takes seconds
+            self.credit.read(self.device, self._carrier())
+        return False
 
     # -- connection ------------------------------------------------------------------------
 
@@ -188,7 +268,10 @@ class Owner(threading.Thread):
         device = self.make_device(replace(self.settings, pin=None) if refused else self.settings)
         device.on_urc = self.wake.set
         try:
-            device.connect()
+            try:
+                device.connect()
+            finally:
+                self._note_device(device)
         except PinRequired as exc:
             if exc.attempted and pin is not None:
                 self.registry.refuse_pin(modem, pin)
@@ -221,6 +304,19 @@ class Owner(threading.Thread):
         self.recover()
         self._publish_health(time.monotonic(), force=True)
         return True
+
+    def _note_device(self, device: Device) -> None:
+        """What a connection (or a failed one) learnt: limitations, SMS waiting on the SIM."""
+        if device.last_stored is not None:
+            self.status.sim_waiting = device.last_stored
+        if device.limits:
+            self.status.limits = {str(k): v for k, v in device.limits.items()}
+        for code, detail in self.status.limits.items():
+            if code not in self.status.limits_logged:
+                self.status.limits_logged.add(code)
+                log.warning(
+                    "modem.limitation modem=%s what=%s detail=%r", self.settings.id, code, detail
+                )
 
     def _down(self, error: str, retry_in: float) -> None:
         if self.status.state != "down":
@@ -261,7 +357,8 @@ class Owner(threading.Thread):
                 concat,
             )
             message = self.inbox.take(part, now)  # persisted (AOF, fsync) before the delete below
-            self.device.delete(stored.index, stored.memory)
+            if not stored.direct:  # a +CMT left nothing on the modem
+                self.device.delete(stored.index, stored.memory)
             if message is not None:
                 self.status.received += 1
                 metrics.sms_received(self.registry.client, self.settings.id)
@@ -278,17 +375,19 @@ class Owner(threading.Thread):
     # -- delivery reports --------------------------------------------------------------------
 
     def apply_reports(self, reports: list[StatusReport]) -> None:
+        """Applies each report to its part, deletes it from the modem; a report that matches no
+        recorded part may settle a part a crash left in doubt (modem/in_doubt.py)."""
         assert self.device is not None
         now_ms = to_micros(self.clock()) // 1000
+        confirmed: list[UnknownFate] = []
         for report in reports:
-            applied = self.outbox.delivery_report(
-                self.settings.id,
-                report.reference,
-                report.recipient,
-                report.delivered,
-                report.final,
-                now_ms,
-            )
+            applied = self._apply(report, now_ms)
+            if applied is None and self.in_doubt:
+                doubt = self.in_doubt.match(report, self.device.stray_refs)
+                if doubt is not None:
+                    self._confirm(doubt.fate, report.reference, "report")
+                    confirmed.append(doubt.fate)
+                    applied = self._apply(report, now_ms)
             log.info(
                 "sms.report modem=%s ref=%s status=%s sms=%s",
                 self.settings.id,
@@ -298,6 +397,19 @@ class Owner(threading.Thread):
             )
             if report.index is not None:
                 self.device.delete_report(report)
+        for fate in confirmed:  # the rest of a multipart SMS whose part in doubt went out
+            self._continue(fate.sms.id)
+
+    def _apply(self, report: StatusReport, now_ms: int) -> tuple[str, SmsState] | None:
+        return self.outbox.delivery_report(
+            self.settings.id,
+            report.reference,
+            report.recipient,
+            report.delivered,
+            report.final,
+            now_ms,
+            report.status,
+        )
 
     # -- outbound ---------------------------------------------------------------------------
 
@@ -312,17 +424,20 @@ class Owner(threading.Thread):
             self.status.last_error = reason
             return False
         self.status.state = "up"
-        if not self.status.registered:
+        if not self.status.registered or self.credit.no_credit:
             return False
-        return self.registry.under_caps(
-            s.id, Caps(s.per_minute, s.per_hour, s.per_day), self.clock()
-        )
+        return self.caps.under(s.id, Caps(s.per_minute, s.per_hour, s.per_day), self.clock())
 
     def send_one(self) -> bool:
         if not self._may_send():
             return False
         now_ms = to_micros(self.clock()) // 1000
-        sms = self.outbox.claim(self.settings.id, self.settings.carrier or "", now_ms)
+        sms = self.outbox.claim(
+            self.settings.id,
+            self._carrier() or "",
+            now_ms,
+            reply_wait_ms=self.pool.reply_wait_seconds * 1000,
+        )
         if sms is None:
             return False
         if sms.fields.get("kind") == "notice" and self.opt_outs.is_out(sms.to):
@@ -366,7 +481,6 @@ class Owner(threading.Thread):
             try:
                 reference = self.device.send(part)
             except SendFailed as exc:
-                metrics.send_failed(self.registry.client, self.settings.id, exc.verdict, exc.code)
                 self._refused(sms, exc)
                 return
             except ModemUnavailable as exc:
@@ -375,9 +489,11 @@ class Owner(threading.Thread):
                 self._lost(f"send: {exc}")
                 return
             self.status.last_ref = reference
-            self.outbox.submitted(sms, index, reference, to_micros(self.clock()) // 1000)
-            self.registry.count_sent(self.settings.id, self.clock())
-            metrics.part_sent(self.registry.client, self.settings.id, time.monotonic() - started)
+            self.credit.spent()
+            now_ms = to_micros(self.clock()) // 1000
+            record = partial(self.outbox.submitted, sms, index, reference, now_ms)
+            self._persist("submitted", record)
+            self._persist("caps", partial(self._count_part, time.monotonic() - started))
             self.status.sent += 1
         log.info(
             "sms.submitted modem=%s id=%s to=%s parts=%d",
@@ -387,16 +503,40 @@ class Owner(threading.Thread):
             len(parts),
         )
 
+    def _count_part(self, seconds: float) -> None:
+        self.registry.count_sent(self.settings.id, self.clock())
+        self.caps.count(self.settings.id, self.clock())
+        metrics.part_sent(self.registry.client, self.settings.id, seconds)
+
     def _refused(self, sms: Outbound, exc: SendFailed) -> None:
         now_ms = to_micros(self.clock()) // 1000
         self.status.last_error = str(exc)
+        error = f"+CMS ERROR: {exc.code}" if exc.code is not None else str(exc)
+        assert self.device is not None
+        if self.credit.explains(exc.code, self.device, self._carrier()):
+            # Not the SIM's fault nor the message's: it has no credit. Another modem sends it.
+            metrics.send_failed(self.registry.client, self.settings.id, NO_CREDIT, exc.code)
+            self.status.last_error = f"{error}: SIM hết tiền"
+            self._persist(
+                "refused",
+                lambda: self.outbox.failed_attempt(
+                    sms, RetryWhere.ELSEWHERE, f"{error} (SIM hết tiền)", now_ms
+                ),
+            )
+            log.warning(
+                "sms.refused modem=%s id=%s code=%s verdict=no-credit",
+                *(self.settings.id, sms.id, exc.code),
+            )
+            self._publish_health(time.monotonic(), force=True)
+            return
+        metrics.send_failed(self.registry.client, self.settings.id, exc.verdict, exc.code)
         where = WHERE[exc.verdict]
         if exc.verdict is Verdict.QUARANTINE and self.registry.note_quarantine_error(
             self.settings.id, exc.code, now_ms
         ):
             log.warning("modem.quarantined modem=%s code=%s", self.settings.id, exc.code)
-        state = self.outbox.failed_attempt(
-            sms, where, f"+CMS ERROR: {exc.code}" if exc.code is not None else str(exc), now_ms
+        state = self._persist(
+            "refused", lambda: self.outbox.failed_attempt(sms, where, error, now_ms)
         )
         log.warning(
             "sms.refused modem=%s id=%s code=%s verdict=%s now=%s",
@@ -410,48 +550,79 @@ class Owner(threading.Thread):
     # -- crash recovery --------------------------------------------------------------------
 
     def recover(self) -> None:
-        """Parts whose fate a crash left unknown: confirmed by a status report, or resent once."""
+        """At connect: parts a crash left in doubt wait (bounded) for the status report that
+        confirms them; SMS claimed but not started go back to their queue (Outbox.recover)."""
         assert self.device is not None
+        modem = self.settings.id
         now_ms = to_micros(self.clock()) // 1000
-        unknown = self.outbox.recover(self.settings.id, now_ms)
-        if not unknown:
-            return
-        reports = self.device.status_reports()
+        if self.status.last_ref is None:
+            self.status.last_ref = self.outbox.last_reference(modem)
+        unknown = self.outbox.recover(modem, now_ms)
+        wait = self.pool.report_wait_seconds
         for fate in unknown:
-            self._resolve(fate, reports)
-        self.apply_reports(reports)
+            if self.device.reports == "none" or wait <= 0:
+                self._settle_without_report(fate)
+            else:
+                log.info(
+                    "sms.fate_waiting modem=%s id=%s part=%d seconds=%d",
+                    *(modem, fate.sms.id, fate.part, wait),
+                )
+                self.in_doubt.add(fate, time.monotonic() + wait)
+        if self.in_doubt:
+            self.apply_reports(self.device.status_reports())
+            self.status.last_reports = time.monotonic()
 
-    def _resolve(self, fate: UnknownFate, reports: list[StatusReport]) -> None:
+    def settle_expired(self) -> None:
+        """Parts in doubt whose wait is over: no report confirmed them, send them again. A part
+        already resent once is sent again only while this modem's reports are known to come
+        (a report in the last `REPORTS_ALIVE_MS`): if the network sends none, the silence
+        proves nothing, and a third copy is never risked."""
+        for doubt in self.in_doubt.expired(time.monotonic()):
+            fate = doubt.fate
+            current = self.outbox.get(fate.sms.id) or fate.sms
+            if current.resent and not self.outbox.reports_alive(self.settings.id, self._now_ms()):
+                self._settle_without_report(replace_fate(fate, current))
+                continue
+            log.warning(
+                "sms.resend_unknown modem=%s id=%s part=%d reason=no-report",
+                *(self.settings.id, fate.sms.id, fate.part),
+            )
+            self.send(current, start=fate.part, resend_first=True, expected_ref=fate.expected_ref)
+
+    def _now_ms(self) -> int:
+        return to_micros(self.clock()) // 1000
+
+    def _settle_without_report(self, fate: UnknownFate) -> None:
+        """A modem without status reports: resend once; a part already resent once is taken as
+        sent (never a third copy: without reports nothing tells which copy went out)."""
         sms = fate.sms
-        matched = next(
-            (r for r in reports if r.reference == fate.expected_ref and r.recipient == sms.to),
-            None,
-        )
-        if matched is not None or sms.resent:
-            # Confirmed by the network, or already resent once: never a third copy.
-            log.info(
-                "sms.fate_resolved modem=%s id=%s part=%d by=%s",
-                self.settings.id,
-                sms.id,
-                fate.part,
-                "report" if matched else "earlier-resend",
-            )
-            reference = matched.reference if matched else (fate.expected_ref or 0)
-            self.outbox.submitted(
-                sms,
-                fate.part,
-                reference,
-                to_micros(self.clock()) // 1000,
-                how="report" if matched else "earlier-resend",
-            )
-            refreshed = self.outbox.get(sms.id)
-            if refreshed is not None and refreshed.next_part < refreshed.parts:
-                self.send(refreshed, start=refreshed.next_part, resend_first=False)
+        if sms.resent:
+            self._confirm(fate, fate.expected_ref or 0, "earlier-resend")
+            self._continue(sms.id)
             return
         log.warning(
-            "sms.resend_unknown modem=%s id=%s part=%d", self.settings.id, sms.id, fate.part
+            "sms.resend_unknown modem=%s id=%s part=%d reason=no-reports",
+            *(self.settings.id, sms.id, fate.part),
         )
         self.send(sms, start=fate.part, resend_first=True, expected_ref=fate.expected_ref)
+
+    def _confirm(self, fate: UnknownFate, reference: int, how: str) -> None:
+        log.info(
+            "sms.fate_resolved modem=%s id=%s part=%d by=%s ref=%s",
+            *(self.settings.id, fate.sms.id, fate.part, how, reference),
+        )
+        now_ms = to_micros(self.clock()) // 1000
+        self.outbox.submitted(fate.sms, fate.part, reference, now_ms, how=how)
+
+    def _continue(self, sms_id: str) -> None:
+        refreshed = self.outbox.get(sms_id)
+        if refreshed is not None and 0 < refreshed.next_part < refreshed.parts:
+            self.send(refreshed, start=refreshed.next_part, resend_first=False)
+
+    def _carrier(self) -> str | None:
+        """The SIM's carrier: as configured, else from the network the modem is on."""
+        operator = self.status.health.get("operator") if self.status.health else None
+        return self.settings.carrier or carrier_named(str(operator) if operator else None)
 
     # -- health -----------------------------------------------------------------------------
 
@@ -476,9 +647,11 @@ class Owner(threading.Thread):
         if self.device is not None:
             try:
                 h = self.device.health()
+                self.device.stored_count()
             except ModemError as exc:
                 self._lost(f"health: {exc}")
             else:
+                self._note_device(self.device)
                 self.status.registered = h.registered
                 if h.registered:
                     self.status.unregistered_since = None
@@ -496,4 +669,8 @@ class Owner(threading.Thread):
                     "model": h.model,
                 }
         fields["state"] = self.status.state
+        fields["limits"] = ",".join(sorted(self.status.limits))
+        fields["sim_waiting"] = self.status.sim_waiting
+        fields["no_credit"] = int(self.credit.no_credit)
+        self.status.health = fields
         self.registry.publish_health(self.settings.id, fields)

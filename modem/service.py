@@ -152,11 +152,30 @@ class ModemService:
             elif want != owner.settings:
                 owner.settings = want  # caps, carrier: taken on the owner's next turn
                 log.info("modem.settings_changed modem=%s", modem)
+        self._free_dead_leases(
+            [m for m, want in desired.items() if want.enabled and m not in self.owners]
+        )
         for modem, want in desired.items():
             if want.enabled and modem not in self.owners:
                 self._start_owner(want)
             elif not want.enabled:  # so that dashboards see it, not an empty slot
                 self.registry.publish_health(modem, {"state": "disabled", "port": want.port})
+
+    def _free_dead_leases(self, modems: list[str]) -> None:
+        """A lease held by a modem service of this host that no longer runs (killed, crashed:
+        systemd restarts it at once) is freed now, not when it expires 15 s later. Instances
+        are named host:pid:random; a lease of another host is never touched."""
+        host = socket.gethostname()
+        for modem in modems:
+            holder = self.registry.owner(modem)
+            if holder is None or holder == self.instance:
+                continue
+            name, _, rest = holder.partition(":")
+            pid = rest.partition(":")[0]
+            if name != host or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+                continue
+            self.registry.let_go(modem, holder)
+            log.info("modem.lease_freed modem=%s holder=%s (its service is gone)", modem, holder)
 
     def _start_owner(self, settings: ModemSettings) -> None:
         owner = Owner(
@@ -168,6 +187,7 @@ class ModemService:
             self.hand_over,
             self.make_device,
             now_utc,
+            self.settings.pool,
         )
         self.owners[settings.id] = owner
         owner.start()
@@ -197,6 +217,7 @@ class ModemService:
             if (
                 unowned
                 or state in ("disabled", "quarantined")
+                or h.get("no_credit") == "1"  # a dry SIM: its replies go out elsewhere
                 or (state == "down" and down_for >= self.failover_after)
                 or (state == "up" and off_network_for >= self.failover_after)
             ):
@@ -234,6 +255,16 @@ class ModemService:
 
     def stop(self) -> None:
         self.stopping.set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def main(

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 from config.settings import ModemSettings
+from gateway.core.modem_limits import modem_notes
 from gateway.core.sms_text import (
     DEFAULT_TEMPLATES,
     PLACEHOLDERS,
@@ -149,6 +150,7 @@ def modem_rows() -> list[dict[str, Any]]:
                 "quarantine": quarantine,
                 "last_error": h.get("last_error") or None,
                 "updated_at": h.get("updated_at") or None,
+                "notes": modem_notes(h, registry.balance(modem)),
             }
         )
     return rows

@@ -91,6 +91,42 @@ def modem_families(s: Snapshot) -> Iterator[Metric]:
     signal = GaugeMetricFamily(
         "hoso_modem_signal_dbm", "Signal strength the modem last reported.", labels=["modem"]
     )
+    waiting = GaugeMetricFamily(
+        "hoso_modem_sim_waiting",
+        "Received SMS waiting on the modem's SIM when last counted; with the modem down, "
+        "citizens' SMS nobody reads.",
+        labels=["modem"],
+    )
+    no_credit = GaugeMetricFamily(
+        "hoso_modem_no_credit",
+        "1 while the SIM's sends are refused and its balance cannot pay for SMS (dry), else 0.",
+        labels=["modem"],
+    )
+    balance = GaugeMetricFamily(
+        "hoso_modem_balance_vnd",
+        "The SIM's prepaid balance (đồng) as the carrier last answered the USSD balance code.",
+        labels=["modem"],
+    )
+    balance_low = GaugeMetricFamily(
+        "hoso_modem_balance_low",
+        "1 when the balance is below [pool] low_balance_vnd (or the SIM is dry), else 0.",
+        labels=["modem"],
+    )
+    validity = GaugeMetricFamily(
+        "hoso_modem_validity_days",
+        "Days until the SIM's validity ends, as the carrier last said.",
+        labels=["modem"],
+    )
+    validity_low = GaugeMetricFamily(
+        "hoso_modem_validity_low",
+        "1 when the SIM's validity ends within [pool] validity_warn_days, else 0.",
+        labels=["modem"],
+    )
+    limited = GaugeMetricFamily(
+        "hoso_modem_limitation",
+        "1 for each thing the modem could not do (a refused optional command), by code.",
+        labels=["modem", "limitation"],
+    )
     for m in s.modems:
         sent.add_metric([m.modem], m.sent)
         received.add_metric([m.modem], m.received)
@@ -106,7 +142,20 @@ def modem_families(s: Snapshot) -> Iterator[Metric]:
             registered.add_metric([m.modem], 1 if m.registered else 0)
         if m.signal_dbm is not None:
             signal.add_metric([m.modem], m.signal_dbm)
-    yield from (sent, received, errors, cmgs, up, state, registered, signal)
+        waiting.add_metric([m.modem], m.sim_waiting)
+        for code in m.limits:
+            limited.add_metric([m.modem, code], 1)
+        no_credit.add_metric([m.modem], 1 if m.no_credit else 0)
+        if m.balance_vnd is not None:
+            balance.add_metric([m.modem], m.balance_vnd)
+        if m.balance_low is not None:
+            balance_low.add_metric([m.modem], 1 if m.balance_low else 0)
+        if m.validity_days is not None:
+            validity.add_metric([m.modem], m.validity_days)
+        if m.validity_low is not None:
+            validity_low.add_metric([m.modem], 1 if m.validity_low else 0)
+    yield from (sent, received, errors, cmgs, up, state, registered, signal, waiting, limited)
+    yield from (no_credit, balance, balance_low, validity, validity_low)
 
 
 def queue_families(s: Snapshot) -> Iterator[Metric]:

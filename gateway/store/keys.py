@@ -187,6 +187,31 @@ def modem_health(modem: str) -> str:
     return f"{PREFIX}:modem:{modem}:health"
 
 
+def modem_balance(modem: str) -> str:
+    """Hash: the SIM's last prepaid balance reading (USSD): vnd, valid_until, read_ms, low..."""
+    return f"{PREFIX}:modem:{modem}:balance"
+
+
+def modem_carriers() -> str:
+    """Hash: modem id -> the carrier of its SIM, as its owner last claimed with it."""
+    return f"{PREFIX}:modems:carriers"
+
+
+def modem_sent_times(modem: str) -> str:
+    """Sorted set: when this modem's parts went out in the last hour (sliding send caps)."""
+    return f"{PREFIX}:modem:{modem}:sent-times"
+
+
+def modem_last_report(modem: str) -> str:
+    """String with a TTL: when this modem last had a status report (ms): its reports come."""
+    return f"{PREFIX}:modem:{modem}:last-report"
+
+
+def modem_last_reference(modem: str) -> str:
+    """String: the TP-MR of the last part this modem's network accepted (the next one's guess)."""
+    return f"{PREFIX}:modem:{modem}:last-mr"
+
+
 def modem_owner(modem: str) -> str:
     """String with a TTL: the modem service instance that drives this modem (a lease)."""
     return f"{PREFIX}:modem:{modem}:owner"

@@ -24,13 +24,23 @@ from redis.client import Pipeline
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
+from gateway.core.modem_limits import parse_limits
 from gateway.store import keys
 from gateway.store.queues import ALL_QUEUES
 
 CMGS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)  # seconds
 TIMEOUT = "timeout"  # the error class of a part refused without a +CMS ERROR code
 UNAVAILABLE = "unavailable"  # the modem stopped answering during the send (fate unknown)
-ERROR_CLASSES = ("retry_here", "retry_elsewhere", "quarantine", "never", TIMEOUT, UNAVAILABLE)
+NO_CREDIT = "no_credit"  # refused, and the SIM's balance (read at once) cannot pay for SMS
+ERROR_CLASSES = (
+    "retry_here",
+    "retry_elsewhere",
+    "quarantine",
+    "never",
+    NO_CREDIT,
+    TIMEOUT,
+    UNAVAILABLE,
+)
 ERROR_PREFIX = "error:"
 BUCKET_PREFIX = "le:"
 
@@ -60,8 +70,8 @@ def bucket_of(seconds: float) -> str:
 
 
 def error_class(verdict: str, code: int | None) -> str:
-    """The class of a refused part: the +CMS verdict, or `timeout` when no code came (a
-    timeout, or a final ERROR without a code)."""
+    """The class of a refused part: the +CMS verdict (or `no_credit`), or `timeout` when no
+    code came (a timeout, or a final ERROR without a code)."""
     return TIMEOUT if code is None else str(verdict)
 
 
@@ -149,6 +159,13 @@ class ModemFigures:
     signal_dbm: float | None
     pinned: int  # SMS queued for this modem only
     inflight: int  # SMS it has claimed and not finished
+    sim_waiting: int = 0  # received SMS on its SIM when last counted (0: none or unknown)
+    limits: tuple[str, ...] = ()  # what it could not do (gateway.core.modem_limits.Limit)
+    no_credit: bool = False  # sends refused and the balance cannot pay: the SIM is dry
+    balance_vnd: float | None = None  # the last balance read by USSD
+    balance_low: bool | None = None  # below [pool] low_balance_vnd, or dry
+    validity_days: float | None = None  # days until the SIM's validity ends
+    validity_low: bool | None = None  # within [pool] validity_warn_days
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,15 +264,20 @@ def _read_modems(client: redis.Redis, modems: list[str]) -> list[ModemFigures]:
     for modem in modems:
         pipe.hgetall(keys.metrics_modem(modem))
         pipe.hgetall(keys.metrics_cmgs(modem))
-        pipe.hmget(keys.modem_health(modem), ["state", "signal_dbm", "registered"])
+        pipe.hmget(
+            keys.modem_health(modem),
+            ["state", "signal_dbm", "registered", "sim_waiting", "limits", "no_credit"],
+        )
         pipe.zcard(keys.outbox_pinned(modem))
         pipe.scard(keys.outbox_inflight(modem))
+        pipe.hmget(keys.modem_balance(modem), ["vnd", "low", "valid_days", "validity_low"])
     answers = pipe.execute()
     figures: list[ModemFigures] = []
     for i, modem in enumerate(modems):
-        counters, cmgs, health, pinned, inflight = answers[5 * i : 5 * i + 5]
+        counters, cmgs, health, pinned, inflight, credit = answers[6 * i : 6 * i + 6]
         counts = _counts(counters)
-        state, signal, registered = cast(list[str | None], health)
+        state, signal, registered, waiting, limits, dry = cast(list[str | None], health)
+        vnd, low, days, validity_low = cast(list[str | None], credit)
         figures.append(
             ModemFigures(
                 modem=modem,
@@ -274,6 +296,13 @@ def _read_modems(client: redis.Redis, modems: list[str]) -> list[ModemFigures]:
                 signal_dbm=_float_or_none(signal),
                 pinned=int(pinned),
                 inflight=int(inflight),
+                sim_waiting=int(_float_or_none(waiting) or 0),
+                limits=parse_limits(limits),
+                no_credit=dry == "1",
+                balance_vnd=_float_or_none(vnd),
+                balance_low=None if not low else low == "1",
+                validity_days=_float_or_none(days),
+                validity_low=None if not validity_low else validity_low == "1",
             )
         )
     return figures

@@ -219,6 +219,18 @@ class ModemRegistry:
         pipe.sadd(keys.modem_ids(), modem)
         pipe.execute()
 
+    def publish_balance(self, modem: str, fields: dict[str, Any]) -> None:
+        """The SIM's last balance reading (USSD); kept without expiry: the pool page shows the
+        last known balance of a modem that is down."""
+        flat = {k: "" if v is None else str(v) for k, v in fields.items()}
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(keys.modem_balance(modem))
+        pipe.hset(keys.modem_balance(modem), mapping=flat)  # type: ignore[arg-type]
+        pipe.execute()
+
+    def balance(self, modem: str) -> dict[str, str]:
+        return cast(dict[str, str], self._redis.hgetall(keys.modem_balance(modem)))
+
     def reset(self, modem: str) -> bool:
         """Drops administrators' live changes: the modem is as the config file says again.
         False if there were none."""
@@ -231,6 +243,7 @@ class ModemRegistry:
             return False
         self._redis.delete(
             keys.modem_health(modem),
+            keys.modem_balance(modem),
             keys.metrics_modem(modem),
             keys.metrics_cmgs(modem),
             keys.modem_quarantine(modem),
@@ -251,14 +264,6 @@ class ModemRegistry:
         return cast(dict[str, str], self._redis.hgetall(keys.modem_health(modem)))
 
     # -- caps -----------------------------------------------------------------------------
-
-    def under_caps(self, modem: str, caps: Caps, now: datetime) -> bool:
-        names = windows(now)
-        counts = self._redis.mget(
-            [keys.modem_sent(modem, names[w][0]) for w in ("minute", "hour", "day")]
-        )
-        minute, hour, day = (int(c or 0) for c in counts)
-        return minute < caps.per_minute and hour < caps.per_hour and day < caps.per_day
 
     def count_sent(self, modem: str, now: datetime) -> None:
         pipe = self._redis.pipeline(transaction=False)

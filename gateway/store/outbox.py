@@ -39,6 +39,7 @@ from gateway.store.replication import confirm
 
 PRIORITY_BAND = 10**13  # score = priority * band + milliseconds: priority first, then age
 DELIVERY_REF_TTL = 3 * 86400
+REPORTS_ALIVE_MS = 6 * 3600 * 1000  # a modem whose last report is older sends none, we assume
 ATTEMPTS_TTL = 30 * 86400  # as long as a dedupe key: the log outlives any retry of its SMS
 DEDUPE_TTL = 30 * 86400
 SCAN = 20
@@ -100,8 +101,10 @@ return #head / 2
 """
 )
 
-# KEYS: pinned queue of this modem, shared queue, delayed set, inflight set of this modem
-# ARGV: modem id, its carrier ('' if unknown), now (ms), sms key prefix, attempts key prefix,
+# KEYS: pinned queue of this modem, shared queue, delayed set, inflight set of this modem,
+#       the modems' carriers (hash)
+# ARGV: modem id, its carrier ('' if unknown), now (ms), sms key prefix, how long a reply may
+#       wait for its own modem (ms, '' : for ever), pinned queue key prefix, attempts key prefix,
 #       instance
 CLAIM = (
     _LOG
@@ -114,7 +117,7 @@ for _, id in ipairs(due) do
   if m[1] then redis.call('ZADD', m[1], m[2], id) end
   redis.call('ZREM', KEYS[3], id)
 end
-local best, best_score, best_queue = nil, nil, nil
+local best, best_score, best_queue, spilled = nil, nil, nil, nil
 local pinned = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if pinned[1] then
   best, best_score, best_queue = pinned[1], tonumber(pinned[2]), KEYS[1]
@@ -133,13 +136,40 @@ for i = 1, #shared, 2 do
 end
 local candidate = match or head
 if candidate and (not best or head_score < best_score) then
-  best, best_queue = candidate, KEYS[2]
+  best, best_score, best_queue = candidate, head_score, KEYS[2]
+end
+-- A reply waiting longer than the reply wait for its own (busy, capped, down) modem leaves
+-- from this one when both are on the same carrier.
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
+  if ARGV[5] ~= '' then
+    local carriers = redis.call('HGETALL', KEYS[5])
+    for i = 1, #carriers, 2 do
+      local other = carriers[i]
+      if other ~= ARGV[1] and carriers[i + 1] == ARGV[2] then
+        local queue = ARGV[6] .. other
+        local top = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+        if top[1] then
+          local score = tonumber(top[2])
+          local queued = score % __BAND__
+          if queued <= now - tonumber(ARGV[5]) and (not best or score < best_score) then
+            best, best_score, best_queue, spilled = top[1], score, queue, other
+          end
+        end
+      end
+    end
+  end
 end
 if not best then return nil end
 redis.call('ZREM', best_queue, best)
-redis.call('HSET', prefix .. best, 'state', 'claimed', 'modem', ARGV[1], 'updated_ms', now)
+local fields = {'state', 'claimed', 'modem', ARGV[1], 'updated_ms', now}
+if best_queue ~= KEYS[2] and ARGV[5] ~= '' then
+  table.insert(fields, 'reply_wait_ms'); table.insert(fields, ARGV[5])
+end
+if spilled then table.insert(fields, 'spilled_from'); table.insert(fields, spilled) end
+redis.call('HSET', prefix .. best, unpack(fields))
 redis.call('SADD', KEYS[4], best)
-log(best, {at = now, event = 'claimed', modem = ARGV[1]})
+log(best, {at = now, event = 'claimed', modem = ARGV[1], from = spilled})
 return redis.call('HGETALL', prefix .. best)
 """.replace("__SCAN__", str(SCAN)).replace("__BAND__", str(PRIORITY_BAND))
 )
@@ -198,7 +228,8 @@ ENQUEUE = ENQUEUE.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
 RELEASE = RELEASE.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
 CLAIM = CLAIM.replace("__ATTEMPTS_TTL__", str(ATTEMPTS_TTL))
 
-# KEYS: delivery ref key; ARGV: delivered (1/0), final (1/0), now (ms), sms key prefix
+# KEYS: delivery ref key; ARGV: delivered (1/0), final (1/0), now (ms), sms key prefix, the
+#       error to record when the report says the part failed
 DELIVERY = """
 local ref = redis.call('GET', KEYS[1])
 if not ref then return nil end
@@ -222,7 +253,7 @@ for i = 1, parts do if reports[i] == nil then reports[i] = cjson.null end end
 local fields = {'reports', cjson.encode(reports), 'updated_ms', ARGV[3]}
 if failed then
   table.insert(fields, 'state'); table.insert(fields, 'failed')
-  table.insert(fields, 'error'); table.insert(fields, 'delivery failed')
+  table.insert(fields, 'error'); table.insert(fields, ARGV[5])
   state = 'failed'
 elseif delivered == parts and state == 'submitted' then
   table.insert(fields, 'state'); table.insert(fields, 'delivered')
@@ -278,7 +309,8 @@ class UnknownFate:
 
     sms: Outbound
     part: int
-    expected_ref: int | None
+    expected_ref: int | None  # the TP-MR it should have had (a guess: the modem's next one)
+    since_ms: int = 0  # when it was being handed over
 
 
 class Outbox:
@@ -414,19 +446,28 @@ class Outbox:
 
     # -- the modem's owner -------------------------------------------------------------------
 
-    def claim(self, modem: str, carrier: str, now_ms: int) -> Outbound | None:
+    def claim(
+        self, modem: str, carrier: str, now_ms: int, reply_wait_ms: int | None = None
+    ) -> Outbound | None:
+        """The next SMS for this modem: the head of its pinned queue or of the shared queue
+        (its carrier's numbers first), whichever comes first by priority then age; with
+        `reply_wait_ms`, also a reply pinned to another modem of the same `carrier` that has
+        waited that long (recorded on it: `reply_wait_ms`, `spilled_from`)."""
         raw = self._claim(
             keys=[
                 keys.outbox_pinned(modem),
                 keys.outbox_shared(),
                 keys.outbox_delayed(),
                 keys.outbox_inflight(modem),
+                keys.modem_carriers(),
             ],
             args=[
                 modem,
                 carrier,
                 now_ms,
                 keys.sms_prefix(),
+                "" if reply_wait_ms is None else max(0, reply_wait_ms),
+                keys.outbox_pinned(""),
                 keys.sms_attempts(""),
                 self._instance,
             ],
@@ -501,8 +542,12 @@ class Outbox:
             pipe.srem(keys.outbox_inflight(sms.modem), sms.id)
         pipe.hset(name, mapping=fields)
         pipe.set(
-            keys.delivery_ref(sms.modem, reference, sms.to), f"{sms.id}:{part}", ex=DELIVERY_REF_TTL
+            keys.delivery_ref(sms.modem, reference, report_number(sms.to)),
+            f"{sms.id}:{part}",
+            ex=DELIVERY_REF_TTL,
         )
+        if how == "+CMGS":
+            pipe.set(keys.modem_last_reference(sms.modem), reference)
         self._log(
             pipe, sms.id, "submitted", now_ms, modem=sms.modem, part=part, ref=reference, how=how
         )
@@ -562,13 +607,29 @@ class Outbox:
         pipe.execute()
 
     def delivery_report(
-        self, modem: str, reference: int, recipient: str, delivered: bool, final: bool, now_ms: int
+        self,
+        modem: str,
+        reference: int,
+        recipient: str,
+        delivered: bool,
+        final: bool,
+        now_ms: int,
+        status: int | None = None,
     ) -> tuple[str, SmsState] | None:
-        """Applies a status report to the part it is for; (sms id, its state) or None if unknown."""
+        """Applies a status report to the part it is for; (sms id, its state) or None if unknown.
+        `status` (TP-ST) is named in the error of a part that was not delivered."""
+        error = "không đến được máy người nhận"
+        if status is not None:
+            error += f" (TP-ST {status})"
+        args = ["1" if delivered else "0", "1" if final else "0", now_ms, keys.sms_prefix(), error]
+        self._redis.set(keys.modem_last_report(modem), now_ms, ex=REPORTS_ALIVE_MS // 1000)
         result = self._delivery(
-            keys=[keys.delivery_ref(modem, reference, recipient)],
-            args=["1" if delivered else "0", "1" if final else "0", now_ms, keys.sms_prefix()],
+            keys=[keys.delivery_ref(modem, reference, report_number(recipient))], args=args
         )
+        if not result and recipient != report_number(recipient):
+            # a part recorded before recipients were compared by their last digits
+            old = keys.delivery_ref(modem, reference, recipient)
+            result = self._delivery(keys=[old], args=args)
         if not result:
             return None
         return str(result[0]), SmsState(result[1])
@@ -586,7 +647,9 @@ class Outbox:
                 continue
             if sms.state is SmsState.SUBMITTING:
                 expected = sms.fields.get("expected_ref", "")
-                unknown.append(UnknownFate(sms, sms.next_part, int(expected) if expected else None))
+                since = int(sms.fields.get("updated_ms") or now_ms)
+                guess = int(expected) if expected else None
+                unknown.append(UnknownFate(sms, sms.next_part, guess, since))
                 pipe = self._redis.pipeline(transaction=False)
                 self._log(pipe, sms.id, "fate_unknown", now_ms, modem=modem, part=sms.next_part)
                 pipe.execute()
@@ -602,6 +665,16 @@ class Outbox:
         pipe.zadd(queue, {sms.id: int(sms.fields["score"])})
         self._log(pipe, sms.id, "requeued", now_ms, modem=sms.modem, was=sms.state.value)
         pipe.execute()
+
+    def reports_alive(self, modem: str, now_ms: int) -> bool:
+        """Whether this modem's network sent a status report lately (`REPORTS_ALIVE_MS`)."""
+        last = self._redis.get(keys.modem_last_report(modem))
+        return last is not None and now_ms - int(last) < REPORTS_ALIVE_MS
+
+    def last_reference(self, modem: str) -> int | None:
+        """The TP-MR of the last part this modem's network accepted, if any is recorded."""
+        value = self._redis.get(keys.modem_last_reference(modem))
+        return int(value) if value is not None else None
 
     def mark_resent(self, sms: Outbound) -> None:
         self._redis.hset(keys.sms(sms.id), "resent", "1")
@@ -782,6 +855,13 @@ class Outbox:
             if row["id"]:
                 rows.append({k: v or "" for k, v in row.items()})
         return rows
+
+
+def report_number(number: str) -> str:
+    """A recipient as it is compared with a status report's: its last 9 digits. The SMSC may
+    write the number national (09...), international without '+' or as E.164."""
+    digits = "".join(c for c in number if c.isdigit())
+    return digits[-9:] if len(digits) >= 9 else number
 
 
 def _index(pipe: Any, message_id: str, to: str, dossier: str, created_ms: int) -> None:

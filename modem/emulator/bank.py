@@ -13,13 +13,15 @@ import copy
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
 from modem.emulator.device import Device, local_now
 from modem.emulator.ledger import Ledger, Sent
+from modem.emulator.profiles import config_for
 from modem.emulator.pty import PtyLoop, PtyPort
 from modem.emulator.schedule import ThreadScheduler
 from modem.emulator.state import DeviceConfig, Identity, UrcMode
@@ -48,6 +50,8 @@ class Bank:
         wall: Callable[[], datetime] = local_now,
         seed: int | None = None,
         fresh_ledger: bool = False,
+        profiles: Mapping[str, str] | str | None = None,
+        direct_only: Sequence[str] = (),
     ) -> None:
         self.dir = Path(directory)
         self.ids = [f"m{i + 1}" for i in range(modems)] if isinstance(modems, int) else list(modems)
@@ -58,6 +62,11 @@ class Bank:
         self._template.urc_mode = UrcMode(urc_mode)
         self._template.status_report_delay = status_report_delay
         self._template.seed = seed
+        # A model profile per modem (modem/emulator/profiles.py): one name for all, or by id.
+        self._profiles = (
+            dict.fromkeys(self.ids, profiles) if isinstance(profiles, str) else dict(profiles or {})
+        )
+        self._direct_only = frozenset(direct_only)  # ids whose +CNMI offers only <mt> 0 and 2
         self._control_enabled = control
         self._fresh_ledger = fresh_ledger  # else DIR/ledger.jsonl keeps earlier runs' records
         self._wall = wall
@@ -82,6 +91,9 @@ class Bank:
         self._loop = PtyLoop()
         for n, modem_id in enumerate(self.ids):
             config = copy.deepcopy(self._template)
+            if self._profiles.get(modem_id):
+                config = config_for(self._profiles[modem_id], base=config)
+            config.direct_only = modem_id in self._direct_only
             ident = config.identity
             config.identity = Identity(
                 **{
@@ -251,6 +263,26 @@ class Bank:
 
     def set_storage_capacity(self, modem_id: str, capacity: int, memory: str = "SM") -> None:
         self.device(modem_id).storage.memories[memory].capacity = capacity
+
+    def set_balance(self, modem_id: str, vnd: int | None, price: int | None = None) -> None:
+        """The SIM's prepaid balance (None: no balance, never refused) and a part's price."""
+        prepaid = self.device(modem_id).config.prepaid
+        prepaid.balance = vnd
+        if price is not None:
+            prepaid.price = price
+
+    def set_ussd_answer(self, modem_id: str, text: str | None) -> None:
+        """What the network answers any USSD code (None: the carrier's usual balance answer)."""
+        self.device(modem_id).config.prepaid.answer = text
+
+    def set_operator(self, modem_id: str, long_name: str, short: str, numeric: str) -> None:
+        device = self.device(modem_id)
+        device.identity = replace(
+            device.identity,
+            operator_long=long_name,
+            operator_short=short,
+            operator_numeric=numeric,
+        )
 
     def clear_faults(self, modem_id: str) -> None:
         device = self.device(modem_id)

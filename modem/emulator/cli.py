@@ -16,6 +16,7 @@ from config.logs import configure_logging
 from modem.emulator.bank import LEDGER_FILE, Bank
 from modem.emulator.control import FAULTS, ControlError, request
 from modem.emulator.ledger import read_ledger
+from modem.emulator.profiles import PROFILES, UnknownProfile, profile_named
 from modem.emulator.state import DeviceConfig, UrcMode
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--seed", type=int)
     start.add_argument("--fresh", action="store_true", help="start with an empty ledger")
+    start.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="[ID=]NAME",
+        help="model profile of every modem, or of one (repeat); `hoso sim profiles` lists them",
+    )
 
     sms = sub.add_parser("sms", help="inject a citizen's SMS into a running emulator")
     sms.add_argument("--dir", default=DEFAULT_DIR)
@@ -62,11 +70,17 @@ def _parser() -> argparse.ArgumentParser:
 
     modems = sub.add_parser("modems", help="list the running emulator's modems")
     modems.add_argument("--dir", default=DEFAULT_DIR)
+
+    sub.add_parser("profiles", help="list the model profiles (modem families)")
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "profiles":
+        for profile in PROFILES.values():
+            print(f"{profile.name:18} {profile.family}")
+        return 0
     if args.command == "start":
         configure_logging(fmt="%(levelname)s %(message)s")
         return _start(args)
@@ -114,6 +128,16 @@ def _sent(args: argparse.Namespace) -> int:
 def _start(args: argparse.Namespace) -> int:
     ids = args.ids.split(",") if args.ids else args.modems
     delay = None if args.status_report_delay == "none" else float(args.status_report_delay)
+    names = args.ids.split(",") if args.ids else [f"m{i + 1}" for i in range(args.modems)]
+    profiles: dict[str, str] = {}
+    for spec in args.profile:
+        modem_id, _, name = spec.rpartition("=")
+        try:
+            profile_named(name)
+        except UnknownProfile as exc:
+            print(f"hoso sim: unknown profile {exc}", file=sys.stderr)
+            return 2
+        profiles.update({modem_id: name} if modem_id else dict.fromkeys(names, name))
     config = DeviceConfig(pdu_only=args.mode == "pdu-only")
     stop = threading.Event()
 
@@ -131,6 +155,7 @@ def _start(args: argparse.Namespace) -> int:
         config=config,
         seed=args.seed,
         fresh_ledger=args.fresh,
+        profiles=profiles,
     )
     with bank:
         for modem_id in bank.ids:

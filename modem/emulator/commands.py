@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from modem.emulator.atparse import Command, Op
-from modem.emulator.errors import cme, syntax
+from modem.emulator.errors import cme, syntax, unsupported
 from modem.emulator.state import SimState
 from modem.emulator.textmode import CHARSETS
 
@@ -75,7 +75,7 @@ def basic(dev: Device, cmd: Command) -> list[str]:
         return []
     if name in ("D", "A"):  # no voice or data calls on this modem
         raise cme(4)
-    raise syntax()
+    raise unsupported()
 
 
 @handles("+CGMI", "+GMI")
@@ -90,6 +90,8 @@ def cgmm(dev: Device, cmd: Command) -> list[str]:
 
 @handles("+CGMR", "+GMR")
 def cgmr(dev: Device, cmd: Command) -> list[str]:
+    if dev.profile.revision is None:
+        raise syntax()
     return _identity(cmd, f"Revision: {dev.identity.revision}")
 
 
@@ -315,3 +317,59 @@ def clac(dev: Device, cmd: Command) -> list[str]:
         raise syntax()
     basics = ["ATE", "ATI", "ATQ", "ATV", "ATZ", "AT&F", "AT&W", "AT&C", "AT&D"]
     return basics + ["AT" + name for name in dev.command_names()]
+
+
+# -- vendor commands, known only to the families whose profile lists them ---------------------
+
+
+def _vendor(dev: Device, cmd: Command) -> None:
+    if cmd.name not in dev.profile.vendor_commands:
+        raise unsupported()
+
+
+@handles("^CURC")
+def curc(dev: Device, cmd: Command) -> list[str]:
+    """Huawei: periodic URCs (^RSSI, ^MODE, ^DSFLOWRPT...) on (1) or off (0)."""
+    _vendor(dev, cmd)
+    if cmd.op is Op.READ:
+        return [f"^CURC: {0 if dev.quirks.vendor_urc_interval <= 0 else 1}"]
+    if cmd.op is Op.TEST:
+        return ["^CURC: (0-1)"]
+    on = int_arg(cmd, 0, 0, 1)
+    dev.set_quirks(vendor_urc_interval=dev.profile.vendor_urc_interval if on else 0.0)
+    return []
+
+
+@handles("^USSDMODE")
+def ussdmode(dev: Device, cmd: Command) -> list[str]:
+    """Huawei: USSD strings as 7-bit packed hex (1, the default) or as text (0)."""
+    _vendor(dev, cmd)
+    if cmd.op is Op.READ:
+        return [f"^USSDMODE: {dev.ussd_packed}"]
+    if cmd.op is Op.TEST:
+        return ["^USSDMODE: (0-1)"]
+    dev.ussd_packed = int_arg(cmd, 0, 0, 1)
+    return []
+
+
+@handles("+CUSD")
+def cusd(dev: Device, cmd: Command) -> list[str]:
+    """USSD (TS 27.007 7.15): AT+CUSD=1,"*101#",15 answers OK; the network's answer comes a
+    moment later as +CUSD: 0,"...",15 (modem/emulator/prepaid.py)."""
+    if cmd.op is Op.TEST:
+        return ["+CUSD: (0-2)"]
+    if cmd.op is Op.READ:
+        return ["+CUSD: 1"]
+    if cmd.op is not Op.SET:
+        raise syntax()
+    n = int_arg(cmd, 0, 0, 2, 0)
+    code = cmd.arg(1)
+    if n == 2 or code is None:
+        return []
+    if dev.ussd_packed:  # a Huawei in ^USSDMODE=1 takes only 7-bit packed hex
+        raise syntax()
+    dev.require_sim("cme")
+    if not dev.registered():
+        raise cme(30)  # no network service
+    dev.ussd_later(code)
+    return []

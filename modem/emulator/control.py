@@ -40,6 +40,8 @@ FAULTS = (
     "vendor-urcs SECONDS",
     "urc-in-response on|off",
     "capacity N [SM|ME]",
+    "balance VND|none [PRICE]",
+    "ussd TEXT|usual",
     "clear",
 )
 
@@ -94,6 +96,12 @@ def apply_fault(bank: Bank, modem_id: str, fault: str, args: list[str]) -> None:
         bank.set_quirks(modem_id, vendor_urc_interval=_number(args))
     elif fault == "capacity":
         bank.set_storage_capacity(modem_id, int(_number(args)), args[1] if len(args) > 1 else "SM")
+    elif fault == "balance":
+        vnd = None if args and args[0] == "none" else int(_number(args))
+        bank.set_balance(modem_id, vnd, int(args[1]) if len(args) > 1 else None)
+    elif fault == "ussd":
+        text = " ".join(args)
+        bank.set_ussd_answer(modem_id, None if text in ("", "usual") else text)
     elif fault == "clear":
         bank.clear_faults(modem_id)
     else:

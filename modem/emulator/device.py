@@ -18,6 +18,7 @@ from modem.emulator.atparse import Command, SyntaxFault, parse_line
 from modem.emulator.errors import AtError, cme, cms
 from modem.emulator.fields import dcs_for
 from modem.emulator.ledger import Sent, now_iso
+from modem.emulator.profiles import GENERIC
 from modem.emulator.schedule import Scheduler
 from modem.emulator.state import (
     DeviceConfig,
@@ -65,9 +66,14 @@ class Device:
         self.identity = config.identity
         self.quirks = config.quirks
         self.faults = config.faults
+        self.profile = config.profile or GENERIC
+        self.ussd_packed = 1 if self.profile.ussd_text_off else 0  # Huawei ^USSDMODE
         self.settings = Settings()
         self.sim = Sim(state=config.sim_state)
-        self.storage = Storage.default(config.sm_capacity, config.me_capacity)
+        if config.profile is None:
+            self.storage = Storage.default(config.sm_capacity, config.me_capacity)
+        else:
+            self.storage = Storage.of(config.profile.memories, config.profile.index_base)
         self.cfun = 1
         self.rssi = 20
         self.creg_gprs_n = 0
@@ -112,13 +118,14 @@ class Device:
             self._cnmi_held.clear()
             if self.sim.state is SimState.READY and self.config.sim_state is SimState.SIM_PIN:
                 self.sim.state = SimState.SIM_PIN
-            if self.quirks.boot_urcs:
-                self._emit_urc(["RDY"])
-                self._emit_urc(["+CFUN: 1"])
-                cpin = self.sim.state.value if self.sim.state is not SimState.ABSENT else None
-                self._emit_urc([f"+CPIN: {cpin}" if cpin else "+CPIN: NOT INSERTED"])
-                if self.sim.state is SimState.READY:
-                    self._emit_urc(["SMS Ready"])
+            if self.quirks.boot_urcs and not self.profile.urcs_elsewhere:
+                sim = self.sim.state.value if self.sim.state is not SimState.ABSENT else None
+                for line in self.profile.boot_urcs:
+                    if line.startswith("!"):
+                        if self.sim.state is not SimState.READY:
+                            continue
+                        line = line[1:]
+                    self._emit_urc([line.format(sim=sim or "NOT INSERTED")])
             self._arm_vendor_urcs()
             self._flush()
 
@@ -209,6 +216,11 @@ class Device:
         self._last_line = line
         self._busy = True
         self.no_final = False
+        canned = self.profile.answer(text[start + 2 :].strip().upper())
+        if canned is not None:  # this family's own answer to exactly this command
+            self._info([list(canned[:-1])] if len(canned) > 1 else [])
+            self._final(canned[-1])
+            return
         try:
             cmds = parse_line(text[start + 2 :])
         except SyntaxFault:
@@ -221,6 +233,8 @@ class Device:
                 lines = self._dispatch(cmd)
             except AtError as exc:
                 final = exc.result(self.settings.cmee)
+                if exc.kind == "unsupported":
+                    final = self.profile.unsupported
                 break
             if lines:
                 blocks.append(lines)
@@ -369,12 +383,15 @@ class Device:
                 raise cms(331)
             if self.faults.error_share and self.rng.random() < self.faults.error_share:
                 raise cms(self.rng.choice(self.faults.error_codes))
+            if not self.config.prepaid.can_pay():
+                raise cms(self.config.prepaid.dry_error)
         except AtError as exc:
             log.info("sms.submit_failed modem=%s code=%s", self.id, exc.code)
             self._final(exc.result(self.settings.cmee))
             return
         mr = self._next_mr
         self._next_mr = (mr + 1) % 256
+        self.config.prepaid.charge()
         self._record(submit, mr)
         self._info([[f"+CMGS: {mr}"]])
         self._final("OK")
@@ -485,11 +502,31 @@ class Device:
                 else:
                     self._urc([f"+CDS: {length}", hex_pdu], True)
             elif ds == 2:
-                memory = self.storage.memories[self.storage.mem3]
+                where = self.profile.report_memory
+                if where not in self.storage.memories:
+                    where = self.storage.mem3
+                memory = self.storage.memories[where]
                 index = memory.free_index()
                 if index is not None:
                     memory.slots[index] = Stored(MsgStat.REC_UNREAD, hex_pdu, length, report=True)
                     self._urc([f'+CDSI: "{memory.name}",{index}'], True)
+            self._flush()
+
+    def ussd_later(self, code: str) -> None:
+        """The network's answer to a USSD request, a moment later, as a +CUSD URC."""
+        gen = self._generation
+        self._scheduler.call_later(self.config.ussd_delay, lambda: self._ussd_answer(gen, code))
+
+    def _ussd_answer(self, gen: int, code: str) -> None:
+        with self._lock:
+            if gen != self._generation:
+                return
+            answer = self.config.prepaid.ussd_answer(code, self.identity.operator_long)
+            if answer is None:
+                self._urc(["+CUSD: 4"])  # operation not supported
+            else:
+                text = answer.replace('"', "'")
+                self._urc([f'+CUSD: 0,"{text}",15'])
             self._flush()
 
     def set_network(self, lost: bool) -> None:
@@ -539,7 +576,7 @@ class Device:
     # ---------------------------------------------------------------- URCs and output
 
     def _urc(self, lines: list[str], sms: bool = False) -> None:
-        if not self._powered or self.faults.hang:
+        if not self._powered or self.faults.hang or self.profile.urcs_elsewhere:
             return
         if sms and self.settings.cnmi[0] == 0:
             self._cnmi_held.append(lines)
@@ -582,7 +619,7 @@ class Device:
         with self._lock:
             if gen != self._generation or self.quirks.vendor_urc_interval <= 0:
                 return
-            urc = self.rng.choice(VENDOR_URCS).format(rssi=self.rssi)
+            urc = self.rng.choice(self.profile.vendor_urcs or VENDOR_URCS).format(rssi=self.rssi)
             if self.quirks.urc_in_response:
                 self._mid_response.append(urc)
             else:

@@ -67,7 +67,8 @@ CMS_TEXT = {
 
 
 class AtError(Exception):
-    """A command failed; `kind` is "cme", "cms", or "plain" (syntax: always plain ERROR)."""
+    """A command failed; `kind` is "cme", "cms", "plain" (syntax: always plain ERROR) or
+    "unsupported" (a command the modem does not know: ERROR, or the profile's own word)."""
 
     def __init__(self, kind: str, code: int = 0) -> None:
         super().__init__(f"{kind} {code}")
@@ -76,7 +77,7 @@ class AtError(Exception):
 
     def result(self, cmee: int) -> str:
         """The final result code as the modem words it under AT+CMEE=<cmee>."""
-        if self.kind == "plain":
+        if self.kind in ("plain", "unsupported"):
             return "ERROR"
         if self.kind == "cme":
             if cmee == 0:
@@ -92,6 +93,10 @@ class AtError(Exception):
 
 def syntax() -> AtError:
     return AtError("plain")
+
+
+def unsupported() -> AtError:
+    return AtError("unsupported")
 
 
 def cme(code: int) -> AtError:

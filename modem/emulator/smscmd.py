@@ -35,9 +35,11 @@ def cmgf(dev: Device, cmd: Command) -> list[str]:
     if cmd.op is Op.READ:
         return [f"+CMGF: {dev.settings.cmgf}"]
     if cmd.op is Op.TEST:
+        if dev.config.text_only:
+            return ["+CMGF: (1)"]
         return ["+CMGF: (0)" if dev.config.pdu_only else "+CMGF: (0-1)"]
     mode = int_arg(cmd, 0, 0, 1, 0)
-    if mode == 1 and dev.config.pdu_only:
+    if (mode == 1 and dev.config.pdu_only) or (mode == 0 and dev.config.text_only):
         raise cms(303)
     dev.settings.cmgf = mode
     return []
@@ -112,16 +114,35 @@ def csdh(dev: Device, cmd: Command) -> list[str]:
     return []
 
 
+def cnmi_ranges(dev: Device) -> tuple[str, ...]:
+    ranges = dev.profile.cnmi_ranges
+    if dev.config.direct_only:  # a modem that cannot announce stored SMS: +CMT or nothing
+        ranges = (ranges[0], "0,2", *ranges[2:])
+    return ranges
+
+
+def _allowed(spec: str) -> set[int]:
+    values: set[int] = set()
+    for part in spec.split(","):
+        low, _, high = part.partition("-")
+        values.update(range(int(low), int(high or low) + 1))
+    return values
+
+
 @handles("+CNMI")
 def cnmi(dev: Device, cmd: Command) -> list[str]:
     if cmd.op is Op.READ:
         return ["+CNMI: " + ",".join(str(v) for v in dev.settings.cnmi)]
+    ranges = cnmi_ranges(dev)
     if cmd.op is Op.TEST:
-        return ["+CNMI: (0-3),(0-3),(0,2),(0-2),(0,1)"]
+        return ["+CNMI: " + ",".join(f"({r})" for r in ranges)]
     if cmd.op is not Op.SET:
         raise syntax()
     limits = (3, 3, 3, 2, 1)
     mode, mt, bm, ds, bfr = (int_arg(cmd, i, 0, limits[i], 0) for i in range(5))
+    for value, spec in zip((mode, mt, bm, ds, bfr), ranges, strict=False):
+        if value not in _allowed(spec):
+            raise cms(303)
     if bm not in (0, 2):
         raise cms(303)
     dev.settings.cnmi = (mode, mt, bm, ds, bfr)
@@ -135,28 +156,42 @@ def _memories(dev: Device) -> tuple[Memory, Memory, Memory]:
     return s.memories[s.mem1], s.memories[s.mem2], s.memories[s.mem3]
 
 
+def _cpms_lists(dev: Device) -> tuple[tuple[str, ...], ...]:
+    if dev.config.profile is None:  # the generic modem: every memory it has, SM first
+        names = tuple(sorted(dev.storage.memories, key=lambda n: n != "SM"))
+        return (names, names, names)
+    return dev.profile.cpms_lists
+
+
 @handles("+CPMS")
 def cpms(dev: Device, cmd: Command) -> list[str]:
-    names = sorted(dev.storage.memories, key=lambda n: n != "SM")
+    lists = _cpms_lists(dev)
     if cmd.op is Op.TEST:
-        choice = "(" + ",".join(f'"{n}"' for n in names) + ")"
-        return [f"+CPMS: {choice},{choice},{choice}"]
+        shown = ",".join("(" + ",".join(f'"{n}"' for n in names) + ")" for names in lists)
+        return [f"+CPMS: ({shown})" if dev.profile.cpms_wrapped else f"+CPMS: {shown}"]
     dev.require_sim("cms")
     if cmd.op is Op.READ:
         return ["+CPMS: " + ",".join(f'"{m.name}",{m.used},{m.capacity}' for m in _memories(dev))]
     if cmd.op is not Op.SET:
         raise syntax()
-    chosen = [cmd.arg(i) for i in range(3)]
+    if len(cmd.args) > len(lists):
+        raise syntax()  # e.g. a Wavecom given three memories
+    chosen = [cmd.arg(i) for i in range(len(lists))]
     if chosen[0] is None:
         raise syntax()
-    for name in chosen:
-        if name is not None and name.upper() not in dev.storage.memories:
+    for name, names in zip(chosen, lists, strict=False):
+        if name is not None and (
+            name.upper() not in names or name.upper() not in dev.storage.memories
+        ):
             raise cms(302)
     store = dev.storage
     store.mem1 = chosen[0].upper()
-    store.mem2 = (chosen[1] or store.mem2).upper()
-    store.mem3 = (chosen[2] or store.mem3).upper()
-    return ["+CPMS: " + ",".join(f"{m.used},{m.capacity}" for m in _memories(dev))]
+    if len(chosen) > 1:
+        store.mem2 = (chosen[1] or store.mem2).upper()
+    if len(chosen) > 2:
+        store.mem3 = (chosen[2] or store.mem3).upper()
+    selected = _memories(dev)[: len(lists)]
+    return ["+CPMS: " + ",".join(f"{m.used},{m.capacity}" for m in selected)]
 
 
 def _stat_filter(dev: Device, cmd: Command) -> int:
@@ -240,7 +275,7 @@ def cmgd(dev: Device, cmd: Command) -> list[str]:
     index = int_arg(cmd, 0, 0, 65535)
     flag = int_arg(cmd, 1, 0, 4, 0)
     if flag == 0:
-        if not 1 <= index <= memory.capacity:
+        if not memory.holds_index(index):
             raise cms(321)
         memory.slots.pop(index, None)
         return []

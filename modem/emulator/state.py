@@ -5,6 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from typing import TYPE_CHECKING
+
+from modem.emulator.prepaid import Prepaid
+
+if TYPE_CHECKING:
+    from modem.emulator.profiles import Profile
 
 log = logging.getLogger(__name__)
 
@@ -116,16 +122,20 @@ class Memory:
     name: str
     capacity: int
     slots: dict[int, Stored] = field(default_factory=dict)
+    base: int = 1  # the first index (0 on some modems)
 
     @property
     def used(self) -> int:
         return len(self.slots)
 
     def free_index(self) -> int | None:
-        for index in range(1, self.capacity + 1):
+        for index in range(self.base, self.base + self.capacity):
             if index not in self.slots:
                 return index
         return None
+
+    def holds_index(self, index: int) -> bool:
+        return self.base <= index < self.base + self.capacity
 
 
 @dataclass
@@ -139,6 +149,10 @@ class Storage:
     def default(cls, sm_capacity: int = 30, me_capacity: int = 100) -> Storage:
         return cls({"SM": Memory("SM", sm_capacity), "ME": Memory("ME", me_capacity)})
 
+    @classmethod
+    def of(cls, memories: tuple[tuple[str, int], ...], base: int = 1) -> Storage:
+        return cls({name: Memory(name, capacity, base=base) for name, capacity in memories})
+
 
 @dataclass
 class DeviceConfig:
@@ -150,10 +164,15 @@ class DeviceConfig:
     sm_capacity: int = 30
     me_capacity: int = 100
     pdu_only: bool = False  # AT+CMGF=1 refused, as on some data sticks
+    text_only: bool = False  # AT+CMGF=0 refused (PDU mode missing: unusable for hoso)
     sim_state: SimState = SimState.READY
     seed: int | None = None
     quirks: Quirks = field(default_factory=Quirks)
     faults: Faults = field(default_factory=Faults)
+    profile: Profile | None = None  # None: the generic modem (modem/emulator/profiles.py)
+    prepaid: Prepaid = field(default_factory=Prepaid)  # balance, USSD answers
+    ussd_delay: float = 0.3  # seconds before the network answers a USSD request
+    direct_only: bool = False  # +CNMI <mt> limited to 0 and 2: received SMS come as +CMT
 
 
 @dataclass

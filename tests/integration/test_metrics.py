@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -82,6 +84,7 @@ def test_a_modems_sends_errors_receipts_and_latencies_are_counted_across_process
     metrics.send_failed(other_process, "m1", "quarantine", 41)
     metrics.send_failed(other_process, "m1", "retry_here", None)  # no code: a timeout
     metrics.send_failed(other_process, "m1", "never", 1)
+    metrics.send_failed(other_process, "m1", metrics.NO_CREDIT, 21)  # refused: the SIM is dry
     metrics.modem_lost(other_process, "m1")
     metrics.sms_received(other_process, "m1")
     metrics.sms_received(other_process, "m1")
@@ -102,6 +105,7 @@ def test_a_modems_sends_errors_receipts_and_latencies_are_counted_across_process
         "timeout": 1,
         "never": 1,
         "unavailable": 1,
+        "no_credit": 1,
         "retry_here": 0,  # every class is there from the start, so rate() sees the first error
         "retry_elsewhere": 0,
     }
@@ -336,7 +340,12 @@ def test_every_metric_the_operator_docs_and_alert_rules_name_is_exported(
     app: Flask, redis_client: redis.Redis
 ) -> None:
     registry = ModemRegistry(redis_client)
-    registry.publish_health("m1", {"state": "up", "signal_dbm": -71, "registered": 1})
+    registry.publish_health(
+        "m1", {"state": "up", "signal_dbm": -71, "registered": 1, "limits": "no_cmee"}
+    )
+    registry.publish_balance(
+        "m1", {"vnd": 19900, "low": 1, "valid_days": 3, "validity_low": 1, "read_ms": 1}
+    )
     text = app.test_client().get("/metrics").get_data(as_text=True)
     exported = set()
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
@@ -348,3 +357,20 @@ def test_every_metric_the_operator_docs_and_alert_rules_name_is_exported(
         named |= set(re.findall(r"\bhoso_[a-z_]+[a-z]", (docs / page).read_text(encoding="utf-8")))
     assert named  # the pages do name metrics
     assert named - exported == set()
+
+
+@pytest.mark.skipif(
+    shutil.which("promtool") is None,
+    reason="promtool not installed (Debian: apt-get install prometheus)",
+)
+def test_the_alert_rules_pass_promtool() -> None:
+    rules = Path(__file__).resolve().parents[2] / "docs" / "alerts.yml"
+    done = subprocess.run(
+        ["promtool", "check", "rules", str(rules)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout

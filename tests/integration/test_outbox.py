@@ -104,7 +104,24 @@ def test_a_failed_delivery_report_fails_the_sms(outbox: Outbox) -> None:
         sid,
         SmsState.SUBMITTED,
     )
-    assert outbox.delivery_report("m1", 5, "+84901000001", False, True, T) == (sid, SmsState.FAILED)
+    assert outbox.delivery_report("m1", 5, "+84901000001", False, True, T, 65) == (
+        sid,
+        SmsState.FAILED,
+    )
+    assert outbox.get(sid).fields["error"] == "không đến được máy người nhận (TP-ST 65)"  # type: ignore[union-attr]
+
+
+def test_a_report_naming_the_recipient_nationally_still_finds_its_part(outbox: Outbox) -> None:
+    """SMSCs write the recipient as they like: 0901000001, 84901000001 or +84901000001."""
+    for n, written in enumerate(("0901000001", "84901000001", "+84901000001")):
+        sid = outbox.enqueue("+84901000001", f"x{n}", Priority.REPLY, T)
+        sms = outbox.plan(outbox.claim("m1", "", T), 1, None)  # type: ignore[arg-type]
+        outbox.submitting(sms, 0, None, T)
+        outbox.submitted(sms, 0, 40 + n, T)
+        assert outbox.delivery_report("m1", 40 + n, written, True, True, T) == (
+            sid,
+            SmsState.DELIVERED,
+        )
 
 
 def test_retry_here_waits_for_its_backoff(outbox: Outbox) -> None:

@@ -397,3 +397,11 @@ def test_the_removed_stranger_reply_key_is_ignored_with_a_warning(tmp_path: Path
     path.write_text(text, encoding="utf-8")
     settings = load_settings({"HOSO_CONFIG": str(path)})
     assert not hasattr(settings.sms, "stranger_reply")
+
+
+def test_pool_ussd_codes_must_be_codes_a_modem_can_dial() -> None:
+    report = check(
+        GOOD + '[pool]\nussd_viettel = "*101#"\nussd_mobifone = "101"\nussd_other = ""\n'
+    )
+    assert keys_of(report, Severity.ERROR) == ["pool.ussd_mobifone"]
+    assert 'must be a USSD code such as "*101#"' in report.problems[0].line()

@@ -394,3 +394,23 @@ def test_garbage_without_line_ends_is_cut_into_bounded_lines_and_the_prompt_stil
     assert lines[-1] == "> "  # the prompt after the noise is still recognised
     assert all(len(line) <= LINE_MAX for line in lines)  # memory stays bounded
     assert sum(len(line.encode("utf-8", "replace")) for line in lines[:-1]) >= len(garbage)
+
+
+def test_the_pdu_of_a_cmt_stays_with_it_when_a_command_starts_between_the_two_lines() -> None:
+    """The reader handed "+CMT: ,25" to the URC stream, then the owner wrote a command before
+    the PDU line was read: the PDU must not become that command's answer (it was lost)."""
+    urcs: list[str] = []
+    comms = FixedSerialComms("test", 115200, urcs.append, lambda exc: None)
+    comms._handleLineRead("+CMT: ,25")
+    comms._responseEvent = threading.Event()  # a command starts waiting now
+    comms._response = []
+    comms._handleLineRead(
+        "0791448720003023240DD0E474D81C0EBB010000111011315214000BE474D81C0EBB5DE3771B"
+    )
+    comms._handleLineRead("+CSQ: 20,99")
+    comms._handleLineRead("OK")
+    assert urcs == [
+        "+CMT: ,25",
+        "0791448720003023240DD0E474D81C0EBB010000111011315214000BE474D81C0EBB5DE3771B",
+    ]
+    assert comms._response == ["+CSQ: 20,99", "OK"]

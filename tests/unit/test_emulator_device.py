@@ -407,3 +407,56 @@ def test_gsm7_message_text_round_trips_through_storage(term: Terminal) -> None:
     term.dev.inject_sms("+8498", text)
     listing = term.at("AT+CMGL=4").split("\r\n")
     assert pdu.decode_deliver(listing[2]).user_data == UserData(text, pdu.Alphabet.GSM7)
+
+
+# -- model profiles ----------------------------------------------------------------------------
+
+
+def profiled(name: str) -> Terminal:
+    from modem.emulator.profiles import config_for
+
+    config = config_for(name)
+    config.quirks.boot_urcs = False
+    config.quirks.vendor_urc_interval = 0.0
+    t = Terminal(config)
+    t.at("ATE0")
+    return t
+
+
+def test_the_wavecom_profile_answers_as_the_captured_fastrack() -> None:
+    t = profiled("wavecom-fastrack")
+    assert t.at("AT+CPMS=?") == '\r\n+CPMS: (("SM","BM","SR"),("SM"))\r\n\r\nOK\r\n'
+    assert t.at('AT+CPMS="SM","SM","SM"') == "\r\nERROR\r\n"
+    assert t.at('AT+CPMS="SM","SM"') == "\r\n+CPMS: 0,50,0,50\r\n\r\nOK\r\n"
+    assert t.at("AT+CPIN?") == "\r\n+CPIN: READY\r\n"  # no final OK
+    assert t.at("AT+CVHU=0") == "\r\nERROR\r\n"
+    assert t.at("AT+CGMR") == "\r\nERROR\r\n"
+
+
+def test_a_huawei_says_command_not_support_and_a_zte_its_own_cfun_answer() -> None:
+    assert profiled("huawei-e173").at("AT+WIND?") == "\r\nCOMMAND NOT SUPPORT\r\n"
+    assert profiled("generic").at("AT+WIND?") == "\r\nERROR\r\n"
+    assert profiled("zte-mf").at("AT+CFUN?") == "\r\n+CFUN: (0-1,4-7),(0-1)\r\n\r\nOK\r\n"
+
+
+def test_a_sim800_refuses_stored_status_reports() -> None:
+    t = profiled("simcom-sim800")
+    assert t.at("AT+CNMI=?") == "\r\n+CNMI: (0-3),(0-3),(0,2),(0,1),(0,1)\r\n\r\nOK\r\n"
+    assert t.at("AT+CNMI=2,1,0,2,0") == "\r\n+CMS ERROR: 303\r\n"
+    assert t.at("AT+CNMI=2,1,0,1,0") == "\r\nOK\r\n"
+
+
+def test_reports_go_to_the_memory_the_family_keeps_them_in() -> None:
+    for name, memory, index in (
+        ("simcom-sim7600", "SR", 0),
+        ("telit-le910", "SM", 1),
+        ("quectel-ec25", "ME", 1),
+    ):
+        t = profiled(name)
+        t.at("AT+CMEE=1")
+        t.at('AT+CPMS="ME","ME","ME"' if name == "quectel-ec25" else 'AT+CPMS="SM","SM","SM"')
+        t.at("AT+CNMI=2,1,0,2,0")
+        t.submit("0031000B916407281553F80000AA0AE8329BFD4697D9EC37")  # status report requested
+        t.clock.advance(1.5)
+        assert f'+CDSI: "{memory}",{index}' in t.out.decode("latin-1"), name
+        assert t.dev.storage.memories[memory].slots[index].report, name
