@@ -111,7 +111,7 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def _cmd_notifications(args: argparse.Namespace) -> int:
-    from gateway.http.app import connect_redis
+    from gateway.store.connect import connect_redis
     from worker.context import configure
     from worker.notifications import notifier
 
@@ -123,7 +123,7 @@ def _cmd_notifications(args: argparse.Namespace) -> int:
 
 
 def _cmd_messages(args: argparse.Namespace) -> int:
-    from gateway.http.app import connect_redis
+    from gateway.store.connect import connect_redis
     from hoso import bulk
     from hoso.progress import Progress
 
@@ -153,7 +153,7 @@ def _cmd_messages(args: argparse.Namespace) -> int:
 
 
 def _cmd_dossiers(args: argparse.Namespace) -> int:
-    from gateway.http.app import connect_redis
+    from gateway.store.connect import connect_redis
     from gateway.store.dossiers import DossierStore
     from hoso import bulk
     from hoso.progress import Progress
@@ -186,8 +186,8 @@ def _cmd_dossiers(args: argparse.Namespace) -> int:
 
 def _cmd_receipt(args: argparse.Namespace) -> int:
     from gateway.core.tracking import tracking_url
-    from gateway.http.app import connect_redis
     from gateway.receipts import render_receipt
+    from gateway.store.connect import connect_redis
     from gateway.store.dossiers import DossierStore
 
     settings = _settings()
@@ -229,7 +229,7 @@ def _cmd_scanner(_: argparse.Namespace) -> int:
 
 
 def _cmd_stations(args: argparse.Namespace) -> int:
-    from gateway.http.app import connect_redis
+    from gateway.store.connect import connect_redis
     from gateway.store.stations import Station, Stations
 
     settings = _settings()
@@ -266,8 +266,8 @@ def _cmd_smpp(args: argparse.Namespace) -> int:
 
 def _cmd_routes(args: argparse.Namespace) -> int:
     from gateway.core.routes import RouteError, format_routes, queues
-    from gateway.http.app import connect_redis
     from gateway.routing import Router
+    from gateway.store.connect import connect_redis
 
     settings = _settings()
     router = Router(connect_redis(settings.redis.effective_url()), settings)
@@ -339,7 +339,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_modems(args: argparse.Namespace) -> int:
-    from gateway.http.app import connect_redis
+    from gateway.store.connect import connect_redis
     from gateway.store.modems import (
         OPERATOR_FIELDS,
         InvalidModemChange,
@@ -401,7 +401,7 @@ def _cmd_modems(args: argparse.Namespace) -> int:
 def _cmd_templates(args: argparse.Namespace) -> int:
     from gateway.core.errors import CoreError
     from gateway.core.sms_text import fill, render, sample_values
-    from gateway.http.app import connect_redis
+    from gateway.store.connect import connect_redis
     from gateway.store.templates import Templates
 
     settings = _settings()
@@ -441,7 +441,7 @@ def _cmd_admin(args: argparse.Namespace) -> int:
     `hoso admin set-password NAME`: a new password for it, which ends all its sessions."""
     import getpass
 
-    from gateway.http.app import connect_redis
+    from gateway.store.connect import connect_redis
     from gateway.store.users import AdminUsers, Role, UserError
 
     if args.password_stdin:

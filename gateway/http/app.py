@@ -9,7 +9,7 @@ from pathlib import Path
 import redis
 from flask import Flask
 
-from config.settings import RedisSettings, Settings
+from config.settings import Settings
 from gateway.http import (
     admin,
     admin_accounts,
@@ -33,7 +33,6 @@ from gateway.http.context import Services
 from gateway.http.proxies import TrustedProxies
 from gateway.keyfiles import MasterKeyFiles
 from gateway.store.admission import Gatekeeper
-from gateway.store.connect import connect
 from gateway.store.credentials import Keyring
 from gateway.store.dossiers import DossierStore
 from gateway.store.idempotency import IdempotencyKeys
@@ -57,13 +56,6 @@ FEATURES = (
     admin_records.bp,
     admin_routes.bp,
 )
-
-
-def connect_redis(url: str) -> redis.Redis:
-    """The store's client for `url` (any form `gateway.store.connect` reads): fails fast while
-    Redis is down and reconnects by itself when it is back. It waits for no replica: the
-    processes that acknowledge changes use `gateway.store.connect.connect(settings.redis)`."""
-    return connect(RedisSettings(url=url))
 
 
 def pinger(client: redis.Redis) -> Callable[[], bool]:

@@ -211,3 +211,10 @@ def connect_rq(settings: RedisSettings) -> redis.Redis:
         decode_responses=False,
         health_check_interval=HEALTH_CHECK_SECONDS,
     )
+
+
+def connect_redis(url: str) -> redis.Redis:
+    """The store's client for `url` (any form above): fails fast while Redis is down and
+    reconnects by itself when it is back. It waits for no replica: the processes that
+    acknowledge changes use `connect(settings.redis)`; the CLI's commands and tests use this."""
+    return connect(RedisSettings(url=url))

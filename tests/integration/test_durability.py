@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from config.settings import RedisSettings, Settings
-from gateway.http.app import connect_redis, create_app
+from gateway.http.app import create_app
+from gateway.store.connect import connect_redis
 from gateway.store.credentials import ClientKind
 from gateway.store.dossiers import DossierStore
 from hoso.redis_server import SHIPPED_CONF, RedisServer, embedded
