@@ -23,7 +23,7 @@ from gateway.core.dossier import parse_registration
 from gateway.core.errors import CoreError
 from gateway.core.messages import SmsState
 from gateway.core.times import refuse_future_time
-from gateway.http.bodies import schema_error
+from gateway.schemas import schema_error
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from gateway.store.errors import StoreError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from gateway.http.bodies import openapi_document
+from gateway.schemas import openapi_document
 
 bp = Blueprint("openapi", __name__)
 
