@@ -19,11 +19,10 @@ from typing import Any, cast
 
 import redis
 
-from gateway.core.dossier import parse_registration
 from gateway.core.errors import CoreError
 from gateway.core.messages import SmsState
-from gateway.core.times import refuse_future_time
-from gateway.schemas import schema_error
+from gateway.registration import register_dossier
+from gateway.schemas import InvalidBody
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from gateway.store.errors import StoreError
@@ -156,8 +155,8 @@ def import_dossiers(
     progress: ProgressFactory,
     clock_skew: timedelta,
 ) -> ImportReport:
-    """Registers each row as the department API would (same checks, same answers; a received_at
-    more than `clock_skew` ahead of `now` is refused)."""
+    """Registers each row as the department API does (`gateway.registration`: same checks, same
+    answers; a received_at more than `clock_skew` ahead of `now` is refused)."""
     report = ImportReport()
     with progress("import", len(rows)) as bar:
         for number, body in rows:
@@ -165,15 +164,9 @@ def import_dossiers(
             if isinstance(body, str):
                 report.errors.append((number, body))
                 continue
-            problem = schema_error("DossierRegistration", body)
-            if problem:
-                report.errors.append((number, problem))
-                continue
             try:
-                reg = parse_registration(body)
-                refuse_future_time("received_at", reg.received_at, now, clock_skew)
-                result = store.register(reg, department, now)
-            except (CoreError, StoreError) as exc:
+                result = register_dossier(store, body, department, now, clock_skew)
+            except (InvalidBody, CoreError, StoreError) as exc:
                 report.errors.append((number, str(exc)))
                 continue
             d = result.dossier

@@ -45,19 +45,20 @@ class BoundedRequest(Request):
 
 def json_body(schema_name: str) -> dict[str, Any]:
     """The request's JSON object, valid against `schema_name`, or a 4xx problem."""
+    try:
+        return checked(schema_name, json_request())
+    except InvalidBody as exc:
+        raise Problem(422, "invalid-field", "Invalid field", exc.detail) from exc
+
+
+def json_request() -> object:
+    """The request's body as a JSON value (not checked against a schema yet), or a 4xx
+    problem: 415 for another media type, 400 for a body that is not JSON."""
     mimetype = request.mimetype
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise Problem(
             415, "unsupported-media-type", "Unsupported media type", "Send application/json."
         )
-    try:
-        return checked(schema_name, json_value())
-    except InvalidBody as exc:
-        raise Problem(422, "invalid-field", "Invalid field", exc.detail) from exc
-
-
-def json_value() -> object:
-    """The request's body as a JSON value, or a 400 problem."""
     raw = request.get_data(cache=True)
     assert isinstance(raw, bytes)
     return parse_json(raw)

@@ -9,18 +9,19 @@ from flask import Blueprint, Response, g, request, url_for
 
 from gateway.core.appointments import Appointment, appointments
 from gateway.core.codes import CODE_PATTERN
-from gateway.core.dossier import Dossier, parse_registration
+from gateway.core.dossier import Dossier
 from gateway.core.events import parse_status_changed
 from gateway.core.handoffs import Handoff, handoffs
 from gateway.core.status import Status
 from gateway.core.times import format_time, refuse_future_time
 from gateway.http.answers import json_answer, now, status_ref
-from gateway.http.bodies import json_body
+from gateway.http.bodies import json_body, json_request
 from gateway.http.context import services
 from gateway.http.idempotent import idempotent
 from gateway.http.pages import render_handoffs
 from gateway.http.problems import Problem
 from gateway.http.signed import signed
+from gateway.registration import register_dossier
 from gateway.store.credentials import ClientKind
 from gateway.store.dossiers import Recorded
 from gateway.store.errors import UnknownDossier
@@ -42,10 +43,8 @@ def resolve(typed: str) -> str:
 @signed(ClientKind.DEPARTMENT)
 @idempotent
 def register() -> Response:
-    reg = parse_registration(json_body("DossierRegistration"))
-    at = now()
-    refuse_future_time("received_at", reg.received_at, at, clock_skew())
-    result = services().dossiers.register(reg, g.client.owner, at)
+    body = json_request()
+    result = register_dossier(services().dossiers, body, g.client.owner, now(), clock_skew())
     d = result.dossier
     body = {"code": d.code, "short_code": d.short_code, "secret": d.secret}
     location = url_for("dossiers.read", code=d.code)

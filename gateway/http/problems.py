@@ -25,6 +25,7 @@ from gateway.core.errors import (
     InvalidTime,
     InvalidTransition,
 )
+from gateway.schemas import InvalidBody
 from gateway.store.errors import DossierConflict, EventConflict, StoreError, UnknownDossier
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ TABLE: list[tuple[type[Exception], int, str, str]] = [
     (InvalidPhone, 422, "invalid-field", "Invalid field"),
     (InvalidTime, 422, "invalid-field", "Invalid field"),
     (InvalidDossier, 422, "invalid-field", "Invalid field"),
+    (InvalidBody, 422, "invalid-field", "Invalid field"),
 ]
 
 _SHOWN = 60  # characters of a value sent quoted back at most
@@ -125,6 +127,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(Problem)
     @app.errorhandler(CoreError)
     @app.errorhandler(StoreError)
+    @app.errorhandler(InvalidBody)
     def _ours(exc: Exception) -> Response:
         problem = from_error(exc)
         if problem is None:
