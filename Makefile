@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml tests/smsc/package-lock.json
 lint:
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck:
 	$(BIN)/mypy
