@@ -45,9 +45,9 @@ from gateway.core.dossier import parse_registration
 from gateway.core.events import parse_status_changed
 from gateway.core.times import VIETNAM
 from gateway.store.dossiers import DossierStore
-from gateway.store.notices import Notifier
 from gateway.store.outbox import Outbox
 from hoso.redis_server import RedisServer
+from worker.notifier import Notifier
 
 STATUS = 5  # supplement requested: notifies, carries a note
 NOTE = "Bản sao CCCD có chứng thực"

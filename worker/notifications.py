@@ -1,8 +1,9 @@
 """The periodic notification jobs (RQ cron, see `worker/cron.py`): thin, idempotent, restartable.
 
 They work with the process's `worker.context` (wired once by `worker.main`, or by a test with
-its own settings, Redis and clock). The `Notifier` is built afresh for each run, with the
-templates as administrators left them (`hoso templates set` takes effect on the next tick).
+its own settings, Redis and clock). The `Notifier` (`worker/notifier.py`) is built afresh for
+each run, with the templates as administrators left them (`hoso templates set` takes effect on
+the next tick).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import time
 from collections.abc import Callable
 
 from gateway.core.workdays import parse_calendar
-from gateway.store.notices import Notifier
 from worker.context import context
+from worker.notifier import Notifier
 
 # A tick (every 5 s, worker/cron.py) takes changes and releases notices in batches until none is
 # left or this much time is spent: a backlog drains at the rate the workers and Redis allow, not

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -222,6 +222,21 @@ class DossierStore:
         return indexed
 
     # -- reading -----------------------------------------------------------------------------
+
+    def all_codes(self, batch: int = 500) -> Iterator[list[str]]:
+        """Every stored dossier's code, in batches of up to `batch` (a SCAN: for the upgrade
+        steps that walk every dossier, never for a request)."""
+        prefix = keys.dossier("")
+        codes: list[str] = []
+        for key in self._redis.scan_iter(match=keys.dossier_pattern(), count=batch):
+            code = str(key)[len(prefix) :]
+            if ":" in code:  # a dossier's history or event ids
+                continue
+            codes.append(code)
+            if len(codes) >= batch:
+                yield codes
+                codes = []
+        yield codes
 
     def get(self, code: str, department: str = ANY_DEPARTMENT) -> Dossier:
         raw = cast(dict[str, str], self._redis.hgetall(keys.dossier(code)))

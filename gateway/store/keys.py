@@ -275,7 +275,7 @@ def stations() -> str:
     return f"{PREFIX}:stations"
 
 
-# -- notifications (gateway/store/notices.py) ----------------------------------------------------
+# -- notifications (gateway/store/notices.py, worker/notifier.py) ---------------------------------
 
 
 def notice(code: str) -> str:

@@ -86,6 +86,13 @@ class OptOuts:
     def is_out(self, phone: str) -> bool:
         return bool(self._redis.sismember(keys.opted_out(), phone))
 
+    def are_out(self, phones: Iterable[str]) -> list[bool]:
+        """Whether each phone opted out, in one round trip."""
+        phones = list(phones)
+        if not phones:
+            return []
+        return [bool(out) for out in self._redis.smismember(keys.opted_out(), phones)]
+
 
 class SenderModems:
     """The modem each phone last wrote to, so that what we send it later (the SMS telling it its

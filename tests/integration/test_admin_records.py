@@ -20,11 +20,11 @@ from gateway.core.events import StatusChanged
 from gateway.core.messages import Priority
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
-from gateway.store.notices import Notifier
 from gateway.store.outbox import Outbox
 from gateway.store.stations import Station, Stations
 from gateway.store.users import AdminUsers, Role
 from tests.factories import registration
+from worker.notifier import Notifier
 
 ADMIN, VIEWER = "quantri", "xem"
 PASSWORD = "mat-khau-dung-1"

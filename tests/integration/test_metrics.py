@@ -26,7 +26,6 @@ from gateway.store.credentials import ClientKind
 from gateway.store.dossiers import DossierStore
 from gateway.store.inbox import InboundPart, Inbox
 from gateway.store.modems import ModemRegistry
-from gateway.store.notices import Notifier
 from gateway.store.outbox import Outbox
 from gateway.store.queues import INBOUND_QUEUE, NOTIFY_QUEUE
 from gateway.store.stations import Station, Stations
@@ -40,6 +39,7 @@ from tests.integration.test_modem_service import HIGH_CAPS, eventually, quick_de
 from tests.signing import AppClient
 from worker.context import configure
 from worker.jobs import answer_sms
+from worker.notifier import Notifier
 
 Labels = tuple[tuple[str, str], ...]
 Samples = dict[tuple[str, Labels], float]

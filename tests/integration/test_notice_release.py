@@ -9,11 +9,11 @@ import redis
 
 from config.settings import SmsSettings
 from gateway.store.dossiers import DossierStore
-from gateway.store.notices import Notifier
 from gateway.store.outbox import Outbox
 from tests.factories import registration
 from tests.integration.test_notices import DateClock, vn
 from worker.notifications import NOTICES_BATCH, release, take_changes
+from worker.notifier import Notifier
 
 BACKLOG = 700
 

@@ -18,10 +18,11 @@ from gateway.core.times import VIETNAM
 from gateway.core.workdays import parse_calendar
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
-from gateway.store.notices import GROUP, Notifier
+from gateway.store.notices import GROUP
 from gateway.store.outbox import Outbound, Outbox
 from gateway.store.templates import Templates
 from tests.factories import registration
+from worker.notifier import Notifier
 
 PHONE = "+84901234567"
 OTHER = "+84987654321"

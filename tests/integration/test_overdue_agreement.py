@@ -28,13 +28,13 @@ from gateway.core.status import SETTLED, Status
 from gateway.core.times import VIETNAM, refuse_future_time
 from gateway.http.app import create_app
 from gateway.store.dossiers import ANY_DEPARTMENT, DossierStore
-from gateway.store.notices import Notifier
 from gateway.store.outbox import Outbox
 from gateway.store.stations import Station, Stations
 from gateway.store.users import AdminUsers, Role
 from tests.conftest import MASTER_KEY, Clock
 from tests.factories import registration
 from tests.integration.test_admin_records import PASSWORD, login
+from worker.notifier import Notifier
 
 SKEW = timedelta(seconds=300)
 START = datetime(2026, 3, 10, 9, 0, tzinfo=VIETNAM)  # a Tuesday

@@ -14,11 +14,11 @@ from config.settings import Settings, SmsSettings
 from gateway.core.events import parse_status_changed
 from gateway.store import keys
 from gateway.store.inbox import InboundPart, Inbox
-from gateway.store.notices import Notifier
 from gateway.store.outbox import Outbox
 from tests.factories import event_body, registration
 from worker.context import Context, configure
 from worker.jobs import answer_sms
+from worker.notifier import Notifier
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam
 OWNER = "+84901234567"
