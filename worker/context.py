@@ -17,8 +17,9 @@ from gateway.routing import RoutedOutbox, Router
 from gateway.store.dossiers import DossierStore
 from gateway.store.inbox import Inbox
 from gateway.store.outbox import Outbox
-from gateway.store.replies import OptOuts, ReplyLimits, SenderModems
+from gateway.store.replies import OptOuts, ReplyCounters, SenderModems
 from gateway.store.templates import Templates
+from worker.reply_limits import ReplyLimits
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def configure(
         dossiers=DossierStore(client),
         inbox=Inbox(client),
         outbox=RoutedOutbox(client, Router(client, settings)),  # replies and notices: by the rules
-        limits=ReplyLimits(client, sms.per_sender_per_hour, sms.daily_reply_budget),
+        limits=ReplyLimits(ReplyCounters(client), sms.per_sender_per_hour, sms.daily_reply_budget),
         opt_outs=OptOuts(client),
         templates=Templates(client),
         sender_modems=SenderModems(client),

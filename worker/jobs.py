@@ -13,8 +13,8 @@ from gateway.core.sms_text import fill, render
 from gateway.core.times import to_micros
 from gateway.store import keys, metrics
 from gateway.store.errors import UnknownDossier
-from gateway.store.replies import Allowance
 from worker.context import Context, context
+from worker.reply_limits import Allowance
 
 log = logging.getLogger(__name__)
 

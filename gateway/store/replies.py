@@ -1,76 +1,58 @@
-"""Limits on replies to citizens, opt-outs, and the modem each citizen last wrote to.
+"""What the replies to citizens leave behind in Redis: the counters their limits read, opt-outs,
+and the modem each citizen last wrote to.
 
-A sender gets at most `per_sender_per_hour` replies to lookups an hour, then one notice, then
-silence; the office sends at most `daily_reply_budget` replies a day (a runaway loop with another
-gateway, or an enumeration, cannot drain the SIMs' daily caps meant for notifications).
-
-HUY / TD / STOP / DK are not lookups: they are applied whatever the limits, and confirmed even to
-a sender over the lookup limit, within the daily budget. They have a per-sender limit of their
-own (the same number an hour), because our confirmations name the other command ("soạn DK",
-"soạn HUY"): an auto-responder echoing them back would otherwise loop with us until the budget is
-gone.
+The limits themselves (how many replies a phone gets an hour, the office's daily budget, what is
+confirmed over them) are the workers' (`worker/reply_limits.py`); the counters here only count,
+each with a TTL past its window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from enum import StrEnum
 from typing import cast
 
 import redis
 
-from gateway.core.times import VIETNAM
 from gateway.store import keys
 
 SENDER_MODEM_TTL = 30 * 86400  # how long a citizen's last modem is remembered
+HOUR_COUNTER_TTL = 7200  # seconds a phone's counters of one hour are kept
+DAY_COUNTER_TTL = 2 * 86400  # seconds the office's count of one day is kept
 
 
-class Allowance(StrEnum):
-    REPLY = "reply"
-    NOTICE = "notice"  # the one "too many messages" notice of this hour
-    SILENCE = "silence"
+class ReplyCounters:
+    """Per phone and hour: replies to lookups, confirmations of HUY / DK, the one "too many
+    messages" notice; per day: the office's replies. `hour` and `day` name the window."""
 
-
-class ReplyLimits:
-    def __init__(self, client: redis.Redis, per_sender_per_hour: int, daily_budget: int) -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self._redis = client
-        self._per_sender = per_sender_per_hour
-        self._budget = daily_budget
 
-    def allow(self, phone: str, now: datetime) -> Allowance:
-        """May a lookup (or any other command but HUY / DK) be answered?"""
-        hour, day = _hour_and_day(now)
-        if self._count(keys.sender_replies(phone, hour)) > self._per_sender:
-            first = self._redis.set(keys.sender_limit_notice(phone, hour), "1", nx=True, ex=7200)
-            return Allowance.NOTICE if first and self._spend(day) else Allowance.SILENCE
-        return Allowance.REPLY if self._spend(day) else Allowance.SILENCE
+    def count_reply(self, phone: str, hour: str) -> int:
+        """Counts a reply to `phone` in `hour`; the count with it."""
+        return self._count(keys.sender_replies(phone, hour), HOUR_COUNTER_TTL)
 
-    def allow_preference(self, phone: str, now: datetime) -> Allowance:
-        """May the confirmation of HUY / DK be sent? Whatever lookups the sender made."""
-        hour, day = _hour_and_day(now)
-        if self._count(keys.sender_preferences(phone, hour)) > self._per_sender:
-            return Allowance.SILENCE
-        return Allowance.REPLY if self._spend(day) else Allowance.SILENCE
+    def count_preference(self, phone: str, hour: str) -> int:
+        """Counts a confirmation of HUY / DK to `phone` in `hour`; the count with it."""
+        return self._count(keys.sender_preferences(phone, hour), HOUR_COUNTER_TTL)
 
-    def _count(self, name: str) -> int:
+    def first_limit_notice(self, phone: str, hour: str) -> bool:
+        """True the first time it is asked for `phone` in `hour` (the one notice is this one)."""
+        return bool(
+            self._redis.set(
+                keys.sender_limit_notice(phone, hour), "1", nx=True, ex=HOUR_COUNTER_TTL
+            )
+        )
+
+    def spend(self, day: str) -> int:
+        """Counts a reply of the office in `day`; the count with it."""
+        return self._count(keys.reply_budget(day), DAY_COUNTER_TTL)
+
+    def _count(self, name: str, ttl: int) -> int:
         pipe = self._redis.pipeline(transaction=False)
         pipe.incr(name)
-        pipe.expire(name, 7200)
+        pipe.expire(name, ttl)
         count, _ = pipe.execute()
         return int(count)
-
-    def _spend(self, day: str) -> bool:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.incr(keys.reply_budget(day))
-        pipe.expire(keys.reply_budget(day), 2 * 86400)
-        spent, _ = pipe.execute()
-        return int(spent) <= self._budget
-
-
-def _hour_and_day(now: datetime) -> tuple[str, str]:
-    local = now.astimezone(VIETNAM)
-    return local.strftime("%Y%m%d%H"), local.strftime("%Y%m%d")
 
 
 class OptOuts:
