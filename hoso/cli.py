@@ -229,8 +229,9 @@ def _cmd_scanner(_: argparse.Namespace) -> int:
 
 
 def _cmd_stations(args: argparse.Namespace) -> int:
+    from gateway.core.stations import InvalidStation
     from gateway.store.connect import connect_redis
-    from gateway.store.stations import Station, Stations
+    from gateway.store.stations import Stations
 
     settings = _settings()
     stations = Stations(connect_redis(settings.redis.effective_url()))
@@ -240,11 +241,16 @@ def _cmd_stations(args: argparse.Namespace) -> int:
             allowed = f" allowed={s.allowed_hours}h" if s.allowed_hours is not None else ""
             print(f"{s.id:12} desk={s.desk!r}{implied}{allowed} {s.name}")
         return 0
-    try:
-        stations.save(
-            Station(args.station, args.desk, args.name or "", args.status, args.allowed_hours)
-        )
-    except ValueError as exc:
+    fields = {
+        "id": args.station,
+        "desk": args.desk,
+        "name": args.name or "",
+        "status": args.status,
+        "allowed_hours": args.allowed_hours,
+    }
+    try:  # the dashboard's operation and checks
+        stations.set(fields)
+    except InvalidStation as exc:
         print(f"hoso stations: {exc}", file=sys.stderr)
         return 2
     print(f"{args.station}: scans there hand the paper to {args.desk!r}")

@@ -16,13 +16,14 @@ from flask.testing import FlaskClient
 from config.settings import AdminSettings, ModemSettings, Settings
 from gateway.core.events import StatusChanged
 from gateway.core.messages import Priority
+from gateway.core.stations import Station
 from gateway.core.status import Status
 from gateway.store import keys
 from gateway.store.credentials import ClientKind, Keyring
 from gateway.store.dossiers import DossierStore
 from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
-from gateway.store.stations import Station, Stations
+from gateway.store.stations import Stations
 from gateway.store.templates import Templates
 from gateway.store.users import AdminUsers, Role
 from tests.conftest import MASTER_KEY, Clock

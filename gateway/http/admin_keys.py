@@ -17,13 +17,13 @@ from typing import Any, cast
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gateway.core.stations import InvalidStation, Station
 from gateway.core.status import Status
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
 from gateway.store import keys
 from gateway.store.credentials import ClientKind
-from gateway.store.stations import Station
 from gateway.store.users import Role
 
 log = logging.getLogger(__name__)
@@ -168,29 +168,11 @@ def station_json(s: Station) -> dict[str, Any]:
 
 
 def save_station(fields: dict[str, Any]) -> Station:
-    """Checks and saves a station from text or JSON fields: id, desk, name, status, hours."""
-    station_id = fields.get("id")
-    desk = fields.get("desk")
-    if not isinstance(station_id, str) or not station_id.strip() or len(station_id) > 100:
-        raise _invalid("id: the station id (1 to 100 characters).")
-    if not isinstance(desk, str) or not desk.strip() or len(desk) > 200:
-        raise _invalid("desk: the desk the station stands for (1 to 200 characters).")
-    name = fields.get("name") or ""
-    if not isinstance(name, str) or len(name) > 200:
-        raise _invalid("name: up to 200 characters.")
+    """Sets a station from the form's text or JSON fields (`Stations.set`, the one operation)."""
     try:
-        raw_status = fields.get("status")
-        status = None if raw_status in (None, "") else int(raw_status)
-        if status is not None:
-            Status(status)
-        raw_hours = fields.get("allowed_hours")
-        hours = None if raw_hours in (None, "") else float(raw_hours)
-    except (TypeError, ValueError) as exc:
-        raise _invalid("status must be a status code; allowed_hours a number.") from exc
-    if hours is not None and not 0 < hours <= 24 * 365:
-        raise _invalid("allowed_hours must be more than 0.")
-    station = Station(station_id.strip(), desk.strip(), name.strip(), status, hours)
-    services().stations.save(station)
+        station = services().stations.set(fields)
+    except InvalidStation as exc:
+        raise _invalid(exc.detail) from exc
     log.info("admin.station_saved user=%s station=%s", auth.user().username, station.id)
     return station
 

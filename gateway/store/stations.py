@@ -1,28 +1,20 @@
-"""Counter stations as the gateway knows them: which desk each one stands for, the status a scan
-there implies (if any), and how long a dossier may stay at that desk."""
+"""Counter stations' settings in Redis (what a station is, and its rules: `gateway.core.stations`).
+
+`set` is the one operation that sets a station, for the dashboard, the admin API and `hoso
+stations set`: the fields checked by the core, then saved.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict
 from typing import cast
 
 import redis
 
-from gateway.core.status import Status
+from gateway.core.stations import Station, check_station, make_station
 from gateway.store import keys
-
-
-@dataclass(frozen=True, slots=True)
-class Station:
-    id: str
-    desk: str  # where the paper is when it is scanned here ("Phòng Tư pháp")
-    name: str = ""
-    status: int | None = None  # the status a scan here implies (e.g. 9 at the result counter)
-    allowed_hours: float | None = None  # how long a dossier may stay at this desk
-
-    def implied_status(self) -> Status | None:
-        return None if self.status is None else Status(self.status)
 
 
 class Stations:
@@ -41,11 +33,15 @@ class Stations:
         data = json.loads(str(raw))
         return Station(id=station_id, **{k: v for k, v in data.items() if k != "id"})
 
+    def set(self, fields: Mapping[str, object]) -> Station:
+        """Sets a station from typed or JSON fields (id, desk, name, status, allowed_hours);
+        `InvalidStation` says what is wrong, and nothing is saved then."""
+        station = make_station(fields)
+        self.save(station)
+        return station
+
     def save(self, station: Station) -> None:
-        if station.status is not None:
-            Status(station.status)  # refuse a code that is not a status
-        if not station.desk.strip():
-            raise ValueError("a station needs a desk")
+        check_station(station)
         self._redis.hset(
             keys.stations(), station.id, json.dumps(asdict(station), ensure_ascii=False)
         )

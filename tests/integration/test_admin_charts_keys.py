@@ -15,10 +15,11 @@ from flask.testing import FlaskClient
 
 from config.settings import AdminSettings, GatewaySettings, Settings
 from gateway.core.events import StatusChanged
+from gateway.core.stations import Station
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from gateway.store.modems import ModemRegistry
-from gateway.store.stations import Station, Stations
+from gateway.store.stations import Stations
 from gateway.store.users import AdminUsers, Role
 from tests.conftest import Clock
 from tests.factories import registration_body

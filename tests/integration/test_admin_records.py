@@ -18,10 +18,11 @@ from werkzeug.test import TestResponse
 from config.settings import AdminSettings, GatewaySettings, Settings, SmsSettings
 from gateway.core.events import StatusChanged
 from gateway.core.messages import Priority
+from gateway.core.stations import Station
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from gateway.store.outbox import Outbox
-from gateway.store.stations import Station, Stations
+from gateway.store.stations import Stations
 from gateway.store.users import AdminUsers, Role
 from tests.factories import registration
 from worker.notifier import Notifier

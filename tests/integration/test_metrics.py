@@ -21,6 +21,7 @@ from rq import Queue, SimpleWorker
 
 from config.settings import Settings, SmsSettings
 from gateway.core.messages import Priority, RetryWhere
+from gateway.core.stations import Station
 from gateway.store import metrics
 from gateway.store.credentials import ClientKind
 from gateway.store.dossiers import DossierStore
@@ -28,7 +29,7 @@ from gateway.store.inbox import InboundPart, Inbox
 from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
 from gateway.store.queues import INBOUND_QUEUE, NOTIFY_QUEUE
-from gateway.store.stations import Station, Stations
+from gateway.store.stations import Stations
 from hoso.redis_server import RedisServer
 from modem.emulator.bank import Bank
 from modem.service import ModemService

@@ -24,12 +24,13 @@ from hypothesis import strategies as st
 from config.settings import AdminSettings, GatewaySettings, Settings, SmsSettings
 from gateway.core.errors import InvalidTransition
 from gateway.core.events import StatusChanged, parse_scan
+from gateway.core.stations import Station
 from gateway.core.status import SETTLED, Status
 from gateway.core.times import VIETNAM, refuse_future_time
 from gateway.http.app import create_app
 from gateway.store.dossiers import ANY_DEPARTMENT, DossierStore
 from gateway.store.outbox import Outbox
-from gateway.store.stations import Station, Stations
+from gateway.store.stations import Stations
 from gateway.store.users import AdminUsers, Role
 from tests.conftest import MASTER_KEY, Clock
 from tests.factories import registration

@@ -18,10 +18,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from gateway.core.codes import short_code
 from gateway.core.sms_text import strip_accents
+from gateway.core.stations import Station
 from gateway.receipts import layout, qr
 from gateway.receipts.layout import PAPERS
 from gateway.store.credentials import ClientKind, Keyring
-from gateway.store.stations import Station, Stations
+from gateway.store.stations import Stations
 from scanner.spool import Spool
 from scanner.station import Feedback
 from scanner.station import Station as CounterStation
