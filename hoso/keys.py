@@ -22,7 +22,7 @@ from gateway.keyfiles import (
     upgrade_old_records,
 )
 from gateway.store.connect import connect
-from gateway.store.credentials import ClientKind, KeyInfo, Keyring, SealState
+from gateway.store.credentials import ClientKind, InvalidKeyRequest, KeyInfo, Keyring, SealState
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +54,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _create(keyring: Keyring, args: argparse.Namespace) -> int:
     kind = ClientKind.DEPARTMENT if args.department else ClientKind.STATION
-    owner = args.department or args.station
-    try:
-        new = keyring.create(kind, owner, datetime.now(UTC))
-    except ValueError as exc:
+    try:  # the dashboard's operation and checks
+        new = keyring.create(kind, args.department or args.station, datetime.now(UTC))
+    except InvalidKeyRequest as exc:
         print(f"hoso keys: {exc}", file=sys.stderr)
         return 2
-    log.info("keys.created key_id=%s kind=%s owner=%s", new.key_id, kind.value, owner)
+    log.info("keys.created key_id=%s kind=%s owner=%s", new.key_id, kind.value, new.owner)
     if args.json:
         print(json.dumps({"key_id": new.key_id, "secret": new.secret}))
     else:

@@ -4,15 +4,18 @@ Keys: listed with id, owner, created, revoked and fingerprint, never the secret.
 secret is shown once, in the answer that creates it; the gateway keeps it only sealed. Rotation:
 create a second key for the same owner (both work), move the client to it, then revoke the old.
 
-Listing: credentials.py keeps no index of all owners (only the key ids of one owner), so the
-list SCANs `hoso:apikey:*`, bounded to `MAX_KEYS` keys (the answer says when it stopped there).
+Creating, revoking and listing go through the keyring (`gateway.store.credentials.Keyring`), as
+`hoso keys` does. It keeps no index of all owners (only the key ids of one owner), so the list
+walks every key id (`Keyring.key_ids`), bounded here to `MAX_KEYS` (the answer says when it
+stopped there).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any, cast
+from itertools import islice
+from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -22,8 +25,7 @@ from gateway.core.status import Status
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
-from gateway.store import keys
-from gateway.store.credentials import ClientKind
+from gateway.store.credentials import InvalidKeyRequest
 from gateway.store.users import Role
 
 log = logging.getLogger(__name__)
@@ -31,9 +33,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("admin_keys", __name__, url_prefix="/admin")
 
 MAX_KEYS = 5_000
-SCAN_BATCH = 500
 KIND_LABELS = {"department": "Phòng ban", "station": "Quầy quét"}
-SHOWN_FIELDS = ("kind", "owner", "created_at", "revoked_at", "fingerprint")
 
 
 auth.install_pages(bp, kind_labels=KIND_LABELS)
@@ -52,49 +52,37 @@ def _invalid(detail: str) -> Problem:
 
 def key_rows() -> tuple[list[dict[str, Any]], bool]:
     """Every key (at most MAX_KEYS), by owner then creation; True when the scan stopped early."""
-    client = services().redis
-    ids: list[str] = []
-    for name in client.scan_iter(match=keys.api_key("*"), count=SCAN_BATCH):
-        ids.append(str(name)[len(keys.api_key("")) :])
-        if len(ids) >= MAX_KEYS:
-            break
-    pipe = client.pipeline(transaction=False)
-    for key_id in ids:
-        pipe.hmget(keys.api_key(key_id), list(SHOWN_FIELDS))
-    rows = []
-    for key_id, values in zip(ids, pipe.execute(), strict=True):
-        fields = dict(zip(SHOWN_FIELDS, cast(list[str | None], values), strict=True))
-        if fields["owner"] is None:
-            continue  # deleted between the scan and the read
-        rows.append({"key_id": key_id, **fields, "active": fields["revoked_at"] is None})
-    rows.sort(key=lambda r: (r["kind"] or "", r["owner"] or "", r["created_at"] or ""))
+    keyring = services().keyring
+    ids = list(islice(keyring.key_ids(), MAX_KEYS))
+    rows = [
+        {
+            "key_id": info.key_id,
+            "kind": info.kind,
+            "owner": info.owner,
+            "created_at": info.created_at,
+            "revoked_at": info.revoked_at,
+            "fingerprint": info.fingerprint,
+            "active": info.revoked_at is None,
+        }
+        for info in keyring.infos(ids)
+    ]
     return rows, len(ids) >= MAX_KEYS
 
 
 def create_key(kind: Any, owner: Any) -> dict[str, str]:
+    """A new key through `Keyring.create`, the one operation (its checks, its refusals)."""
     try:
-        client_kind = ClientKind(kind)
-    except ValueError as exc:
-        raise _invalid("kind must be department or station.") from exc
-    if not isinstance(owner, str):
-        raise _invalid("owner must be a department or station id.")
-    try:
-        new = services().keyring.create(client_kind, owner.strip(), _now())
-    except ValueError as exc:
+        new = services().keyring.create(kind, owner, _now())
+    except InvalidKeyRequest as exc:
         raise _invalid(str(exc)) from exc
     log.info(
         "admin.key_created user=%s key=%s kind=%s owner=%s",
         auth.user().username,
         new.key_id,
-        client_kind.value,
-        owner.strip(),
+        new.kind.value,
+        new.owner,
     )
-    return {
-        "key_id": new.key_id,
-        "kind": client_kind.value,
-        "owner": owner.strip(),
-        "secret": new.secret,
-    }
+    return {"key_id": new.key_id, "kind": new.kind.value, "owner": new.owner, "secret": new.secret}
 
 
 def revoke_key(key_id: str) -> None:

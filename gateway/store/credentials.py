@@ -34,7 +34,7 @@ import redis
 
 from gateway.core.times import format_time
 from gateway.store import keys
-from gateway.store.errors import CorruptRecord
+from gateway.store.errors import CorruptRecord, StoreError
 from gateway.store.replication import confirm
 from gateway.store.sealing import FixedKeys, KeySource, SealBroken, seal, sealed_by, unseal
 
@@ -74,7 +74,13 @@ class Credential:
 @dataclass(frozen=True, slots=True)
 class NewCredential:
     key_id: str
-    secret: str
+    secret: str  # shown once, to whoever created the key
+    kind: ClientKind
+    owner: str
+
+
+class InvalidKeyRequest(StoreError, ValueError):
+    """A key asked for a kind that is none, or an owner id that cannot be one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +114,22 @@ class Keyring:
         self._redis = client
         self._keys: KeySource = FixedKeys.of(master) if isinstance(master, bytes) else master
 
-    def create(self, kind: ClientKind, owner: str, now: datetime) -> NewCredential:
+    def create(self, kind: object, owner: object, now: datetime) -> NewCredential:
+        """A new key of a department or station (`kind`, a `ClientKind` or its text), checked:
+        the one operation of the CLI, the dashboard and the admin API. `InvalidKeyRequest`
+        says what is wrong."""
+        if not isinstance(kind, str) or kind not in tuple(ClientKind):
+            raise InvalidKeyRequest("kind must be department or station.")
+        client_kind = ClientKind(kind)
+        if not isinstance(owner, str):
+            raise InvalidKeyRequest("owner must be a department or station id.")
+        owner = owner.strip()
         if not owner or len(owner) > 100 or any(c.isspace() or c == ":" for c in owner):
-            raise ValueError(f"not a usable {kind} id: {owner!r}")
-        key_id = f"{kind.value[:3]}_{secrets.token_hex(8)}"
+            raise InvalidKeyRequest(f"not a usable {client_kind} id: {owner!r}")
+        key_id = f"{client_kind.value[:3]}_{secrets.token_hex(8)}"
         secret = secrets.token_urlsafe(SECRET_BYTES)
         fields = {
-            "kind": kind.value,
+            "kind": client_kind.value,
             "owner": owner,
             "fingerprint": hashlib.sha256(secret.encode()).hexdigest()[:16],
             "created_at": format_time(now),
@@ -123,10 +138,10 @@ class Keyring:
         pipe = self._redis.pipeline(transaction=True)
         record: dict[Any, Any] = fields | {"sealed": sealed.hex()}
         pipe.hset(keys.api_key(key_id), mapping=record)
-        pipe.sadd(keys.api_keys_of(kind.value, owner), key_id)
+        pipe.sadd(keys.api_keys_of(client_kind.value, owner), key_id)
         pipe.execute()
         confirm(self._redis)
-        return NewCredential(key_id, secret)
+        return NewCredential(key_id, secret, client_kind, owner)
 
     def revoke(self, key_id: str, now: datetime) -> bool:
         """Revokes the key for good (its secret is erased); False if there is no such key. A
@@ -172,7 +187,10 @@ class Keyring:
 
     def listing(self) -> list[KeyInfo]:
         """Every key, by kind, owner and creation, with whether its record opens."""
-        ids = list(self.key_ids())
+        return self.infos(list(self.key_ids()))
+
+    def infos(self, ids: list[str]) -> list[KeyInfo]:
+        """What may be shown of these keys (those that exist), sorted as `listing`."""
         pipe = self._redis.pipeline(transaction=False)
         for key_id in ids:
             pipe.hgetall(keys.api_key(key_id))
