@@ -345,14 +345,13 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_modems(args: argparse.Namespace) -> int:
-    from gateway.store.connect import connect_redis
-    from gateway.store.modems import (
+    from gateway.core.modem_changes import (
         OPERATOR_FIELDS,
         InvalidModemChange,
-        ModemRegistry,
-        UnknownModem,
         parse_text_changes,
     )
+    from gateway.store.connect import connect_redis
+    from gateway.store.modems import ModemRegistry, UnknownModem
 
     settings = _settings()
     registry = ModemRegistry(connect_redis(settings.redis.effective_url()))

@@ -16,6 +16,12 @@ from flask import Blueprint, Response, flash, jsonify, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 from config.settings import ModemSettings
+from gateway.core.modem_changes import (
+    CAP_FIELDS,
+    MAX_CAP,
+    InvalidModemChange,
+    parse_text_changes,
+)
 from gateway.core.modem_limits import modem_notes
 from gateway.core.sms_text import (
     DEFAULT_TEMPLATES,
@@ -30,14 +36,7 @@ from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
 from gateway.http.proxies import client_address
-from gateway.store.modems import (
-    CAP_FIELDS,
-    MAX_CAP,
-    InvalidModemChange,
-    ModemRegistry,
-    UnknownModem,
-    parse_text_changes,
-)
+from gateway.store.modems import ModemRegistry, UnknownModem
 from gateway.store.outbox import Outbox
 from gateway.store.templates import Templates
 from gateway.store.users import Outcome, Role

@@ -6,8 +6,9 @@ makes sure only one service drives a modem at a time.
 Operators' changes (disable, re-enable, caps, carrier, a modem added live, back to the file,
 out of quarantine) go through one validated operation, `ModemRegistry.apply_change` (and
 `reset`, `release_quarantine`), which the CLI (`hoso modems`), the dashboard and the admin JSON
-API all call: the same checks everywhere, and a change is merged into the stored live settings
-atomically (WATCH/MULTI), so two changes at once never lose one another.
+API all call: the same checks everywhere (the rules: `gateway.core.modem_changes`), and a change
+is merged into the stored live settings atomically (WATCH/MULTI), so two changes at once never
+lose one another.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -23,6 +24,7 @@ from typing import Any, cast
 import redis
 
 from config.settings import ModemSettings
+from gateway.core.modem_changes import DASHBOARD_FIELDS, check_changes
 from gateway.core.times import VIETNAM
 from gateway.store import keys
 from gateway.store.errors import StoreError
@@ -42,78 +44,12 @@ return 0
 """
 
 
-MAX_CAP = 100_000
-CAP_FIELDS = ("per_minute", "per_hour", "per_day")
-# What the dashboard and the admin API may change; the CLI, run on a host by its operator, may
-# also add a modem live (its port, baud rate and SIM PIN).
-DASHBOARD_FIELDS = frozenset({"enabled", "carrier", *CAP_FIELDS})
-OPERATOR_FIELDS = DASHBOARD_FIELDS | {"port", "baudrate", "pin"}
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
-
-
-class InvalidModemChange(StoreError):
-    """A change that cannot be applied: an unknown field or a value out of range."""
-
-    def __init__(self, field: str | None, detail: str) -> None:
-        super().__init__(detail)
-        self.field = field
-        self.detail = detail
-
-
 class UnknownModem(StoreError):
     """No modem of that id in the file, in the live settings or reported by a service."""
 
     def __init__(self, modem: str) -> None:
         super().__init__(f"no modem {modem} in the pool")
         self.modem = modem
-
-
-def parse_text_changes(texts: Mapping[str, str]) -> dict[str, Any]:
-    """Changes typed as text (the CLI's KEY=VALUE, a form's fields) as typed values, strictly:
-    a switch is true/false (1/0, yes/no, on/off), a number is whole digits."""
-    typed: dict[str, Any] = {}
-    for name, text in texts.items():
-        value = text.strip()
-        if name == "enabled":
-            if value.lower() not in _TRUE + _FALSE:
-                raise InvalidModemChange(name, "enabled must be true or false.")
-            typed[name] = value.lower() in _TRUE
-        elif name in (*CAP_FIELDS, "baudrate"):
-            if not value.isascii() or not value.isdigit():
-                raise InvalidModemChange(name, f"{name} must be a whole number.")
-            typed[name] = int(value)
-        else:
-            typed[name] = value
-    return typed
-
-
-def check_changes(fields: object, allowed: frozenset[str] = DASHBOARD_FIELDS) -> dict[str, Any]:
-    """The fields of a change, checked: only `allowed` names, each of its type and range."""
-    if not isinstance(fields, dict) or not fields:
-        raise InvalidModemChange(None, f"Expected a JSON object with {', '.join(sorted(allowed))}.")
-    unknown = sorted(str(f) for f in set(fields) - allowed)
-    if unknown:
-        raise InvalidModemChange(
-            unknown[0],
-            f"Unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}.",
-        )
-    changes: dict[str, Any] = {}
-    for name, value in fields.items():
-        if name == "enabled":
-            if not isinstance(value, bool):
-                raise InvalidModemChange(name, "enabled must be true or false.")
-        elif name in (*CAP_FIELDS, "baudrate"):
-            top = MAX_CAP if name in CAP_FIELDS else 4_000_000
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-                raise InvalidModemChange(name, f"{name} must be a whole number from 0 to {top}.")
-        elif name in ("carrier", "pin"):
-            if value is not None and (not isinstance(value, str) or len(value) > 32):
-                raise InvalidModemChange(name, f"{name} must be a text of up to 32 characters.")
-            value = value or None
-        elif name == "port" and (not isinstance(value, str) or not value or len(value) > 256):
-            raise InvalidModemChange(name, "port must be a device path.")
-        changes[name] = value
-    return changes
 
 
 @dataclass(frozen=True, slots=True)
