@@ -446,6 +446,7 @@ def _cmd_admin(args: argparse.Namespace) -> int:
     `hoso admin set-password NAME`: a new password for it, which ends all its sessions."""
     import getpass
 
+    from gateway.core.accounts import InvalidAccount
     from gateway.store.connect import connect_redis
     from gateway.store.users import AdminUsers, Role, UserError
 
@@ -464,7 +465,7 @@ def _cmd_admin(args: argparse.Namespace) -> int:
             print(f"{args.name}: new password set; every session of the account has ended")
             return 0
         user = users.create(args.name, password, Role(args.role), replace=args.replace)
-    except UserError as exc:
+    except (InvalidAccount, UserError) as exc:
         print(f"hoso admin: {exc}", file=sys.stderr)
         return 2
     print(f"{user.username}: account {'replaced' if args.replace else 'created'} ({user.role})")

@@ -11,10 +11,11 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gateway.core.accounts import MIN_PASSWORD, InvalidAccount
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.proxies import client_address
-from gateway.store.users import MIN_PASSWORD, Outcome, Role, UserError
+from gateway.store.users import Outcome, Role, UserError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def _new_password() -> str | None:
 def _set(username: str, password: str) -> bool:
     try:
         auth.users().set_password(username, password)
-    except UserError:
+    except (InvalidAccount, UserError):
         flash(
             f"Mật khẩu mới phải dài từ {MIN_PASSWORD} ký tự (và tài khoản phải tồn tại). "
             "Chưa thay đổi gì.",

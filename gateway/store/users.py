@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,12 +27,10 @@ import redis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from gateway.core.accounts import MAX_PASSWORD, check_password, check_username, is_username
 from gateway.store import keys
 from gateway.store.errors import CorruptRecord, StoreError
 
-MIN_PASSWORD = 8
-MAX_PASSWORD = 1024  # a login form must not make us hash megabytes
-USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 
 # KEYS: the account; ARGV: the hash that was checked, its replacement. Replaces the hash only
@@ -44,6 +41,25 @@ if redis.call('HGET', KEYS[1], 'password') == ARGV[1] then
   return 1
 end
 return 0
+"""
+
+# Each account operation is one script: it checks the account exists (or not) and changes it in
+# the same atomic step, so a removal or a creation meanwhile cannot be half undone.
+# KEYS: the account, the set of usernames; ARGV: username, role, password hash, replace (1/0)
+CREATE = """
+if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'role', ARGV[2], 'password', ARGV[3])
+redis.call('HDEL', KEYS[1], 'failures', 'locked_until')
+redis.call('HINCRBY', KEYS[1], 'generation', 1)
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"""
+# KEYS: the account; ARGV: the field, its value, bump the session generation (1/0)
+CHANGE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'generation', 1) end
+return 1
 """
 
 
@@ -58,8 +74,8 @@ class Outcome(StrEnum):
 
 
 class UserError(StoreError):
-    """An account that cannot be made or changed as asked (bad name, weak password, no such
-    account, name taken)."""
+    """An account that cannot be made or changed as asked: no such account, or the name is taken
+    (a name or password the rules refuse is `gateway.core.accounts.InvalidAccount`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,59 +131,49 @@ def needs_rehash(stored: str) -> bool:
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
-def check_password_policy(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"the password must hold at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise UserError(f"the password may hold at most {MAX_PASSWORD} characters")
-
-
 class AdminUsers:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
         self._rehash = client.register_script(REHASH)
+        self._create = client.register_script(CREATE)
+        self._change = client.register_script(CHANGE)
 
     # -- accounts -----------------------------------------------------------------------------
 
     def create(self, username: str, password: str, role: Role, replace: bool = False) -> AdminUser:
         """A new account; with `replace`, an existing one gets this password and role (and
-        every session it had ends)."""
-        if not USERNAME.fullmatch(username):
-            raise UserError(
-                f"not a usable username: {username} (a-z, 0-9, '.', '_', '-'; up to 64)"
-            )
-        check_password_policy(password)
-        name = keys.admin_user(username)
-        if not replace and self._redis.exists(name):
+        every session it had ends). `InvalidAccount` for a name or password the rules refuse,
+        `UserError` when the account exists already (without `replace`)."""
+        check_username(username)
+        check_password(password)
+        done = self._create(
+            keys=[keys.admin_user(username), keys.admin_users()],
+            args=[username, role.value, hash_password(password), "1" if replace else "0"],
+        )
+        if not done:
             raise UserError(f"the account {username} exists already")
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(name, mapping={"role": role.value, "password": hash_password(password)})
-        pipe.hdel(name, "failures", "locked_until")  # left by versions that locked accounts
-        pipe.hincrby(name, "generation", 1)  # a replaced account's sessions end
-        pipe.sadd(keys.admin_users(), username)
-        pipe.execute()
         return AdminUser(username, role)
 
     def set_password(self, username: str, password: str) -> None:
         """A new password for an existing account (a change or a reset): every session of the
         account ends, wherever it was opened."""
-        check_password_policy(password)
-        name = keys.admin_user(username)
-        if self.get(username) is None:
-            raise UserError(f"no account {username}")
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(name, "password", hash_password(password))
-        pipe.hincrby(name, "generation", 1)
-        pipe.execute()
+        check_password(password)
+        self._change_account(username, "password", hash_password(password), new_generation=True)
 
     def set_role(self, username: str, role: Role) -> None:
         """Promotes or demotes an account; its sessions go on, with the new role at once."""
-        if self.get(username) is None:
+        self._change_account(username, "role", role.value, new_generation=False)
+
+    def _change_account(self, username: str, field: str, value: str, new_generation: bool) -> None:
+        done = is_username(username) and self._change(
+            keys=[keys.admin_user(username)],
+            args=[field, value, "1" if new_generation else "0"],
+        )
+        if not done:
             raise UserError(f"no account {username}")
-        self._redis.hset(keys.admin_user(username), "role", role.value)
 
     def get(self, username: str) -> AdminUser | None:
-        if not USERNAME.fullmatch(username):
+        if not is_username(username):
             return None
         raw = cast(dict[str, str], self._redis.hgetall(keys.admin_user(username)))
         return _user(username, raw) if raw else None
@@ -188,7 +194,7 @@ class AdminUsers:
         """Checks a password (the throttle has admitted the try); on success an outdated hash
         is replaced by an argon2id one."""
         raw: dict[str, str] = {}
-        if USERNAME.fullmatch(username) and len(password) <= MAX_PASSWORD:
+        if is_username(username) and len(password) <= MAX_PASSWORD:
             raw = cast(dict[str, str], self._redis.hgetall(keys.admin_user(username)))
         if not raw:
             password_matches(password[:MAX_PASSWORD], _DUMMY_HASH)
