@@ -405,7 +405,8 @@ def _cmd_modems(args: argparse.Namespace) -> int:
 
 def _cmd_templates(args: argparse.Namespace) -> int:
     from gateway.core.errors import CoreError
-    from gateway.core.sms_text import fill, render, sample_values
+    from gateway.core.sms_preview import preview
+    from gateway.core.sms_text import sample_values
     from gateway.store.connect import connect_redis
     from gateway.store.templates import Templates
 
@@ -429,10 +430,11 @@ def _cmd_templates(args: argparse.Namespace) -> int:
         samples = sample_values(settings.sms.office, settings.sms.hotline) | dict(
             kv.split("=", 1) for kv in getattr(args, "values", []) or []
         )
-        values = {k: v for k, v in samples.items() if k in template.placeholders}
-        for accented in (False, True):
-            shown = render(fill(template, values), accented)
-            label = "accented if free" if accented else "default"
+        made = preview(template, samples, settings.sms.accented_if_free)
+        for label, shown in (
+            ("default", made.unaccented),
+            ("accented if free", made.accented_if_free),
+        ):
             print(f"[{label}: {shown.alphabet}, {shown.parts} part(s), {len(shown.text)} chars]")
             print(f"  {shown.text}")
     except (CoreError, KeyError) as exc:

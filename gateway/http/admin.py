@@ -23,13 +23,12 @@ from gateway.core.modem_changes import (
     parse_text_changes,
 )
 from gateway.core.modem_limits import modem_notes
+from gateway.core.sms_preview import preview as sms_preview
 from gateway.core.sms_text import (
     DEFAULT_TEMPLATES,
     PLACEHOLDERS,
     Template,
     TemplateError,
-    fill,
-    render,
     sample_values,
 )
 from gateway.http import admin_auth as auth
@@ -229,13 +228,10 @@ def template_json(template: Template, edited: bool) -> dict[str, Any]:
 def preview(name: str, body: str, values: dict[str, str] | None = None) -> dict[str, Any]:
     """The SMS a template makes with sample values: as sent under the current settings, and
     both ways (unaccented, accented). Raises TemplateError for a body that cannot be used."""
-    template = Template(name, body)
     settings = services().settings.sms
     samples = sample_values(settings.office, settings.hotline)
-    text = fill(template, samples | (values or {}))
-    sent = render(text, settings.accented_if_free)
-    plain = render(text, False)
-    accented = render(text, True)
+    made = sms_preview(Template(name, body), samples | (values or {}), settings.accented_if_free)
+    sent, plain, accented = made.sent, made.unaccented, made.accented_if_free
     return {
         "text": sent.text,
         "alphabet": sent.alphabet.value,

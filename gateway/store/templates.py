@@ -39,8 +39,9 @@ class Templates:
         return out
 
     def save(self, name: str, body: str, urgent: bool | None = None) -> Template:
-        if name not in DEFAULT_TEMPLATES:
-            raise TemplateError(name, f"no such template (known: {', '.join(DEFAULT_TEMPLATES)})")
+        """Edits a template (`TemplateError` for an unknown name or a body that cannot be used):
+        the one operation of the dashboard, the admin API and `hoso templates set`."""
+        _known(name)
         template = Template(
             name, body, DEFAULT_TEMPLATES[name].urgent if urgent is None else urgent
         )
@@ -49,4 +50,11 @@ class Templates:
         return template
 
     def reset(self, name: str) -> None:
+        """Drops the edit: the shipped default again (`TemplateError` for an unknown name)."""
+        _known(name)
         self._redis.hdel(keys.templates(), name)
+
+
+def _known(name: str) -> None:
+    if name not in DEFAULT_TEMPLATES:
+        raise TemplateError(name, f"no such template (known: {', '.join(DEFAULT_TEMPLATES)})")
