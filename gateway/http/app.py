@@ -32,7 +32,8 @@ from gateway.http.bodies import BoundedRequest
 from gateway.http.context import Services
 from gateway.http.proxies import TrustedProxies
 from gateway.keyfiles import MasterKeyFiles
-from gateway.store.admission import Gatekeeper
+from gateway.store.address_limits import AddressLimit, AddressPolicy
+from gateway.store.admission import Gatekeeper, failure_policy
 from gateway.store.credentials import Keyring
 from gateway.store.dossiers import DossierStore
 from gateway.store.idempotency import IdempotencyKeys
@@ -84,7 +85,13 @@ def create_app(
         redis=client,
         ping=pinger(client),
         keyring=Keyring(client, master_key),
-        gatekeeper=Gatekeeper(client, signature_ttl=2 * settings.gateway.clock_skew + 60),
+        gatekeeper=Gatekeeper(
+            client,
+            signature_ttl=2 * settings.gateway.clock_skew + 60,
+            failures=failure_policy(settings.gateway.auth_failures_per_minute),
+        ),
+        lookup_limit=AddressLimit(client, AddressPolicy("lookup", lookup.LOOKUPS_PER_MINUTE)),
+        decode_limit=AddressLimit(client, AddressPolicy("decode", receipts.DECODES_PER_MINUTE)),
         dossiers=DossierStore(client),
         idempotency=IdempotencyKeys(client),
         stations=Stations(client),

@@ -9,6 +9,7 @@ import redis
 from flask import current_app
 
 from config.settings import Settings
+from gateway.store.address_limits import AddressLimit
 from gateway.store.admission import Gatekeeper
 from gateway.store.credentials import Keyring
 from gateway.store.dossiers import DossierStore
@@ -23,6 +24,8 @@ class Services:
     ping: Callable[[], bool]
     keyring: Keyring
     gatekeeper: Gatekeeper
+    lookup_limit: AddressLimit  # lookups per address (the citizen page)
+    decode_limit: AddressLimit  # photos decoded per address
     dossiers: DossierStore
     idempotency: IdempotencyKeys
     stations: Stations

@@ -47,7 +47,6 @@ from gateway.http.photos import (
 from gateway.http.problems import Problem
 from gateway.http.proxies import client_address
 from gateway.receipts import NotAnImage
-from gateway.store import keys
 from gateway.store.errors import UnknownDossier
 
 bp = Blueprint(
@@ -58,7 +57,7 @@ bp = Blueprint(
     static_url_path="/static/lookup",
 )
 
-LOOKUPS_PER_MINUTE = 20
+LOOKUPS_PER_MINUTE = 20  # per address (`Services.lookup_limit`)
 MAX_TYPED = 64  # longer input is cut before it is looked up or echoed
 # What the secret typed for a code that names no dossier is compared with: as long as a secret, and
 # in lower case, which a typed secret never is once normalised, so it opens nothing.
@@ -170,14 +169,8 @@ def _refused_photo(problem: Problem) -> Response:
 def _over_limit() -> int | None:
     """Seconds to wait if this address looked up too many dossiers this minute, else None."""
     svc = services()
-    address = client_address()
-    now = int(svc.clock())
-    name = keys.ip_rate("lookup", address, now // 60)
-    pipe = svc.redis.pipeline(transaction=False)
-    pipe.incr(name)
-    pipe.expire(name, 120)
-    count, _ = pipe.execute()
-    return 60 - now % 60 if int(count) > LOOKUPS_PER_MINUTE else None
+    tally = svc.lookup_limit.hit(client_address(), svc.clock())
+    return tally.retry_after if tally.over else None
 
 
 def _page() -> dict[str, Any]:

@@ -25,12 +25,11 @@ from gateway.http.problems import Problem
 from gateway.http.proxies import client_address
 from gateway.http.signed import signed
 from gateway.receipts import NotAnImage, render_receipt
-from gateway.store import keys
 from gateway.store.credentials import ClientKind
 
 bp = Blueprint("receipts", __name__, url_prefix="/api/v1")
 
-DECODES_PER_MINUTE = 30
+DECODES_PER_MINUTE = 30  # per address (`Services.decode_limit`)
 MEDIA = {"png": "image/png", "svg": "image/svg+xml", "html": "text/html"}
 
 
@@ -105,19 +104,13 @@ def _photo_bytes() -> bytes:
 
 def _limit_by_address() -> None:
     svc = services()
-    address = client_address()
-    window = int(svc.clock()) // 60
-    name = keys.ip_rate("decode", address, window)
-    pipe = svc.redis.pipeline(transaction=False)
-    pipe.incr(name)
-    pipe.expire(name, 120)
-    count, _ = pipe.execute()
-    if int(count) > DECODES_PER_MINUTE:
+    tally = svc.decode_limit.hit(client_address(), svc.clock())
+    if tally.over:
         raise Problem(
             429,
             "rate-limited",
             "Too many requests",
             f"Đã gửi quá nhiều ảnh (tối đa {DECODES_PER_MINUTE} ảnh mỗi phút). Vui lòng thử lại"
             " sau một phút.",
-            {**VIETNAMESE, "Retry-After": str(60 - int(svc.clock()) % 60)},
+            {**VIETNAMESE, "Retry-After": str(tally.retry_after)},
         )

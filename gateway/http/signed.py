@@ -79,7 +79,7 @@ def authenticate(kind: ClientKind) -> Credential:
     arrival = svc.gatekeeper.arrive(
         key_id if KEY_ID_PATTERN.fullmatch(key_id) else None, address, now
     )
-    if arrival.failures >= gateway.auth_failures_per_minute:
+    if arrival.address_limited:
         raise _too_many(
             f"Too many failed authentications from this address: at most"
             f" {gateway.auth_failures_per_minute} a minute.",

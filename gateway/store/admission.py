@@ -9,7 +9,8 @@
 
 Nothing a request without the key's secret sends changes the key's state: not its quota, not
 its used signatures, not its Idempotency-Keys. A failed authentication costs its address one of
-its failures (`count_failure`); an address over its limit gets 429 before anything is checked.
+its failures (`count_failure`, an `AddressLimit` with the policy it is given); an address over
+its limit gets 429 before anything is checked.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import cast
 import redis
 
 from gateway.store import keys
+from gateway.store.address_limits import AddressLimit, AddressPolicy
 from gateway.store.idempotency import ClaimResult, queue_claim, read_claim
 
 RATE_WINDOW_SECONDS = 60
@@ -40,6 +42,7 @@ return n
 class Arrival:
     credential: dict[str, str]  # the stored hash; empty if the key id is unknown or malformed
     failures: int  # failed authentications from the client's address in this window
+    address_limited: bool  # the address has used up its failures of this window
     retry_after: int  # seconds until the window ends
 
 
@@ -56,30 +59,31 @@ def _window(now: float) -> tuple[int, int]:
     return int(now) // RATE_WINDOW_SECONDS, RATE_WINDOW_SECONDS - int(now) % RATE_WINDOW_SECONDS
 
 
+def failure_policy(failures_per_minute: int) -> AddressPolicy:
+    """The limit on failed authentications per address (`[gateway] auth_failures_per_minute`)."""
+    return AddressPolicy(FAILURE_PURPOSE, failures_per_minute, RATE_WINDOW_SECONDS)
+
+
 class Gatekeeper:
-    def __init__(self, client: redis.Redis, signature_ttl: int) -> None:
+    def __init__(self, client: redis.Redis, signature_ttl: int, failures: AddressPolicy) -> None:
         self._redis = client
         self._signature_ttl = signature_ttl
+        self._failures = AddressLimit(client, failures)
 
     def arrive(self, key_id: str | None, address: str, now: float) -> Arrival:
         """`key_id`: None when the request names none usable (only the address is looked up)."""
-        window, left = _window(now)
         pipe = self._redis.pipeline(transaction=False)
-        pipe.get(keys.ip_rate(FAILURE_PURPOSE, address, window))
+        self._failures.queue_peek(pipe, address, now)
         if key_id is not None:
             pipe.hgetall(keys.api_key(key_id))
         results = pipe.execute()
         credential = cast(dict[str, str], results[1]) if key_id is not None else {}
-        return Arrival(credential, int(results[0] or 0), left)
+        failures = self._failures.peeked(results[0], now)
+        return Arrival(credential, failures.count, failures.over, failures.retry_after)
 
     def count_failure(self, address: str, now: float) -> int:
         """Counts a failed authentication of `address`; its failures in this window."""
-        window, _ = _window(now)
-        name = keys.ip_rate(FAILURE_PURPOSE, address, window)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.incr(name)
-        pipe.expire(name, RATE_WINDOW_SECONDS * 2)
-        return int(pipe.execute()[0])
+        return self._failures.hit(address, now).count
 
     def admit(
         self,
