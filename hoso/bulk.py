@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import redis
 
@@ -23,10 +23,10 @@ from gateway.core.errors import CoreError
 from gateway.core.messages import SmsState
 from gateway.registration import register_dossier
 from gateway.schemas import InvalidBody
-from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from gateway.store.errors import StoreError
 from gateway.store.outbox import Outbox
+from gateway.store.sms_records import SmsRecords
 from hoso.progress import Progress
 
 BATCH = 500
@@ -39,15 +39,10 @@ ProgressFactory = Callable[[str, int], Progress]
 # -- SMS ---------------------------------------------------------------------------------------
 
 
-def _sms_ids(client: redis.Redis) -> range:
-    top = int(cast(str | None, client.get(keys.sms_counter())) or 0)
-    return range(1, top + 1)
-
-
 def reindex_messages(client: redis.Redis, progress: ProgressFactory) -> int:
     """Adds every stored SMS to the indexes by phone and dossier; returns how many there are."""
     outbox = Outbox(client)
-    ids = _sms_ids(client)
+    ids = SmsRecords(client).all_ids()
     indexed = 0
     with progress("reindex", len(ids)) as bar:
         for message_id in ids:
@@ -67,16 +62,14 @@ def failed_messages(
 ) -> list[str]:
     """Ids of the failed SMS created at or after `since_ms` (about `dossier` if given) that
     were not resent yet, oldest first."""
-    ids = _sms_ids(client)
+    records = SmsRecords(client)
+    ids = records.all_ids()
     found: list[str] = []
     fields = ("state", "created_ms", "dossier", "resent_as")
     with progress("search", len(ids)) as bar:
         for start in range(ids.start, ids.stop, BATCH):
             batch = range(start, min(start + BATCH, ids.stop))
-            pipe = client.pipeline(transaction=False)
-            for message_id in batch:
-                pipe.hmget(keys.sms(str(message_id)), fields)
-            for message_id, values in zip(batch, pipe.execute(), strict=True):
+            for message_id, values in zip(batch, records.fields(batch, fields), strict=True):
                 state, created, about, resent_as = values
                 if state != SmsState.FAILED.value or resent_as:
                     continue

@@ -35,8 +35,7 @@ from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
 from gateway.http.proxies import client_address
-from gateway.store.modems import ModemRegistry, UnknownModem
-from gateway.store.outbox import Outbox
+from gateway.store.modems import UnknownModem
 from gateway.store.templates import Templates
 from gateway.store.users import Outcome, Role
 
@@ -104,8 +103,8 @@ def modem_rows() -> list[dict[str, Any]]:
     A modem no file names (an emulated one, or one another host's file names) has the settings
     its service gives it: the defaults with the live changes over them, on its reported port."""
     svc = services()
-    registry = ModemRegistry(svc.redis)
-    outbox = Outbox(svc.redis)
+    registry = svc.modems
+    outbox = svc.outbox
     now = _now()
     ids = sorted({m.id for m in svc.settings.modems} | set(registry.known()))
     health = {modem: registry.health(modem) for modem in ids}
@@ -175,9 +174,7 @@ def _invalid(detail: str) -> Problem:
 def _change_modem(modem: str, fields: object) -> None:
     """The operators' one modem operation (`ModemRegistry.apply_change`), as an HTTP answer."""
     try:
-        changes = ModemRegistry(services().redis).apply_change(
-            modem, fields, services().settings.modems
-        )
+        changes = services().modems.apply_change(modem, fields, services().settings.modems)
     except UnknownModem as exc:
         raise Problem(
             404, "unknown-modem", "No such modem", f"No modem {modem} in the pool."
@@ -191,13 +188,13 @@ def _change_modem(modem: str, fields: object) -> None:
 
 def _unquarantine(modem: str) -> None:
     _modem_row(modem)
-    ModemRegistry(services().redis).release_quarantine(modem)
+    services().modems.release_quarantine(modem)
     log.info("admin.modem_unquarantined user=%s modem=%s", auth.user().username, modem)
 
 
 def _reset_modem(modem: str) -> None:
     _modem_row(modem)
-    ModemRegistry(services().redis).reset(modem)
+    services().modems.reset(modem)
     log.info("admin.modem_reset user=%s modem=%s", auth.user().username, modem)
 
 
@@ -205,7 +202,7 @@ def _reset_modem(modem: str) -> None:
 
 
 def _templates() -> Templates:
-    return Templates(services().redis)
+    return services().templates
 
 
 def _template_or_404(name: str) -> Template:
@@ -323,7 +320,7 @@ def modems() -> ResponseReturnValue:
     return render_template(
         "admin/modems.html",
         modems=modem_rows(),
-        shared_queue=Outbox(services().redis).depth(),
+        shared_queue=services().outbox.depth(),
         live=True,
     )
 
@@ -431,7 +428,7 @@ def api_session() -> ResponseReturnValue:
 @bp.get("/api/modems")
 @auth.login_required()
 def api_modems() -> ResponseReturnValue:
-    return jsonify(modems=modem_rows(), shared_queue=Outbox(services().redis).depth())
+    return jsonify(modems=modem_rows(), shared_queue=services().outbox.depth())
 
 
 @bp.post("/api/modems/<modem>")

@@ -50,7 +50,7 @@ from flask.typing import ResponseReturnValue
 from gateway.http.context import Services, services
 from gateway.http.problems import Problem, problem_response
 from gateway.keyfiles import read_or_create_key
-from gateway.store.login_throttle import LoginThrottle, Policy
+from gateway.store.login_throttle import LoginThrottle
 from gateway.store.users import AdminUser, AdminUsers, Role
 
 log = logging.getLogger(__name__)
@@ -110,19 +110,11 @@ _KEY_LOCK = threading.Lock()
 
 
 def users() -> AdminUsers:
-    return AdminUsers(services().redis)
+    return services().users
 
 
 def throttle() -> LoginThrottle:
-    admin = services().settings.admin
-    policy = Policy(
-        free_tries=admin.lockout_attempts,
-        first_wait=admin.login_wait_seconds,
-        longest_wait=admin.lockout_minutes * 60,
-        address_tries=admin.address_attempts,
-        address_period=admin.lockout_minutes * 60,
-    )
-    return LoginThrottle(services().redis, policy)
+    return services().login_throttle
 
 
 def csrf_token() -> str:

@@ -1,9 +1,9 @@
 """Charts for office leaders and for the modem pool, drawn on the server as SVG (no JS).
 
-- Where dossiers wait: the open dossiers of `keys.open_by_due()` (read by
-  `admin_records.open_codes`, at most `MAX_DOSSIERS`, the earliest due first, so every overdue
-  one comes first), each with its current desk (the last handoff of its history) and the hours
-  since that handoff, against the hours the desk is allowed (`Stations.allowed_hours_by_desk`).
+- Where dossiers wait: the open dossiers by appointment (`DossierStore.open_by_due`, at most
+  `MAX_DOSSIERS`, the earliest due first, so every overdue one comes first), each with its
+  current desk (the last handoff of its history) and the hours since that handoff, against the
+  hours the desk is allowed (`Stations.allowed_hours_by_desk`).
   Overdue dossiers (past their appointment, not finished, whatever SMS went out) per desk and
   per procedure; dossiers at risk (not finished, due within `RISK_HOURS`, not yet past) too.
 - The modem pool: messages per hour per modem over the last 24 hours (the per-hour sent
@@ -26,11 +26,9 @@ from gateway.core.status import SETTLED
 from gateway.core.times import format_time, shown_time
 from gateway.http import admin_auth as auth
 from gateway.http import svg_charts
-from gateway.http.admin_records import open_codes
 from gateway.http.context import services
-from gateway.store import keys, metrics
+from gateway.store import metrics
 from gateway.store.errors import CorruptRecord, UnknownDossier
-from gateway.store.modems import ModemRegistry, windows
 
 bp = Blueprint("admin_charts", __name__, url_prefix="/admin")
 
@@ -53,7 +51,7 @@ def desk_figures(now: datetime) -> dict[str, Any]:
     have been there longer than allowed; dossiers at risk per desk and per procedure."""
     svc = services()
     allowed = svc.stations.allowed_hours_by_desk()
-    codes, truncated = open_codes(None, MAX_DOSSIERS)
+    codes, truncated = svc.dossiers.open_by_due(None, MAX_DOSSIERS)
     waits: dict[str, list[float]] = defaultdict(list)
     overdue_desk: dict[str, int] = defaultdict(int)
     overdue_procedure: dict[str, int] = defaultdict(int)
@@ -109,23 +107,22 @@ def desk_figures(now: datetime) -> dict[str, Any]:
 
 def modem_figures(now: datetime) -> dict[str, Any]:
     """Per modem: the sent counts of each of the last 24 hours (oldest first), errors, signal."""
-    client = services().redis
-    registry = ModemRegistry(client)
-    snapshot = {m.modem: m for m in metrics.read(client, int(now.timestamp() * 1000)).modems}
+    svc = services()
+    registry = svc.modems
+    snapshot = {m.modem: m for m in metrics.read(svc.redis, int(now.timestamp() * 1000)).modems}
     hours = [now - timedelta(hours=HOURS_SHOWN - 1 - i) for i in range(HOURS_SHOWN)]
     labels = [shown_time(h.replace(minute=0, second=0, microsecond=0)) for h in hours]
     rows = []
     for modem in sorted(set(registry.known()) | set(snapshot)):
-        counts = client.mget([keys.modem_sent(modem, windows(h)["hour"][0]) for h in hours])
+        counts = registry.sent_per_hour(modem, hours)
         figures = snapshot.get(modem)
         rows.append(
             {
                 "modem": modem,
                 "hourly": [
-                    {"hour": label, "sent": int(c or 0)}
-                    for label, c in zip(labels, counts, strict=True)
+                    {"hour": label, "sent": c} for label, c in zip(labels, counts, strict=True)
                 ],
-                "sent_last_day": sum(int(c or 0) for c in counts),
+                "sent_last_day": sum(counts),
                 "errors": {k: v for k, v in figures.errors.items() if v} if figures else {},
                 "error_total": sum(figures.errors.values()) if figures else 0,
                 "signal_dbm": figures.signal_dbm if figures else None,

@@ -4,13 +4,12 @@
   by state; re-queue a failed one as a new SMS (admins only). Phone numbers are masked in every
   answer (DESIGN 5). A search by phone or dossier reads the outbox's index of that number or
   dossier (every SMS, newest first); a search by state alone reads the newest `MESSAGE_WINDOW`
-  SMS by id (ids are INCR counters, so walking down from `hoso:counter:sms` is newest first).
+  SMS by id (`SmsRecords.newest_ids`).
 - Dossiers: search by sloppy full or short code (`DossierStore.find`) or phone; one dossier's
   status, history and handoff record (only a code `find` resolves is ever read: a typed path
   never becomes part of a Redis key name); every open dossier past its appointment, whatever SMS
-  went out about it, from the notification engine's index `keys.open_by_due()` (`open_codes`,
-  the one reader of that index for the pages and the charts), each reloaded and kept only while
-  it is overdue and not finished.
+  went out about it, from the index of open dossiers by appointment (`DossierStore.open_by_due`,
+  which the charts read too), each reloaded and kept only while it is overdue and not finished.
 - Pages show times with the `when` filter (Vietnam's time, dd/mm/yyyy HH:MM) and statuses with
   their Vietnamese labels; the JSON API keeps ISO 8601 times (with the +07:00 offset).
 Everyone logged in reads; only the role "admin" resends (see `admin_auth`).
@@ -20,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -29,14 +28,11 @@ from gateway.core.errors import InvalidPhone
 from gateway.core.handoffs import handoffs
 from gateway.core.phones import mask_phone, normalise_phone
 from gateway.core.status import Status
-from gateway.core.times import format_time, to_micros
+from gateway.core.times import format_time
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
-from gateway.store import keys
 from gateway.store.errors import UnknownDossier
-from gateway.store.outbox import Outbox
-from gateway.store.stations import Stations
 from gateway.store.users import Role
 
 log = logging.getLogger(__name__)
@@ -134,7 +130,6 @@ def search_messages(phone: str, dossier: str, state: str) -> dict[str, Any]:
     """The newest SMS matching every filter given: through the index of the phone or dossier
     when one is given, else within the newest `MESSAGE_WINDOW` ids."""
     svc = services()
-    client = svc.redis
     wanted_phone = _phone_or_none(phone) if phone.strip() else None
     if phone.strip() and wanted_phone is None:
         return {"error": "Số điện thoại không hợp lệ.", "messages": [], "truncated": False}
@@ -143,20 +138,14 @@ def search_messages(phone: str, dossier: str, state: str) -> dict[str, Any]:
         wanted_dossier = svc.dossiers.find(dossier) or dossier.strip()
     window: int | None = None
     if wanted_phone or wanted_dossier:
-        ids = Outbox(client).ids_for(
-            phone=wanted_phone or "", dossier=wanted_dossier, limit=INDEX_READ
-        )
+        ids = svc.outbox.ids_for(phone=wanted_phone or "", dossier=wanted_dossier, limit=INDEX_READ)
     else:
-        top = int(cast(str | None, client.get(keys.sms_counter())) or 0)
         window = MESSAGE_WINDOW
-        ids = [str(i) for i in range(top, max(top - MESSAGE_WINDOW, 0), -1)]
+        ids = svc.sms_records.newest_ids(MESSAGE_WINDOW)
     rows: list[dict[str, Any]] = []
     truncated = False
     for start in range(0, len(ids), MESSAGE_BATCH):
-        pipe = client.pipeline(transaction=False)
-        for message_id in ids[start : start + MESSAGE_BATCH]:
-            pipe.hmget(keys.sms(message_id), SMS_FIELDS)
-        for values in pipe.execute():
+        for values in svc.sms_records.fields(ids[start : start + MESSAGE_BATCH], SMS_FIELDS):
             raw = {k: v for k, v in zip(SMS_FIELDS, values, strict=True) if v is not None}
             if not raw.get("id"):
                 continue
@@ -194,7 +183,7 @@ def resend(message_id: str) -> str:
     svc = services()
     now_ms = int(svc.clock() * 1000)
     try:
-        new_id = Outbox(svc.redis).resend(message_id, now_ms)
+        new_id = svc.outbox.resend(message_id, now_ms)
     except LookupError as exc:
         raise Problem(404, "not-found", "Not Found", str(exc)) from None
     except ValueError as exc:
@@ -300,7 +289,7 @@ def dossier_detail(code: str) -> dict[str, Any] | None:
         return None
     summary = dossier_summary(code, _now())
     assert summary is not None
-    allowed = Stations(svc.redis).allowed_hours_by_desk()
+    allowed = svc.stations.allowed_hours_by_desk()
     summary["history"] = [
         {
             "event_id": e.get("event_id"),
@@ -341,24 +330,11 @@ def _status_label(value: Any) -> str | None:
         return None
 
 
-def open_codes(until: datetime | None, limit: int) -> tuple[list[str], bool]:
-    """Open dossiers by appointment time, the earliest first (only those due by `until`, when
-    given), at most `limit`; True when there were more."""
-    top: float | str = "+inf" if until is None else to_micros(until) // 1000
-    found = [
-        str(c)
-        for c in services().redis.zrangebyscore(
-            keys.open_by_due(), "-inf", top, start=0, num=limit + 1
-        )
-    ]
-    return found[:limit], len(found) > limit
-
-
 def overdue_rows() -> tuple[list[dict[str, Any]], bool]:
     """Every open dossier past its appointment, the latest first (most late first); True when
     there were more than `OVERDUE_LIMIT`."""
     now = _now()
-    codes, truncated = open_codes(now, OVERDUE_LIMIT)
+    codes, truncated = services().dossiers.open_by_due(now, OVERDUE_LIMIT)
     rows = []
     for code in codes:
         summary = dossier_summary(code, now)

@@ -30,8 +30,6 @@ from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
 from gateway.routing import Router
-from gateway.store.links import LinkRegistry
-from gateway.store.outbox import Outbox
 from gateway.store.users import Role
 
 log = logging.getLogger(__name__)
@@ -76,8 +74,7 @@ def route_label(route: Route) -> str:
 
 
 def _router() -> Router:
-    svc = services()
-    return Router(svc.redis, svc.settings)
+    return services().router
 
 
 def _links() -> list[str]:
@@ -108,8 +105,8 @@ def rule_rows() -> list[dict[str, Any]]:
 def link_rows() -> list[dict[str, Any]]:
     """Every carrier link configured or ever run: health, throughput, queue and counters."""
     svc = services()
-    registry = LinkRegistry(svc.redis)
-    outbox = Outbox(svc.redis)
+    registry = svc.links
+    outbox = svc.outbox
     configured = {link.id: link for link in svc.settings.smpp}
     rows = []
     for link in sorted(set(configured) | set(registry.known())):

@@ -9,7 +9,7 @@ from pathlib import Path
 import redis
 from flask import Flask
 
-from config.settings import Settings
+from config.settings import AdminSettings, Settings
 from gateway.http import (
     admin,
     admin_accounts,
@@ -32,13 +32,21 @@ from gateway.http.bodies import BoundedRequest
 from gateway.http.context import Services
 from gateway.http.proxies import TrustedProxies
 from gateway.keyfiles import MasterKeyFiles
+from gateway.routing import Router
 from gateway.store.address_limits import AddressLimit, AddressPolicy
 from gateway.store.admission import Gatekeeper, failure_policy
 from gateway.store.credentials import Keyring
 from gateway.store.dossiers import DossierStore
 from gateway.store.idempotency import IdempotencyKeys
+from gateway.store.links import LinkRegistry
+from gateway.store.login_throttle import LoginThrottle, Policy
+from gateway.store.modems import ModemRegistry
+from gateway.store.outbox import Outbox
 from gateway.store.sealing import KeySource
+from gateway.store.sms_records import SmsRecords
 from gateway.store.stations import Stations
+from gateway.store.templates import Templates
+from gateway.store.users import AdminUsers
 
 # One blueprint per feature. A new feature adds its import above and its blueprint here.
 FEATURES = (
@@ -69,6 +77,17 @@ def pinger(client: redis.Redis) -> Callable[[], bool]:
     return ping
 
 
+def login_policy(admin: AdminSettings) -> Policy:
+    """The dashboard's login throttle as `[admin]` sets it."""
+    return Policy(
+        free_tries=admin.lockout_attempts,
+        first_wait=admin.login_wait_seconds,
+        longest_wait=admin.lockout_minutes * 60,
+        address_tries=admin.address_attempts,
+        address_period=admin.lockout_minutes * 60,
+    )
+
+
 def create_app(
     settings: Settings,
     client: redis.Redis,
@@ -95,6 +114,14 @@ def create_app(
         dossiers=DossierStore(client),
         idempotency=IdempotencyKeys(client),
         stations=Stations(client),
+        templates=Templates(client),
+        users=AdminUsers(client),
+        login_throttle=LoginThrottle(client, login_policy(settings.admin)),
+        modems=ModemRegistry(client),
+        links=LinkRegistry(client),
+        outbox=Outbox(client),
+        sms_records=SmsRecords(client),
+        router=Router(client, settings, cache_seconds=0.0),
         clock=clock,
     )
     problems.install(app)

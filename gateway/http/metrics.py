@@ -34,7 +34,8 @@ def scrape() -> Response:
     svc = services()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SnapshotCollector(read(svc.redis, int(svc.clock() * 1000))))
-    registry.register(LinksCollector(read_links(svc.redis, (k.id for k in svc.settings.smpp))))
+    links = read_links(svc.links, svc.outbox, (k.id for k in svc.settings.smpp))
+    registry.register(LinksCollector(links))
     return Response(generate_latest(registry), content_type=CONTENT_TYPE)
 
 

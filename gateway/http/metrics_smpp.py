@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import redis
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -25,9 +24,9 @@ class LinkSnapshot:
     queue: int = 0
 
 
-def read_links(client: redis.Redis, configured: Iterable[str]) -> list[LinkSnapshot]:
-    registry = LinkRegistry(client)
-    outbox = Outbox(client)
+def read_links(
+    registry: LinkRegistry, outbox: Outbox, configured: Iterable[str]
+) -> list[LinkSnapshot]:
     out = []
     for link in sorted(set(configured) | set(registry.known())):
         health = registry.health(link)

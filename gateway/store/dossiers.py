@@ -223,6 +223,19 @@ class DossierStore:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def open_by_due(self, until: datetime | None, limit: int) -> tuple[list[str], bool]:
+        """Open dossiers by appointment, the earliest first (only those due by `until`, when
+        given), at most `limit`; True when there were more. The overdue list's and the charts'
+        one reader of `keys.open_by_due()`."""
+        top: float | str = "+inf" if until is None else _ms(until)
+        found = [
+            str(c)
+            for c in self._redis.zrangebyscore(
+                keys.open_by_due(), "-inf", top, start=0, num=limit + 1
+            )
+        ]
+        return found[:limit], len(found) > limit
+
     def all_codes(self, batch: int = 500) -> Iterator[list[str]]:
         """Every stored dossier's code, in batches of up to `batch` (a SCAN: for the upgrade
         steps that walk every dossier, never for a request)."""

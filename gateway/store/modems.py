@@ -211,6 +211,11 @@ class ModemRegistry:
     def sent_today(self, modem: str, now: datetime) -> int:
         return int(self._redis.get(keys.modem_sent(modem, windows(now)["day"][0])) or 0)
 
+    def sent_per_hour(self, modem: str, hours: list[datetime]) -> list[int]:
+        """Parts sent in each hour of `hours` (the hourly counters are kept two days)."""
+        names = [keys.modem_sent(modem, windows(h)["hour"][0]) for h in hours]
+        return [int(c or 0) for c in cast(list[str | None], self._redis.mget(names))]
+
     # -- quarantine -----------------------------------------------------------------------
 
     def note_quarantine_error(self, modem: str, code: int | None, now_ms: int) -> bool:
