@@ -19,12 +19,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gateway.core.codes import CODE_PATTERN, fold, looks_like_code
+from gateway.core.codes import CODE_PATTERN, code_inside, fold, looks_like_code
 from gateway.core.tracking import code_in_url
 from gateway.receipts.qr import CODE_KEY, FIELDS, parse_payload
 
 MAX_TYPED = 40  # longer text is not a code typed or read alone
-_CODE_INSIDE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}-\d{6}-\d{4,6}")
 _QR_LINE = re.compile(r"^\s*(" + "|".join(FIELDS) + r")\s*:", re.IGNORECASE)
 
 
@@ -47,8 +46,7 @@ def read_scan(text: str) -> Reading:
         if key == CODE_KEY:
             return Reading(_code(stripped[field.end() :].strip()))
         return Reading(None, qr_field=True)
-    inside = _CODE_INSIDE.search(stripped.upper())  # a full code amid other text
-    return Reading(inside.group(0) if inside else None)
+    return Reading(code_inside(stripped))  # a full code amid other text
 
 
 def extract_code(text: str) -> str | None:
@@ -76,5 +74,4 @@ def _code_in_payload(text: str) -> str | None:
             code = _code(fields[key])
             if code is not None:
                 return code
-    inside = _CODE_INSIDE.search(text.upper())
-    return inside.group(0) if inside else None
+    return code_inside(text)

@@ -24,8 +24,11 @@ from collections.abc import Callable
 
 from gateway.core.errors import InvalidCode
 
-CODE_PATTERN = re.compile(r"^[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}-\d{6}-\d{4,6}$")
+_CODE = r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[0-9A-Z]{3}-\d{6}-\d{4,6}"
+CODE_PATTERN = re.compile(f"^{_CODE}$")  # a canonical dossier code, whole
+CODE_INSIDE = re.compile(_CODE)  # a canonical dossier code amid other text
 FOLDED_CODE_LENGTHS = range(20, 23)
+MAX_FOLDED_CODE = FOLDED_CODE_LENGTHS[-1]
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SHORT_BODY_LENGTH = 6
@@ -58,8 +61,20 @@ def looks_like_code(text: str) -> bool:
     """Whether typed text could be a full dossier code or a short code (before any lookup)."""
     folded = fold(text)
     if len(folded) in FOLDED_CODE_LENGTHS:
-        return folded[10:].isdigit()
+        return is_folded_full_code(folded)
     return is_short_code(folded)
+
+
+def is_folded_full_code(folded: str) -> bool:
+    """Whether folded text has the shape of a folded full dossier code: 20 to 22 characters,
+    all digits after the agency id (date and sequence)."""
+    return len(folded) in FOLDED_CODE_LENGTHS and folded[10:].isdigit()
+
+
+def code_inside(text: str) -> str | None:
+    """The first canonical dossier code written in `text` (in any case), or None."""
+    found = CODE_INSIDE.search(text.upper())
+    return found.group(0) if found else None
 
 
 # -- short codes -------------------------------------------------------------------------------

@@ -38,10 +38,12 @@ from typing import ClassVar
 
 from gateway.core.codes import (
     CROCKFORD,
+    MAX_FOLDED_CODE,
     SECRET_ALPHABET,
     SECRET_LENGTH,
     SHORT_LENGTH,
     fold,
+    is_folded_full_code,
     is_short_code,
 )
 
@@ -362,10 +364,10 @@ def _find_code(
                 if j > i:
                     joined += tokens[j].ascii
                 folded = fold(joined)
-                if len(folded) > 22:
+                if len(folded) > MAX_FOLDED_CODE:
                     break
                 rank: tuple[int, ...] | None = None
-                if len(folded) >= 20 and folded[10:].isdigit():
+                if is_folded_full_code(folded):
                     rank = (2, _date_ok(folded), -i, behind_keyword, j)
                 elif len(folded) == 7 and is_short_code(folded):
                     has_digit = any(c.isdigit() for c in joined)
