@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
 from gateway.core.codes import fold
+from gateway.core.times import VIETNAM
 from scanner import messages
 from scanner.payloads import extract_code, read_scan
 from scanner.spool import Spool, SpooledScan
@@ -27,7 +27,6 @@ from scanner.uploader import UploadEvents, Verdict
 
 log = logging.getLogger(__name__)
 
-OFFICE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_SHOWN = messages.MAX_SHOWN
 
 __all__ = ["Feedback", "Handled", "Outcome", "Station", "extract_code"]
@@ -131,7 +130,7 @@ class Station:
         if previous is not None and now - previous[0] < self.debounce_seconds:
             self.feedback.recorded(previous[1], 0, repeat=True)
             return Handled(Outcome.REPEAT, previous[1])
-        at = datetime.fromtimestamp(now, UTC).astimezone(OFFICE_TZ)
+        at = datetime.fromtimestamp(now, UTC).astimezone(VIETNAM)
         with self.feedback.turn:
             scan = self.spool.add(code, at, self.staff)  # durable before the beep
             self._recent[key] = (now, scan)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from gateway.core.times import VIETNAM
+from gateway.core.times import shown_time
 
 
 class Limit(StrEnum):
@@ -92,7 +92,7 @@ def _local(ms: str | None) -> str | None:
     stamp = _int(ms)
     if stamp is None:
         return None
-    return datetime.fromtimestamp(stamp / 1000, VIETNAM).strftime("%d/%m/%Y %H:%M")
+    return shown_time(datetime.fromtimestamp(stamp / 1000, UTC))
 
 
 def vnd_text(amount: int | None) -> str | None:

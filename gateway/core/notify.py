@@ -28,7 +28,7 @@ from gateway.core.dossier import Dossier
 from gateway.core.errors import CoreError
 from gateway.core.sms_text import Template
 from gateway.core.status import SETTLED, Status
-from gateway.core.times import VIETNAM, to_micros
+from gateway.core.times import local_time, shown_date, shown_time, to_micros
 
 # The template that announces each status; a status without one cannot be notified.
 TEMPLATE_OF_STATUS: dict[Status, str] = {
@@ -118,17 +118,11 @@ def clock_time(value: time | str) -> time:
 # -- when ----------------------------------------------------------------------------------------
 
 
-def _local(now: datetime) -> datetime:
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError(f"naive datetime: {now!r}")
-    return now.astimezone(VIETNAM)
-
-
 def in_quiet_hours(now: datetime, start: time | str, end: time | str) -> bool:
     """Whether `now` falls in [start, end) Vietnam time; the span may cross midnight. Equal
     start and end mean no quiet hours."""
     begin, finish = clock_time(start), clock_time(end)
-    wall = _local(now).time().replace(tzinfo=None)
+    wall = local_time(now).time().replace(tzinfo=None)
     if begin == finish:
         return False
     if begin < finish:
@@ -141,7 +135,7 @@ def release_time(now: datetime, start: time | str, end: time | str) -> datetime:
     if not in_quiet_hours(now, start, end):
         return now
     finish = clock_time(end)
-    local = _local(now)
+    local = local_time(now)
     release = local.replace(hour=finish.hour, minute=finish.minute, second=0, microsecond=0)
     if release <= local:
         release += timedelta(days=1)
@@ -240,11 +234,6 @@ def sent_for(fields: Iterable[str], due_at: datetime, registered: bool) -> froze
 # -- what -------------------------------------------------------------------------------------
 
 
-def format_date(value: datetime) -> str:
-    """The date as Vietnamese texts write it, in Vietnam: 26/04/2024."""
-    return _local(value).strftime("%d/%m/%Y")
-
-
 def note_of_status(history: Iterable[Mapping[str, Any]], status: Status) -> str | None:
     """The note of the latest event that put the dossier in `status` (e.g. the documents to
     supplement, the fee, the reason of a refusal), if it carried one."""
@@ -273,9 +262,9 @@ def template_values(
         "code": d.code,
         "short_code": d.short_code,
         "status": label,
-        "due": format_date(d.due_at),
+        "due": shown_date(d.due_at),
         # The new appointment a postponement notice announces (it is also the dossier's `due`).
-        "new_due": format_date(new_due) if new_due is not None else format_date(d.due_at),
+        "new_due": shown_date(new_due) if new_due is not None else shown_date(d.due_at),
         "desk": desk,
         "missing": note or FALLBACK_MISSING,
         "fee": note or FALLBACK_FEE,
@@ -283,7 +272,7 @@ def template_values(
         "office": office,
         "hotline": hotline or office,
         "dossiers": f"{d.short_code} ({label})",
-        "since": _local(d.updated_at).strftime("%d/%m/%Y %H:%M"),  # the latest change
+        "since": shown_time(d.updated_at),  # the latest change
     }
     return values
 

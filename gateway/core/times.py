@@ -1,4 +1,8 @@
-"""Times as the API carries them: ISO 8601 with an offset; shown in Vietnam's time zone."""
+"""Times as the API carries them: ISO 8601 with an offset; shown in Vietnam's time zone.
+
+The office's time zone has this one home (`VIETNAM`), and a time shown to a person one way of
+being written (`shown_time`, `shown_date`): the SMS, the pages, the receipts, the station's lines
+and the CLI all use them."""
 
 from __future__ import annotations
 
@@ -52,11 +56,6 @@ def from_micros(micros: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
 
 
-def display_time(value: datetime) -> str:
-    """A time as a person reads it: Vietnam's time, dd/mm/yyyy HH:MM."""
-    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
-
-
 def format_time(value: datetime) -> str:
     """ISO 8601 in Vietnam's time zone, to the second unless there are fractions."""
     local = value.astimezone(VIETNAM)
@@ -64,12 +63,19 @@ def format_time(value: datetime) -> str:
     return local.isoformat(timespec=spec)
 
 
+def local_time(value: datetime) -> datetime:
+    """`value` on Vietnam's clock; ValueError for a naive datetime (whose zone is unknown)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime (no timezone): {value!r}")
+    return value.astimezone(VIETNAM)
+
+
 def shown_time(value: datetime) -> str:
     """A time as a person reads it on any screen or paper: Vietnam's local time, written the way
     Vietnamese offices write it (dd/mm/yyyy HH:MM)."""
-    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+    return local_time(value).strftime("%d/%m/%Y %H:%M")
 
 
 def shown_date(value: datetime) -> str:
     """A day as a person reads it: Vietnam's local date, dd/mm/yyyy."""
-    return value.astimezone(VIETNAM).strftime("%d/%m/%Y")
+    return local_time(value).strftime("%d/%m/%Y")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from gateway.core.errors import CoreError
-from gateway.core.times import VIETNAM
+from gateway.core.times import VIETNAM, local_time
 
 DAY = timedelta(days=1)
 
@@ -60,19 +60,13 @@ def _day(key: str, text: object) -> date:
     raise CalendarError(key, f"entry {text!r} is not a date YYYY-MM-DD")
 
 
-def _local(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime: {value!r}")
-    return value.astimezone(VIETNAM)
-
-
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), VIETNAM)
 
 
 def working_time(start: datetime, end: datetime, calendar: Calendar) -> timedelta:
     """How much of [start, end) falls on working days (zero when end is not after start)."""
-    a, b = _local(start), _local(end)
+    a, b = local_time(start), local_time(end)
     total = timedelta(0)
     day = a.date()
     while _midnight(day) < b:
@@ -89,7 +83,7 @@ def working_time_before(end: datetime, span: timedelta, calendar: Calendar) -> d
     last working day before the holiday. `end` itself for a span of zero or less."""
     if span <= timedelta(0):
         return end
-    t = _local(end)
+    t = local_time(end)
     left = span
     day = t.date() if t.time() != time(0) else t.date() - DAY
     while True:

@@ -35,7 +35,7 @@ from gateway.core.codes import SECRET_LENGTH, looks_like_code, normalise_secret
 from gateway.core.dossier import Dossier
 from gateway.core.replies import DEFAULT_DESK, entitled, status_since
 from gateway.core.status import Status
-from gateway.core.times import VIETNAM
+from gateway.core.times import shown_date, shown_time
 from gateway.http.context import services
 from gateway.http.photos import (
     MAX_PHOTO_BYTES,
@@ -183,11 +183,11 @@ def _details(d: Dossier, history: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "dossier": d,
         "status": d.status.label,
-        "received": _when(d.received_at),
-        "due": _day(d.due_at),
+        "received": shown_time(d.received_at),
+        "due": shown_date(d.due_at),
         "overdue": d.is_overdue(now),
         "steps": timeline(history),
-        "ready_since": _when(status_since(history, d.status) or d.updated_at),
+        "ready_since": shown_time(status_since(history, d.status) or d.updated_at),
         "pickup_desk": d.holder or DEFAULT_DESK,
         "ready": d.status is Status.DONE,
     }
@@ -210,14 +210,6 @@ def timeline(history: list[dict[str, Any]]) -> list[Step]:
         label = f"Chuyển đến {new_desk}" if moved_only else new_status.label
         note = e.get("note") if new_status in NOTE_STATUSES and not moved_only else None
         at = datetime.fromisoformat(str(e["at"]))
-        steps.append(Step(_when(at), label, new_desk, note, moved_only))
+        steps.append(Step(shown_time(at), label, new_desk, note, moved_only))
         status, desk = new_status, new_desk
     return steps
-
-
-def _when(value: datetime) -> str:
-    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
-
-
-def _day(value: datetime) -> str:
-    return value.astimezone(VIETNAM).strftime("%d/%m/%Y")

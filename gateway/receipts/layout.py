@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -32,11 +31,10 @@ from gateway.core.codes import display_short_code
 from gateway.core.dossier import Dossier
 from gateway.core.phones import mask_phone
 from gateway.core.sms_text import strip_accents
-from gateway.core.times import shown_date, shown_time
+from gateway.core.times import local_time, shown_date, shown_time
 from gateway.receipts import code128, qr
 
 DOTS_PER_MM = 8  # 203 dpi
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 ISSUER = "hoso"
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 
@@ -245,7 +243,7 @@ def render_receipt(
     if width_mm not in PAPERS:
         raise ValueError(f"paper width {width_mm} mm: only {sorted(PAPERS)} are supported")
     paper = PAPERS[width_mm]
-    _local(printed_at)  # a naive time is refused, as every time on the receipt
+    local_time(printed_at)  # a naive time is refused, as every time on the receipt
     payload = qr_payload(dossier, tracking_url=tracking_url)
     qr_symbol = qr.encode(payload)
     bar_symbol = code128.encode(dossier.short_code)
@@ -282,7 +280,7 @@ def render_receipt(
     if phone:
         details.append(("Điện thoại:", phone))
     details += [
-        ("Ngày nhận:", shown_time(_local(dossier.received_at))),
+        ("Ngày nhận:", shown_time(dossier.received_at)),
         ("Hẹn trả:", shown_date(dossier.due_at)),
     ]
     for label, value in details:
@@ -302,7 +300,7 @@ def render_receipt(
         f"Tra cứu qua SMS: {sms}",
         f"Tra cứu trực tuyến: {tracking_url}",
         f"Cấp bởi hệ thống {ISSUER}",
-        f"In lúc: {shown_time(_local(printed_at))}",
+        f"In lúc: {shown_time(printed_at)}",
     )
     for text in footer:
         bold = text.startswith("Mã bí mật")
@@ -339,17 +337,11 @@ def qr_payload(dossier: Dossier, *, tracking_url: str) -> str:
         "NNOP": mask_phone(dossier.phones[0]) if dossier.phones else "",
         "TEN": strip_accents(dossier.procedure_name).upper(),
         "HT": ISSUER.upper(),
-        "TGC": _local(dossier.received_at).isoformat(timespec="minutes"),
-        "NHT": _local(dossier.due_at).date().isoformat(),
+        "TGC": local_time(dossier.received_at).isoformat(timespec="minutes"),
+        "NHT": local_time(dossier.due_at).date().isoformat(),
         "URL": tracking_url,
     }
     return qr.format_payload({k: v for k, v in fields.items() if v})
-
-
-def _local(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("receipt times must be timezone-aware")
-    return value.astimezone(LOCAL)
 
 
 @lru_cache(maxsize=16)
