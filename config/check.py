@@ -4,9 +4,9 @@ The loader stops at the first bad value, as a starting process should; this modu
 reports all of them, one line each naming the key and the file (or the environment variable), and
 also what the loader cannot know: two modems with one id or one serial port, caps that contradict
 each other, a port or key file that is missing or unreadable on this host, quiet hours that are
-not times of day, a Redis URL of an unknown form. Problems are errors (a process would refuse the
-file or misbehave) or warnings (worth a look: a modem port that does not exist here may well be on
-another modem host).
+not times of day, a Redis URL of an unknown form (read by `config.redis_url`, as the processes
+read it). Problems are errors (a process would refuse the file or misbehave) or warnings (worth
+a look: a modem port that does not exist here may well be on another modem host).
 
 Questions to the file system go through a `Host`, so the checks run in tests on a made-up one.
 """
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from config.links import (
     id_clashes,
@@ -42,13 +42,13 @@ from config.loader import (
     coerce_value,
     load_settings,
 )
+from config.redis_url import mask_url, redis_url_problem
 from config.settings import ModemSettings, Settings
 from gateway.core.errors import CoreError
 from gateway.core.notify import clock_time, notifying_statuses
 from gateway.core.phones import CARRIER_PREFIXES, normalise_phone
 from gateway.core.workdays import CalendarError, parse_calendar
 
-REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel")
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 RESERVED_MODEM_IDS = ("shared",)  # the shared outbound queue's name (keys.outbox_wake("shared"))
 MODEM_ID = re.compile(r"[A-Za-z0-9_.-]+")  # also a systemd instance name: hoso-modem@<id>
@@ -525,73 +525,6 @@ def cap_conflicts(m: ModemSettings) -> list[tuple[str, str]]:
 
 
 # -- values --------------------------------------------------------------------------------------
-
-
-def redis_url_problem(url: str) -> str | None:
-    """Why a Redis URL cannot be used (never repeating its password), or None."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in REDIS_SCHEMES:
-        forms = ", ".join(f"{s}://" for s in REDIS_SCHEMES)
-        return f"must start with one of {forms}"
-    scheme = scheme.lower()
-    if scheme == "unix":
-        path = urlsplit(url).path
-        if not path.startswith("/"):
-            return "names no socket: unix:///path/to/redis.sock"
-        return None
-    netloc, _, path = rest.partition("?")[0].partition("/")
-    hosts = netloc.rpartition("@")[2]
-    if scheme == "redis+sentinel":
-        for host in hosts.split(","):
-            bad = _host_port_problem(host)
-            if bad:
-                return f"Sentinel {bad}"
-        parts = [unquote(p) for p in path.split("/") if p]
-        if not parts or len(parts) > 2:
-            return "must name the master after the Sentinels: redis+sentinel://h1:26379,h2:26379/<name>"
-        if len(parts) == 2 and not parts[1].isdecimal():
-            return f"database must be a number, not {parts[1]!r}"
-        return None
-    bad = _host_port_problem(hosts)
-    if bad:
-        return bad
-    if path and not path.isdecimal():
-        return f"database must be a number, not {path!r}"
-    return None
-
-
-def _host_port_problem(text: str) -> str | None:
-    text = text.strip()
-    if text.startswith("["):
-        host, _, port = text[1:].partition("]")
-        port = port.removeprefix(":")
-    else:
-        host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
-    if not host:
-        return "host is missing"
-    if port and not (port.isdecimal() and 0 < int(port) < 65536):
-        return f"port {port!r} is not a port number"
-    return None
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password (and any ``*password=`` option) replaced by ``***``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    rest, qmark, query = rest.partition("?")
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, hosts = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        userinfo = userinfo.partition(":")[0] + ":***"
-    masked = f"{scheme}://{userinfo}{at}{hosts}{slash}{path}"
-    if qmark:
-        pairs = []
-        for pair in query.split("&"):
-            key, eq, _ = pair.partition("=")
-            pairs.append(f"{key}=***" if eq and "password" in key.lower() else pair)
-        masked += "?" + "&".join(pairs)
-    return masked
 
 
 def bind_problem(bind: str) -> str | None:

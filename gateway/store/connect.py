@@ -1,18 +1,5 @@
-"""Every process gets its Redis clients here, from `[redis] url` / ``HOSO_REDIS_URL``.
-
-The URL forms:
-
-``redis://[[user]:password@]host[:port][/db]``, ``rediss://...`` (TLS),
-``unix://[[user]:password@]/path/to/redis.sock[?db=N]``
-    one Redis server, as redis-py reads them.
-
-``redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/service[/db][?option=value&...]``
-    a master found through Redis Sentinel. The hosts are the Sentinels (port 26379 when left
-    out; IPv6 in brackets); ``service`` is the master's name in the Sentinels' ``sentinel monitor``
-    line; ``db`` defaults to 0; user and password are those of the Redis servers (not of the
-    Sentinels). Options: ``sentinel_username`` and ``sentinel_password`` (the Sentinels' own
-    ``requirepass``), ``socket_timeout`` and ``socket_connect_timeout`` (seconds, for the Redis
-    servers). Percent-encode reserved characters in names and passwords.
+"""Every process gets its Redis clients here, from `[redis] url` / ``HOSO_REDIS_URL`` (its forms,
+and how they are read: `config.redis_url`).
 
 A Sentinel client asks the Sentinels for the master each time it opens a connection, so after a
 failover the next connection goes to the new master; a command in flight when the master dies
@@ -25,106 +12,28 @@ recognises the plain READONLY reply, not the one wrapped in a script error).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelManagedConnection
 
+from config.redis_url import (
+    SENTINEL_FLOAT_OPTIONS,
+    InvalidRedisUrl,
+    is_sentinel_url,
+    parse_sentinel_url,
+)
 from config.settings import RedisSettings
 from gateway.store.replication import ReplicatedRedis, Replication
 
-SENTINEL_SCHEME = "redis+sentinel"
-SENTINEL_PORT = 26379
 SENTINEL_TIMEOUT = 1.0  # seconds for each question to a Sentinel: a dead one costs no more
 
 # The store's client fails fast while Redis is down and reconnects by itself when it is back.
 STORE_SOCKET_TIMEOUT = 2.0
 STORE_CONNECT_TIMEOUT = 1.0
 HEALTH_CHECK_SECONDS = 30
-
-_SENTINEL_FLOAT_OPTIONS = ("socket_timeout", "socket_connect_timeout")
-_SENTINEL_TEXT_OPTIONS = ("sentinel_username", "sentinel_password")
-
-
-class InvalidRedisUrl(ValueError):
-    """`[redis] url` cannot be used; the message says why (and never repeats a password)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SentinelUrl:
-    sentinels: tuple[tuple[str, int], ...]
-    service: str
-    db: int = 0
-    username: str | None = None
-    password: str | None = None
-    sentinel_username: str | None = None
-    sentinel_password: str | None = None
-    socket_timeout: float | None = None
-    socket_connect_timeout: float | None = None
-
-
-def is_sentinel_url(url: str) -> bool:
-    return url.lower().startswith(SENTINEL_SCHEME + "://")
-
-
-def parse_sentinel_url(url: str) -> SentinelUrl:
-    """The parts of a ``redis+sentinel://`` URL (see the module's docstring)."""
-    if not is_sentinel_url(url):
-        raise InvalidRedisUrl(f"redis.url: not a {SENTINEL_SCHEME}:// URL")
-    rest = url[len(SENTINEL_SCHEME) + 3 :]
-    rest, _, query = rest.partition("?")
-    rest = rest.partition("#")[0]
-    netloc, _, path = rest.partition("/")
-    userinfo, at, hosts = netloc.rpartition("@")
-    username = password = None
-    if at:
-        user, colon, secret = userinfo.partition(":")
-        username = unquote(user) or None
-        password = unquote(secret) if colon else None
-    sentinels = tuple(_host_port(h) for h in hosts.split(","))
-    parts = [unquote(p) for p in path.split("/") if p]
-    if not parts or len(parts) > 2:
-        raise InvalidRedisUrl(
-            f"redis.url: name the master after the Sentinels: "
-            f"{SENTINEL_SCHEME}://host:port[,host:port...]/<master name>[/<db>]"
-        )
-    db = 0
-    if len(parts) == 2:
-        if not parts[1].isdecimal():
-            raise InvalidRedisUrl(f"redis.url: the database must be a number, not {parts[1]!r}")
-        db = int(parts[1])
-    options: dict[str, Any] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        if key in _SENTINEL_TEXT_OPTIONS:
-            options[key] = value
-        elif key in _SENTINEL_FLOAT_OPTIONS:
-            try:
-                options[key] = float(value)
-            except ValueError:
-                raise InvalidRedisUrl(f"redis.url: {key} must be a number of seconds") from None
-        else:
-            raise InvalidRedisUrl(f"redis.url: unknown option {key!r}")
-    return SentinelUrl(sentinels, parts[0], db, username, password, **options)
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    text = text.strip()
-    if text.startswith("["):  # [IPv6]:port
-        host, _, port = text[1:].partition("]")
-        port = port.removeprefix(":")
-    else:
-        host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
-    if not host:
-        raise InvalidRedisUrl("redis.url: a Sentinel without a host name")
-    if not port:
-        return host, SENTINEL_PORT
-    if not port.isdecimal() or not 0 < int(port) < 65536:
-        raise InvalidRedisUrl(f"redis.url: bad Sentinel port {port!r}")
-    return host, int(port)
 
 
 class _MasterConnection(SentinelManagedConnection):
@@ -166,7 +75,7 @@ def connect_url(
             sentinel_options["username"] = target.sentinel_username
         if target.sentinel_password is not None:
             sentinel_options["password"] = target.sentinel_password
-        for name in _SENTINEL_FLOAT_OPTIONS:
+        for name in SENTINEL_FLOAT_OPTIONS:
             if getattr(target, name) is not None:
                 options[name] = getattr(target, name)
         sentinel = Sentinel(list(target.sentinels), sentinel_kwargs=sentinel_options)  # type: ignore[no-untyped-call]
@@ -183,7 +92,7 @@ def connect_url(
         try:
             client = ReplicatedRedis.from_url(url, **options)
         except ValueError as exc:
-            raise InvalidRedisUrl(f"redis.url: {exc}") from None
+            raise InvalidRedisUrl(str(exc)) from None
     if replication is not None and isinstance(client, ReplicatedRedis):
         client.replication = replication
     return client

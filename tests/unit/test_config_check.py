@@ -20,10 +20,9 @@ from config.check import (
     check_file,
     check_station,
     check_tables,
-    mask_url,
-    redis_url_problem,
 )
 from config.loader import ConfigError, load_settings
+from config.redis_url import mask_url, redis_url_problem
 from config.settings import ModemSettings
 
 SOURCE = "/etc/hoso/hoso.toml"

@@ -9,15 +9,9 @@ import redis
 from hypothesis import given
 from hypothesis import strategies as st
 
+from config.redis_url import InvalidRedisUrl, SentinelUrl, is_sentinel_url, parse_sentinel_url
 from config.settings import RedisSettings
-from gateway.store.connect import (
-    InvalidRedisUrl,
-    SentinelUrl,
-    connect,
-    connect_rq,
-    is_sentinel_url,
-    parse_sentinel_url,
-)
+from gateway.store.connect import connect, connect_rq
 from gateway.store.replication import ReplicatedRedis, Replication
 
 
