@@ -62,18 +62,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     source = "built-in defaults"
     if path is not None:
         source = str(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        raw = read_toml(path)
     # [station] belongs to a counter station's own settings (scanner/config.py).
     unknown = set(raw) - set(SECTIONS) - {"modems", "station", *ARRAYS}
     if unknown:
         raise ConfigError(f"{source}: unknown section(s): {', '.join(sorted(unknown))}")
     sections = {
-        name: _section(name, cls, raw.get(name, {}), env, source) for name, cls in SECTIONS.items()
+        name: read_section(name, cls, raw.get(name, {}), env, source)
+        for name, cls in SECTIONS.items()
     }
     modems = _modems(raw.get("modems", []), source)
     smpp, routes = _links_and_routes(raw, modems, source)
@@ -92,7 +88,22 @@ def _config_path(env: Mapping[str, str]) -> Path | None:
     return DEFAULT_FILE if DEFAULT_FILE.is_file() else None
 
 
-def _section(name: str, cls: type[Any], table: object, env: Mapping[str, str], source: str) -> Any:
+def read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file; `ConfigError` naming the file when it cannot be read or parsed."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def read_section(
+    name: str, cls: type[Any], table: object, env: Mapping[str, str], source: str
+) -> Any:
+    """The dataclass `cls` from the TOML table `[name]`, each field overridden by
+    ``HOSO_<NAME>_<FIELD>`` when set: the sections of hoso.toml and a station's `[station]`
+    (`scanner.config`) alike. `ConfigError` names the first key that cannot be used."""
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [{name}] must be a table")
     values: dict[str, Any] = {}

@@ -1,22 +1,22 @@
 """A counter station's settings: a `[station]` TOML table plus ``HOSO_STATION_<KEY>`` overrides.
 
 The file is ``HOSO_STATION_CONFIG`` if set, else ``HOSO_CONFIG``, else ``config/station.toml``
-or ``config/hoso.toml`` if present; only its ``[station]`` table is read. Read once, in
-`scanner.main`, into a frozen dataclass. A bad value stops startup with one line naming the key and
-where it came from (`ConfigError`, the same error as the rest of the configuration).
+or ``config/hoso.toml`` if present; only its ``[station]`` table is read, by the one loader of
+every configuration file (`config.loader`). Read once, in `scanner.main`, into a frozen
+dataclass. A bad value stops startup with one line naming the key and where it came from
+(`ConfigError`, the same error as the rest of the configuration).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config.loader import ConfigError, check_value, coerce_value
+from config.loader import ConfigError, read_section, read_toml
 
 TERMINATORS = ("cr", "crlf", "lf", "tab", "none")
 SOURCE_KINDS = ("serial", "evdev", "stdin", "images")
@@ -52,32 +52,12 @@ class StationSettings:
 def load_station_settings(env: Mapping[str, str] | None = None) -> StationSettings:
     env = os.environ if env is None else env
     path = _config_path(env)
-    table: object = {}
+    raw: dict[str, Any] = {}
     source = "built-in defaults"
     if path is not None:
         source = str(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        table = raw.get("station", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{source}: [station] must be a table")
-    known = {f.name for f in dataclasses.fields(StationSettings)}
-    extra = set(table) - known
-    if extra:
-        raise ConfigError(f"{source}: unknown key station.{sorted(extra)[0]}")
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(StationSettings):
-        key = f"station.{f.name}"
-        env_name = f"HOSO_STATION_{f.name.upper()}"
-        if env_name in env:
-            values[f.name] = coerce_value(key, f.default, env[env_name], f"environment {env_name}")
-        elif f.name in table:
-            values[f.name] = check_value(key, f.default, table[f.name], source)
-    settings = StationSettings(**values)
+        raw = read_toml(path)
+    settings = read_section("station", StationSettings, raw.get("station", {}), env, source)
     return _validated(settings, source)
 
 
