@@ -1,10 +1,11 @@
 """Images and camera frames dropped into a folder, decoded with zxing-cpp.
 
-Each new file in the folder (oldest first) is decoded; every barcode text found is a code read,
-then the file moves to ``done/`` (or ``unreadable/`` when nothing was found), so a restart does not
-read it again. The decoder is `gateway.receipts.decode.decode_image` when present; without it,
-binary PGM/PPM frames (what a frame grabber such as ffmpeg or v4l2 writes most simply) are
-decoded with zxing-cpp directly, since the station has no image library of its own.
+Each new file in the folder (oldest first) is decoded; every code found is a code read, then the
+file moves to ``done/`` (or ``unreadable/`` when nothing was found), so a restart does not read it
+again. Barcodes are decoded in one place, `gateway.receipts.decode` (zxing-cpp, only the formats
+we print, only our codes): image files through Pillow (`decode_image`), and binary PGM/PPM frames
+(what a frame grabber such as ffmpeg or v4l2 writes most simply) read here without an image
+library and handed over as pixels (`decode_netpbm`, `decode_frame`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import zxingcpp
+import numpy as np
+
+from gateway.receipts.decode import decode_frame, decode_image
 
 log = logging.getLogger(__name__)
 
 Decoder = Callable[[bytes], list[str]]
-_FORMATS = zxingcpp.barcode_formats_from_str("Code128,QRCodeModel2")  # not plain QR: Micro QR
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".pgm", ".ppm"})
 PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "PPM")  # those files (PPM: PGM too)
 
@@ -83,13 +85,6 @@ class ImageFolderSource:
 
 
 def default_decoder() -> Decoder:
-    try:
-        from gateway.receipts.decode import (  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415 (optional, another engineer's module)
-            decode_image,
-        )
-    except ImportError:
-        return decode_netpbm
-
     def decode(data: bytes) -> list[str]:
         return [d.text for d in decode_image(data, PILLOW_FORMATS)]
 
@@ -97,29 +92,19 @@ def default_decoder() -> Decoder:
 
 
 def decode_netpbm(data: bytes) -> list[str]:
-    """Barcode texts in a binary PGM (P5) or PPM (P6) image, 8 bits per channel."""
+    """The codes in a binary PGM (P5) or PPM (P6) image, 8 bits per channel."""
     magic, width, height, maxval, pixels = _parse_netpbm(data)
     if maxval != 255:
         raise ValueError("only 8-bit PGM/PPM frames are supported")
     channels = 3 if magic == b"P6" else 1
     if len(pixels) < width * height * channels:  # checked first: a short P6 raised IndexError
         raise ValueError("truncated image")
+    frame = np.frombuffer(pixels, dtype=np.uint8, count=width * height * channels)
     if magic == b"P6":  # RGB -> grey, the decoder binarises anyway
-        rgb = pixels[: width * height * 3]
-        grey = bytes(
-            (rgb[i] * 299 + rgb[i + 1] * 587 + rgb[i + 2] * 114) // 1000
-            for i in range(0, len(rgb), 3)
-        )
-    else:
-        grey = pixels[: width * height]
-    view = memoryview(grey).cast("B", (height, width))
-    formats = _FORMATS
-    results = zxingcpp.read_barcodes(view, formats=formats)
-    if not results:
-        results = zxingcpp.read_barcodes(
-            view, formats=formats, binarizer=zxingcpp.Binarizer.FixedThreshold
-        )
-    return [r.text for r in results if r.valid and r.text]
+        rgb = frame.reshape(height, width, 3).astype(np.uint32)
+        grey = (rgb[:, :, 0] * 299 + rgb[:, :, 1] * 587 + rgb[:, :, 2] * 114) // 1000
+        frame = grey.astype(np.uint8)
+    return [d.text for d in decode_frame(frame.reshape(height, width))]
 
 
 def _parse_netpbm(data: bytes) -> tuple[bytes, int, int, int, bytes]:
