@@ -57,12 +57,7 @@ class ConfigError(Exception):
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    path = _config_path(env)
-    raw: dict[str, Any] = {}
-    source = "built-in defaults"
-    if path is not None:
-        source = str(path)
-        raw = read_toml(path)
+    raw, source = read_file(_config_path(env))
     # [station] belongs to a counter station's own settings (scanner/config.py).
     unknown = set(raw) - set(SECTIONS) - {"modems", "station", *ARRAYS}
     if unknown:
@@ -86,6 +81,13 @@ def _config_path(env: Mapping[str, str]) -> Path | None:
     if named:
         return Path(named)
     return DEFAULT_FILE if DEFAULT_FILE.is_file() else None
+
+
+def read_file(path: Path | None) -> tuple[dict[str, Any], str]:
+    """The parsed file and its name for messages; none: nothing, named "built-in defaults"."""
+    if path is None:
+        return {}, "built-in defaults"
+    return read_toml(path), str(path)
 
 
 def read_toml(path: Path) -> dict[str, Any]:

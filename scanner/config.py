@@ -14,9 +14,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from config.loader import ConfigError, read_section, read_toml
+from config.loader import ConfigError, read_file, read_section
 
 TERMINATORS = ("cr", "crlf", "lf", "tab", "none")
 SOURCE_KINDS = ("serial", "evdev", "stdin", "images")
@@ -51,12 +50,7 @@ class StationSettings:
 
 def load_station_settings(env: Mapping[str, str] | None = None) -> StationSettings:
     env = os.environ if env is None else env
-    path = _config_path(env)
-    raw: dict[str, Any] = {}
-    source = "built-in defaults"
-    if path is not None:
-        source = str(path)
-        raw = read_toml(path)
+    raw, source = read_file(_config_path(env))
     settings = read_section("station", StationSettings, raw.get("station", {}), env, source)
     return _validated(settings, source)
 
