@@ -41,6 +41,7 @@ from config.loader import (
     check_value,
     coerce_value,
     load_settings,
+    read_file,
 )
 from config.redis_url import mask_url, redis_url_problem
 from config.settings import ModemSettings, Settings
@@ -124,14 +125,10 @@ def check_file(path: Path | None, env: Mapping[str, str], host: Host | None = No
     environment's ``HOSO_<SECTION>_<KEY>`` overrides applied, as the processes apply them."""
     host = host or LocalHost()
     source = "built-in defaults" if path is None else str(path)
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            return Report(source, (_error(source, "", f"cannot read: {exc.strerror}"),))
-        except tomllib.TOMLDecodeError as exc:
-            return Report(source, (_error(source, "", f"not valid TOML: {exc}"),))
+    try:
+        raw, _ = read_file(path)
+    except ConfigError as exc:
+        return Report(source, (_error(source, "", _without_source(str(exc), source)),))
     return check_tables(raw, source, env, host, path)
 
 
