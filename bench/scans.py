@@ -62,7 +62,7 @@ from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from hoso.redis_server import RedisServer
 from scanner.spool import ScanState, Spool
-from scanner.uploader import Reply, Uploader, UrllibTransport
+from scanner.uploader import HttpReply, Uploader, UrllibTransport
 
 RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
 PAPERS = (58, 80)
@@ -633,7 +633,7 @@ class TimedTransport(UrllibTransport):
         self.seconds = 0.0
         self.posts = 0
 
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> Reply:
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpReply:
         t0 = time.perf_counter()
         try:
             return super().post(url, body, headers)

@@ -17,7 +17,6 @@ import dataclasses
 import ipaddress
 import os
 import re
-import stat
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from config.host import Host, LocalHost
 from config.links import (
     id_clashes,
     link_host_findings,
@@ -63,7 +63,7 @@ class Severity(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class ConfigProblem:
     severity: Severity
     where: str  # the file, or "environment HOSO_..."
     key: str  # "modems[1].port"; empty for the file as a whole
@@ -74,53 +74,27 @@ class Problem:
         return f"{self.where}: {prefix}{self.text}"
 
 
-class Host(Protocol):
-    """What the checks ask of the machine they run on."""
-
-    def exists(self, path: str) -> bool: ...
-
-    def readable(self, path: str) -> bool: ...
-
-    def mode(self, path: str) -> int | None:
-        """Permission bits of a file, None when it does not exist."""
-        ...
-
-
-class LocalHost:
-    def exists(self, path: str) -> bool:
-        return os.path.exists(path)
-
-    def readable(self, path: str) -> bool:
-        return os.access(path, os.R_OK)
-
-    def mode(self, path: str) -> int | None:
-        try:
-            return stat.S_IMODE(os.stat(path).st_mode)
-        except OSError:
-            return None
-
-
 @dataclass(frozen=True, slots=True)
-class Report:
+class CheckReport:
     source: str
-    problems: tuple[Problem, ...]
+    problems: tuple[ConfigProblem, ...]
     summary: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not any(p.severity is Severity.ERROR for p in self.problems)
 
-    def errors(self) -> list[Problem]:
+    def errors(self) -> list[ConfigProblem]:
         return [p for p in self.problems if p.severity is Severity.ERROR]
 
-    def warnings(self) -> list[Problem]:
+    def warnings(self) -> list[ConfigProblem]:
         return [p for p in self.problems if p.severity is Severity.WARNING]
 
 
 # -- the whole file ----------------------------------------------------------------------------
 
 
-def check_file(path: Path | None, env: Mapping[str, str], host: Host | None = None) -> Report:
+def check_file(path: Path | None, env: Mapping[str, str], host: Host | None = None) -> CheckReport:
     """Checks the settings a process would load from `path` (None: built-in defaults) with the
     environment's ``HOSO_<SECTION>_<KEY>`` overrides applied, as the processes apply them."""
     host = host or LocalHost()
@@ -128,7 +102,7 @@ def check_file(path: Path | None, env: Mapping[str, str], host: Host | None = No
     try:
         raw, _ = read_file(path)
     except ConfigError as exc:
-        return Report(source, (_error(source, "", _without_source(str(exc), source)),))
+        return CheckReport(source, (_error(source, "", _without_source(str(exc), source)),))
     return check_tables(raw, source, env, host, path)
 
 
@@ -138,12 +112,12 @@ def check_tables(
     env: Mapping[str, str],
     host: Host,
     path: Path | None = None,
-) -> Report:
+) -> CheckReport:
     """Checks parsed TOML (`source` names it in messages). With `path`, the loader itself also
     reads the file, so that nothing it refuses passes here."""
     problems, settings = structure_problems(raw, source, env)
     if settings is None:
-        return Report(source, tuple(problems))
+        return CheckReport(source, tuple(problems))
     problems += settings_problems(settings, source, env, host)
     if path is not None:
         loader_env = {k: v for k, v in env.items() if k != "HOSO_CONFIG"}
@@ -153,22 +127,22 @@ def check_tables(
             text = _without_source(str(exc), source)
             if text.split(" ", 1)[0] not in {p.key for p in problems}:  # only the loader knows
                 problems.append(_error(source, "", text))
-    return Report(source, tuple(problems), summarise(settings, env))
+    return CheckReport(source, tuple(problems), summarise(settings, env))
 
 
 def _without_source(message: str, source: str) -> str:
     return message.removeprefix(f"{source}: ")
 
 
-def _error(where: str, key: str, text: str) -> Problem:
-    return Problem(Severity.ERROR, where, key, text)
+def _error(where: str, key: str, text: str) -> ConfigProblem:
+    return ConfigProblem(Severity.ERROR, where, key, text)
 
 
-def _warning(where: str, key: str, text: str) -> Problem:
-    return Problem(Severity.WARNING, where, key, text)
+def _warning(where: str, key: str, text: str) -> ConfigProblem:
+    return ConfigProblem(Severity.WARNING, where, key, text)
 
 
-def _loader_problem(exc: ConfigError, where: str, key: str) -> Problem:
+def _loader_problem(exc: ConfigError, where: str, key: str) -> ConfigProblem:
     return _error(where, key, _without_source(str(exc), where))
 
 
@@ -177,10 +151,10 @@ def _loader_problem(exc: ConfigError, where: str, key: str) -> Problem:
 
 def structure_problems(
     raw: Mapping[str, Any], source: str, env: Mapping[str, str]
-) -> tuple[list[Problem], Settings | None]:
+) -> tuple[list[ConfigProblem], Settings | None]:
     """Unknown sections and keys, wrong types, negative numbers: every one, not the first; and
     the settings when there is no such error."""
-    problems: list[Problem] = []
+    problems: list[ConfigProblem] = []
     for name in sorted(set(raw) - set(SECTIONS) - {"modems", "station", *ARRAYS}):
         problems.append(_error(source, name, f"unknown section [{name}]"))
     sections: dict[str, Any] = {}
@@ -216,7 +190,8 @@ def structure_problems(
     findings += id_clashes(links, modems)
     route_findings, routes = read_routes(raw.get("routes", []), links, modems)
     problems += [
-        Problem(Severity(f.severity), source, f.key, f.text) for f in findings + route_findings
+        ConfigProblem(Severity(f.severity), source, f.key, f.text)
+        for f in findings + route_findings
     ]
     if any(p.severity is Severity.ERROR for p in problems):
         return problems, None
@@ -227,10 +202,12 @@ def structure_problems(
     return problems, settings
 
 
-def _modem_structure(tables: object, source: str) -> tuple[list[Problem], list[ModemSettings]]:
+def _modem_structure(
+    tables: object, source: str
+) -> tuple[list[ConfigProblem], list[ModemSettings]]:
     if not isinstance(tables, list):
         return [_error(source, "modems", "modems must be an array of tables ([[modems]])")], []
-    problems: list[Problem] = []
+    problems: list[ConfigProblem] = []
     modems: list[ModemSettings] = []
     known = {f.name for f in dataclasses.fields(ModemSettings)}
     defaults = ModemSettings(id="", port="")
@@ -271,12 +248,12 @@ def _modem_structure(tables: object, source: str) -> tuple[list[Problem], list[M
 
 def settings_problems(
     settings: Settings, source: str, env: Mapping[str, str], host: Host
-) -> list[Problem]:
+) -> list[ConfigProblem]:
     def where(section: str, key: str) -> str:
         env_name = f"HOSO_{section.upper()}_{key.upper()}"
         return f"environment {env_name}" if env_name in env else source
 
-    problems: list[Problem] = []
+    problems: list[ConfigProblem] = []
 
     def error(section: str, key: str, text: str) -> None:
         problems.append(_error(where(section, key), f"{section}.{key}", f"{section}.{key} {text}"))
@@ -373,18 +350,18 @@ def settings_problems(
             error("pool", f.name, f'must be a USSD code such as "*101#" (or ""), not {code!r}')
     problems += modem_problems(settings.modems, source, host)
     problems += [
-        Problem(Severity(f.severity), source, f.key, f.text)
+        ConfigProblem(Severity(f.severity), source, f.key, f.text)
         for f in link_host_findings(settings.smpp, host)
     ]
     return problems
 
 
-def proxy_problems(proxies: int, trusted: Sequence[str], source: str) -> list[Problem]:
+def proxy_problems(proxies: int, trusted: Sequence[str], source: str) -> list[ConfigProblem]:
     """Whose X-Forwarded-For the gateway reads: entries that are no address or network, a list
     that trusts every peer (anyone could choose the address the limits count), or proxies
     counted with none trusted."""
     key = "gateway.trusted_proxies"
-    problems: list[Problem] = []
+    problems: list[ConfigProblem] = []
     for entry in trusted:
         try:
             network = ipaddress.ip_network(entry.strip(), strict=False)
@@ -416,7 +393,7 @@ def proxy_problems(proxies: int, trusted: Sequence[str], source: str) -> list[Pr
 USSD_CODE = re.compile(r"[*#][0-9*#]{1,30}#")  # what a modem can dial: *101#, *102*1#
 
 
-def key_file_problems(key: str, path: str, source: str, host: Host) -> list[Problem]:
+def key_file_problems(key: str, path: str, source: str, host: Host) -> list[ConfigProblem]:
     """A key file is created on first use; when it exists, the processes must be able to read it
     and nobody else should."""
     mode = host.mode(path)
@@ -438,8 +415,8 @@ def key_file_problems(key: str, path: str, source: str, host: Host) -> list[Prob
     return []
 
 
-def modem_problems(modems: Sequence[ModemSettings], source: str, host: Host) -> list[Problem]:
-    problems: list[Problem] = []
+def modem_problems(modems: Sequence[ModemSettings], source: str, host: Host) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
     first_with_id: dict[str, int] = {}
     first_with_port: dict[str, int] = {}
     for i, m in enumerate(modems):
@@ -503,7 +480,7 @@ def modem_problems(modems: Sequence[ModemSettings], source: str, host: Host) -> 
         found += [(Severity.WARNING, key, text) for key, text in cap_conflicts(m)]
         at = f"modems[{i}]"
         problems.extend(
-            Problem(severity, source, f"{at}.{key}", f"{at}.{key} {text}")
+            ConfigProblem(severity, source, f"{at}.{key}", f"{at}.{key} {text}")
             for severity, key, text in found
         )
     return problems
@@ -610,7 +587,7 @@ def check_station(
     env: Mapping[str, str],
     load: Callable[[Mapping[str, str]], StationLike],
     host: Host | None = None,
-) -> Report:
+) -> CheckReport:
     """A counter station's file, read by its own loader (`load`, handed in by the command so that
     config/ does not depend on the scanner; it also reads the secret file, and refuses one that is
     named but missing or unreadable), then the devices and files it names."""
@@ -619,8 +596,8 @@ def check_station(
     try:
         station = load({**env, "HOSO_STATION_CONFIG": source})
     except ConfigError as exc:
-        return Report(source, (_error(source, "", _without_source(str(exc), source)),))
-    problems: list[Problem] = []
+        return CheckReport(source, (_error(source, "", _without_source(str(exc), source)),))
+    problems: list[ConfigProblem] = []
     target = station.source_target()
     if station.source_kind() in ("serial", "evdev", "images") and not host.exists(target):
         problems.append(
@@ -672,7 +649,7 @@ def check_station(
         f"station  {station.id}: {station.source} -> {station.gateway_url}",
         f"spool    {station.spool_path}",
     )
-    return Report(source, tuple(problems), summary)
+    return CheckReport(source, tuple(problems), summary)
 
 
 def _station_table(path: Path) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
+from config.host import Host
 from config.settings import ModemSettings, RouteSettings, SmppSettings
 from gateway.core.routes import (
     ROUTE_ID,
@@ -44,14 +45,6 @@ class Finding(NamedTuple):
     severity: str  # "error" or "warning"
     key: str  # "smpp[0].password"
     text: str  # the sentence, starting with the key
-
-
-class Host(Protocol):
-    def exists(self, path: str) -> bool: ...
-
-    def readable(self, path: str) -> bool: ...
-
-    def mode(self, path: str) -> int | None: ...
 
 
 def _error(key: str, text: str) -> Finding:

@@ -351,7 +351,7 @@ def _cmd_modems(args: argparse.Namespace) -> int:
         parse_text_changes,
     )
     from gateway.store.connect import connect_redis
-    from gateway.store.modems import ModemRegistry, UnknownModem
+    from gateway.store.modems import ModemNotInPool, ModemRegistry
 
     settings = _settings()
     registry = ModemRegistry(connect_redis(settings.redis.effective_url()))
@@ -396,7 +396,7 @@ def _cmd_modems(args: argparse.Namespace) -> int:
         changes = registry.apply_change(
             args.modem, parse_text_changes(texts), settings.modems, OPERATOR_FIELDS
         )
-    except (InvalidModemChange, UnknownModem) as exc:
+    except (InvalidModemChange, ModemNotInPool) as exc:
         print(f"hoso modems: {exc}", file=sys.stderr)
         return 2
     print(f"{args.modem}: {changes} (applied live by the modem service)")

@@ -27,7 +27,7 @@ from scanner.image_source import ImageFolderSource
 from scanner.line_source import LineSource
 from scanner.serial_source import SerialSource
 from scanner.spool import Spool, SpoolError
-from scanner.station import Feedback, Station
+from scanner.station import CounterStation, Feedback
 from scanner.uploader import Uploader, UrllibTransport
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def main(settings: StationSettings) -> int:
         events=feedback,
         retry_max=settings.retry_max_seconds,
     )
-    station = Station(
+    station = CounterStation(
         spool,
         feedback,
         time.time,

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from gateway.core.times import shown_time
 from scanner.spool import SpooledScan
-from scanner.uploader import Verdict
+from scanner.uploader import ScanVerdict
 
 MAX_SHOWN = 40  # characters of a refused text shown back
 
@@ -73,7 +73,7 @@ def not_a_code(text: str) -> Line:
     )
 
 
-def verdict(scan: SpooledScan, v: Verdict) -> Line:
+def verdict(scan: SpooledScan, v: ScanVerdict) -> Line:
     """What the gateway did with the scan, and if the dossier did not move, why."""
     head = f"{scan.seq} {scan.code}"
     status = v.status_label()
@@ -115,7 +115,7 @@ def key_refused() -> Line:
     )
 
 
-def _refusal(scan: SpooledScan, v: Verdict) -> str:
+def _refusal(scan: SpooledScan, v: ScanVerdict) -> str:
     not_recorded = "lượt quét không được ghi"
     if v.outcome == "transition-refused":
         now, wanted = v.status_label("dossier_status"), v.status_label("station_status")

@@ -23,16 +23,16 @@ from gateway.core.times import VIETNAM
 from scanner import messages
 from scanner.payloads import extract_code, read_scan
 from scanner.spool import Spool, SpooledScan
-from scanner.uploader import UploadEvents, Verdict
+from scanner.uploader import ScanVerdict, UploadEvents
 
 log = logging.getLogger(__name__)
 
 MAX_SHOWN = messages.MAX_SHOWN
 
-__all__ = ["Feedback", "Handled", "Outcome", "Station", "extract_code"]
+__all__ = ["CounterStation", "Feedback", "Handled", "ScanOutcome", "extract_code"]
 
 
-class Outcome(StrEnum):
+class ScanOutcome(StrEnum):
     RECORDED = "recorded"
     REPEAT = "repeat"
     BAD = "bad"
@@ -41,7 +41,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Handled:
-    outcome: Outcome
+    outcome: ScanOutcome
     scan: SpooledScan | None = None
 
 
@@ -72,10 +72,10 @@ class Feedback(UploadEvents):
 
     # -- from the uploader thread ------------------------------------------------------------
 
-    def sent(self, scan: SpooledScan, verdict: Verdict) -> None:
+    def sent(self, scan: SpooledScan, verdict: ScanVerdict) -> None:
         self.show(messages.verdict(scan, verdict))
 
-    def rejected(self, scan: SpooledScan, verdict: Verdict) -> None:
+    def rejected(self, scan: SpooledScan, verdict: ScanVerdict) -> None:
         self.show(messages.verdict(scan, verdict))
 
     def offline(self, waiting: int, reason: str) -> None:
@@ -92,7 +92,7 @@ class Feedback(UploadEvents):
         self.show(messages.key_refused())
 
 
-class Station:
+class CounterStation:
     def __init__(
         self,
         spool: Spool,
@@ -118,18 +118,18 @@ class Station:
         reading = read_scan(text)
         if reading.qr_field:
             log.info("scan.qr_line_passed_over text=%r", text[:MAX_SHOWN])
-            return Handled(Outcome.PASSED_OVER)
+            return Handled(ScanOutcome.PASSED_OVER)
         code = reading.code
         if code is None:
             log.info("scan.bad text=%r", text[:MAX_SHOWN])
             self.feedback.bad(text.strip())
-            return Handled(Outcome.BAD)
+            return Handled(ScanOutcome.BAD)
         now = self.clock()
         key = fold(code)
         previous = self._recent.get(key)
         if previous is not None and now - previous[0] < self.debounce_seconds:
             self.feedback.recorded(previous[1], 0, repeat=True)
-            return Handled(Outcome.REPEAT, previous[1])
+            return Handled(ScanOutcome.REPEAT, previous[1])
         at = datetime.fromtimestamp(now, UTC).astimezone(VIETNAM)
         with self.feedback.turn:
             scan = self.spool.add(code, at, self.staff)  # durable before the beep
@@ -139,7 +139,7 @@ class Station:
             waiting = self.spool.count_pending() if self.feedback.offline_now else 0
             self.feedback.recorded(scan, waiting)
         self.on_recorded()
-        return Handled(Outcome.RECORDED, scan)
+        return Handled(ScanOutcome.RECORDED, scan)
 
     def run(self, source: Iterable[str]) -> None:
         for text in source:

@@ -1,7 +1,7 @@
 """Uploads spooled scans to the gateway: signed ``POST /api/v1/scans``, in seq order; and asks
 the gateway which desk the station stands for (signed ``GET /api/v1/stations/me``).
 
-Every answer about a scan becomes a `Verdict` with the gateway's ``outcome`` (moved,
+Every answer about a scan becomes a `ScanVerdict` with the gateway's ``outcome`` (moved,
 out-of-order, transition-refused, unknown-dossier, time-in-future, not-this-station), which the
 counter is told.
 
@@ -49,7 +49,7 @@ class KeyRejected(UploadError):
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class HttpReply:
     status: int
     body: bytes
     retry_after: float | None = None
@@ -60,9 +60,9 @@ class Unreachable(UploadError):
 
 
 class Transport(Protocol):
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> Reply: ...
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpReply: ...
 
-    def get(self, url: str, headers: dict[str, str], timeout: float | None = None) -> Reply: ...
+    def get(self, url: str, headers: dict[str, str], timeout: float | None = None) -> HttpReply: ...
 
 
 class UrllibTransport:
@@ -71,29 +71,29 @@ class UrllibTransport:
     def __init__(self, timeout: float = 10.0) -> None:
         self.timeout = timeout
 
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> Reply:
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpReply:
         return self._send(urllib.request.Request(url, data=body, headers=headers, method="POST"))  # noqa: S310
 
-    def get(self, url: str, headers: dict[str, str], timeout: float | None = None) -> Reply:
+    def get(self, url: str, headers: dict[str, str], timeout: float | None = None) -> HttpReply:
         request = urllib.request.Request(url, headers=headers, method="GET")  # noqa: S310
         return self._send(request, timeout)
 
-    def _send(self, request: urllib.request.Request, timeout: float | None = None) -> Reply:
+    def _send(self, request: urllib.request.Request, timeout: float | None = None) -> HttpReply:
         try:
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:  # noqa: S310
-                return Reply(response.status, response.read())
+                return HttpReply(response.status, response.read())
         except urllib.error.HTTPError as exc:
             try:
                 data = exc.read()
             except (OSError, http.client.HTTPException):
                 data = b""
-            return Reply(exc.code, data, _retry_after(exc.headers.get("Retry-After")))
+            return HttpReply(exc.code, data, _retry_after(exc.headers.get("Retry-After")))
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class ScanVerdict:
     """What the gateway answered about one scan."""
 
     http_status: int
@@ -116,7 +116,7 @@ class Verdict:
         return value if isinstance(value, str) else ""
 
 
-def verdict_of(reply: Reply) -> Verdict:
+def verdict_of(reply: HttpReply) -> ScanVerdict:
     """The verdict in a reply to ``POST /api/v1/scans`` (also from a gateway that does not say
     ``outcome`` yet: it is read from ``current`` and the problem type then)."""
     answer = _json_object(reply.body)
@@ -131,7 +131,7 @@ def verdict_of(reply: Reply) -> Verdict:
         elif isinstance(kind, str) and kind.endswith("/invalid-transition"):
             outcome = "transition-refused"
     detail = "" if reply.status in (200, 201) else _problem_detail(reply)
-    return Verdict(reply.status, outcome, detail, answer)
+    return ScanVerdict(reply.status, outcome, detail, answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +146,10 @@ class StationInfo:
 class UploadEvents:
     """What the uploader tells the counter; the station's feedback overrides these."""
 
-    def sent(self, scan: SpooledScan, verdict: Verdict) -> None:
+    def sent(self, scan: SpooledScan, verdict: ScanVerdict) -> None:
         """The gateway recorded the scan (moved or out of order)."""
 
-    def rejected(self, scan: SpooledScan, verdict: Verdict) -> None:
+    def rejected(self, scan: SpooledScan, verdict: ScanVerdict) -> None:
         """The gateway refused the scan for good."""
 
     def offline(self, waiting: int, reason: str) -> None:
@@ -282,7 +282,7 @@ class Uploader:
             return StationInfo(None, reason=f"HTTP {reply.status}")
         return StationInfo(desk)
 
-    def _post(self, scan: SpooledScan) -> Reply:
+    def _post(self, scan: SpooledScan) -> HttpReply:
         body = scan_body(self.spool.station_id, scan)
         stamp = int(self.clock())
         last_seq, last_stamp = self._last_stamp
@@ -357,7 +357,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _problem_detail(reply: Reply) -> str:
+def _problem_detail(reply: HttpReply) -> str:
     problem = _json_object(reply.body)
     for key in ("detail", "title"):
         value = problem.get(key)

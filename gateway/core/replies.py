@@ -30,7 +30,7 @@ from gateway.core.sms_syntax import (
     Lookup,
     OptIn,
     OptOut,
-    Unknown,
+    UnknownCommand,
     UnknownReason,
 )
 from gateway.core.status import FINAL, Status
@@ -84,9 +84,9 @@ def decide(command: Command, sender: str, asked: Asked) -> Reply:
         return Reply("reply_opted_out")
     if isinstance(command, OptIn):
         return Reply("reply_opted_in")
-    if isinstance(command, Unknown) and command.reason is UnknownReason.BAD_CODE:
+    if isinstance(command, UnknownCommand) and command.reason is UnknownReason.BAD_CODE:
         return Reply("reply_bad_code")
-    if isinstance(command, Help | Unknown):
+    if isinstance(command, Help | UnknownCommand):
         return Reply("reply_help")
     return Reply("reply_help")  # pragma: no cover - every command kind is handled above
 

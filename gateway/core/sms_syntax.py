@@ -21,7 +21,8 @@ Then:
    keyword, or as the whole message, or followed by its secret alone). A secret may follow (8
    characters from `SECRET_ALPHABET`, as one token or 4+4).
 4. Lookup keyword or none + code → `Lookup`; lookup keyword without a code → `ListMine`; text
-   that looks like a code but is not one → `Unknown(BAD_CODE)`; anything else → `Unknown`.
+   that looks like a code but is not one → `UnknownCommand(BAD_CODE)`; anything else →
+   `UnknownCommand`.
 
 "HS" alone is read as `ListMine` like "TRA" alone (the citizen wants their dossiers), and any
 text about "hồ sơ" without a code too ("cho hỏi hồ sơ của tôi"): the answer lists only the
@@ -107,12 +108,12 @@ class Help:
 
 
 @dataclass(frozen=True)
-class Unknown:
+class UnknownCommand:
     reason: UnknownReason
     kind: ClassVar[CommandKind] = CommandKind.UNKNOWN
 
 
-Command = Lookup | ListMine | OptOut | OptIn | Help | Unknown
+Command = Lookup | ListMine | OptOut | OptIn | Help | UnknownCommand
 
 
 # -- tokens ------------------------------------------------------------------------------------
@@ -479,11 +480,11 @@ def _first_keyword(tokens: list[_Token], command_at: int) -> tuple[Keyword, int]
 
 
 def parse(text: str) -> Command:
-    """What the citizen asks for. Never raises; text it cannot read is `Unknown`."""
+    """What the citizen asks for. Never raises; text it cannot read is `UnknownCommand`."""
     text = _drop_quotes(unicodedata.normalize("NFKC", text[:MAX_INPUT]))
     tokens = _tokens(text)
     if not tokens:
-        return Help() if "?" in text else Unknown(UnknownReason.EMPTY)
+        return Help() if "?" in text else UnknownCommand(UnknownReason.EMPTY)
     unglued = _unglue(tokens)
     command = _parse_tokens(unglued, "?" in text)
     if unglued != tokens and not _has_code(command):
@@ -512,13 +513,13 @@ def _parse_tokens(tokens: list[_Token], question: bool) -> Command:
     if action is Action.OPT_IN:
         if code is not None:
             return OptIn(code.folded)
-        return Unknown(UnknownReason.BAD_CODE) if _looks_like_a_code(tokens) else OptIn()
+        return UnknownCommand(UnknownReason.BAD_CODE) if _looks_like_a_code(tokens) else OptIn()
     if code is not None:
         return Lookup(code.folded, _find_secret(tokens, code.end))
     if _looks_like_a_code(tokens):
-        return Unknown(UnknownReason.BAD_CODE)
+        return UnknownCommand(UnknownReason.BAD_CODE)
     if action is Action.LOOKUP:
         return ListMine()
     if command_at >= len(tokens) and question:
         return Help()
-    return Unknown(UnknownReason.NOT_UNDERSTOOD)
+    return UnknownCommand(UnknownReason.NOT_UNDERSTOOD)

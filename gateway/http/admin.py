@@ -35,9 +35,9 @@ from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
 from gateway.http.proxies import client_address
-from gateway.store.modems import UnknownModem
+from gateway.store.modems import ModemNotInPool
 from gateway.store.templates import Templates
-from gateway.store.users import Outcome, Role
+from gateway.store.users import LoginOutcome, Role
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ def _change_modem(modem: str, fields: object) -> None:
     """The operators' one modem operation (`ModemRegistry.apply_change`), as an HTTP answer."""
     try:
         changes = services().modems.apply_change(modem, fields, services().settings.modems)
-    except UnknownModem as exc:
+    except ModemNotInPool as exc:
         raise Problem(
             404, "unknown-modem", "No such modem", f"No modem {modem} in the pool."
         ) from exc
@@ -297,7 +297,7 @@ def login() -> ResponseReturnValue:
             {"Retry-After": str(max(1, int(verdict.wait_seconds + 0.999)))},
         )
     result = auth.users().login(username, password)
-    if result.outcome is not Outcome.OK or result.user is None:
+    if result.outcome is not LoginOutcome.OK or result.user is None:
         log.info("admin.login_failed user=%s", username)
         return page(LOGIN_FAILED, 401)
     throttle.succeeded(username, address)

@@ -15,7 +15,7 @@ from gateway.core.accounts import MIN_PASSWORD, InvalidAccount
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.proxies import client_address
-from gateway.store.users import Outcome, Role, UserError
+from gateway.store.users import LoginOutcome, Role, UserError
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,10 @@ def change_own_password() -> ResponseReturnValue:
     if not verdict.admitted:
         flash("Quá nhiều lần nhập sai mật khẩu. Hãy thử lại sau ít phút.", "error")
         return back
-    if auth.users().login(me.username, request.form.get("password", "")).outcome is not Outcome.OK:
+    if (
+        auth.users().login(me.username, request.form.get("password", "")).outcome
+        is not LoginOutcome.OK
+    ):
         flash("Mật khẩu hiện tại không đúng. Chưa thay đổi gì.", "error")
         return back
     throttle.succeeded(me.username, address)

@@ -12,7 +12,7 @@ from flask import Response, g, request
 
 from gateway.http.context import services
 from gateway.http.problems import Problem, from_error, problem_response
-from gateway.store.idempotency import Claim, ClaimResult, Stored
+from gateway.store.idempotency import Claim, ClaimResult, StoredAnswer
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -84,7 +84,7 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
         if response.status_code >= 500 or response.status_code == 429:
             store.release(client, key)
         else:
-            answer = Stored(response.status_code, response.get_data(as_text=True))
+            answer = StoredAnswer(response.status_code, response.get_data(as_text=True))
             store.finish(client, key, digest, answer)
         return response
 

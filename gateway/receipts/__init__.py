@@ -7,7 +7,7 @@ pixel decode must be told apart).
 """
 
 from gateway.receipts.decode import Decoded, decode_frame, decode_image, decode_photo
-from gateway.receipts.layout import Receipt, render_receipt
+from gateway.receipts.layout import PrintedReceipt, render_receipt
 from gateway.receipts.photos import ImageTooLarge, NotAnImage, Photo, UnsupportedImage, open_photo
 
 __all__ = [
@@ -15,7 +15,7 @@ __all__ = [
     "ImageTooLarge",
     "NotAnImage",
     "Photo",
-    "Receipt",
+    "PrintedReceipt",
     "UnsupportedImage",
     "decode_frame",
     "decode_image",

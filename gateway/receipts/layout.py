@@ -13,7 +13,7 @@ printer's dots, an SVG, and an HTML page (print stylesheet sized for the paper, 
 
 Text in the PNG uses DejaVu Sans (accented) when its files are installed (Debian:
 fonts-dejavu-core); otherwise Pillow's built-in font, with accents stripped, since it only
-draws ASCII. `Receipt.png_font` says which was used.
+draws ASCII. `PrintedReceipt.png_font` says which was used.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class _Rule:
 
 
 @dataclass(frozen=True)
-class Receipt:
+class PrintedReceipt:
     paper: Paper
     dossier_code: str
     short_code: str
@@ -238,7 +238,7 @@ def render_receipt(
     office: str,
     sms_number: str = "",
     printed_at: datetime,
-) -> Receipt:
+) -> PrintedReceipt:
     """Lay out the receipt of `dossier` for 58 mm or 80 mm paper, printed at `printed_at`."""
     if width_mm not in PAPERS:
         raise ValueError(f"paper width {width_mm} mm: only {sorted(PAPERS)} are supported")
@@ -308,7 +308,7 @@ def render_receipt(
             ops.append(_Text(0, y, piece, size, bold))
             y += line
     y += GAP * 2  # paper to tear off below the last line
-    return Receipt(
+    return PrintedReceipt(
         paper=paper,
         dossier_code=dossier.code,
         short_code=dossier.short_code,

@@ -26,7 +26,7 @@ class Claim(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Stored:
+class StoredAnswer:
     status: int
     body: str
 
@@ -34,7 +34,7 @@ class Stored:
 @dataclass(frozen=True, slots=True)
 class ClaimResult:
     claim: Claim
-    answer: Stored | None = None
+    answer: StoredAnswer | None = None
 
 
 def queue_claim(pipe: redis.client.Pipeline, client_id: str, key: str, body_hash: str) -> None:
@@ -57,7 +57,7 @@ def read_claim(set_result: object, get_result: object, body_hash: str) -> ClaimR
         return ClaimResult(Claim.MISMATCH)
     if record["state"] == "running":
         return ClaimResult(Claim.RUNNING)
-    return ClaimResult(Claim.DONE, Stored(int(record["status"]), record["body"]))
+    return ClaimResult(Claim.DONE, StoredAnswer(int(record["status"]), record["body"]))
 
 
 class IdempotencyKeys:
@@ -70,7 +70,7 @@ class IdempotencyKeys:
         set_result, get_result = pipe.execute()
         return read_claim(set_result, get_result, body_hash)
 
-    def finish(self, client_id: str, key: str, body_hash: str, answer: Stored) -> None:
+    def finish(self, client_id: str, key: str, body_hash: str, answer: StoredAnswer) -> None:
         record = {"state": "done", "hash": body_hash, "status": answer.status, "body": answer.body}
         self._redis.set(keys.idempotency(client_id, key), json.dumps(record), ex=ANSWER_TTL_SECONDS)
 

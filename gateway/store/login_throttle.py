@@ -81,7 +81,7 @@ class Policy:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
+class LoginVerdict:
     admitted: bool
     wait_seconds: float  # how long to wait before the next try (0 when admitted)
     by_address: bool  # refused because of the address (any usernames), not the pair
@@ -93,7 +93,7 @@ class LoginThrottle:
         self._admit = client.register_script(ADMIT)
         self._succeeded = client.register_script(SUCCEEDED)
 
-    def admit(self, username: str, address: str, now: float) -> Verdict:
+    def admit(self, username: str, address: str, now: float) -> LoginVerdict:
         """Whether this try may check its password now; an admitted try is counted as failed
         until `succeeded` says otherwise."""
         p = self._policy
@@ -109,7 +109,7 @@ class LoginThrottle:
                 max(PAIR_MEMORY_MS, int(p.longest_wait * 2000)),
             ],
         )
-        return Verdict(int(kind) == 0, int(wait_ms) / 1000, int(kind) == 1)
+        return LoginVerdict(int(kind) == 0, int(wait_ms) / 1000, int(kind) == 1)
 
     def succeeded(self, username: str, address: str) -> None:
         self._succeeded(keys=self._keys(username, address))

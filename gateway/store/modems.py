@@ -44,7 +44,7 @@ return 0
 """
 
 
-class UnknownModem(StoreError):
+class ModemNotInPool(StoreError):
     """No modem of that id in the file, in the live settings or reported by a service."""
 
     def __init__(self, modem: str) -> None:
@@ -105,11 +105,11 @@ class ModemRegistry:
         allowed: frozenset[str] = DASHBOARD_FIELDS,
     ) -> dict[str, Any]:
         """An operator's change, checked, applied live by the modem services: raises
-        InvalidModemChange, or UnknownModem for a modem nobody configured, changed or drove
+        InvalidModemChange, or ModemNotInPool for a modem nobody configured, changed or drove
         (unless the change gives its port: a modem added live). Returns the checked changes."""
         changes = check_changes(fields, allowed)
         if "port" not in changes and not self.is_known(modem, from_file):
-            raise UnknownModem(modem)
+            raise ModemNotInPool(modem)
         self.change(modem, **changes)
         return changes
 

@@ -68,7 +68,7 @@ class Role(StrEnum):
     VIEWER = "viewer"  # sees everything, changes nothing but its own password
 
 
-class Outcome(StrEnum):
+class LoginOutcome(StrEnum):
     OK = "ok"
     WRONG = "wrong"  # no such account, or the wrong password: told apart nowhere outside
 
@@ -86,7 +86,7 @@ class AdminUser:
 
 @dataclass(frozen=True, slots=True)
 class Login:
-    outcome: Outcome
+    outcome: LoginOutcome
     user: AdminUser | None  # set when outcome is OK
 
 
@@ -198,14 +198,14 @@ class AdminUsers:
             raw = cast(dict[str, str], self._redis.hgetall(keys.admin_user(username)))
         if not raw:
             password_matches(password[:MAX_PASSWORD], _DUMMY_HASH)
-            return Login(Outcome.WRONG, None)
+            return Login(LoginOutcome.WRONG, None)
         user = _user(username, raw)
         stored = raw.get("password", "")
         if not password_matches(password, stored):
-            return Login(Outcome.WRONG, None)
+            return Login(LoginOutcome.WRONG, None)
         if needs_rehash(stored):
             self._rehash(keys=[keys.admin_user(username)], args=[stored, hash_password(password)])
-        return Login(Outcome.OK, user)
+        return Login(LoginOutcome.OK, user)
 
     # -- sessions -----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from scanner.serial_source import LineSplitter, SerialSource
 from scanner.spool import Spool
-from scanner.station import Feedback, Station
+from scanner.station import CounterStation, Feedback
 
 CODES = [f"000.00.20.H57-240423-{n:04d}" for n in range(1, 6)]
 
@@ -80,7 +80,7 @@ def station(tmp_path: Path) -> Iterator[Callable[..., Running]]:
         )
         spool = Spool(tmp_path / "spool.sqlite3", "quay-1")
         out = io.StringIO()
-        station = Station(spool, Feedback(out), time.time, debounce_seconds=1.5)
+        station = CounterStation(spool, Feedback(out), time.time, debounce_seconds=1.5)
         thread = threading.Thread(target=station.run, args=(source,), daemon=True)
         thread.start()
         assert source.connected.wait(5)

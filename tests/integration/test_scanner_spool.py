@@ -21,7 +21,7 @@ from gateway.core.tracking import tracking_url
 from gateway.receipts import qr
 from scanner.payloads import Reading, read_scan
 from scanner.spool import ScanState, Spool, SpoolError
-from scanner.station import Feedback, Outcome, Station, extract_code
+from scanner.station import CounterStation, Feedback, ScanOutcome, extract_code
 from tests.conftest import Clock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,21 +31,21 @@ def code(n: int) -> str:
     return f"000.00.20.H57-240423-{n:04d}"
 
 
-def station_on(spool: Spool, clock: Clock, out: io.StringIO | None = None) -> Station:
-    return Station(spool, Feedback(out or io.StringIO()), clock, debounce_seconds=1.5)
+def station_on(spool: Spool, clock: Clock, out: io.StringIO | None = None) -> CounterStation:
+    return CounterStation(spool, Feedback(out or io.StringIO()), clock, debounce_seconds=1.5)
 
 
 def test_double_scan_within_debounce_records_one_handoff(tmp_path: Path, clock: Clock) -> None:
     spool = Spool(tmp_path / "spool.sqlite3", "quay-1")
     out = io.StringIO()
     station = station_on(spool, clock, out)
-    assert station.handle(code(1)).outcome is Outcome.RECORDED
+    assert station.handle(code(1)).outcome is ScanOutcome.RECORDED
     clock.advance(0.4)
-    assert station.handle(" 000.00.20.h57-240423-0001 ").outcome is Outcome.REPEAT
+    assert station.handle(" 000.00.20.h57-240423-0001 ").outcome is ScanOutcome.REPEAT
     clock.advance(0.4)
-    assert station.handle(code(2)).outcome is Outcome.RECORDED  # another dossier: its own scan
+    assert station.handle(code(2)).outcome is ScanOutcome.RECORDED  # another dossier: its own scan
     clock.advance(1.2)
-    assert station.handle(code(1)).outcome is Outcome.RECORDED  # 2.0 s later: a new handoff
+    assert station.handle(code(1)).outcome is ScanOutcome.RECORDED  # 2.0 s later: a new handoff
     assert [(s.seq, s.code) for s in spool.all()] == [(1, code(1)), (2, code(2)), (3, code(1))]
     assert out.getvalue().splitlines() == [
         f"OK 1 {code(1)} đã lưu tại quầy, đang gửi lên máy chủ.",
@@ -62,7 +62,7 @@ def test_debounce_holds_across_a_restart_of_the_station(tmp_path: Path, clock: C
     spool.close()
     clock.advance(0.5)
     spool = Spool(tmp_path / "spool.sqlite3", "quay-1")
-    assert station_on(spool, clock).handle(code(1)).outcome is Outcome.REPEAT
+    assert station_on(spool, clock).handle(code(1)).outcome is ScanOutcome.REPEAT
     assert len(spool.all()) == 1
     spool.close()
 
@@ -74,7 +74,7 @@ def test_text_that_cannot_be_a_dossier_code_is_refused_at_once_and_not_spooled(
     out = io.StringIO()
     station = station_on(spool, clock, out)
     for text in ("hello", "8934567890123", "000.00.20.H57-2404"):
-        assert station.handle(text).outcome is Outcome.BAD
+        assert station.handle(text).outcome is ScanOutcome.BAD
     assert spool.all() == []
     assert out.getvalue().splitlines()[0] == (
         "SAI hello: không phải mã hồ sơ. Hãy quét mã vạch hoặc mã QR trên giấy biên nhận."
@@ -276,7 +276,7 @@ def test_images_dropped_in_a_folder_are_decoded_into_the_spool(tmp_path: Path) -
     stop = threading.Event()
     source = ImageFolderSource(frames, decode=decode_netpbm, stop=stop, poll_seconds=0.01)
     spool = Spool(tmp_path / "spool.sqlite3", "quay-1")
-    station = Station(spool, Feedback(io.StringIO()), time.time)
+    station = CounterStation(spool, Feedback(io.StringIO()), time.time)
     for text in source:
         station.handle(text)
         stop.set()

@@ -28,7 +28,7 @@ from gateway.core.signing import (
     signature_matches,
 )
 from scanner.spool import ScanState, Spool, SpooledScan
-from scanner.uploader import KeyRejected, Uploader, UploadEvents, Verdict
+from scanner.uploader import KeyRejected, ScanVerdict, Uploader, UploadEvents
 from tests.conftest import Clock
 
 STATION = "quay-1"
@@ -114,7 +114,7 @@ class Told(UploadEvents):
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def rejected(self, scan: SpooledScan, verdict: Verdict) -> None:
+    def rejected(self, scan: SpooledScan, verdict: ScanVerdict) -> None:
         self.lines.append(
             f"REJECTED {scan.seq} {verdict.http_status} {verdict.outcome}: {verdict.detail}"
         )

@@ -24,9 +24,8 @@ from gateway.receipts.layout import PAPERS
 from gateway.store.credentials import ClientKind, Keyring
 from gateway.store.stations import Stations
 from scanner.spool import Spool
-from scanner.station import Feedback
-from scanner.station import Station as CounterStation
-from scanner.uploader import Reply, StationInfo, Unreachable, Uploader
+from scanner.station import CounterStation, Feedback
+from scanner.uploader import HttpReply, StationInfo, Unreachable, Uploader
 from tests.conftest import MASTER_KEY, Clock
 from tests.factories import registration_body
 from tests.integration.conftest import _client
@@ -400,13 +399,13 @@ class AppTransport:
     def __init__(self, app: Flask) -> None:
         self.client = app.test_client()
 
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> Reply:
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpReply:
         answer = self.client.post(urlsplit(url).path, data=body, headers=headers)
-        return Reply(answer.status_code, answer.get_data())
+        return HttpReply(answer.status_code, answer.get_data())
 
-    def get(self, url: str, headers: dict[str, str], timeout: float | None = None) -> Reply:
+    def get(self, url: str, headers: dict[str, str], timeout: float | None = None) -> HttpReply:
         answer = self.client.get(urlsplit(url).path, headers=headers)
-        return Reply(answer.status_code, answer.get_data())
+        return HttpReply(answer.status_code, answer.get_data())
 
 
 class Seat:
@@ -524,7 +523,7 @@ def code_of(n: int) -> str:
 class LosingTransport(AppTransport):
     """Hands the scan to the app, then loses the answer (the connection drops on the way back)."""
 
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> Reply:
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> HttpReply:
         super().post(url, body, headers)
         raise Unreachable("ConnectionResetError: the answer was lost")
 

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from config.check import (
-    Report,
+    CheckReport,
     Severity,
     bind_problem,
     cap_conflicts,
@@ -61,12 +61,14 @@ port = "/dev/hoso/modem-vn1"
 PORTS = {"/dev/hoso/modem-vt1": (0o660, False), "/dev/hoso/modem-vn1": (0o660, False)}
 
 
-def check(text: str, env: Mapping[str, str] | None = None, host: FakeHost | None = None) -> Report:
+def check(
+    text: str, env: Mapping[str, str] | None = None, host: FakeHost | None = None
+) -> CheckReport:
     raw: dict[str, Any] = tomllib.loads(text)
     return check_tables(raw, SOURCE, env or {}, host or FakeHost(KEYS | PORTS))
 
 
-def keys_of(report: Report, severity: Severity) -> list[str]:
+def keys_of(report: CheckReport, severity: Severity) -> list[str]:
     return [p.key for p in report.problems if p.severity is severity]
 
 

@@ -14,7 +14,7 @@ from gateway.core import sms_syntax
 from gateway.core.codes import CODE_PATTERN, is_short_code, short_code
 from gateway.core.dossier import Dossier, open_dossier
 from gateway.receipts import code128, qr
-from gateway.receipts.layout import DOTS_PER_MM, PAPERS, Receipt, render_receipt
+from gateway.receipts.layout import DOTS_PER_MM, PAPERS, PrintedReceipt, render_receipt
 from tests.factories import registration
 
 PRINTED = datetime(2024, 4, 23, 2, 7, tzinfo=UTC)  # 09:07 in Hà Nội; received at 08:30
@@ -28,7 +28,7 @@ def dossier(n: int = 1, name: str = "Cấp bản sao trích lục hộ tịch") 
     return open_dossier(registration(n, procedure_name=name), "h57", short_code(n), "ABCD2345")
 
 
-def receipt(width_mm: int, d: Dossier | None = None, sms_number: str = "8077") -> Receipt:
+def receipt(width_mm: int, d: Dossier | None = None, sms_number: str = "8077") -> PrintedReceipt:
     d = d or dossier()
     return render_receipt(
         d,

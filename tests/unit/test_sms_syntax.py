@@ -19,7 +19,7 @@ from gateway.core.sms_syntax import (
     Lookup,
     OptIn,
     OptOut,
-    Unknown,
+    UnknownCommand,
     UnknownReason,
     parse,
 )
@@ -30,8 +30,8 @@ F = fold(CODE)  # 0000020H572404230001
 SHORT = short_code(1)  # PAZCGM6
 SHORT_SHOWN = display_short_code(SHORT)  # PAZC-GM6
 SECRET = "ABCD2345"
-BAD_CODE = Unknown(UnknownReason.BAD_CODE)
-NOT_UNDERSTOOD = Unknown(UnknownReason.NOT_UNDERSTOOD)
+BAD_CODE = UnknownCommand(UnknownReason.BAD_CODE)
+NOT_UNDERSTOOD = UnknownCommand(UnknownReason.NOT_UNDERSTOOD)
 
 MESSAGES: list[tuple[str, Command]] = [
     # looking a dossier up
@@ -110,9 +110,9 @@ MESSAGES: list[tuple[str, Command]] = [
     ("Trả kết quả chưa", NOT_UNDERSTOOD),
     ("Đăng ký khai sinh cho con tôi xong chưa", NOT_UNDERSTOOD),
     ("hđ", NOT_UNDERSTOOD),
-    ("", Unknown(UnknownReason.EMPTY)),
-    ("   ", Unknown(UnknownReason.EMPTY)),
-    ("👍", Unknown(UnknownReason.EMPTY)),
+    ("", UnknownCommand(UnknownReason.EMPTY)),
+    ("   ", UnknownCommand(UnknownReason.EMPTY)),
+    ("👍", UnknownCommand(UnknownReason.EMPTY)),
     ("hs 000.00.20.h57-240423-001", BAD_CODE),
     (SHORT[:-1] + ("7" if SHORT[-1] != "7" else "8"), BAD_CODE),
     ("DK 12345", BAD_CODE),
