@@ -1,0 +1,181 @@
+"""`hoso keys|stations|templates|admin`: what an office sets up and changes, each through the one
+validated operation the dashboard and the admin API use too (`Keyring.create`, `Stations.set`,
+`Templates.save`/`reset`, `AdminUsers`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hoso.wiring import Subcommands, configured, store_client
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from hoso.keys import run
+
+    return run(args, configured())
+
+
+def add_keys(sub: Subcommands) -> None:
+    keys = sub.add_parser("keys", help="API credentials of departments and stations")
+    ksub = keys.add_subparsers(dest="action", required=True)
+    create = ksub.add_parser("create", help="mint a key id and secret")
+    owner = create.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--department", help="department id")
+    owner.add_argument("--station", help="scanner station id")
+    create.add_argument("--json", action="store_true", help='print {"key_id": ..., "secret": ...}')
+    klist = ksub.add_parser("list", help="every key: id, kind, owner, times, fingerprint")
+    klist.add_argument("--json", action="store_true", help="one JSON object per key and line")
+    revoke = ksub.add_parser("revoke", help="revoke a key at once and for good")
+    revoke.add_argument("key_id")
+    ksub.add_parser(
+        "rotate-master",
+        help="a new master key, every secret sealed again under it (rerun after a crash)",
+    )
+    ksub.add_parser("upgrade", help="seal the keys of hoso 0.2 again in the current format (once)")
+    keys.set_defaults(func=_cmd_keys)
+
+
+def _cmd_stations(args: argparse.Namespace) -> int:
+    from gateway.core.stations import InvalidStation
+    from gateway.store.stations import Stations
+
+    settings = configured()
+    stations = Stations(store_client(settings))
+    if args.action == "list":
+        for s in stations.all():
+            implied = f" status={s.status}" if s.status is not None else ""
+            allowed = f" allowed={s.allowed_hours}h" if s.allowed_hours is not None else ""
+            print(f"{s.id:12} desk={s.desk!r}{implied}{allowed} {s.name}")
+        return 0
+    fields = {
+        "id": args.station,
+        "desk": args.desk,
+        "name": args.name or "",
+        "status": args.status,
+        "allowed_hours": args.allowed_hours,
+    }
+    try:  # the dashboard's operation and checks
+        stations.set(fields)
+    except InvalidStation as exc:
+        print(f"hoso stations: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.station}: scans there hand the paper to {args.desk!r}")
+    return 0
+
+
+def add_stations(sub: Subcommands) -> None:
+    st = sub.add_parser("stations", help="counter stations as the gateway knows them")
+    stsub = st.add_subparsers(dest="action", required=True)
+    stsub.add_parser("list", help="every configured station")
+    stset = stsub.add_parser("set", help="the desk a station stands for")
+    stset.add_argument("station")
+    stset.add_argument("--desk", required=True, help='e.g. "Phòng Tư pháp"')
+    stset.add_argument("--name", help="a label for people")
+    stset.add_argument("--status", type=int, help="the status a scan there implies (1-10)")
+    stset.add_argument("--allowed-hours", type=float, help="how long a dossier may stay there")
+    st.set_defaults(func=_cmd_stations)
+
+
+def _cmd_templates(args: argparse.Namespace) -> int:
+    from gateway.core.errors import CoreError
+    from gateway.core.sms_preview import preview
+    from gateway.core.sms_text import sample_values
+    from gateway.store.templates import Templates
+
+    settings = configured()
+    templates = Templates(store_client(settings))
+    try:
+        if args.action == "list":
+            for name, (template, edited) in templates.all().items():
+                flags = ("edited" if edited else "default") + (
+                    ", urgent" if template.urgent else ""
+                )
+                print(f"{name:30} ({flags})\n    {template.body}")
+            return 0
+        if args.action == "set":
+            templates.save(args.name, args.body)
+            print(f"{args.name}: saved")
+        elif args.action == "reset":
+            templates.reset(args.name)
+            print(f"{args.name}: back to the default")
+        template = templates.get(args.name)
+        samples = sample_values(settings.sms.office, settings.sms.hotline) | dict(
+            kv.split("=", 1) for kv in getattr(args, "values", []) or []
+        )
+        made = preview(template, samples, settings.sms.accented_if_free)
+        for label, shown in (
+            ("default", made.unaccented),
+            ("accented if free", made.accented_if_free),
+        ):
+            print(f"[{label}: {shown.alphabet}, {shown.parts} part(s), {len(shown.text)} chars]")
+            print(f"  {shown.text}")
+    except (CoreError, KeyError) as exc:
+        print(f"hoso templates: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def add_templates(sub: Subcommands) -> None:
+    tpl = sub.add_parser("templates", help="SMS texts: list, edit, preview, reset")
+    tsub = tpl.add_subparsers(dest="action", required=True)
+    tsub.add_parser("list", help="every template, default or edited")
+    tset = tsub.add_parser("set", help="edit a template (checked before it is saved)")
+    tset.add_argument("name")
+    tset.add_argument("body")
+    tprev = tsub.add_parser("preview", help="the rendered SMS, its alphabet and part count")
+    tprev.add_argument("name")
+    tprev.add_argument("values", nargs="*", metavar="KEY=VALUE")
+    treset = tsub.add_parser("reset", help="back to the shipped default")
+    treset.add_argument("name")
+    tpl.set_defaults(func=_cmd_templates)
+
+
+def _cmd_admin(args: argparse.Namespace) -> int:
+    """`hoso admin create-user NAME --role admin|viewer`: an account of the dashboard;
+    `hoso admin set-password NAME`: a new password for it, which ends all its sessions."""
+    import getpass
+
+    from gateway.core.accounts import InvalidAccount
+    from gateway.store.users import AdminUsers, Role, UserError
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"Mật khẩu cho {args.name}: ")
+        if getpass.getpass("Nhập lại mật khẩu: ") != password:
+            print("hoso admin: the two passwords differ; nothing was changed", file=sys.stderr)
+            return 2
+    settings = configured()
+    users = AdminUsers(store_client(settings))
+    try:
+        if args.action == "set-password":
+            users.set_password(args.name, password)
+            print(f"{args.name}: new password set; every session of the account has ended")
+            return 0
+        user = users.create(args.name, password, Role(args.role), replace=args.replace)
+    except (InvalidAccount, UserError) as exc:
+        print(f"hoso admin: {exc}", file=sys.stderr)
+        return 2
+    print(f"{user.username}: account {'replaced' if args.replace else 'created'} ({user.role})")
+    return 0
+
+
+def add_admin(sub: Subcommands) -> None:
+    adm = sub.add_parser("admin", help="accounts of the administrators' dashboard")
+    asub = adm.add_subparsers(dest="action", required=True)
+    acreate = asub.add_parser("create-user", help="an account (asks for the password twice)")
+    acreate.add_argument("name", help="the username (a-z, 0-9, '.', '_', '-')")
+    acreate.add_argument("--role", choices=["admin", "viewer"], required=True)
+    acreate.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
+    acreate.add_argument(
+        "--replace", action="store_true", help="set a new password and role on an existing account"
+    )
+    apass = asub.add_parser("set-password", help="a new password; ends all the account's sessions")
+    apass.add_argument("name")
+    apass.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
+    adm.set_defaults(func=_cmd_admin)
