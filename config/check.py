@@ -14,17 +14,19 @@ Questions to the file system go through a `Host`, so the checks run in tests on 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
-import os
-import re
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
+from config.check_values import (
+    USSD_CODE,
+    bind_problem,
+    is_loopback,
+    key_file_problems,
+    modem_problems,
+    proxy_problems,
+)
 from config.host import Host, LocalHost
 from config.links import (
     id_clashes,
@@ -43,53 +45,21 @@ from config.loader import (
     load_settings,
     read_file,
 )
+from config.problems import (
+    CheckReport,
+    ConfigProblem,
+    Severity,
+    error_at,
+    loader_problem,
+    warning_at,
+    without_source,
+)
 from config.redis_url import mask_url, redis_url_problem
 from config.settings import ModemSettings, Settings
 from gateway.core.errors import CoreError
 from gateway.core.notify import clock_time, notifying_statuses
-from gateway.core.phones import CARRIER_PREFIXES, normalise_phone
+from gateway.core.phones import normalise_phone
 from gateway.core.workdays import CalendarError, parse_calendar
-
-BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
-RESERVED_MODEM_IDS = ("shared",)  # the shared outbound queue's name (keys.outbox_wake("shared"))
-MODEM_ID = re.compile(r"[A-Za-z0-9_.-]+")  # also a systemd instance name: hoso-modem@<id>
-PIN = re.compile(r"[0-9]{4,8}")
-LOOPBACK_NAMES = ("localhost",)
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    severity: Severity
-    where: str  # the file, or "environment HOSO_..."
-    key: str  # "modems[1].port"; empty for the file as a whole
-    text: str  # the sentence, starting with the key when there is one
-
-    def line(self) -> str:
-        prefix = "warning: " if self.severity is Severity.WARNING else ""
-        return f"{self.where}: {prefix}{self.text}"
-
-
-@dataclass(frozen=True, slots=True)
-class CheckReport:
-    source: str
-    problems: tuple[ConfigProblem, ...]
-    summary: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not any(p.severity is Severity.ERROR for p in self.problems)
-
-    def errors(self) -> list[ConfigProblem]:
-        return [p for p in self.problems if p.severity is Severity.ERROR]
-
-    def warnings(self) -> list[ConfigProblem]:
-        return [p for p in self.problems if p.severity is Severity.WARNING]
-
 
 # -- the whole file ----------------------------------------------------------------------------
 
@@ -102,7 +72,7 @@ def check_file(path: Path | None, env: Mapping[str, str], host: Host | None = No
     try:
         raw, _ = read_file(path)
     except ConfigError as exc:
-        return CheckReport(source, (_error(source, "", _without_source(str(exc), source)),))
+        return CheckReport(source, (error_at(source, "", without_source(str(exc), source)),))
     return check_tables(raw, source, env, host, path)
 
 
@@ -124,26 +94,10 @@ def check_tables(
         try:
             settings = load_settings({**loader_env, "HOSO_CONFIG": str(path)})
         except ConfigError as exc:
-            text = _without_source(str(exc), source)
+            text = without_source(str(exc), source)
             if text.split(" ", 1)[0] not in {p.key for p in problems}:  # only the loader knows
-                problems.append(_error(source, "", text))
+                problems.append(error_at(source, "", text))
     return CheckReport(source, tuple(problems), summarise(settings, env))
-
-
-def _without_source(message: str, source: str) -> str:
-    return message.removeprefix(f"{source}: ")
-
-
-def _error(where: str, key: str, text: str) -> ConfigProblem:
-    return ConfigProblem(Severity.ERROR, where, key, text)
-
-
-def _warning(where: str, key: str, text: str) -> ConfigProblem:
-    return ConfigProblem(Severity.WARNING, where, key, text)
-
-
-def _loader_problem(exc: ConfigError, where: str, key: str) -> ConfigProblem:
-    return _error(where, key, _without_source(str(exc), where))
 
 
 # -- what the loader checks, all at once -------------------------------------------------------
@@ -156,20 +110,20 @@ def structure_problems(
     the settings when there is no such error."""
     problems: list[ConfigProblem] = []
     for name in sorted(set(raw) - set(SECTIONS) - {"modems", "station", *ARRAYS}):
-        problems.append(_error(source, name, f"unknown section [{name}]"))
+        problems.append(error_at(source, name, f"unknown section [{name}]"))
     sections: dict[str, Any] = {}
     for name, cls in SECTIONS.items():
         table = raw.get(name, {})
         if not isinstance(table, dict):
-            problems.append(_error(source, name, f"[{name}] must be a table"))
+            problems.append(error_at(source, name, f"[{name}] must be a table"))
             table = {}
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in sorted(set(table) - set(fields)):
             removed = REMOVED_KEYS.get(f"{name}.{key}")
             if removed is not None:
-                problems.append(_warning(source, f"{name}.{key}", f"{name}.{key} {removed}"))
+                problems.append(warning_at(source, f"{name}.{key}", f"{name}.{key} {removed}"))
             else:
-                problems.append(_error(source, f"{name}.{key}", f"unknown key {name}.{key}"))
+                problems.append(error_at(source, f"{name}.{key}", f"unknown key {name}.{key}"))
         values: dict[str, Any] = {}
         for field in fields.values():
             key = f"{name}.{field.name}"
@@ -182,7 +136,7 @@ def structure_problems(
                     where = source
                     values[field.name] = check_value(key, field.default, table[field.name], source)
             except ConfigError as exc:
-                problems.append(_loader_problem(exc, where, key))
+                problems.append(loader_problem(exc, where, key))
         sections[name] = values
     modem_problems_, modems = _modem_structure(raw.get("modems", []), source)
     problems += modem_problems_
@@ -206,7 +160,7 @@ def _modem_structure(
     tables: object, source: str
 ) -> tuple[list[ConfigProblem], list[ModemSettings]]:
     if not isinstance(tables, list):
-        return [_error(source, "modems", "modems must be an array of tables ([[modems]])")], []
+        return [error_at(source, "modems", "modems must be an array of tables ([[modems]])")], []
     problems: list[ConfigProblem] = []
     modems: list[ModemSettings] = []
     known = {f.name for f in dataclasses.fields(ModemSettings)}
@@ -214,17 +168,17 @@ def _modem_structure(
     for i, table in enumerate(tables):
         at = f"modems[{i}]"
         if not isinstance(table, dict):
-            problems.append(_error(source, at, f"{at} must be a table"))
+            problems.append(error_at(source, at, f"{at} must be a table"))
             continue
         fine = True
         for required in ("id", "port"):
             if not isinstance(table.get(required), str) or not table[required]:
                 problems.append(
-                    _error(source, f"{at}.{required}", f"{at}.{required} is required (a string)")
+                    error_at(source, f"{at}.{required}", f"{at}.{required} is required (a string)")
                 )
                 fine = False
         for key in sorted(set(table) - known):
-            problems.append(_error(source, f"{at}.{key}", f"unknown key {at}.{key}"))
+            problems.append(error_at(source, f"{at}.{key}", f"unknown key {at}.{key}"))
             fine = False
         values: dict[str, Any] = {}
         for key, value in table.items():
@@ -236,7 +190,7 @@ def _modem_structure(
                     f"{at}.{key}", "" if default is None else default, value, source
                 )
             except ConfigError as exc:
-                problems.append(_loader_problem(exc, source, f"{at}.{key}"))
+                problems.append(loader_problem(exc, source, f"{at}.{key}"))
                 fine = False
         if fine:
             modems.append(ModemSettings(**values))
@@ -256,12 +210,12 @@ def settings_problems(
     problems: list[ConfigProblem] = []
 
     def error(section: str, key: str, text: str) -> None:
-        problems.append(_error(where(section, key), f"{section}.{key}", f"{section}.{key} {text}"))
+        name = f"{section}.{key}"
+        problems.append(error_at(where(section, key), name, f"{name} {text}"))
 
     def warning(section: str, key: str, text: str) -> None:
-        problems.append(
-            _warning(where(section, key), f"{section}.{key}", f"{section}.{key} {text}")
-        )
+        name = f"{section}.{key}"
+        problems.append(warning_at(where(section, key), name, f"{name} {text}"))
 
     r, gw, sms, admin = settings.redis, settings.gateway, settings.sms, settings.admin
     if r.url:
@@ -356,179 +310,6 @@ def settings_problems(
     return problems
 
 
-def proxy_problems(proxies: int, trusted: Sequence[str], source: str) -> list[ConfigProblem]:
-    """Whose X-Forwarded-For the gateway reads: entries that are no address or network, a list
-    that trusts every peer (anyone could choose the address the limits count), or proxies
-    counted with none trusted."""
-    key = "gateway.trusted_proxies"
-    problems: list[ConfigProblem] = []
-    for entry in trusted:
-        try:
-            network = ipaddress.ip_network(entry.strip(), strict=False)
-        except ValueError:
-            problems.append(
-                _error(source, key, f"{key}: {entry!r} is not an address or network (CIDR)")
-            )
-            continue
-        if network.prefixlen == 0:
-            problems.append(
-                _warning(
-                    source,
-                    key,
-                    f"{key}: {entry!r} trusts every peer: any client can then choose the"
-                    " address the per-address limits count",
-                )
-            )
-    if proxies > 0 and not trusted:
-        problems.append(
-            _warning(
-                source,
-                key,
-                f"{key} is empty while gateway.proxies is {proxies}: X-Forwarded-For is never read",
-            )
-        )
-    return problems
-
-
-USSD_CODE = re.compile(r"[*#][0-9*#]{1,30}#")  # what a modem can dial: *101#, *102*1#
-
-
-def key_file_problems(key: str, path: str, source: str, host: Host) -> list[ConfigProblem]:
-    """A key file is created on first use; when it exists, the processes must be able to read it
-    and nobody else should."""
-    mode = host.mode(path)
-    if mode is None:
-        return [
-            _warning(
-                source,
-                key,
-                f"{key} {path} does not exist yet: created on first start where the"
-                " process may write (under systemd: only in /var/lib/hoso)",
-            )
-        ]
-    if not host.readable(path):
-        return [_error(source, key, f"{key} {path} is not readable by this user")]
-    if mode & 0o077:
-        return [
-            _warning(source, key, f"{key} {path} has mode {mode:04o}: others can read it (0600)")
-        ]
-    return []
-
-
-def modem_problems(modems: Sequence[ModemSettings], source: str, host: Host) -> list[ConfigProblem]:
-    problems: list[ConfigProblem] = []
-    first_with_id: dict[str, int] = {}
-    first_with_port: dict[str, int] = {}
-    for i, m in enumerate(modems):
-        found: list[tuple[Severity, str, str]] = []  # (severity, key, what is wrong)
-        if m.id in first_with_id:
-            found.append(
-                (
-                    Severity.ERROR,
-                    "id",
-                    f"{m.id!r} is also modems[{first_with_id[m.id]}].id (ids are unique)",
-                )
-            )
-        first_with_id.setdefault(m.id, i)
-        if m.id in RESERVED_MODEM_IDS:
-            found.append((Severity.ERROR, "id", f"{m.id!r} is reserved (the shared queue's name)"))
-        elif not MODEM_ID.fullmatch(m.id):
-            found.append(
-                (
-                    Severity.WARNING,
-                    "id",
-                    f"{m.id!r}: use letters, digits, '-', '_', '.' (a systemd instance name)",
-                )
-            )
-        port = os.path.normpath(m.port)
-        if port in first_with_port:
-            found.append(
-                (
-                    Severity.ERROR,
-                    "port",
-                    f"{m.port} is also modems[{first_with_port[port]}].port (one modem per port)",
-                )
-            )
-        first_with_port.setdefault(port, i)
-        if not host.exists(m.port):
-            found.append(
-                (
-                    Severity.WARNING,
-                    "port",
-                    f"{m.port} does not exist on this host (fine on another modem host)",
-                )
-            )
-        if m.baudrate not in BAUDRATES:
-            found.append((Severity.WARNING, "baudrate", f"{m.baudrate} is not a usual speed"))
-        if m.pin is not None and not PIN.fullmatch(m.pin):
-            found.append((Severity.ERROR, "pin", "must be 4 to 8 digits"))
-        if m.carrier is not None and m.carrier not in CARRIER_PREFIXES:
-            found.append(
-                (
-                    Severity.WARNING,
-                    "carrier",
-                    f"{m.carrier!r} is none of {', '.join(CARRIER_PREFIXES)}"
-                    " (no number is preferred for it)",
-                )
-            )
-        if m.enabled:
-            found += [
-                (Severity.WARNING, key, "is 0: this modem never sends")
-                for key in ("per_minute", "per_hour", "per_day")
-                if getattr(m, key) == 0
-            ]
-        found += [(Severity.WARNING, key, text) for key, text in cap_conflicts(m)]
-        at = f"modems[{i}]"
-        problems.extend(
-            ConfigProblem(severity, source, f"{at}.{key}", f"{at}.{key} {text}")
-            for severity, key, text in found
-        )
-    return problems
-
-
-def cap_conflicts(m: ModemSettings) -> list[tuple[str, str]]:
-    """Caps that can never be reached because a longer window's cap is lower (key, why)."""
-    conflicts = []
-    if m.per_minute > m.per_hour:
-        conflicts.append(("per_minute", f"{m.per_minute} is above per_hour {m.per_hour}"))
-    if m.per_hour > m.per_day:
-        conflicts.append(("per_hour", f"{m.per_hour} is above per_day {m.per_day}"))
-    elif m.per_minute > m.per_day:
-        conflicts.append(("per_minute", f"{m.per_minute} is above per_day {m.per_day}"))
-    return conflicts
-
-
-# -- values --------------------------------------------------------------------------------------
-
-
-def bind_problem(bind: str) -> str | None:
-    """Why gunicorn could not listen at `bind` (HOST:PORT, [IPv6]:PORT or unix:PATH), or None."""
-    if bind.startswith("unix:"):
-        return None if bind[5:].startswith("/") else "unix: must be followed by an absolute path"
-    if bind.startswith("["):
-        host, _, port = bind[1:].partition("]")
-        port = port.removeprefix(":")
-    else:
-        host, sep, port = bind.rpartition(":")
-        if not sep:
-            return f"must be HOST:PORT, not {bind!r}"
-    if not (port.isdecimal() and 0 < int(port) < 65536):
-        return f"must end with a port number (1-65535), not {bind!r}"
-    if not host:
-        return f"must name the address to listen on, not {bind!r}"
-    return None
-
-
-def is_loopback(bind: str) -> bool:
-    host = bind[1:].partition("]")[0] if bind.startswith("[") else bind.rpartition(":")[0]
-    if bind.startswith("unix:") or host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 # -- the summary ---------------------------------------------------------------------------------
 
 
@@ -556,119 +337,6 @@ def summarise(settings: Settings, env: Mapping[str, str]) -> tuple[str, ...]:
 
 def _link_summary(settings: Settings) -> str:
     return ", ".join(f"{k.id} ({k.source} at {k.host}:{k.port})" for k in settings.smpp)
-
-
-# -- a counter station's file --------------------------------------------------------------------
-
-
-class StationLike(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def gateway_url(self) -> str: ...
-
-    @property
-    def source(self) -> str: ...
-
-    @property
-    def spool_path(self) -> str: ...
-
-    @property
-    def secret_file(self) -> str: ...
-
-    def source_kind(self) -> str: ...
-
-    def source_target(self) -> str: ...
-
-
-def check_station(
-    path: Path,
-    env: Mapping[str, str],
-    load: Callable[[Mapping[str, str]], StationLike],
-    host: Host | None = None,
-) -> CheckReport:
-    """A counter station's file, read by its own loader (`load`, handed in by the command so that
-    config/ does not depend on the scanner; it also reads the secret file, and refuses one that is
-    named but missing or unreadable), then the devices and files it names."""
-    host = host or LocalHost()
-    source = str(path)
-    try:
-        station = load({**env, "HOSO_STATION_CONFIG": source})
-    except ConfigError as exc:
-        return CheckReport(source, (_error(source, "", _without_source(str(exc), source)),))
-    problems: list[ConfigProblem] = []
-    target = station.source_target()
-    if station.source_kind() in ("serial", "evdev", "images") and not host.exists(target):
-        problems.append(
-            _warning(
-                source,
-                "station.source",
-                f"station.source {target} does not exist (yet: is the scanner plugged in?)",
-            )
-        )
-    if station.gateway_url.startswith("http://") and not _local_url(station.gateway_url):
-        problems.append(
-            _warning(
-                source,
-                "station.gateway_url",
-                "station.gateway_url is plain http:// to another host: use https://",
-            )
-        )
-    if station.secret_file:
-        mode = host.mode(station.secret_file)
-        if mode is not None and mode & 0o077:
-            problems.append(
-                _warning(
-                    source,
-                    "station.secret_file",
-                    f"station.secret_file {station.secret_file} has mode {mode:04o}: others can"
-                    " read it (0600)",
-                )
-            )
-    written = _station_table(path)
-    if written.get("secret"):
-        problems.append(
-            _warning(
-                source,
-                "station.secret",
-                "station.secret is written in this file: move the secret to a file of its own"
-                " (mode 0600) named by station.secret_file",
-            )
-        )
-    if written.get("desk"):
-        problems.append(
-            _warning(
-                source,
-                "station.desk",
-                "station.desk is no longer used: the station shows the desk the gateway assigns"
-                " (hoso stations set)",
-            )
-        )
-    summary = (
-        f"station  {station.id}: {station.source} -> {station.gateway_url}",
-        f"spool    {station.spool_path}",
-    )
-    return CheckReport(source, tuple(problems), summary)
-
-
-def _station_table(path: Path) -> dict[str, Any]:
-    """The file's [station] table as written (the loader has read it already: no errors here)."""
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("station", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
-    return table if isinstance(table, dict) else {}
-
-
-def _local_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def default_file(env: Mapping[str, str]) -> Path | None:

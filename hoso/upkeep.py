@@ -195,7 +195,8 @@ def add_receipt(sub: Subcommands) -> None:
 def _cmd_check_config(args: argparse.Namespace) -> int:
     import os
 
-    from config.check import check_file, check_station, default_file
+    from config.check import check_file, default_file
+    from config.check_station import check_station
 
     env = dict(os.environ)
     if args.station:

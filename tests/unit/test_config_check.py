@@ -12,16 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.check import (
-    CheckReport,
-    Severity,
-    bind_problem,
-    cap_conflicts,
-    check_file,
-    check_station,
-    check_tables,
-)
+from config.check import check_file, check_tables
+from config.check_station import check_station
+from config.check_values import bind_problem, cap_conflicts
 from config.loader import ConfigError, load_settings
+from config.problems import CheckReport, Severity
 from config.redis_url import mask_url, redis_url_problem
 from config.settings import ModemSettings
 

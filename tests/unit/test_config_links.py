@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from config.check import Severity, check_tables
+from config.check import check_tables
 from config.links import read_password
 from config.loader import ConfigError, load_settings
+from config.problems import Severity
 from tests.unit.test_config_check import KEYS, PORTS, SOURCE, FakeHost
 
 LINK = """
