@@ -9,34 +9,34 @@ everything; only the role "admin" changes anything (see `admin_auth`).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from config.settings import ModemSettings
 from gateway.core.modem_changes import (
     CAP_FIELDS,
     MAX_CAP,
     InvalidModemChange,
     parse_text_changes,
 )
-from gateway.core.modem_limits import modem_notes
-from gateway.core.sms_preview import preview as sms_preview
 from gateway.core.sms_text import (
     DEFAULT_TEMPLATES,
     PLACEHOLDERS,
-    Template,
     TemplateError,
-    sample_values,
 )
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
+from gateway.http.pool_rows import modem_row, modem_rows
 from gateway.http.problems import Problem
 from gateway.http.proxies import client_address
+from gateway.http.template_rows import (
+    preview,
+    template_json,
+    template_or_404,
+    template_problem,
+    templates,
+)
 from gateway.store.modems import ModemNotInPool
-from gateway.store.templates import Templates
 from gateway.store.users import LoginOutcome, Role
 
 log = logging.getLogger(__name__)
@@ -82,91 +82,6 @@ auth.install_pages(bp, state_labels=STATE_LABELS)
 # -- the modem pool --------------------------------------------------------------------------
 
 
-def _now() -> datetime:
-    return datetime.fromtimestamp(services().clock(), UTC)
-
-
-def _state(enabled: bool, quarantine: str | None, reported: str | None) -> str:
-    if not enabled:
-        return "disabled"
-    if quarantine:
-        return "quarantined"
-    if reported == "up":
-        return "up"
-    if reported == "disabled":  # re-enabled; the service has not taken it back yet
-        return "pending"
-    return "down"
-
-
-def modem_rows() -> list[dict[str, Any]]:
-    """Every modem: its settings now (file + live changes), its health, counters and queue.
-    A modem no file names (an emulated one, or one another host's file names) has the settings
-    its service gives it: the defaults with the live changes over them, on its reported port."""
-    svc = services()
-    registry = svc.modems
-    outbox = svc.outbox
-    now = _now()
-    ids = sorted({m.id for m in svc.settings.modems} | set(registry.known()))
-    health = {modem: registry.health(modem) for modem in ids}
-    in_file = {m.id for m in svc.settings.modems}
-    live = registry.live_changes()
-    reported = [
-        ModemSettings(id=modem, port=health[modem].get("port") or "")
-        for modem in ids
-        if modem not in in_file
-    ]
-    pool = {m.id: m for m in registry.effective([*svc.settings.modems, *reported])}
-    rows = []
-    for modem in ids:
-        h = health[modem]
-        settings = pool[modem]
-        quarantine = registry.quarantined(modem)
-        reported_state = h.get("state") or None  # None: no report for 30 s
-        registered = h.get("registered")
-        rows.append(
-            {
-                "id": modem,
-                "state": _state(settings.enabled, quarantine, reported_state),
-                "reported_state": reported_state,
-                "enabled": settings.enabled,
-                "configured": modem in in_file or "port" in live.get(modem, {}),
-                "changed_live": modem in live,
-                "resettable": modem in live and "port" not in live[modem],  # not added live
-                "port": settings.port or h.get("port") or None,
-                "carrier": settings.carrier or None,
-                "signal_dbm": _int(h.get("signal_dbm")),
-                "operator": h.get("operator") or None,
-                "registered": None if not registered else registered == "1",
-                "roaming": h.get("roaming") == "1",
-                "sim": h.get("sim") or None,
-                "sent_today": registry.sent_today(modem, now),
-                "per_minute": settings.per_minute,
-                "per_hour": settings.per_hour,
-                "per_day": settings.per_day,
-                "queue": outbox.depth(modem),
-                "quarantine": quarantine,
-                "last_error": h.get("last_error") or None,
-                "updated_at": h.get("updated_at") or None,
-                "notes": modem_notes(h, registry.balance(modem)),
-            }
-        )
-    return rows
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
-def _modem_row(modem: str) -> dict[str, Any]:
-    for row in modem_rows():
-        if row["id"] == modem:
-            return row
-    raise Problem(404, "unknown-modem", "No such modem", f"No modem {modem} in the pool.")
-
-
 def _invalid(detail: str) -> Problem:
     return Problem(422, "invalid-field", "Invalid field", detail)
 
@@ -187,64 +102,18 @@ def _change_modem(modem: str, fields: object) -> None:
 
 
 def _unquarantine(modem: str) -> None:
-    _modem_row(modem)
+    modem_row(modem)
     services().modems.release_quarantine(modem)
     log.info("admin.modem_unquarantined user=%s modem=%s", auth.user().username, modem)
 
 
 def _reset_modem(modem: str) -> None:
-    _modem_row(modem)
+    modem_row(modem)
     services().modems.reset(modem)
     log.info("admin.modem_reset user=%s modem=%s", auth.user().username, modem)
 
 
 # -- templates ---------------------------------------------------------------------------------
-
-
-def _templates() -> Templates:
-    return services().templates
-
-
-def _template_or_404(name: str) -> Template:
-    if name not in DEFAULT_TEMPLATES:
-        raise Problem(404, "unknown-template", "No such template", f"No SMS template {name!r}.")
-    return _templates().get(name)
-
-
-def template_json(template: Template, edited: bool) -> dict[str, Any]:
-    return {
-        "name": template.name,
-        "body": template.body,
-        "urgent": template.urgent,
-        "edited": edited,
-        "placeholders": sorted(template.placeholders),
-        "default_body": DEFAULT_TEMPLATES[template.name].body,
-    }
-
-
-def preview(name: str, body: str, values: dict[str, str] | None = None) -> dict[str, Any]:
-    """The SMS a template makes with sample values: as sent under the current settings, and
-    both ways (unaccented, accented). Raises TemplateError for a body that cannot be used."""
-    settings = services().settings.sms
-    samples = sample_values(settings.office, settings.hotline)
-    made = sms_preview(Template(name, body), samples | (values or {}), settings.accented_if_free)
-    sent, plain, accented = made.sent, made.unaccented, made.accented_if_free
-    return {
-        "text": sent.text,
-        "alphabet": sent.alphabet.value,
-        "parts": sent.parts,
-        "length": len(sent.text),
-        "unaccented": {"text": plain.text, "alphabet": plain.alphabet.value, "parts": plain.parts},
-        "accented_if_free": {
-            "text": accented.text,
-            "alphabet": accented.alphabet.value,
-            "parts": accented.parts,
-        },
-    }
-
-
-def _template_problem(exc: TemplateError) -> Problem:
-    return Problem(422, "invalid-template", "Invalid template", exc.problem)
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -356,15 +225,15 @@ def modem_action(modem: str, action: str) -> ResponseReturnValue:
 @bp.get("/templates")
 @auth.login_required()
 def templates_page() -> ResponseReturnValue:
-    rows = [template_json(t, edited) for t, edited in _templates().all().values()]
+    rows = [template_json(t, edited) for t, edited in templates().all().values()]
     return render_template("admin/templates.html", templates=rows)
 
 
 @bp.route("/templates/<name>", methods=["GET", "POST"])
 @auth.login_required()
 def template_page(name: str) -> ResponseReturnValue:
-    current = _template_or_404(name)
-    edited = name in {n for n, (_, e) in _templates().all().items() if e}
+    current = template_or_404(name)
+    edited = name in {n for n, (_, e) in templates().all().items() if e}
     body = current.body
     urgent = current.urgent
     error = None
@@ -384,12 +253,12 @@ def template_page(name: str) -> ResponseReturnValue:
             )
         try:
             if action == "reset":
-                _templates().reset(name)
+                templates().reset(name)
                 log.info("admin.template_reset user=%s template=%s", auth.user().username, name)
                 return redirect(url_for("admin.template_page", name=name, done="reset"))
             shown = preview(name, body)
             if action == "save":
-                _templates().save(name, body, urgent)
+                templates().save(name, body, urgent)
                 log.info("admin.template_saved user=%s template=%s", auth.user().username, name)
                 return redirect(url_for("admin.template_page", name=name, done="saved"))
         except TemplateError as exc:
@@ -435,27 +304,27 @@ def api_modems() -> ResponseReturnValue:
 @auth.login_required(Role.ADMIN)
 def api_modem_change(modem: str) -> ResponseReturnValue:
     _change_modem(modem, request.get_json(silent=True))
-    return jsonify(_modem_row(modem))
+    return jsonify(modem_row(modem))
 
 
 @bp.post("/api/modems/<modem>/unquarantine")
 @auth.login_required(Role.ADMIN)
 def api_modem_unquarantine(modem: str) -> ResponseReturnValue:
     _unquarantine(modem)
-    return jsonify(_modem_row(modem))
+    return jsonify(modem_row(modem))
 
 
 @bp.get("/api/templates")
 @auth.login_required()
-def api_templates() -> ResponseReturnValue:
-    rows = [template_json(t, edited) for t, edited in _templates().all().values()]
+def apitemplates() -> ResponseReturnValue:
+    rows = [template_json(t, edited) for t, edited in templates().all().values()]
     return jsonify(templates=rows)
 
 
 @bp.put("/api/templates/<name>")
 @auth.login_required(Role.ADMIN)
 def api_template_save(name: str) -> ResponseReturnValue:
-    current = _template_or_404(name)
+    current = template_or_404(name)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("body"), str):
         raise _invalid('Expected {"body": "...", "urgent": true|false (optional)}.')
@@ -464,9 +333,9 @@ def api_template_save(name: str) -> ResponseReturnValue:
         raise _invalid("urgent must be true or false.")
     try:
         shown = preview(name, body["body"])
-        saved = _templates().save(name, body["body"], urgent)
+        saved = templates().save(name, body["body"], urgent)
     except TemplateError as exc:
-        raise _template_problem(exc) from exc
+        raise template_problem(exc) from exc
     log.info("admin.template_saved user=%s template=%s", auth.user().username, name)
     return jsonify(template_json(saved, True) | {"preview": shown})
 
@@ -474,8 +343,8 @@ def api_template_save(name: str) -> ResponseReturnValue:
 @bp.delete("/api/templates/<name>")
 @auth.login_required(Role.ADMIN)
 def api_template_reset(name: str) -> ResponseReturnValue:
-    _template_or_404(name)
-    _templates().reset(name)
+    template_or_404(name)
+    templates().reset(name)
     log.info("admin.template_reset user=%s template=%s", auth.user().username, name)
     return jsonify(template_json(DEFAULT_TEMPLATES[name], False))
 
@@ -484,7 +353,7 @@ def api_template_reset(name: str) -> ResponseReturnValue:
 @auth.login_required()
 def api_template_preview(name: str) -> ResponseReturnValue:
     """Changes nothing (viewers may use it); POST because it carries a body to try."""
-    current = _template_or_404(name)
+    current = template_or_404(name)
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):
         raise _invalid('Expected {"body": "...", "values": {...}} (both optional).')
@@ -497,7 +366,7 @@ def api_template_preview(name: str) -> ResponseReturnValue:
     try:
         return jsonify(name=name, body=text, **preview(name, text, values))
     except TemplateError as exc:
-        raise _template_problem(exc) from exc
+        raise template_problem(exc) from exc
 
 
 @bp.get("/<path:unknown>")

@@ -28,6 +28,7 @@ from gateway.core.routes import (
 )
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
+from gateway.http.pool_rows import reported_int
 from gateway.http.problems import Problem
 from gateway.routing import Router
 from gateway.store.users import Role
@@ -122,10 +123,10 @@ def link_rows() -> list[dict[str, Any]]:
                 "source": settings.source if settings else health.get("source") or None,
                 "host": f"{settings.host}:{settings.port}" if settings else health.get("host"),
                 "bind": settings.bind if settings else health.get("bind"),
-                "window": settings.window if settings else _int(health.get("window")),
-                "tps": settings.tps if settings else _int(health.get("tps")),
-                "in_flight": _int(health.get("in_flight")) or 0,
-                "in_doubt": _int(health.get("in_doubt")) or 0,
+                "window": settings.window if settings else reported_int(health.get("window")),
+                "tps": settings.tps if settings else reported_int(health.get("tps")),
+                "in_flight": reported_int(health.get("in_flight")) or 0,
+                "in_doubt": reported_int(health.get("in_doubt")) or 0,
                 "rate": float(health.get("rate") or 0.0),
                 "throttled": health.get("throttled") == "1",
                 "queue": outbox.depth(link),
@@ -145,13 +146,6 @@ def link_rows() -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 @bp.app_context_processor

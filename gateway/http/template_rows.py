@@ -1,0 +1,58 @@
+"""SMS templates as the dashboard and the admin API show them: each with its default, and the SMS it
+makes with sample values (`gateway.core.sms_preview`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.core.sms_preview import preview as sms_preview
+from gateway.core.sms_text import DEFAULT_TEMPLATES, Template, TemplateError, sample_values
+from gateway.http.context import services
+from gateway.http.problems import Problem
+from gateway.store.templates import Templates
+
+
+def templates() -> Templates:
+    return services().templates
+
+
+def template_or_404(name: str) -> Template:
+    if name not in DEFAULT_TEMPLATES:
+        raise Problem(404, "unknown-template", "No such template", f"No SMS template {name!r}.")
+    return templates().get(name)
+
+
+def template_json(template: Template, edited: bool) -> dict[str, Any]:
+    return {
+        "name": template.name,
+        "body": template.body,
+        "urgent": template.urgent,
+        "edited": edited,
+        "placeholders": sorted(template.placeholders),
+        "default_body": DEFAULT_TEMPLATES[template.name].body,
+    }
+
+
+def preview(name: str, body: str, values: dict[str, str] | None = None) -> dict[str, Any]:
+    """The SMS a template makes with sample values: as sent under the current settings, and
+    both ways (unaccented, accented). Raises TemplateError for a body that cannot be used."""
+    settings = services().settings.sms
+    samples = sample_values(settings.office, settings.hotline)
+    made = sms_preview(Template(name, body), samples | (values or {}), settings.accented_if_free)
+    sent, plain, accented = made.sent, made.unaccented, made.accented_if_free
+    return {
+        "text": sent.text,
+        "alphabet": sent.alphabet.value,
+        "parts": sent.parts,
+        "length": len(sent.text),
+        "unaccented": {"text": plain.text, "alphabet": plain.alphabet.value, "parts": plain.parts},
+        "accented_if_free": {
+            "text": accented.text,
+            "alphabet": accented.alphabet.value,
+            "parts": accented.parts,
+        },
+    }
+
+
+def template_problem(exc: TemplateError) -> Problem:
+    return Problem(422, "invalid-template", "Invalid template", exc.problem)
