@@ -18,49 +18,28 @@ Everyone logged in reads; only the role "admin" resends (see `admin_auth`).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from gateway.core.errors import InvalidPhone
-from gateway.core.handoffs import handoffs
-from gateway.core.phones import mask_phone, normalise_phone
-from gateway.core.status import Status
-from gateway.core.times import format_time
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
+from gateway.http.dossier_rows import (
+    OVERDUE_LIMIT,
+    dossier_detail,
+    overdue_rows,
+    search_dossiers,
+)
+from gateway.http.message_rows import search_messages
 from gateway.http.problems import Problem
-from gateway.store.errors import UnknownDossier
 from gateway.store.users import Role
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("admin_records", __name__, url_prefix="/admin")
 
-MESSAGE_WINDOW = 5_000  # how many of the newest SMS a search by state alone reads
-INDEX_READ = 10_000  # how many SMS of one phone or dossier a search reads, newest first
-MESSAGE_BATCH = 500
-MAX_ROWS = 200  # rows shown / returned per search
-OVERDUE_LIMIT = 1_000
 MAX_TYPED = 64  # a typed code longer than this names no dossier
-SMS_FIELDS = (
-    "id",
-    "to",
-    "text",
-    "priority",
-    "state",
-    "modem",
-    "attempts",
-    "kind",
-    "dossier",
-    "error",
-    "created_ms",
-    "updated_ms",
-    "resend_of",
-    "resent_as",
-)
 SMS_STATE_LABELS = {
     "queued": "Chờ gửi",
     "claimed": "Đã nhận gửi",
@@ -79,16 +58,6 @@ RESEND_REFUSED = {
 auth.install_pages(bp, sms_state_labels=SMS_STATE_LABELS, kind_labels=KIND_LABELS)
 
 
-def _now() -> datetime:
-    return datetime.fromtimestamp(services().clock(), UTC)
-
-
-def _ms_time(value: str | None) -> str | None:
-    if not value or not value.isdigit():
-        return None
-    return format_time(datetime.fromtimestamp(int(value) // 1000, UTC))
-
-
 def _not_found(what: str) -> ResponseReturnValue:
     if auth.is_api():
         raise Problem(404, "not-found", "Not Found", what)
@@ -97,78 +66,6 @@ def _not_found(what: str) -> ResponseReturnValue:
 
 
 # -- messages --------------------------------------------------------------------------------
-
-
-def _phone_or_none(typed: str) -> str | None:
-    try:
-        return normalise_phone(typed)
-    except InvalidPhone:
-        return None
-
-
-def message_row(raw: dict[str, str]) -> dict[str, Any]:
-    """One SMS as the dashboard shows it: the number masked, never in full."""
-    return {
-        "id": raw.get("id", ""),
-        "to": mask_phone(raw.get("to", "")),
-        "text": raw.get("text", ""),
-        "priority": int(raw.get("priority") or 0),
-        "state": raw.get("state", ""),
-        "modem": raw.get("modem") or None,
-        "attempts": int(raw.get("attempts") or 0),
-        "kind": raw.get("kind") or None,
-        "dossier": raw.get("dossier") or None,
-        "error": raw.get("error") or None,
-        "created_at": _ms_time(raw.get("created_ms")),
-        "updated_at": _ms_time(raw.get("updated_ms")),
-        "resend_of": raw.get("resend_of") or None,
-        "resent_as": raw.get("resent_as") or None,
-    }
-
-
-def search_messages(phone: str, dossier: str, state: str) -> dict[str, Any]:
-    """The newest SMS matching every filter given: through the index of the phone or dossier
-    when one is given, else within the newest `MESSAGE_WINDOW` ids."""
-    svc = services()
-    wanted_phone = _phone_or_none(phone) if phone.strip() else None
-    if phone.strip() and wanted_phone is None:
-        return {"error": "Số điện thoại không hợp lệ.", "messages": [], "truncated": False}
-    wanted_dossier = ""
-    if dossier.strip():
-        wanted_dossier = svc.dossiers.find(dossier) or dossier.strip()
-    window: int | None = None
-    if wanted_phone or wanted_dossier:
-        ids = svc.outbox.ids_for(phone=wanted_phone or "", dossier=wanted_dossier, limit=INDEX_READ)
-    else:
-        window = MESSAGE_WINDOW
-        ids = svc.sms_records.newest_ids(MESSAGE_WINDOW)
-    rows: list[dict[str, Any]] = []
-    truncated = False
-    for start in range(0, len(ids), MESSAGE_BATCH):
-        for values in svc.sms_records.fields(ids[start : start + MESSAGE_BATCH], SMS_FIELDS):
-            raw = {k: v for k, v in zip(SMS_FIELDS, values, strict=True) if v is not None}
-            if not raw.get("id"):
-                continue
-            if wanted_phone is not None and raw.get("to") != wanted_phone:
-                continue
-            if wanted_dossier and raw.get("dossier") != wanted_dossier:
-                continue
-            if state and raw.get("state") != state:
-                continue
-            if len(rows) >= MAX_ROWS:
-                truncated = True
-                break
-            rows.append(message_row(raw))
-        if truncated:
-            break
-    return {
-        "error": None,
-        "messages": rows,
-        "truncated": truncated,
-        "window": window,
-        "dossier": wanted_dossier or None,
-        "phone": mask_phone(wanted_phone) if wanted_phone else None,
-    }
 
 
 def _filters() -> tuple[str, str, str]:
@@ -237,123 +134,6 @@ def api_messages_resend(message_id: str) -> ResponseReturnValue:
 
 
 # -- dossiers --------------------------------------------------------------------------------
-
-
-def dossier_summary(code: str, now: datetime) -> dict[str, Any] | None:
-    try:
-        d = services().dossiers.get(code)
-    except UnknownDossier:
-        return None
-    return {
-        "code": d.code,
-        "short_code": d.short_code,
-        "department": d.department,
-        "procedure_code": d.procedure_code,
-        "procedure_name": d.procedure_name,
-        "status": int(d.status),
-        "status_label": d.status.label,
-        "holder": d.holder,
-        "received_at": format_time(d.received_at),
-        "due_at": format_time(d.due_at),
-        "overdue": d.is_overdue(now),
-        "phones": [mask_phone(p) for p in d.phones],
-    }
-
-
-def search_dossiers(typed: str) -> list[dict[str, Any]]:
-    typed = typed.strip()
-    if not typed:
-        return []
-    svc = services()
-    codes: set[str] = set()
-    found = svc.dossiers.find(typed)
-    if found is not None:
-        codes.add(found)
-    phone = _phone_or_none(typed)
-    if phone is not None:
-        codes |= svc.dossiers.codes_of_phone(phone)
-    now = _now()
-    rows = [r for c in sorted(codes)[:MAX_ROWS] if (r := dossier_summary(c, now)) is not None]
-    return rows
-
-
-def _hours(value: timedelta | None) -> float | None:
-    return None if value is None else round(value.total_seconds() / 3600, 2)
-
-
-def dossier_detail(code: str) -> dict[str, Any] | None:
-    svc = services()
-    try:
-        d, history = svc.dossiers.get_with_history(code)
-    except UnknownDossier:
-        return None
-    summary = dossier_summary(code, _now())
-    assert summary is not None
-    allowed = svc.stations.allowed_hours_by_desk()
-    summary["history"] = [
-        {
-            "event_id": e.get("event_id"),
-            "status": e.get("status"),
-            "status_label": _status_label(e.get("status")),
-            "at": e.get("at"),
-            "desk": e.get("desk"),
-            "staff": e.get("staff"),
-            "note": e.get("note"),
-            "source": e.get("source"),
-            "recorded_at": e.get("recorded_at"),
-            "current": e.get("current", True),
-        }
-        for e in history
-    ]
-    summary["handoffs"] = [
-        {
-            "from_desk": h.from_desk,
-            "to_desk": h.to_desk,
-            "handed_over_by": h.handed_over_by,
-            "received_by": h.received_by,
-            "at": format_time(h.at),
-            "hours_at_previous": _hours(h.time_at_previous),
-            "allowed_hours_at_previous": _hours(h.allowed_at_previous),
-            "late": h.late,
-        }
-        for h in handoffs(history, allowed)
-    ]
-    summary["version"] = d.version
-    summary["applicant_name"] = d.applicant_name
-    return summary
-
-
-def _status_label(value: Any) -> str | None:
-    try:
-        return Status(int(value)).label
-    except (TypeError, ValueError):
-        return None
-
-
-def overdue_rows() -> tuple[list[dict[str, Any]], bool]:
-    """Every open dossier past its appointment, the latest first (most late first); True when
-    there were more than `OVERDUE_LIMIT`."""
-    now = _now()
-    codes, truncated = services().dossiers.open_by_due(now, OVERDUE_LIMIT)
-    rows = []
-    for code in codes:
-        summary = dossier_summary(code, now)
-        if summary is None or not summary["overdue"]:
-            continue  # finished, or given a later appointment, since the index was written
-        late = now - datetime.fromisoformat(summary["due_at"])
-        summary["late_hours"] = round(late.total_seconds() / 3600, 1)
-        summary["late_text"] = _late_text(late)
-        rows.append(summary)
-    rows.sort(key=lambda r: -float(r["late_hours"]))
-    return rows, truncated
-
-
-def _late_text(late: timedelta) -> str:
-    days, seconds = late.days, late.seconds
-    hours = seconds // 3600
-    if days:
-        return f"{days} ngày {hours} giờ"
-    return f"{hours} giờ {(seconds % 3600) // 60} phút"
 
 
 @bp.get("/dossiers")
