@@ -13,7 +13,7 @@ printer's dots, an SVG, and an HTML page (print stylesheet sized for the paper, 
 
 Text in the PNG uses DejaVu Sans (accented) when its files are installed (Debian:
 fonts-dejavu-core); otherwise Pillow's built-in font, with accents stripped, since it only
-draws ASCII. `PrintedReceipt.png_font` says which was used.
+draws ASCII (`gateway.receipts.fonts`). `PrintedReceipt.png_font` says which was used.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ import html
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -33,10 +31,10 @@ from gateway.core.phones import mask_phone
 from gateway.core.sms_text import strip_accents
 from gateway.core.times import local_time, shown_date, shown_time
 from gateway.receipts import code128, qr
+from gateway.receipts.fonts import font_name, font_of, text_width, wrap
 
 DOTS_PER_MM = 8  # 203 dpi
 ISSUER = "hoso"
-FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +139,7 @@ class PrintedReceipt:
             if isinstance(op, _Rule):
                 draw.line((0, op.y, self.width_dots - 1, op.y), fill=0, width=2)
                 continue
-            font, accented = _font(op.size, op.bold)
+            font, accented = font_of(op.size, op.bold)
             draw.text(
                 (op.x, op.y), op.text if accented else strip_accents(op.text), font=font, fill=0
             )
@@ -174,7 +172,7 @@ class PrintedReceipt:
             if isinstance(op, _Rule):
                 parts.append(f'<rect x="0" y="{op.y - 1}" width="{w}" height="2"/>')
                 continue
-            font, _ = _font(op.size, op.bold)
+            font, _ = font_of(op.size, op.bold)
             ascent = font.getmetrics()[0] if isinstance(font, ImageFont.FreeTypeFont) else op.size
             weight = ' font-weight="bold"' if op.bold else ""
             parts.append(
@@ -259,13 +257,13 @@ def render_receipt(
 
     header = (office, "GIẤY BIÊN NHẬN HỒ SƠ", "Mã hồ sơ:", dossier.code)
     room = width - qr_size - GAP // 2
-    if all(_text_width(text, size, True) <= room for text in header[1:]):  # beside the QR code
+    if all(text_width(text, size, True) <= room for text in header[1:]):  # beside the QR code
         x = qr_size + GAP // 2
         y = qr_dots * 2  # align with the symbol, not its quiet zone
     else:  # below it
         x, y = 0, qr_size
     for text in header:
-        for piece in _wrap(text, size, True, width - x):
+        for piece in wrap(text, size, True, width - x):
             ops.append(_Text(x, y, piece, size, True))
             y += line
     y = max(y, qr_size) + GAP // 2
@@ -284,14 +282,14 @@ def render_receipt(
         ("Hẹn trả:", shown_date(dossier.due_at)),
     ]
     for label, value in details:
-        for piece in _wrap(f"{label} {value}", size, label == "Hẹn trả:", width):
+        for piece in wrap(f"{label} {value}", size, label == "Hẹn trả:", width):
             ops.append(_Text(0, y, piece, size, label == "Hẹn trả:"))
             y += line
     y += GAP
     bars_at = ((width - bars_width) // 2, y)
     y += paper.bar_height_dots + GAP // 2
     shown = display_short_code(dossier.short_code)
-    ops.append(_Text((width - _text_width(shown, big, True)) // 2, y, shown, big, True))
+    ops.append(_Text((width - text_width(shown, big, True)) // 2, y, shown, big, True))
     y += round(big * 1.3)
 
     sms = f"Soạn HS {shown} {dossier.secret}" + (f" gửi {sms_number}" if sms_number else "")
@@ -304,7 +302,7 @@ def render_receipt(
     )
     for text in footer:
         bold = text.startswith("Mã bí mật")
-        for piece in _wrap(text, size, bold, width):
+        for piece in wrap(text, size, bold, width):
             ops.append(_Text(0, y, piece, size, bold))
             y += line
     y += GAP * 2  # paper to tear off below the last line
@@ -324,7 +322,9 @@ def render_receipt(
         header=header,
         details=tuple(details),
         footer=footer,
-        png_font=_font_name(size) if _font(size, False)[1] else "Pillow default (accents stripped)",
+        png_font=font_name(size)
+        if font_of(size, False)[1]
+        else "Pillow default (accents stripped)",
     )
 
 
@@ -342,53 +342,3 @@ def qr_payload(dossier: Dossier, *, tracking_url: str) -> str:
         "URL": tracking_url,
     }
     return qr.format_payload({k: v for k, v in fields.items() if v})
-
-
-@lru_cache(maxsize=16)
-def _font(size: int, bold: bool) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, bool]:
-    """(font, draws accents): DejaVu Sans when installed, else Pillow's built-in font."""
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    for folder in FONT_DIRS:
-        path = folder / name
-        if path.is_file():
-            return ImageFont.truetype(str(path), size), True
-    return ImageFont.load_default(size), False
-
-
-def _font_name(size: int) -> str:
-    font, accented = _font(size, False)
-    if accented and isinstance(font, ImageFont.FreeTypeFont):
-        return " ".join(part for part in font.getname() if part)
-    return "Pillow default (accents stripped)"
-
-
-def _text_width(text: str, size: int, bold: bool) -> int:
-    font, accented = _font(size, bold)
-    return int(font.getlength(text if accented else strip_accents(text)) + 0.999)
-
-
-def _wrap(text: str, size: int, bold: bool, width: int) -> list[str]:
-    """Lines of at most `width` dots; words longer than a line are cut where they must be."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if _text_width(candidate, size, bold) <= width:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        current = ""
-        while _text_width(word, size, bold) > width:
-            cut = len(word) - 1
-            while cut > 1 and _text_width(word[:cut], size, bold) > width:
-                cut -= 1
-            soft = max(word.rfind("-", 0, cut), word.rfind("/", 0, cut))
-            if soft > 0:
-                cut = soft + 1  # cut after a dash or slash when there is one
-            lines.append(word[:cut])
-            word = word[cut:]
-        current = word
-    if current:
-        lines.append(current)
-    return lines

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from gateway.core.codes import short_code
 from gateway.core.sms_text import strip_accents
 from gateway.core.stations import Station
-from gateway.receipts import layout, qr
+from gateway.receipts import fonts, qr
 from gateway.receipts.layout import PAPERS
 from gateway.store.credentials import ClientKind, Keyring
 from gateway.store.stations import Stations
@@ -359,7 +359,7 @@ def png_text_lines(png: bytes) -> set[str]:
     image = np.array(Image.open(io.BytesIO(png)).convert("1"), dtype=bool)
     width = image.shape[1]
     size = PAPERS[80].text_dots
-    font, accented = layout._font(size, False)  # the font the receipt is printed with
+    font, accented = fonts.font_of(size, False)  # the font the receipt is printed with
     assert isinstance(font, ImageFont.FreeTypeFont)
     ascent, descent = font.getmetrics()
 

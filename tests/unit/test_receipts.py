@@ -218,11 +218,12 @@ def test_long_procedure_names_wrap_inside_the_paper(width_mm: int) -> None:
     svg_texts = re.findall(r"<text x=\"(\d+)\"", r.svg())
     assert svg_texts
     # nothing drawn past the right edge: the last column may be touched, never overflowed
-    from gateway.receipts.layout import _Text, _text_width
+    from gateway.receipts.fonts import text_width
+    from gateway.receipts.layout import _Text
 
     for op in r.texts:
         if isinstance(op, _Text):
-            assert op.x + _text_width(op.text, op.size, op.bold) <= r.width_dots
+            assert op.x + text_width(op.text, op.size, op.bold) <= r.width_dots
 
 
 @pytest.mark.parametrize("width_mm", [58, 80])
