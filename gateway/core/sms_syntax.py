@@ -1,20 +1,20 @@
 """What a citizen's SMS asks for: `parse(text) -> Command` (pure, never raises).
 
 People text from cheap phones, with or without diacritics, in any case, with the code typed
-however it came out. The parser works on *tokens*: the text is NFKC-normalised (full-width
-letters, composed/decomposed and Windows-1258-style combining tones all become one form),
-zero-width and format characters are dropped, each letter is reduced to its base ASCII letter
-(đ→d), and everything that is not a letter or a digit (punctuation, emoji, spaces) separates
-tokens. Each token keeps its original spelling too, so that an ambiguous keyword can insist on its
-own accents ("dừng" is stop, "đúng" is "right").
+however it came out. The parser works on *tokens* (`gateway.core.sms_tokens`): the text is
+NFKC-normalised (full-width letters, composed/decomposed and Windows-1258-style combining tones
+all become one form), zero-width and format characters are dropped, each letter is reduced to
+its base ASCII letter (đ→d), and everything that is not a letter or a digit (punctuation, emoji,
+spaces) separates tokens. Each token keeps its original spelling too, so that an ambiguous
+keyword can insist on its own accents ("dừng" is stop, "đúng" is "right").
 
 Then:
 1. Quoted lines (``> ...``) and a forwarded original are dropped; leading fillers ("Re:", "alo",
    "cho em hỏi", "tôi muốn") are skipped to find the *command position*.
-2. The first keyword wins (`KEYWORDS`). Short ones (HS, TRA, TD, DK, HD ...) count only at the
-   command position or when typed in capitals; phrases ("tra cứu", "hủy nhận tin") count anywhere;
-   "dừng"/"ngừng" only as the whole message; "đăng ký" only alone or before a code (it is also
-   part of procedure names: "đăng ký khai sinh").
+2. The first keyword wins (`KEYWORDS`, `gateway.core.sms_keywords`). Short ones (HS, TRA, TD,
+   DK, HD ...) count only at the command position or when typed in capitals; phrases ("tra cứu",
+   "hủy nhận tin") count anywhere; "dừng"/"ngừng" only as the whole message; "đăng ký" only alone
+   or before a code (it is also part of procedure names: "đăng ký khai sinh").
 3. A code is looked for in the token stream: a run of tokens whose folded concatenation is a full
    dossier code (20-22 characters, digits after the agency part; a valid yymmdd date is
    preferred) or a short code with a correct check character (one without a digit only after a
@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import ClassVar
 
 from gateway.core.codes import (
@@ -47,6 +47,8 @@ from gateway.core.codes import (
     is_folded_full_code,
     is_short_code,
 )
+from gateway.core.sms_keywords import KEYWORDS, LEADING_FILLERS, POLITE, Action, Keyword, Scope
+from gateway.core.sms_tokens import Token, ascii_words, tokens_of
 
 MAX_INPUT = 1600  # characters looked at: ten concatenated parts is more than any citizen sends
 
@@ -116,166 +118,6 @@ class UnknownCommand:
 Command = Lookup | ListMine | OptOut | OptIn | Help | UnknownCommand
 
 
-# -- tokens ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Token:
-    ascii: str  # lower case letters and digits
-    raw: str  # the same characters as typed (NFC, lower case, accents kept)
-    shouted: bool  # typed in capitals
-
-    @property
-    def plain(self) -> bool:
-        return self.raw == self.ascii
-
-
-def _base(ch: str) -> str:
-    """The ASCII letter or digit under one NFC character, or '' if there is none."""
-    if ch in "đĐðÐ":
-        return "d"
-    base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
-    base = base.lower()
-    return base if len(base) == 1 and base.isascii() and base.isalnum() else ""
-
-
-def _ascii(text: str) -> str:
-    return " ".join(t.ascii for t in _tokens(text))
-
-
-def _tokens(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    asc: list[str] = []
-    raw: list[str] = []
-    upper = lower = 0
-
-    def flush() -> None:
-        nonlocal upper, lower
-        if asc:
-            tokens.append(_Token("".join(asc), "".join(raw), upper >= 2 and lower == 0))
-        asc.clear()
-        raw.clear()
-        upper = lower = 0
-
-    for ch in text:
-        if unicodedata.category(ch) in ("Cf", "Mn", "Me"):  # zero-width, stray marks
-            continue
-        base = _base(ch)
-        if not base:
-            flush()
-            continue
-        asc.append(base)
-        raw.append(ch.lower() if len(ch.lower()) == 1 else ch)
-        upper += ch.isupper()
-        lower += ch.islower()
-    flush()
-    return tokens
-
-
-# -- keywords ----------------------------------------------------------------------------------
-
-
-class Action(Enum):
-    LOOKUP = "lookup"
-    OPT_OUT = "opt_out"
-    OPT_IN = "opt_in"
-    HELP = "help"
-
-
-class Scope(Enum):
-    FIRST = "first"  # at the command position, or typed in capitals anywhere
-    ANYWHERE = "anywhere"
-    ALONE = "alone"  # the whole message (politeness words aside)
-    WITH_CODE = "with_code"  # anywhere, but only alone or when a code is given
-
-
-@dataclass(frozen=True)
-class Keyword:
-    words: tuple[str, ...]  # lower case ASCII, as matched against tokens
-    spellings: tuple[str, ...]  # as typed with accents (NFC, lower case)
-    action: Action
-    scope: Scope
-    strict: bool = False  # accented tokens must be one of `spellings` ("dừng" but not "đúng")
-
-
-def _k(spellings: str, action: Action, scope: Scope, strict: bool = False) -> Keyword:
-    forms = tuple(unicodedata.normalize("NFC", s.strip().lower()) for s in spellings.split("|"))
-    words = tuple(_ascii(forms[0]).split())
-    return Keyword(words, forms, action, scope, strict)
-
-
-_LOOK, _STOP, _JOIN, _HELP = Action.LOOKUP, Action.OPT_OUT, Action.OPT_IN, Action.HELP
-_FIRST, _ANY, _ALONE, _WITH_CODE = Scope.FIRST, Scope.ANYWHERE, Scope.ALONE, Scope.WITH_CODE
-
-KEYWORDS: tuple[Keyword, ...] = (
-    # look up a dossier (alone: list mine)
-    _k("hs", _LOOK, _FIRST, strict=True),
-    _k("tra", _LOOK, _FIRST, strict=True),  # not "trả" (to return/pay)
-    _k("tc", _LOOK, _FIRST, strict=True),
-    _k("kt", _LOOK, _FIRST, strict=True),
-    _k("tracuu", _LOOK, _FIRST),
-    _k("tra cứu | tra cưu | tra cuú", _LOOK, _ANY),
-    _k("kiểm tra", _LOOK, _ANY),
-    _k("hồ sơ | hô sơ | hồ sở", _LOOK, _ANY, strict=True),  # not "họ sợ"
-    # stop messages
-    _k("hủy | huỷ", _STOP, _FIRST),
-    _k("td", _STOP, _FIRST, strict=True),
-    _k("stop", _STOP, _ANY),
-    _k("từ chối", _STOP, _ANY),
-    _k("dừng", _STOP, _ALONE, strict=True),  # not "đúng", "dùng"
-    _k("ngừng | ngưng", _STOP, _ALONE, strict=True),
-    _k("hủy nhận tin | huỷ nhận tin", _STOP, _ANY),
-    _k("hủy đăng ký | huỷ đăng ký | hủy đăng kí | huỷ đăng kí", _STOP, _ANY),
-    _k("hủy đk | huỷ đk", _STOP, _ANY),
-    _k("dừng nhận tin", _STOP, _ANY),
-    _k("ngừng nhận tin | ngưng nhận tin", _STOP, _ANY),
-    _k("dừng gửi | ngừng gửi | ngưng gửi | đừng gửi", _STOP, _ANY),
-    _k("không nhận tin", _STOP, _ANY),
-    _k("không muốn nhận tin", _STOP, _ANY),
-    # messages again
-    _k("dk | đk", _JOIN, _FIRST, strict=True),
-    _k("dangky", _JOIN, _FIRST),
-    _k("đăng ký nhận tin | đăng kí nhận tin", _JOIN, _ANY),
-    _k("đăng ký | đăng kí", _JOIN, _WITH_CODE),
-    # help
-    _k("hd", _HELP, _FIRST, strict=True),  # not "hđ" (hợp đồng, hoá đơn)
-    _k("help", _HELP, _ANY),
-    _k("menu", _HELP, _FIRST),
-    _k("hướng dẫn", _HELP, _ANY),
-    _k("trợ giúp", _HELP, _ANY),
-    _k("cú pháp", _HELP, _ANY),
-)
-
-# Skipped before the command position.
-LEADING_FILLERS: tuple[tuple[str, ...], ...] = tuple(
-    tuple(p.split())
-    for p in (
-        "re",
-        "fw",
-        "fwd",
-        "tl",
-        "alo",
-        "a lo",
-        "chao",
-        "xin chao",
-        "hi",
-        "hello",
-        "kinh gui",
-        "cho hoi",
-        "cho em hoi",
-        "cho toi hoi",
-        "cho minh hoi",
-        "xin hoi",
-        "toi muon",
-        "em muon",
-        "minh muon",
-        "toi can",
-        "vui long",
-        "lam on",
-    )
-)
-# Allowed after an ALONE keyword ("dừng nhé", "ngừng ạ").
-POLITE = frozenset({"a", "ah", "ak", "nhe", "nha", "nhen", "di", "ok", "cam", "on", "thanks"})
 # Words between a code and its secret ("mã bí mật ABCD2345").
 _SECRET_LEADS = frozenset({"ma", "bi", "mat", "mk", "mbm", "khau", "pass", "pin", "so"})
 _GLUED = re.compile(r"^(tracuu|dangky|hs|tra|tc|kt|dk)([0-9oil][0-9a-z]*\d[0-9a-z]*|\d)$")
@@ -286,9 +128,9 @@ _QUOTE_MARKERS = ("original message", "tin nhan goc", "tin nhan truoc")
 # -- glued keywords and quotes ------------------------------------------------------------------
 
 
-def _unglue(tokens: list[_Token]) -> list[_Token]:
+def _unglue(tokens: list[Token]) -> list[Token]:
     """'HS000.00...', 'HSCM4AE9K', 'hsCM4A-E9K': a keyword typed against its code."""
-    out: list[_Token] = []
+    out: list[Token] = []
     for k, t in enumerate(tokens):
         after = tokens[k + 1].ascii if k + 1 < len(tokens) else ""
         m = _GLUED.match(t.ascii)
@@ -300,8 +142,8 @@ def _unglue(tokens: list[_Token]) -> list[_Token]:
             out.append(t)
             continue
         n = m.end(1)
-        out.append(_Token(t.ascii[:n], t.raw[:n], t.shouted))
-        out.append(_Token(t.ascii[n:], t.raw[n:], t.shouted))
+        out.append(Token(t.ascii[:n], t.raw[:n], t.shouted))
+        out.append(Token(t.ascii[n:], t.raw[n:], t.shouted))
     return out
 
 
@@ -310,7 +152,7 @@ def _drop_quotes(text: str) -> str:
     kept: list[str] = []
     for line in lines:
         marker = line.strip().startswith(("---", "___")) or any(
-            m in _ascii(line) for m in _QUOTE_MARKERS
+            m in ascii_words(line) for m in _QUOTE_MARKERS
         )
         if marker and kept:
             break
@@ -346,7 +188,7 @@ def _date_ok(folded: str) -> bool:
 
 
 def _find_code(
-    tokens: list[_Token], after_keyword: int | None, first: int, only_at: int | None = None
+    tokens: list[Token], after_keyword: int | None, first: int, only_at: int | None = None
 ) -> _Code | None:
     """The best code in `tokens`: full codes before short ones, a valid date first, then the
     earliest and longest. A code may start inside a token behind a keyword typed against it
@@ -380,7 +222,7 @@ def _find_code(
     return best[1] if best else None
 
 
-def _looks_like_a_code(tokens: list[_Token]) -> bool:
+def _looks_like_a_code(tokens: list[Token]) -> bool:
     """Something typed as a code that is not one: digits enough, or 7 code characters."""
     words = [t for t in tokens if t.ascii not in _NOT_CODE_START]
     if sum(c.isdigit() for t in words for c in t.ascii) >= 4:
@@ -398,13 +240,13 @@ def _is_secret(text: str) -> bool:
     return len(text) == SECRET_LENGTH and set(text.upper()) <= set(SECRET_ALPHABET)
 
 
-def _only_secret(tokens: list[_Token], start: int) -> bool:
+def _only_secret(tokens: list[Token], start: int) -> bool:
     """Whether the tokens from `start` on are a secret and nothing else ("CGFS-NFY ABCD 2345")."""
     rest = tokens[start:]
     return len(rest) in (1, 2) and _is_secret("".join(t.ascii for t in rest))
 
 
-def _find_secret(tokens: list[_Token], start: int) -> str | None:
+def _find_secret(tokens: list[Token], start: int) -> str | None:
     p = start
     while p < len(tokens) and p < start + 4:
         text = tokens[p].ascii
@@ -421,7 +263,7 @@ def _find_secret(tokens: list[_Token], start: int) -> str | None:
 # -- keywords in the token stream ---------------------------------------------------------------
 
 
-def _matches(kw: Keyword, tokens: list[_Token], p: int) -> bool:
+def _matches(kw: Keyword, tokens: list[Token], p: int) -> bool:
     words = kw.words
     span = tokens[p : p + len(words)]
     if len(span) != len(words) or any(t.ascii != w for t, w in zip(span, words, strict=True)):
@@ -433,7 +275,7 @@ def _matches(kw: Keyword, tokens: list[_Token], p: int) -> bool:
     )
 
 
-def _skip_fillers(tokens: list[_Token]) -> int:
+def _skip_fillers(tokens: list[Token]) -> int:
     p = 0
     moved = True
     while moved:
@@ -449,7 +291,7 @@ def _skip_fillers(tokens: list[_Token]) -> int:
 _BY_LENGTH = sorted(KEYWORDS, key=lambda kw: -len(kw.words))
 
 
-def _first_keyword(tokens: list[_Token], command_at: int) -> tuple[Keyword, int] | None:
+def _first_keyword(tokens: list[Token], command_at: int) -> tuple[Keyword, int] | None:
     # Whether the text holds a code anywhere, whatever keyword precedes it: looked up once, not
     # at every "đăng ký" (that made the parse quadratic in the number of keywords).
     code_anywhere: bool | None = None
@@ -482,7 +324,7 @@ def _first_keyword(tokens: list[_Token], command_at: int) -> tuple[Keyword, int]
 def parse(text: str) -> Command:
     """What the citizen asks for. Never raises; text it cannot read is `UnknownCommand`."""
     text = _drop_quotes(unicodedata.normalize("NFKC", text[:MAX_INPUT]))
-    tokens = _tokens(text)
+    tokens = tokens_of(text)
     if not tokens:
         return Help() if "?" in text else UnknownCommand(UnknownReason.EMPTY)
     unglued = _unglue(tokens)
@@ -499,7 +341,7 @@ def _has_code(command: Command) -> bool:
     return isinstance(command, Lookup) or (isinstance(command, OptIn) and bool(command.code_text))
 
 
-def _parse_tokens(tokens: list[_Token], question: bool) -> Command:
+def _parse_tokens(tokens: list[Token], question: bool) -> Command:
     command_at = _skip_fillers(tokens)
     found = _first_keyword(tokens, command_at)
     action = found[0].action if found else None

@@ -10,8 +10,8 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from gateway.core.codes import display_short_code, fold, short_code
+from gateway.core.sms_keywords import KEYWORDS
 from gateway.core.sms_syntax import (
-    KEYWORDS,
     Command,
     CommandKind,
     Help,
