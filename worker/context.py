@@ -18,6 +18,7 @@ from gateway.store.dossiers import DossierStore
 from gateway.store.inbox import Inbox
 from gateway.store.outbox import Outbox
 from gateway.store.replies import OptOuts, ReplyCounters, SenderModems
+from gateway.store.sms_records import SmsRecords
 from gateway.store.templates import Templates
 from worker.reply_limits import ReplyLimits
 
@@ -34,6 +35,7 @@ class Context:
     opt_outs: OptOuts
     templates: Templates
     sender_modems: SenderModems
+    sms_records: SmsRecords
 
     @property
     def sms(self) -> SmsSettings:
@@ -63,6 +65,7 @@ def configure(
         opt_outs=OptOuts(client),
         templates=Templates(client),
         sender_modems=SenderModems(client),
+        sms_records=SmsRecords(client),
     )
     return _context
 

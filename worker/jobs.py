@@ -11,7 +11,7 @@ from gateway.core.replies import Asked, Reply, decide, is_preference, status_sin
 from gateway.core.sms_syntax import Command, ListMine, Lookup, OptIn, OptOut, parse
 from gateway.core.sms_text import fill, render
 from gateway.core.times import to_micros
-from gateway.store import keys, metrics
+from gateway.store import metrics
 from gateway.store.errors import UnknownDossier
 from worker.context import Context, context
 from worker.reply_limits import Allowance
@@ -32,7 +32,7 @@ def _answer(ctx: Context, message_id: str) -> str:
     if message is None:
         return "gone"
     dedupe = f"reply:{message_id}"
-    if ctx.redis.exists(keys.sms_dedupe(dedupe)):
+    if ctx.sms_records.queued_under(dedupe):
         return "answered before"
     sender = message.sender
     if not sender.startswith("+"):

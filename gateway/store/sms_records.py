@@ -29,6 +29,10 @@ class SmsRecords:
         top = self._top()
         return [str(i) for i in range(top, max(top - count, 0), -1)]
 
+    def queued_under(self, dedupe_key: str) -> bool:
+        """Whether an SMS was enqueued under this dedupe key (`Outbox.enqueue`'s)."""
+        return bool(self._redis.exists(keys.sms_dedupe(dedupe_key)))
+
     def fields(
         self, ids: Sequence[str | int], names: Sequence[str]
     ) -> list[tuple[str | None, ...]]:
