@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -125,7 +126,11 @@ class Keyring:
             raise InvalidKeyRequest("owner must be a department or station id.")
         owner = owner.strip()
         if not owner or len(owner) > 100 or any(c.isspace() or c == ":" for c in owner):
-            raise InvalidKeyRequest(f"not a usable {client_kind} id: {owner!r}")
+            shown = json.dumps(owner, ensure_ascii=False)  # as JSON writes it, never a repr
+            raise InvalidKeyRequest(
+                f"owner: {shown} is not a usable {client_kind} id (1 to 100 characters, no"
+                " spaces or ':')."
+            )
         key_id = f"{client_kind.value[:3]}_{secrets.token_hex(8)}"
         secret = secrets.token_urlsafe(SECRET_BYTES)
         fields = {
