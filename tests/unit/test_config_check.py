@@ -17,8 +17,9 @@ from config.check_station import check_station
 from config.check_values import bind_problem, cap_conflicts
 from config.loader import ConfigError, load_settings
 from config.problems import CheckReport, Severity
-from config.redis_url import mask_url, redis_url_problem
-from config.settings import ModemSettings
+from config.redis_url import InvalidRedisUrl, mask_url, redis_url_problem
+from config.settings import ModemSettings, RedisSettings
+from gateway.store.connect import connect
 
 SOURCE = "/etc/hoso/hoso.toml"
 
@@ -240,6 +241,24 @@ def test_redis_urls_of_other_forms_are_refused_with_a_reason(url: str, why: str)
     problem = redis_url_problem(url)
     assert problem is not None
     assert why in problem
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("redis+sentinel://10.0.0.1/hoso?sentinel_pasword=x", "unknown option 'sentinel_pasword'"),
+        (
+            "redis+sentinel://10.0.0.1/hoso?socket_timeout=soon",
+            "socket_timeout must be a number of seconds",
+        ),
+    ],
+)
+def test_a_sentinel_url_the_processes_would_refuse_is_refused_with_their_reason(
+    url: str, why: str
+) -> None:
+    assert redis_url_problem(url) == why
+    with pytest.raises(InvalidRedisUrl, match=why):
+        connect(RedisSettings(url=url))
 
 
 def test_a_bad_redis_url_names_the_key_without_repeating_the_password() -> None:
