@@ -58,16 +58,8 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
 def _cmd_redis(_: argparse.Namespace) -> int:
     from hoso.redis_server import embedded
 
-    settings = _settings()
-    server = embedded(settings.redis)
-    server.start()
-    print(f"redis: {server.url}", flush=True)
-    try:
-        assert server.process is not None
-        return server.process.wait()
-    except KeyboardInterrupt:
-        server.stop()
-        return 0
+    server = embedded(_settings().redis)
+    return server.serve(ready=lambda s: print(f"redis: {s.url}", flush=True))
 
 
 def _cmd_up(args: argparse.Namespace) -> int:

@@ -57,6 +57,7 @@ from gateway.store.queues import ALL_QUEUES, INBOUND_QUEUE
 from hoso.redis_server import SHIPPED_CONF, RedisServer
 from modem.emulator.control import Connection
 from modem.emulator.ledger import read_ledger
+from tests.conftest import REDIS_SERVER
 from tests.signing import DistinctSeconds, HttpClient, Signer
 
 KINDS = ("gateway-master", "gateway-worker", "rq-worker", "job", "modem", "redis")
@@ -150,7 +151,7 @@ class Harness:
         text = conf.read_text(encoding="utf-8")
         assert "appendfsync always" in text, "config/redis.conf"
         assert "replicaof" not in text, "config/redis.conf"
-        self.redis = RedisServer(home / "redis", conf=conf)
+        self.redis = RedisServer(home / "redis", conf=conf, binary=REDIS_SERVER)
         self.sim = home / "sim"
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"

@@ -19,6 +19,7 @@ from gateway.core.events import parse_status_changed
 from gateway.store.dossiers import DossierStore
 from gateway.store.modems import ModemRegistry
 from hoso.redis_server import RedisServer
+from tests.conftest import REDIS_SERVER
 from tests.factories import event_body, registration
 
 
@@ -80,7 +81,7 @@ class System:
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     home = tmp_path_factory.mktemp("citizen")
-    server = RedisServer(home / "redis").start()
+    server = RedisServer(home / "redis", binary=REDIS_SERVER).start()
     sim = home / "sim"
     env = dict(os.environ) | {
         "HOSO_REDIS_URL": server.url,

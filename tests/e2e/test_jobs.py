@@ -18,11 +18,12 @@ from rq.registry import StartedJobRegistry
 
 from gateway.store.queues import INBOUND_QUEUE
 from hoso.redis_server import RedisServer
+from tests.conftest import REDIS_SERVER
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    server = RedisServer(tmp_path / "redis").start()
+    server = RedisServer(tmp_path / "redis", binary=REDIS_SERVER).start()
     (tmp_path / "empty.toml").write_text("", encoding="utf-8")
     yield dict(os.environ) | {
         "HOSO_REDIS_URL": server.url,
