@@ -7,6 +7,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -96,6 +97,23 @@ def delivered(outbox: Outbox, sms_id: str) -> bool:
 
 def sent_or_delivered(outbox: Outbox, sms_id: str) -> bool:
     return state_of(outbox, sms_id) in (SmsState.SUBMITTED, SmsState.DELIVERED)
+
+
+def turn_after(redis_client: redis.Redis, modem: str, since: datetime) -> datetime:
+    """When `modem`'s owner first published its health after `since` (once a turn, at most
+    every HEALTH_SECONDS)."""
+
+    def published() -> datetime | None:
+        at = health(redis_client, modem).get("updated_at")
+        return datetime.fromisoformat(at) if at and datetime.fromisoformat(at) > since else None
+
+    found = eventually(published, timeout=30, what=f"a turn of {modem}")
+    assert found is not None
+    return found
+
+
+def off_network(redis_client: redis.Redis, modem: str) -> bool:
+    return health(redis_client, modem).get("registered") == "0"
 
 
 def is_up(redis_client: redis.Redis, modem: str) -> bool:
@@ -225,12 +243,20 @@ def test_network_loss_pauses_sending_until_registration_returns(
     eventually(lambda: is_up(redis_client, "m1"), what="m1 up")
     bank.lose_network("m1", True)
     bank.lose_network("m2", True)
+    for modem in ("m1", "m2"):  # each owner has seen it
+        eventually(functools.partial(off_network, redis_client, modem), what=f"{modem} off")
     outbox = Outbox(redis_client)
     sid = outbox.enqueue(
         "+84906000001", "after the network is back", Priority.REPLY, now_ms(), via="m1"
     )
-    time.sleep(6)
+    # Off the network m1 hands it to the shared queue (after failover_after); then each owner
+    # takes two turns (a turn publishes the health, then may send): neither sent it.
+    eventually(lambda: outbox.depth("m1") == 0 and outbox.depth() == 1, what="m1 letting go")
+    since = datetime.now(UTC)
+    for modem in ("m1", "m2"):
+        turn_after(redis_client, modem, turn_after(redis_client, modem, since))
     assert bank.sent() == []
+    assert state_of(outbox, sid) == SmsState.QUEUED
     bank.lose_network("m1", False)
     bank.lose_network("m2", False)
     eventually(
@@ -334,7 +360,7 @@ def test_a_sim_at_its_cap_leaves_the_rest_to_the_other_modems(
     registry = ModemRegistry(redis_client)
     registry.change("m1", per_minute=2, per_hour=2)  # the hour too: a minute may roll over
     eventually(lambda: is_up(redis_client, "m1") and is_up(redis_client, "m2"), what="up")
-    time.sleep(2.5)  # the service applies the change on its next reconcile
+    eventually(lambda: service.owners["m1"].settings.per_minute == 2, what="the cap applied")
     outbox = Outbox(redis_client)
     ids = [
         outbox.enqueue(f"+849100{i:05d}", f"c {i}", Priority.NOTIFICATION, now_ms())
