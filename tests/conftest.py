@@ -29,6 +29,29 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+# The tests about Redis itself (its scripts, persistence, replication, the server process):
+# `make test` runs them a second time on Debian's Redis (HOSO_REDIS_SERVER=/usr/bin/redis-server).
+REDIS_FACING = (
+    "tests/integration/test_store.py",
+    "tests/integration/test_outbox.py",
+    "tests/integration/test_inbox.py",
+    "tests/integration/test_notices.py",
+    "tests/integration/test_durability.py",
+    "tests/integration/test_sentinel.py",
+    "tests/integration/test_redis_server.py",
+    "tests/security/test_redis_files.py",
+    "tests/e2e/test_up.py",
+    "tests/e2e/test_jobs.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        if item.path.relative_to(root).as_posix() in REDIS_FACING:
+            item.add_marker(pytest.mark.redis)
+
+
 def pytest_report_header() -> str:
     binary = redis_server_binary(REDIS_SERVER)
     return f"redis-server: {binary} ({server_version(binary)})"
