@@ -16,9 +16,9 @@ run: setup
 # on Debian's Redis.
 test: setup lint typecheck pytest pytest-redis2
 
-# Lint, types and every test not marked slow: under two minutes on a 2-core machine.
+# Lint, types, the unit and integration tests not marked slow: under two minutes on 2 cores.
 check: setup lint typecheck
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q -m "not slow" tests/unit tests/integration tests/security
 
 setup: $(STAMP)
 

@@ -41,7 +41,6 @@ REDIS_FACING = (
     "tests/integration/test_redis_server.py",
     "tests/security/test_redis_files.py",
     "tests/e2e/test_up.py",
-    "tests/e2e/test_jobs.py",
 )
 
 

@@ -13,6 +13,7 @@ import pytest
 from modem.emulator.bank import Bank
 
 pytestmark = [
+    pytest.mark.slow,  # a gammu process per test, seconds each
     pytest.mark.timeout(90),
     pytest.mark.skipif(
         shutil.which("gammu") is None,

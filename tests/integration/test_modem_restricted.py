@@ -118,6 +118,7 @@ def test_two_services_restricted_to_one_modem_each_drive_only_their_own(
             t.join(30)
 
 
+@pytest.mark.slow
 def test_hoso_modem_with_modem_option_drives_that_modem_alone(
     bank: Bank, redis_server: RedisServer, redis_client: redis.Redis, tmp_path: Path
 ) -> None:

@@ -184,6 +184,7 @@ def test_a_reply_leaves_through_the_modem_the_citizen_wrote_to(
     assert {s.modem for s in bank.sent()} == {"m2"}
 
 
+@pytest.mark.slow
 def test_a_disabled_modem_is_no_longer_used_and_its_replies_move(
     bank: Bank, service: ModemService, redis_client: redis.Redis
 ) -> None:
@@ -201,6 +202,7 @@ def test_a_disabled_modem_is_no_longer_used_and_its_replies_move(
     eventually(lambda: health(redis_client, "m1").get("state") == "up", what="m1 back")
 
 
+@pytest.mark.slow
 def test_an_unplugged_modem_comes_back_by_itself_after_replug(
     bank: Bank, service: ModemService, redis_client: redis.Redis
 ) -> None:
@@ -219,6 +221,7 @@ def test_an_unplugged_modem_comes_back_by_itself_after_replug(
     assert bank.sent()[-1].modem == "m1"
 
 
+@pytest.mark.slow
 def test_a_burst_of_quarantine_errors_quarantines_the_sim_and_others_take_over(
     bank: Bank, service: ModemService, redis_client: redis.Redis
 ) -> None:
@@ -237,6 +240,7 @@ def test_a_burst_of_quarantine_errors_quarantines_the_sim_and_others_take_over(
     assert {s.modem for s in bank.sent()} == {"m2"}
 
 
+@pytest.mark.slow
 def test_network_loss_pauses_sending_until_registration_returns(
     bank: Bank, service: ModemService, redis_client: redis.Redis
 ) -> None:
@@ -266,6 +270,7 @@ def test_network_loss_pauses_sending_until_registration_returns(
     )
 
 
+@pytest.mark.slow
 def test_a_reply_pinned_to_a_modem_off_the_network_leaves_through_another(
     bank: Bank, service: ModemService, redis_client: redis.Redis
 ) -> None:
@@ -282,6 +287,7 @@ def test_a_reply_pinned_to_a_modem_off_the_network_leaves_through_another(
     )  # the modem answers; only the network is gone
 
 
+@pytest.mark.slow
 def test_a_hung_modem_is_detected_marked_down_and_reinitialised_when_it_answers_again(
     bank: Bank, service: ModemService, redis_client: redis.Redis
 ) -> None:

@@ -274,6 +274,7 @@ def test_a_replica_that_joins_confirms_changes_at_once(tmp_path: Path) -> None:
         replica.kill()
 
 
+@pytest.mark.slow
 def test_the_store_follows_a_failover_even_when_the_old_master_stays_up(
     province: Province,
 ) -> None:
