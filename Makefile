@@ -36,12 +36,16 @@ $(STAMP): pyproject.toml $(LOCK)
 
 # Pins pyproject.toml's dependencies, its test extra and requirements/lock.in, with hashes. Keeps
 # the versions already pinned (adds what is new, e.g. after a merge); UPGRADE=1 takes the newest.
+# requirements/runtime.txt: the same versions without the test extra (what a server installs).
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet 'uv>=0.5'
 	$(BIN)/uv pip compile pyproject.toml requirements/lock.in --extra test --generate-hashes \
 	  --python-version 3.11 --no-header --annotation-style line --quiet \
 	  $(if $(UPGRADE),--upgrade) --output-file $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml requirements/lock.in --constraint $(LOCK) \
+	  --generate-hashes --python-version 3.11 --no-header --annotation-style line --quiet \
+	  --output-file requirements/runtime.txt
 
 lint:
 	$(BIN)/ruff format --check .
