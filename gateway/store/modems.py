@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,13 +103,14 @@ class ModemRegistry:
 
     # -- health ---------------------------------------------------------------------------
 
-    def service_round(self, instance: str, modems: Iterable[str]) -> int:
-        """A modem service finished a round of its loop: its heartbeat (gone HEALTH_TTL_SECONDS
-        after its last round) says how many rounds it made and which modems it drives."""
+    def service_round(self, instance: str, modems: Iterable[str], at: float) -> int:
+        """A modem service finished a round of its loop at `at` (unix time): its heartbeat (gone
+        HEALTH_TTL_SECONDS after its last round) says how many rounds it made and which modems
+        it drives."""
         name = keys.modem_service(instance)
         pipe = self._redis.pipeline(transaction=True)
         pipe.hincrby(name, "rounds", 1)
-        pipe.hset(name, mapping={"at": f"{time.time():.3f}", "modems": ",".join(sorted(modems))})
+        pipe.hset(name, mapping={"at": f"{at:.3f}", "modems": ",".join(sorted(modems))})
         pipe.expire(name, HEALTH_TTL_SECONDS)
         return int(pipe.execute()[0])
 
