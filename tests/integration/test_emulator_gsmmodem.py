@@ -18,7 +18,8 @@ from gsmmodem.modem import GsmModem, Sms
 
 from modem.emulator.bank import Bank
 
-pytestmark = pytest.mark.timeout(60)
+# Slow: closing the library takes a second a test (its reader thread's read timeout).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 ROOT = Path(__file__).resolve().parents[2]
 VIETNAMESE = unicodedata.normalize("NFC", "Hồ sơ của bạn đã được tiếp nhận")
