@@ -43,11 +43,24 @@ def connect(bank: Bank) -> Iterator[Callable[..., GsmModem]]:
         return modem
 
     yield open_modem
+    handlers_done()
     for modem in opened:
         if modem.alive or modem.rxThread.is_alive():
             modem.close()
         else:
             modem.serial.close()
+
+
+def handlers_done(timeout: float = 15.0) -> None:
+    """Waits for the library's notification threads (one per URC: an SMS is read, then deleted)
+    to finish: closed under a delete still waiting for its OK, one fails 10 s later, in
+    whichever test runs then."""
+    deadline = time.monotonic() + timeout
+    while (
+        any("ModemNotification" in t.name and t.is_alive() for t in threading.enumerate())
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.01)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -180,6 +193,7 @@ def test_realistic_urc_during_a_send_is_swallowed_by_the_library(tmp_path: Path)
             assert real.device("m1").storage.memories["ME"].used == 1
             assert len(real.sent("m1")) == 1
         finally:
+            handlers_done()
             modem.close()
 
 
