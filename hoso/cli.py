@@ -10,7 +10,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import signal
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -52,20 +51,8 @@ def _cmd_gateway(args: argparse.Namespace) -> int:
 def _cmd_redis(_: argparse.Namespace) -> int:
     from hoso.redis_server import embedded
 
-    def _interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM (kill, systemd, a terminal closed): as Ctrl-C
-
-    settings = _settings()
-    server = embedded(settings.redis)
-    signal.signal(signal.SIGTERM, _interrupt)
-    server.start()
-    print(f"redis: {server.url}", flush=True)
-    try:
-        assert server.process is not None
-        return server.process.wait()
-    except KeyboardInterrupt:
-        server.stop()  # the child too, never left running behind us
-        return 0
+    server = embedded(_settings().redis)
+    return server.serve(ready=lambda s: print(f"redis: {s.url}", flush=True))
 
 
 def _cmd_up(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from hoso.redis_server import RedisServer
+from tests.conftest import REDIS_SERVER
 from tests.signing import DistinctSeconds, HttpClient, Signer
 
 
@@ -68,7 +69,7 @@ def wait_until_healthy(base: str, process: subprocess.Popen[bytes], timeout: flo
 def running_gateway(home: Path, **settings: str) -> Iterator[Gateway]:
     """A `hoso gateway` process (2 workers) on its own Redis; `settings` are extra
     HOSO_<SECTION>_<KEY> variables, e.g. HOSO_ADMIN_REFRESH_SECONDS="1"."""
-    server = RedisServer(home / "redis").start()
+    server = RedisServer(home / "redis", binary=REDIS_SERVER).start()
     port = free_port()
     env = (
         dict(os.environ)

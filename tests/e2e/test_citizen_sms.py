@@ -14,12 +14,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
+from rq import Queue
+from rq.job import Job
 
 from gateway.core.events import parse_status_changed
 from gateway.core.times import VIETNAM
 from gateway.store.dossiers import DossierStore
 from gateway.store.modems import ModemRegistry
+from gateway.store.outbox import Outbox
+from gateway.store.queues import NOTIFY_QUEUE
 from hoso.redis_server import RedisServer
+from tests.conftest import REDIS_SERVER
 from tests.factories import event_body, registration
 
 
@@ -82,7 +88,7 @@ class System:
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     home = tmp_path_factory.mktemp("citizen")
-    server = RedisServer(home / "redis").start()
+    server = RedisServer(home / "redis", binary=REDIS_SERVER).start()
     sim = home / "sim"
     env = dict(os.environ) | {
         "HOSO_REDIS_URL": server.url,
@@ -198,8 +204,29 @@ def test_a_status_change_reaches_the_registered_phone_as_one_notification(system
         )
         system.store.apply(d.code, event, "tuphap", now)
     [notice] = system.replies_to("+84933000001", timeout=60)
+    on_air = datetime.now(UTC)
     text = str(notice["text"])
     assert d.code in text
     assert "ket qua" in text  # result ready: the latest state, in one SMS
-    time.sleep(7)  # a cron tick later: still one
+    # A whole cron tick later (one started after the notice went out) nothing more was queued
+    # for that phone: every SMS goes through the outbox, so none can follow.
+    rq = redis.Redis(unix_socket_path=str(system.redis.socket))
+    deadline = time.monotonic() + 60
+    while not a_tick_ran_after(rq, on_air):
+        assert time.monotonic() < deadline, "no notification tick ran"
+        time.sleep(0.2)
+    assert len(Outbox(system.redis.client()).ids_for(phone="+84933000001")) == 1
     assert len(system.replies_to("+84933000001")) == 1
+
+
+def a_tick_ran_after(rq: redis.Redis, moment: datetime) -> bool:
+    """A notification tick (`hoso cron`, every TICK_SECONDS) started after `moment` has ended."""
+    queue = Queue(NOTIFY_QUEUE, connection=rq)
+    jobs = Job.fetch_many(queue.finished_job_registry.get_job_ids(), connection=rq)
+    return any(
+        job is not None
+        and job.func_name == "worker.notifications.tick"
+        and job.started_at is not None
+        and job.started_at > moment
+        for job in jobs
+    )
