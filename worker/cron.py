@@ -22,8 +22,10 @@ from worker.main import rq_connection
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 5  # take status changes, release due notifications (coalescing, quiet hours)
-SCAN_SECONDS = 300  # appointment warnings and overdue apologies
+# take status changes, release due notifications (coalescing, quiet hours), and the date notices
+# of the first dossiers a change or a passing appointment made due for a look
+TICK_SECONDS = 5
+SCAN_SECONDS = 300  # every date notice due: appointment warnings and overdue apologies
 RESTART_SECONDS = 2.0  # pause before the scheduler starts again after losing Redis
 
 

@@ -32,12 +32,21 @@ def notifier() -> Notifier:
     )
 
 
+# Dossiers whose date notices a tick looks at, at most (the earliest due first). A change asks
+# for a look at once (a new appointment, a dossier registered late), so the department's new
+# date or the apology follows within a tick, like a status notice, instead of waiting for the
+# next scan; the scan every few minutes takes whatever a tick left (after quiet hours, many).
+TICK_DATE_LOOKS = 100
+
+
 def tick() -> dict[str, int]:
-    """Takes the new status changes, then sends the notices that are due."""
+    """Takes the new status changes, then sends the notices that are due, and the date notices
+    of the first dossiers due for a look."""
     n = notifier()
     changes = n.take_changes()
     sent = n.release_due()
-    return {"changes": changes, "sent": sent}
+    dated = n.scan_due_dates(limit=TICK_DATE_LOOKS)
+    return {"changes": changes, "sent": sent, "dated": dated}
 
 
 def scan() -> dict[str, int]:
