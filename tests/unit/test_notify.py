@@ -17,7 +17,6 @@ from gateway.core.notify import (
     check_templates,
     date_notice_dedupe,
     date_notice_field,
-    format_date,
     in_quiet_hours,
     note_of_status,
     notice_time,
@@ -32,7 +31,7 @@ from gateway.core.notify import (
 )
 from gateway.core.sms_text import DEFAULT_TEMPLATES, PLACEHOLDERS, fill, render
 from gateway.core.status import Status
-from gateway.core.times import VIETNAM
+from gateway.core.times import VIETNAM, shown_date
 from tests.factories import registration
 
 
@@ -194,8 +193,8 @@ def test_date_notices_are_deduplicated_per_appointment() -> None:
 
 
 def test_dates_are_written_dd_mm_yyyy_in_vietnam() -> None:
-    assert format_date(datetime(2024, 4, 25, 18, 30, tzinfo=UTC)) == "26/04/2024"
-    assert format_date(vn(17, 0, day=26)) == "26/04/2024"
+    assert shown_date(datetime(2024, 4, 25, 18, 30, tzinfo=UTC)) == "26/04/2024"
+    assert shown_date(vn(17, 0, day=26)) == "26/04/2024"
 
 
 def dossier(status: Status = Status.RECEIVED, holder: str | None = None) -> Dossier:
