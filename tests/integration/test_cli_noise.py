@@ -6,6 +6,8 @@
 - The banner's `hoso admin create-user <name>` lacked `--role`, which the command requires (an
   account's power is chosen, never defaulted): the banner now gives `--role admin`.
 - `hoso sim --help` showed only `rest`: it lists the emulator's commands, each with its options.
+- The banner said `hoso sim sms ...`, which a terminal without `.venv/bin` on its PATH (the one
+  `make run` is typed in) does not find: it names the program as it can be run.
 """
 
 from __future__ import annotations
@@ -98,6 +100,31 @@ def test_the_banners_create_user_command_is_one_the_command_accepts(
     assert (args.name, args.role) == ("tuan", "admin")
     with pytest.raises(SystemExit):  # no default power: the role must be chosen
         parser().parse_args(["admin", "create-user", "tuan"])
+
+
+def test_the_banners_commands_run_as_copied_into_a_terminal_without_the_venv_on_its_path(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` runs `.venv/bin/hoso up`; the shell a person copies the banner's commands into
+    has no `.venv/bin` on its PATH, so a bare `hoso` there is "command not found"."""
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    up._print_where(Settings(), "unix:///var/redis.sock", "127.0.0.1:8080", Path("var/sim"))
+    banner = capsys.readouterr().out
+    programs = set(re.findall(r"(\S*hoso) (?:admin|sim|keys) ", banner))
+    assert programs, banner
+    bare = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+    for program in programs:
+        ran = subprocess.run(
+            ["sh", "-c", f"{program} --help"],
+            cwd=root,
+            env=bare,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert ran.returncode == 0, (program, ran.stderr)
 
 
 def test_hoso_sim_help_lists_the_emulators_commands_and_their_options() -> None:
