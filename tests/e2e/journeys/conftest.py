@@ -1,5 +1,6 @@
 """One running installation per journey module (`tests.e2e.stack`), for one office: UBND phường
-Bến Nghé, its hotline and the number citizens text."""
+Bến Nghé, its hotline and the number citizens text. When a module is done, every SMS its journey
+sent over the air is checked to read as people read (`tests.readable`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.stack import Stack, running_stack
+from tests.readable import assert_readable
 
 OFFICE = {
     "HOSO_SMS_OFFICE": "UBND phường Bến Nghé",
@@ -27,3 +29,6 @@ def stack(
     home = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
     with running_stack(home, high_caps, **(OFFICE | options)) as running:
         yield running
+        # Every SMS the journey made people read (the ledger: what went over the air).
+        for sms in running.sent():
+            assert_readable(f"the SMS to {sms['to']}", sms["text"])

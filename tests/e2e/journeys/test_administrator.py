@@ -65,7 +65,6 @@ def test_the_administrator_runs_the_modem_pool_resends_a_failed_sms_and_reads_th
     )
 
     with chromium_page(DESKTOP, timeout_ms=60_000) as page:
-        expect.set_options(timeout=60_000)
         # Logging in: the dashboard asks first, then shows the modem pool.
         page.goto(stack.base + "/admin/")
         expect(page).to_have_title("Đăng nhập · Hồ sơ một cửa")

@@ -15,7 +15,6 @@ from gateway.core.times import shown_date, shown_time
 from tests.e2e.browser import PHONE, chromium_page, needs_chromium, shoot
 from tests.e2e.stack import Stack
 from tests.factories import registration_body
-from tests.readable import assert_readable
 from tests.signing import HttpClient
 
 LAN = "0901234567"
@@ -157,8 +156,7 @@ def test_the_citizen_follows_her_dossiers_by_sms_and_on_the_lookup_page(stack: S
 
     # The department gives it a new appointment: the apology states the department's date.
     new_due = now() + timedelta(days=7)
-    postponed_at = now()
-    push(
+    postponed_at = push(
         tuphap,
         late_code,
         "b-hen-lai",
@@ -209,8 +207,6 @@ def test_the_citizen_follows_her_dossiers_by_sms_and_on_the_lookup_page(stack: S
         f" Đường dây hỗ trợ: {HOTLINE}"
     )
 
-    # Nothing else reached either phone, and every SMS of the journey reads as people read.
+    # Nothing else reached either phone.
     assert lan.unread() == []
     assert husband.unread() == []
-    for message in stack.sent():
-        assert_readable(f"the SMS to {message['to']}", message["text"])

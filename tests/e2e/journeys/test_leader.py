@@ -94,7 +94,6 @@ def test_a_late_dossier_stays_on_the_overdue_page_and_in_the_charts_until_it_is_
         "chart": f"Hồ sơ quá hạn chưa giải quyết xong theo quầy 0 2 4 6 8 10 Số hồ sơ {JUSTICE} 1",
     }
     with chromium_page(DESKTOP, timeout_ms=60_000) as page:
-        expect.set_options(timeout=60_000)
         page.goto(stack.base + "/admin/login?next=/admin/overdue")
         page.get_by_label("Tên đăng nhập").fill(USER)
         page.get_by_label("Mật khẩu").fill(PASSWORD)
