@@ -20,8 +20,6 @@ from tests.factories import registration_body
 from tests.readable import assert_readable, readable
 from tests.signing import HttpClient
 
-pytestmark = pytest.mark.slow
-
 DESK = "Phòng Tư pháp"
 MOVED = f"hồ sơ đã đến {DESK}, trạng thái: Đang xử lý."
 

@@ -20,8 +20,6 @@ from tests.signing import Answer, HttpClient
 CODE = "000.00.20.H57-240423-0001"
 JSON, PROBLEM = "application/json", "application/problem+json"
 
-pytestmark = pytest.mark.slow
-
 
 class Like:
     """Equal to any text of the given form (a value the gateway chooses)."""
