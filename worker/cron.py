@@ -22,10 +22,8 @@ from worker.main import rq_connection
 
 log = logging.getLogger(__name__)
 
-# take status changes, release due notifications (coalescing, quiet hours), and the date notices
-# of the first dossiers a change or a passing appointment made due for a look
-TICK_SECONDS = 5
-SCAN_SECONDS = 300  # every date notice due: appointment warnings and overdue apologies
+TICK_SECONDS = 5  # take status changes, release due notifications (coalescing, quiet hours)
+SCAN_SECONDS = 300  # appointment warnings and overdue apologies
 RESTART_SECONDS = 2.0  # pause before the scheduler starts again after losing Redis
 
 
@@ -55,6 +53,14 @@ def scheduler(connection: redis.Redis) -> HosoCron:
         interval=SCAN_SECONDS,
         job_timeout=600,
         result_ttl=3600,
+        failure_ttl=7 * 86400,
+    )
+    cron.register(  # every tick, the date notices a change or a passing appointment made due
+        notifications.dates,
+        queue_name=NOTIFY_QUEUE,
+        interval=TICK_SECONDS,
+        job_timeout=120,
+        result_ttl=60,
         failure_ttl=7 * 86400,
     )
     return cron

@@ -32,21 +32,25 @@ def notifier() -> Notifier:
     )
 
 
-# Dossiers whose date notices a tick looks at, at most (the earliest due first). A change asks
-# for a look at once (a new appointment, a dossier registered late), so the department's new
-# date or the apology follows within a tick, like a status notice, instead of waiting for the
-# next scan; the scan every few minutes takes whatever a tick left (after quiet hours, many).
-TICK_DATE_LOOKS = 100
-
-
 def tick() -> dict[str, int]:
-    """Takes the new status changes, then sends the notices that are due, and the date notices
-    of the first dossiers due for a look."""
+    """Takes the new status changes, then sends the notices that are due."""
     n = notifier()
     changes = n.take_changes()
     sent = n.release_due()
-    dated = n.scan_due_dates(limit=TICK_DATE_LOOKS)
-    return {"changes": changes, "sent": sent, "dated": dated}
+    return {"changes": changes, "sent": sent}
+
+
+# Dossiers whose date notices `dates` looks at, at most, the earliest due first. A change asks for
+# a look at once (a new appointment, a dossier registered late), so the department's new date or
+# the apology follows within seconds, like a status notice, instead of waiting for the next scan;
+# the scan every few minutes takes whatever was left (after quiet hours, many).
+DATE_LOOKS = 100
+
+
+def dates() -> dict[str, int]:
+    """Sends the date notices (warning, new appointment, apology) of the first dossiers due for
+    a look; run every tick."""
+    return {"sent": notifier().scan_due_dates(limit=DATE_LOOKS)}
 
 
 def scan() -> dict[str, int]:

@@ -628,9 +628,9 @@ def test_the_worker_jobs_take_release_and_scan_with_the_injected_clock(
     context.configure(Settings(), redis_client, clock)
     Templates(redis_client).save("notify_received", "Da nhan ho so {short_code}. {office}")
     register(dossiers, clock, 24)
-    assert notifications.tick() == {"changes": 1, "sent": 0, "dated": 0}
+    assert notifications.tick() == {"changes": 1, "sent": 0}
     clock.advance(120)
-    assert notifications.tick() == {"changes": 0, "sent": 1, "dated": 0}
+    assert notifications.tick() == {"changes": 0, "sent": 1}
     clock.set(vn(25, 17, 0))
     assert notifications.scan() == {"sent": 1}
     received, warning = queued(outbox, clock)
@@ -638,7 +638,7 @@ def test_the_worker_jobs_take_release_and_scan_with_the_injected_clock(
     assert "co hen tra ket qua ngay 26/04/2024" in warning.text
 
 
-def test_a_tick_sends_the_departments_new_date_and_the_apology_without_waiting_for_a_scan(
+def test_the_date_notices_of_a_change_go_with_the_next_tick_not_the_next_scan(
     dossiers: DossierStore, redis_client: redis.Redis, outbox: Outbox, clock: DateClock
 ) -> None:
     from worker import context, notifications
@@ -649,9 +649,12 @@ def test_a_tick_sends_the_departments_new_date_and_the_apology_without_waiting_f
     clock.advance(120)
     notifications.tick()  # the reception's notice
     move(dossiers, clock, code, Status.PROCESSING, due_at=vn(30, 17), note="Chờ xác minh")
-    assert notifications.tick() == {"changes": 1, "sent": 0, "dated": 1}
+    assert notifications.tick() == {"changes": 1, "sent": 0}
+    assert notifications.dates() == {"sent": 1}  # the department's new date
     late = register(dossiers, clock, 27, due_at="2024-04-23T17:00:00+07:00")
-    assert notifications.tick() == {"changes": 1, "sent": 0, "dated": 1}
+    assert notifications.tick() == {"changes": 1, "sent": 0}
+    assert notifications.dates() == {"sent": 1}  # the apology
+    assert notifications.dates() == {"sent": 0}
     received, rescheduled, apology = queued(outbox, clock)
     assert "da tiep nhan ho so " + code in received.text
     assert rescheduled.text == (
