@@ -40,6 +40,11 @@ def tick() -> dict[str, int]:
     return {"changes": changes, "sent": sent}
 
 
+def scan() -> dict[str, int]:
+    """Sends the due-date warnings, postponement notices and overdue apologies that are due."""
+    return {"sent": notifier().scan_due_dates()}
+
+
 # Dossiers whose date notices `dates` looks at, at most, the earliest due first. A change asks for
 # a look at once (a new appointment, a dossier registered late), so the department's new date or
 # the apology follows within seconds, like a status notice, instead of waiting for the next scan;
@@ -51,8 +56,3 @@ def dates() -> dict[str, int]:
     """Sends the date notices (warning, new appointment, apology) of the first dossiers due for
     a look; run every tick."""
     return {"sent": notifier().scan_due_dates(limit=DATE_LOOKS)}
-
-
-def scan() -> dict[str, int]:
-    """Sends the due-date warnings, postponement notices and overdue apologies that are due."""
-    return {"sent": notifier().scan_due_dates()}
