@@ -92,7 +92,9 @@ class AdminSettings:
 class SmsSettings:
     """What citizens receive: replies to their SMS and proactive notifications."""
 
-    office: str = "Bo phan mot cua"  # signs messages; unaccented fits GSM-7
+    # Signs messages (sent unaccented unless accents are free) and heads the receipts and the
+    # lookup page, which people read accented.
+    office: str = "Bộ phận một cửa"
     hotline: str = ""
     number: str = ""  # the number citizens text (printed on receipts)
     accented_if_free: bool = False  # accented (UCS-2) only when it costs no extra part

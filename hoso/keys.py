@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from config.settings import Settings
-from gateway.core.times import display_time
+from gateway.core.times import shown_time
 from gateway.keyfiles import (
     KeyFileError,
     MasterKeyFiles,
@@ -116,7 +116,7 @@ def _shown(stored: str | None) -> str:
     if not stored:
         return "-"
     try:
-        return display_time(datetime.fromisoformat(stored))
+        return shown_time(datetime.fromisoformat(stored))
     except ValueError:
         return stored
 

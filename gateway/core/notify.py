@@ -28,7 +28,7 @@ from gateway.core.dossier import Dossier
 from gateway.core.errors import CoreError
 from gateway.core.sms_text import Template
 from gateway.core.status import SETTLED, Status
-from gateway.core.times import VIETNAM, to_micros
+from gateway.core.times import VIETNAM, shown_date, shown_time, to_micros
 
 # The template that announces each status; a status without one cannot be notified.
 TEMPLATE_OF_STATUS: dict[Status, str] = {
@@ -94,6 +94,31 @@ def notifying_statuses(setting: str) -> frozenset[Status]:
 def template_for(status: Status) -> str | None:
     """The name of the template announcing `status`, if it has one."""
     return TEMPLATE_OF_STATUS.get(status)
+
+
+def status_to_announce(
+    current: Status,
+    notifying: frozenset[Status],
+    reached: Iterable[Status],
+    announced: Iterable[str],
+) -> Status | None:
+    """The status a dossier's pending notice announces, or None: its current status when that
+    notifies and was not announced yet (the latest state, whatever came within the window).
+
+    One exception: the reception's notice is the SMS that tells the citizen the lookup code. A
+    dossier registered (2) and moved on within the window to a status that does not notify
+    (typically 4, processing) would swallow it, and the citizen would never get the code by
+    SMS. So while the dossier is still open, and its reception was reached, notifies and was not
+    announced, the reception is announced instead of nothing. `announced`: the statuses
+    announced before (as `keys.notified` records them, "2", "5"...; other fields are ignored).
+    """
+    done = set(announced)
+    if current in notifying:
+        return None if str(int(current)) in done else current
+    first = Status.RECEIVED
+    if current in SETTLED or first not in notifying or str(int(first)) in done:
+        return None
+    return first if first in set(reached) else None
 
 
 def check_templates(templates: Mapping[str, Template], statuses: Iterable[Status]) -> None:
@@ -240,11 +265,6 @@ def sent_for(fields: Iterable[str], due_at: datetime, registered: bool) -> froze
 # -- what -------------------------------------------------------------------------------------
 
 
-def format_date(value: datetime) -> str:
-    """The date as Vietnamese texts write it, in Vietnam: 26/04/2024."""
-    return _local(value).strftime("%d/%m/%Y")
-
-
 def note_of_status(history: Iterable[Mapping[str, Any]], status: Status) -> str | None:
     """The note of the latest event that put the dossier in `status` (e.g. the documents to
     supplement, the fee, the reason of a refusal), if it carried one."""
@@ -273,9 +293,9 @@ def template_values(
         "code": d.code,
         "short_code": d.short_code,
         "status": label,
-        "due": format_date(d.due_at),
+        "due": shown_date(d.due_at),
         # The new appointment a postponement notice announces (it is also the dossier's `due`).
-        "new_due": format_date(new_due) if new_due is not None else format_date(d.due_at),
+        "new_due": shown_date(new_due) if new_due is not None else shown_date(d.due_at),
         "desk": desk,
         "missing": note or FALLBACK_MISSING,
         "fee": note or FALLBACK_FEE,
@@ -283,7 +303,7 @@ def template_values(
         "office": office,
         "hotline": hotline or office,
         "dossiers": f"{d.short_code} ({label})",
-        "since": _local(d.updated_at).strftime("%d/%m/%Y %H:%M"),  # the latest change
+        "since": shown_time(d.updated_at),  # the latest change
     }
     return values
 

@@ -34,7 +34,7 @@ from gateway.core.sms_syntax import (
     UnknownReason,
 )
 from gateway.core.status import FINAL, Status
-from gateway.core.times import VIETNAM, parse_time
+from gateway.core.times import parse_time, shown_date, shown_time
 
 MAX_LISTED = 5
 DEFAULT_DESK = "Bộ phận một cửa"
@@ -99,8 +99,8 @@ def _lookup(command: Lookup, sender: str, asked: Asked) -> Reply:
         "code": d.code,
         "status": d.status.label,
         "desk": d.holder or DEFAULT_DESK,
-        "due": format_date(d.due_at),
-        "since": format_moment(asked.since or d.updated_at),
+        "due": shown_date(d.due_at),
+        "since": shown_time(asked.since or d.updated_at),
     }
     if d.status is Status.DONE:
         return Reply("reply_ready", values, d.code)
@@ -134,11 +134,3 @@ def status_since(history: Iterable[Mapping[str, Any]], status: Status) -> dateti
             since = parse_time("at", entry["at"]) if value == int(status) else None
         previous = value
     return since
-
-
-def format_date(value: datetime) -> str:
-    return value.astimezone(VIETNAM).strftime("%d/%m/%Y")
-
-
-def format_moment(value: datetime) -> str:
-    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")

@@ -52,11 +52,6 @@ def from_micros(micros: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
 
 
-def display_time(value: datetime) -> str:
-    """A time as a person reads it: Vietnam's time, dd/mm/yyyy HH:MM."""
-    return value.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
-
-
 def format_time(value: datetime) -> str:
     """ISO 8601 in Vietnam's time zone, to the second unless there are fractions."""
     local = value.astimezone(VIETNAM)

@@ -20,6 +20,7 @@ from gateway.core.modem_limits import modem_notes
 from gateway.core.sms_text import (
     DEFAULT_TEMPLATES,
     PLACEHOLDERS,
+    PURPOSES,
     Template,
     TemplateError,
     fill,
@@ -28,7 +29,7 @@ from gateway.core.sms_text import (
 )
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
-from gateway.http.problems import Problem
+from gateway.http.problems import Problem, quoted
 from gateway.http.proxies import client_address
 from gateway.store.modems import (
     CAP_FIELDS,
@@ -79,7 +80,7 @@ FIELD_PROBLEMS = {
 }
 
 
-auth.install_pages(bp, state_labels=STATE_LABELS)
+auth.install_pages(bp, state_labels=STATE_LABELS, purposes=PURPOSES)
 
 
 # -- the modem pool --------------------------------------------------------------------------
@@ -212,7 +213,9 @@ def _templates() -> Templates:
 
 def _template_or_404(name: str) -> Template:
     if name not in DEFAULT_TEMPLATES:
-        raise Problem(404, "unknown-template", "No such template", f"No SMS template {name!r}.")
+        raise Problem(
+            404, "unknown-template", "No such template", f"No SMS template {quoted(name)}."
+        )
     return _templates().get(name)
 
 

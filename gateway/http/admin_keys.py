@@ -20,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from gateway.core.status import Status
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
-from gateway.http.problems import Problem
+from gateway.http.problems import Problem, quoted
 from gateway.store import keys
 from gateway.store.credentials import ClientKind
 from gateway.store.stations import Station
@@ -81,7 +81,10 @@ def create_key(kind: Any, owner: Any) -> dict[str, str]:
     try:
         new = services().keyring.create(client_kind, owner.strip(), _now())
     except ValueError as exc:
-        raise _invalid(str(exc)) from exc
+        raise _invalid(
+            f"owner: {quoted(owner.strip())} is not a usable {client_kind.value} id (1 to 100"
+            " characters, no spaces or ':')."
+        ) from exc
     log.info(
         "admin.key_created user=%s key=%s kind=%s owner=%s",
         auth.user().username,
@@ -99,7 +102,7 @@ def create_key(kind: Any, owner: Any) -> dict[str, str]:
 
 def revoke_key(key_id: str) -> None:
     if not services().keyring.revoke(key_id, _now()):
-        raise Problem(404, "unknown-key", "No such key", f"No API key {key_id!r}.")
+        raise Problem(404, "unknown-key", "No such key", f"No API key {quoted(key_id)}.")
     log.info("admin.key_revoked user=%s key=%s", auth.user().username, key_id)
 
 

@@ -6,7 +6,8 @@
   dossier (every SMS, newest first); a search by state alone reads the newest `MESSAGE_WINDOW`
   SMS by id (ids are INCR counters, so walking down from `hoso:counter:sms` is newest first).
 - Dossiers: search by sloppy full or short code (`DossierStore.find`) or phone; one dossier's
-  status, history and handoff record (only a code `find` resolves is ever read: a typed path
+  status, appointments (the registration's, then each new one a department set), history and
+  handoff record (only a code `find` resolves is ever read: a typed path
   never becomes part of a Redis key name); every open dossier past its appointment, whatever SMS
   went out about it, from the notification engine's index `keys.open_by_due()` (`open_codes`,
   the one reader of that index for the pages and the charts), each reloaded and kept only while
@@ -25,12 +26,15 @@ from typing import Any, cast
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gateway.core.appointments import appointments
 from gateway.core.errors import InvalidPhone
 from gateway.core.handoffs import handoffs
 from gateway.core.phones import mask_phone, normalise_phone
+from gateway.core.sms_text import PURPOSES
 from gateway.core.status import Status
 from gateway.core.times import format_time, to_micros
 from gateway.http import admin_auth as auth
+from gateway.http.answers import appointment_ref
 from gateway.http.context import services
 from gateway.http.problems import Problem
 from gateway.store import keys
@@ -80,7 +84,9 @@ RESEND_REFUSED = {
 }
 
 
-auth.install_pages(bp, sms_state_labels=SMS_STATE_LABELS, kind_labels=KIND_LABELS)
+auth.install_pages(
+    bp, sms_state_labels=SMS_STATE_LABELS, kind_labels=KIND_LABELS, purposes=PURPOSES
+)
 
 
 def _now() -> datetime:
@@ -329,6 +335,7 @@ def dossier_detail(code: str) -> dict[str, Any] | None:
         }
         for h in handoffs(history, allowed)
     ]
+    summary["appointments"] = [appointment_ref(a) for a in appointments(history, d.due_at)]
     summary["version"] = d.version
     summary["applicant_name"] = d.applicant_name
     return summary

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -32,11 +31,10 @@ from gateway.core.codes import display_short_code
 from gateway.core.dossier import Dossier
 from gateway.core.phones import mask_phone
 from gateway.core.sms_text import strip_accents
-from gateway.core.times import shown_date, shown_time
+from gateway.core.times import VIETNAM, shown_date, shown_time
 from gateway.receipts import code128, qr
 
 DOTS_PER_MM = 8  # 203 dpi
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 ISSUER = "hoso"
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 
@@ -349,7 +347,7 @@ def qr_payload(dossier: Dossier, *, tracking_url: str) -> str:
 def _local(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("receipt times must be timezone-aware")
-    return value.astimezone(LOCAL)
+    return value.astimezone(VIETNAM)
 
 
 @lru_cache(maxsize=16)

@@ -15,7 +15,8 @@ Three steps, each run periodically by a worker, each safe to run twice or to die
 
 2. `release_due` leases the due dossiers (their score moves `lease` ahead, so a dead worker's
    notices come back by themselves), reloads each dossier (the latest state is what is sent),
-   drops the notice if the status does not notify or was announced before (`keys.notified`),
+   drops the notice if the status does not notify or was announced before (`keys.notified`;
+   but a reception moved on within the window is still announced, `status_to_announce`),
    holds it till quiet_end if the template is not urgent, and otherwise enqueues one SMS per
    phone that has not opted out, each with a dedupe key `notice:{code}:{status}:{phone}`. Only
    then a script marks the status announced (HSETNX) and removes the pending notice, unless a
@@ -69,6 +70,7 @@ from gateway.core.notify import (
     plan_date_notices,
     release_time,
     sent_for,
+    status_to_announce,
     template_for,
     template_values,
 )
@@ -354,24 +356,31 @@ class Notifier:
         except UnknownDossier:
             self._done(code, seq, "drop", now)
             return 0
-        if d.status not in self._statuses:
+        status = status_to_announce(
+            d.status,
+            self._statuses,
+            reached=(
+                Status(int(e["status"]))
+                for e in history
+                if e.get("status") is not None and e.get("current", True)
+            ),
+            announced=(str(f) for f in self._redis.hkeys(keys.notified(code))),
+        )
+        if status is None:
             self._done(code, seq, "drop", now)
             return 0
-        announced = str(int(d.status))
-        if self._redis.hexists(keys.notified(code), announced):
-            self._done(code, seq, "drop", now)
-            return 0
-        template = self._template_of(d.status)
+        announced = str(int(status))
+        template = self._template_of(status)
         if not template.urgent and in_quiet_hours(now, *self._quiet):
             self._done(code, seq, "later", now, later=release_time(now, *self._quiet))
             return 0
-        values = self._values(d, note=note_of_status(history, d.status))
+        values = self._values(d, note=note_of_status(history, status))
         sent = self._send(
             d,
             template,
             values,
             enqueue_ms,
-            lambda phone: notice_dedupe(code, d.status, phone),
+            lambda phone: notice_dedupe(code, status, phone),
         )
         self._done(code, seq, "done", now, announced=announced)
         log.info("notice.released code=%s status=%s sms=%s", code, announced, sent)

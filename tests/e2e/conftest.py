@@ -77,6 +77,7 @@ def running_gateway(home: Path, **settings: str) -> Iterator[Gateway]:
             "HOSO_REDIS_URL": server.url,
             "HOSO_SECURITY_MASTER_KEY_FILE": str(home / "master.key"),
             "HOSO_GATEWAY_RATE_PER_MINUTE": "100000",
+            "HOSO_GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",  # printed on receipts
             "HOSO_CONFIG": str(home / "none.toml"),
         }
         | settings

@@ -37,6 +37,7 @@ from modem.device_parse import range_values
 from modem.emulator.bank import Bank
 from modem.emulator.profiles import PROFILES
 from modem.service import ModemService
+from tests.conftest import REDIS_SERVER
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -98,7 +99,7 @@ class Pool:
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
     home = tmp_path_factory.mktemp("profiles")
-    server = RedisServer(home / "redis").start()
+    server = RedisServer(home / "redis", binary=REDIS_SERVER).start()
     ids = [modem_id(p, s) for p in NAMES for s in STYLES]
     bank = Bank(
         home / "sim",

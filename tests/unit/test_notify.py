@@ -17,7 +17,6 @@ from gateway.core.notify import (
     check_templates,
     date_notice_dedupe,
     date_notice_field,
-    format_date,
     in_quiet_hours,
     note_of_status,
     notice_time,
@@ -26,12 +25,13 @@ from gateway.core.notify import (
     release_time,
     send_after,
     sent_for,
+    status_to_announce,
     template_for,
     template_values,
 )
 from gateway.core.sms_text import DEFAULT_TEMPLATES, PLACEHOLDERS, fill, render
 from gateway.core.status import Status
-from gateway.core.times import VIETNAM
+from gateway.core.times import VIETNAM, shown_date
 from tests.factories import registration
 
 
@@ -193,8 +193,8 @@ def test_date_notices_are_deduplicated_per_appointment() -> None:
 
 
 def test_dates_are_written_dd_mm_yyyy_in_vietnam() -> None:
-    assert format_date(datetime(2024, 4, 25, 18, 30, tzinfo=UTC)) == "26/04/2024"
-    assert format_date(vn(17, 0, day=26)) == "26/04/2024"
+    assert shown_date(datetime(2024, 4, 25, 18, 30, tzinfo=UTC)) == "26/04/2024"
+    assert shown_date(vn(17, 0, day=26)) == "26/04/2024"
 
 
 def dossier(status: Status = Status.RECEIVED, holder: str | None = None) -> Dossier:
@@ -282,3 +282,33 @@ def test_scans_at_any_times_send_each_date_notice_at_most_once_and_leave_nothing
         assert after.next_at is None or after.next_at > now
         if now > DUE:
             assert (DateNotice.OVERDUE in sent) == apology
+
+
+S = Status
+DEFAULT_NOTIFYING = notifying_statuses("2,3,5,6,8,9")
+
+
+@pytest.mark.parametrize(
+    ("current", "reached", "announced", "expected"),
+    [
+        (S.RECEIVED, [S.RECEIVED], [], S.RECEIVED),
+        (S.RECEIVED, [S.RECEIVED], ["2"], None),
+        (S.DONE, [S.RECEIVED, S.PROCESSING, S.DONE], ["2"], S.DONE),
+        (S.DONE, [S.RECEIVED, S.DONE], [], S.DONE),  # the latest state, not the reception
+        # Moved on to a status nobody hears about: the reception, with the lookup code.
+        (S.PROCESSING, [S.RECEIVED, S.PROCESSING], [], S.RECEIVED),
+        (S.PROCESSING, [S.RECEIVED, S.PROCESSING], ["2", "overdue@1"], None),
+        (S.PROCESSING, [S.PROCESSING], [], None),  # registered at 4: never "received"
+        (S.WITHDRAWN, [S.RECEIVED, S.WITHDRAWN], [], None),  # settled: nothing to announce
+        (S.RETURNED, [S.RECEIVED, S.DONE, S.RETURNED], [], None),
+    ],
+)
+def test_a_notice_announces_the_latest_state_or_a_reception_that_was_moved_past(
+    current: Status, reached: list[Status], announced: list[str], expected: Status | None
+) -> None:
+    assert status_to_announce(current, DEFAULT_NOTIFYING, reached, announced) is expected
+
+
+def test_a_reception_is_not_announced_where_receptions_do_not_notify() -> None:
+    only_results = notifying_statuses("9")
+    assert status_to_announce(S.PROCESSING, only_results, [S.RECEIVED, S.PROCESSING], []) is None
