@@ -88,7 +88,9 @@ class Pool:
     def received(self, modem: str, sender: str) -> list[Inbound]:
         inbox = Inbox(self.client)
         found = []
-        for job_id in self.queue.job_ids:
+        # Each job id once: a message not answered within 30 s is handed over again (nobody
+        # answers here), which queues its one job id a second time.
+        for job_id in dict.fromkeys(self.queue.job_ids):
             job = self.queue.fetch_job(job_id)
             message = inbox.get(job.args[0]) if job is not None else None
             if message is not None and message.modem == modem and message.sender == sender:
