@@ -231,6 +231,8 @@ def settings_problems(
         )
     if r.conf and not host.exists(r.conf):
         error("redis", "conf", f"{r.conf}: no such file")
+    if "/" in r.server and not host.exists(r.server):
+        error("redis", "server", f"{r.server}: no such file")
     bad = bind_problem(gw.bind)
     if bad:
         error("gateway", "bind", bad)

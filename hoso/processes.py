@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import signal
 import sys
 from pathlib import Path
 
@@ -40,20 +39,8 @@ def add_gateway(sub: Subcommands) -> None:
 def _cmd_redis(_: argparse.Namespace) -> int:
     from hoso.redis_server import embedded
 
-    def _interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM (kill, systemd, a terminal closed): as Ctrl-C
-
-    settings = configured()
-    server = embedded(settings.redis)
-    signal.signal(signal.SIGTERM, _interrupt)
-    server.start()
-    print(f"redis: {server.url}", flush=True)
-    try:
-        assert server.process is not None
-        return server.process.wait()
-    except KeyboardInterrupt:
-        server.stop()  # the child too, never left running behind us
-        return 0
+    server = embedded(configured().redis)
+    return server.serve(ready=lambda s: print(f"redis: {s.url}", flush=True))
 
 
 def add_redis(sub: Subcommands) -> None:

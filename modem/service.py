@@ -240,6 +240,7 @@ class ModemService:
                 self.hand_over_pending()
                 self.reconcile()
                 self.release_orphans()
+                self.registry.service_round(self.instance, self.owners, time.time())
             except redis.RedisError as exc:
                 log.warning("modem.service_redis error=%s", exc)
             except Exception as exc:  # the daemon's one broad catch

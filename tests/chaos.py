@@ -57,6 +57,7 @@ from gateway.store.queues import ALL_QUEUES, INBOUND_QUEUE
 from hoso.redis_server import SHIPPED_CONF, RedisServer
 from modem.emulator.control import Connection
 from modem.emulator.ledger import read_ledger
+from tests.conftest import REDIS_SERVER
 from tests.signing import DistinctSeconds, HttpClient, Signer
 
 KINDS = ("gateway-master", "gateway-worker", "rq-worker", "job", "modem", "redis")
@@ -150,7 +151,7 @@ class Harness:
         text = conf.read_text(encoding="utf-8")
         assert "appendfsync always" in text, "config/redis.conf"
         assert "replicaof" not in text, "config/redis.conf"
-        self.redis = RedisServer(home / "redis", conf=conf)
+        self.redis = RedisServer(home / "redis", conf=conf, binary=REDIS_SERVER)
         self.sim = home / "sim"
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -706,12 +707,52 @@ def account(harness: Harness, load: Load, times: tuple[float, float, float]) -> 
 
 
 def kill_plan(profile: Profile, rng: random.Random) -> list[tuple[float, str]]:
-    """When (seconds into the load) and what to kill: every kind once, then at random."""
+    """When (seconds into the load) and what to kill: every kind once, in a random order at
+    random times within the first 60% of the load (what `run` does when a kind has no process
+    to kill at its time leaves room to try it again), then kinds at random over the whole load."""
     kinds = list(KINDS)
     rng.shuffle(kinds)
-    kinds = (kinds + [rng.choice(KINDS) for _ in range(profile.kills)])[: profile.kills]
-    times = sorted(rng.uniform(0.05, 0.95) * profile.load_seconds for _ in kinds)
-    return list(zip(times, kinds, strict=True))
+    once = [(rng.uniform(0.05, 0.6) * profile.load_seconds, k) for k in kinds]
+    more = [
+        (rng.uniform(0.05, 0.95) * profile.load_seconds, rng.choice(KINDS))
+        for _ in range(profile.kills - len(KINDS))
+    ]
+    return sorted(once[: profile.kills] + more)
+
+
+def kill_on_plan(
+    harness: Harness,
+    plan: list[tuple[float, str]],
+    began: float,
+    load_running: Callable[[], bool],
+    rng: random.Random,
+    say: Callable[[str], None],
+) -> None:
+    """Kills as planned. A kind of the plan that had no process to kill at its time (gunicorn
+    between two workers, no job running) is owed: tried again before each later kill, and after
+    the last one for as long as the load runs, so that every kind of the plan is killed."""
+    owed: list[str] = []
+
+    def attempt(kind: str) -> None:
+        kill = harness.kill(kind, rng)
+        say(
+            f"chaos: +{time.time() - began:5.1f} s kill {kind}"
+            + (f" pid {kill.pid}, in flight {len(kill.in_flight)}" if kill else ": none found")
+        )
+        if kill is not None and kind in owed:
+            owed.remove(kind)
+        elif kill is None and kind not in owed and kind not in {k.kind for k in harness.kills}:
+            owed.append(kind)
+
+    for at, kind in plan:
+        wait = began + at - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        for again in list(owed):
+            attempt(again)
+        attempt(kind)
+    while owed and load_running():
+        attempt(owed[0])
 
 
 def run(profile: Profile, home: Path, say: Callable[[str], None] = print) -> Account:
@@ -753,15 +794,14 @@ def run(profile: Profile, home: Path, say: Callable[[str], None] = print) -> Acc
         for t in threads:
             t.daemon = True
             t.start()
-        for at, kind in kill_plan(profile, rng):
-            wait = began + at - time.time()
-            if wait > 0:
-                time.sleep(wait)
-            kill = harness.kill(kind, rng)
-            say(
-                f"chaos: +{time.time() - began:5.1f} s kill {kind}"
-                + (f" pid {kill.pid}, in flight {len(kill.in_flight)}" if kill else ": none found")
-            )
+        kill_on_plan(
+            harness,
+            kill_plan(profile, rng),
+            began,
+            lambda: any(t.is_alive() for t in threads),
+            rng,
+            say,
+        )
         for t in threads:
             t.join()
         load_done = time.time()

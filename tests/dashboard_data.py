@@ -1,5 +1,6 @@
 """A dashboard full of realistic data, for tests that render every page: dossiers (one overdue
-with a history and handoffs, one finished, one at risk), outbound SMS (failed, delivered,
+with a history and handoffs, one finished, one at risk, one given a new appointment and then
+asked for a missing paper), outbound SMS (failed, delivered,
 queued), API keys (one revoked), counter stations, modems (up, quarantined, disabled, one only
 reported by its service), an edited template and two accounts."""
 
@@ -40,6 +41,7 @@ class Filled:
     overdue: str  # the code of the overdue dossier
     finished: str
     at_risk: str
+    postponed: str  # given a new appointment, then asked for a missing paper
     failed_sms: str
 
 
@@ -80,6 +82,30 @@ def fill(client: redis.Redis, clock: Clock) -> Filled:
         store.apply(reg.code, moved, "tuphap", later)
         client.zadd(keys.open_by_due(), {reg.code: int(due.timestamp() * 1000)})
         codes.append(reg.code)
+    # Given a new appointment by the department (gia hạn), then waiting for a missing paper.
+    reg = registration(
+        84,
+        received_at=received.isoformat(),
+        due_at=(NOW - timedelta(days=1)).isoformat(),
+        phones=["0901234567"],
+    )
+    store.register(reg, "tuphap", received)
+    later = NOW - timedelta(days=2)
+    postponed = StatusChanged(
+        "e84-1",
+        Status.PROCESSING,
+        later,
+        "tuphap",
+        "Chờ kết quả xác minh",
+        JUSTICE,
+        due_at=NOW + timedelta(days=4),
+    )
+    store.apply(reg.code, postponed, "tuphap", later)
+    missing = StatusChanged(
+        "e84-2", Status.SUPPLEMENT_REQUESTED, later, "tuphap", "Bản sao CCCD", ONE_STOP
+    )
+    store.apply(reg.code, missing, "tuphap", later)
+    codes.append(reg.code)
     outbox = Outbox(client)
     now_ms = int(NOW.timestamp() * 1000)
     failed = outbox.enqueue(
@@ -117,7 +143,7 @@ def fill(client: redis.Redis, clock: Clock) -> Filled:
     registry.change("sim3", enabled=False)
     registry.count_sent("m1", NOW)
     Templates(client).save("reply_help", "Soan HS <ma ho so> gui {office}.", False)
-    return Filled(codes[0], codes[1], codes[2], failed)
+    return Filled(codes[0], codes[1], codes[2], codes[3], failed)
 
 
 def log_in(app: Flask, username: str) -> FlaskClient:
@@ -152,6 +178,7 @@ def every_page(filled: Filled) -> list[str]:
         f"/admin/dossiers/{filled.overdue}",
         f"/admin/dossiers/{filled.finished}",
         f"/admin/dossiers/{filled.at_risk}",
+        f"/admin/dossiers/{filled.postponed}",
         "/admin/overdue",
         "/admin/account",
         "/admin/khong-co-trang-nay",

@@ -9,9 +9,11 @@ import redis
 
 
 def slow_then_mark(seconds: float, marker: str) -> str:
-    """Sleeps, then records that it finished (in the Redis the worker uses)."""
-    time.sleep(seconds)
+    """Records which process runs it (`<marker>:pids`: RQ's work horse), sleeps, then records
+    that it finished (in the Redis the worker uses)."""
     client = redis.Redis.from_url(os.environ["HOSO_REDIS_URL"])
+    client.rpush(f"{marker}:pids", os.getpid())
+    time.sleep(seconds)
     client.incr(marker)
     return "done"
 

@@ -63,6 +63,14 @@ def scheduler(connection: redis.Redis) -> HosoCron:
         result_ttl=3600,
         failure_ttl=7 * 86400,
     )
+    cron.register(  # every tick, the date notices a change or a passing appointment made due
+        notifications.dates,
+        queue_name=NOTIFY_QUEUE,
+        interval=TICK_SECONDS,
+        job_timeout=120,
+        result_ttl=60,
+        failure_ttl=7 * 86400,
+    )
     return cron
 
 

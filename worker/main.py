@@ -25,6 +25,10 @@ from worker.context import configure
 log = logging.getLogger(__name__)
 
 MAINTENANCE_SECONDS = 30  # how often a worker looks for jobs abandoned by a dead worker
+# RQ looks for them only between two waits for a job, and an idle worker waits worker_ttl - 15 s
+# (RQ's default: 405 s): the wait is cut to the maintenance interval. An abandoned job is then run
+# again within its heartbeat's expiry (60 s + MONITORING_SECONDS) and one MAINTENANCE_SECONDS.
+WORKER_TTL = MAINTENANCE_SECONDS + 15
 MONITORING_SECONDS = 10  # a running job's heartbeat
 RESTART_SECONDS = 2.0  # pause before a worker that lost Redis starts again
 
@@ -59,6 +63,7 @@ def main(settings: Settings, burst: bool = False) -> int:
             connection=connection,
             name=f"hoso-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}",
             maintenance_interval=MAINTENANCE_SECONDS,
+            worker_ttl=WORKER_TTL,
             job_monitoring_interval=MONITORING_SECONDS,
         )
         log.info(

@@ -75,3 +75,16 @@ def release(n: Notifier, deadline: float, now: Callable[[], float] = time.monoto
 def scan() -> dict[str, int]:
     """Sends the due-date warnings, postponement notices and overdue apologies that are due."""
     return {"sent": notifier().scan_due_dates()}
+
+
+# Dossiers whose date notices `dates` looks at, at most, the earliest due first. A change asks for
+# a look at once (a new appointment, a dossier registered late), so the department's new date or
+# the apology follows within seconds, like a status notice, instead of waiting for the next scan;
+# the scan every few minutes takes whatever was left (after quiet hours, many).
+DATE_LOOKS = 100
+
+
+def dates() -> dict[str, int]:
+    """Sends the date notices (warning, new appointment, apology) of the first dossiers due for
+    a look; run every tick."""
+    return {"sent": notifier().scan_due_dates(limit=DATE_LOOKS)}

@@ -11,12 +11,13 @@ the middle:
    (pushed to quiet_end in quiet hours unless its template is urgent), and asks for a look at its
    date notices. An entry read by a consumer that died before recording it is taken over.
 2. `release_due` leases the due notices, reloads each dossier (the latest state is what is sent),
-   drops the notice if the status does not notify or was announced before, holds it till
-   quiet_end if its template is not urgent, and otherwise enqueues one SMS per phone that has not
-   opted out, each with a dedupe key `notice:{code}:{status}:{phone}`. Only then the status is
-   marked announced and the pending notice removed (unless a change came meanwhile). A crash
-   after some enqueues repeats them, which the outbox answers with the SMS already queued: no
-   notice is lost and none is sent twice.
+   drops the notice if the status does not notify or was announced before (but a reception moved
+   on within the window is still announced: `status_to_announce`), holds it till quiet_end if
+   its template is not urgent, and otherwise enqueues one SMS per phone that has not opted out,
+   each with a dedupe key `notice:{code}:{status}:{phone}`. Only then the status is marked
+   announced and the pending notice removed (unless a change came meanwhile). A crash after some
+   enqueues repeats them, which the outbox answers with the SMS already queued: no notice is lost
+   and none is sent twice.
 3. `scan_due_dates` looks at the dossiers whose date notices are due, reloads each with its
    history, and sends what the core's `plan_date_notices` calls for - the warning, the
    department's new date, the overdue apology - once per appointment (dedupe keys
@@ -59,6 +60,7 @@ from gateway.core.notify import (
     plan_date_notices,
     release_time,
     sent_for,
+    status_to_announce,
     template_for,
     template_values,
 )
@@ -168,25 +170,32 @@ class Notifier:
         except UnknownDossier:
             self._notices.finish(code, seq, "drop", now_ms)
             return 0
-        if d.status not in self._statuses:
+        status = status_to_announce(
+            d.status,
+            self._statuses,
+            reached=(
+                Status(int(e["status"]))
+                for e in history
+                if e.get("status") is not None and e.get("current", True)
+            ),
+            announced=self._notices.announcements(code),
+        )
+        if status is None:
             self._notices.finish(code, seq, "drop", now_ms)
             return 0
-        announced = str(int(d.status))
-        if self._notices.announced(code, announced):
-            self._notices.finish(code, seq, "drop", now_ms)
-            return 0
-        template = self._template_of(d.status)
+        announced = str(int(status))
+        template = self._template_of(status)
         if not template.urgent and in_quiet_hours(now, *self._quiet):
             later = release_time(now, *self._quiet)
             self._notices.finish(code, seq, "later", now_ms, later_ms=_ms(later))
             return 0
-        values = self._values(d, note=note_of_status(history, d.status))
+        values = self._values(d, note=note_of_status(history, status))
         sent = self._send(
             d,
             template,
             values,
             enqueue_ms,
-            lambda phone: notice_dedupe(code, d.status, phone),
+            lambda phone: notice_dedupe(code, status, phone),
         )
         self._notices.finish(code, seq, "done", now_ms, announced=announced)
         log.info("notice.released code=%s status=%s sms=%s", code, announced, sent)

@@ -96,6 +96,31 @@ def template_for(status: Status) -> str | None:
     return TEMPLATE_OF_STATUS.get(status)
 
 
+def status_to_announce(
+    current: Status,
+    notifying: frozenset[Status],
+    reached: Iterable[Status],
+    announced: Iterable[str],
+) -> Status | None:
+    """The status a dossier's pending notice announces, or None: its current status when that
+    notifies and was not announced yet (the latest state, whatever came within the window).
+
+    One exception: the reception's notice is the SMS that tells the citizen the lookup code. A
+    dossier registered (2) and moved on within the window to a status that does not notify
+    (typically 4, processing) would swallow it, and the citizen would never get the code by
+    SMS. So while the dossier is still open, and its reception was reached, notifies and was not
+    announced, the reception is announced instead of nothing. `announced`: the statuses
+    announced before (as `keys.notified` records them, "2", "5"...; other fields are ignored).
+    """
+    done = set(announced)
+    if current in notifying:
+        return None if str(int(current)) in done else current
+    first = Status.RECEIVED
+    if current in SETTLED or first not in notifying or str(int(first)) in done:
+        return None
+    return first if first in set(reached) else None
+
+
 def check_templates(templates: Mapping[str, Template], statuses: Iterable[Status]) -> None:
     """Every template the notifier may need exists."""
     needed = {TEMPLATE_OF_STATUS[s] for s in statuses} | set(TEMPLATE_OF_DATE_NOTICE.values())

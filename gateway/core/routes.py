@@ -58,7 +58,7 @@ MODEMS = Route(RouteKind.MODEMS)
 
 DEFAULT_ROUTES: Mapping[MessageKind, tuple[Route, ...]] = {
     MessageKind.REPLY: (ORIGIN, MODEMS),
-    MessageKind.NOTIFICATION: (MODEMS,),
+    MessageKind.NOTIFICATION: (ORIGIN, MODEMS),  # origin: the modem the citizen last wrote to, if known
 }
 
 KIND_LABELS = {MessageKind.REPLY: "Trả lời tin nhắn", MessageKind.NOTIFICATION: "Thông báo"}

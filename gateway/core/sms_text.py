@@ -349,6 +349,33 @@ DEFAULT_TEMPLATES: dict[str, Template] = dict(
 )
 
 
+# What each template is for, as the dashboard names it beside an SMS sent with it or beside the
+# template itself (an administrator reads these, not the templates' names).
+PURPOSES: dict[str, str] = {
+    "reply_status": "tình trạng hồ sơ",
+    "reply_status_missing": "tình trạng hồ sơ và giấy tờ cần bổ sung",
+    "reply_ready": "kết quả đã có, nơi nhận",
+    "reply_status_closed": "hồ sơ đã kết thúc",
+    "reply_unknown": "không tra cứu được (mã không có, hoặc cần mã bí mật)",
+    "reply_bad_code": "mã hồ sơ gõ sai",
+    "reply_list_mine": "các hồ sơ của số điện thoại",
+    "reply_list_empty": "số điện thoại không có hồ sơ đang chờ",
+    "reply_help": "hướng dẫn cú pháp",
+    "reply_opted_out": "xác nhận ngừng nhận tin",
+    "reply_opted_in": "xác nhận nhận tin lại",
+    "reply_rate_limited": "nhắn quá nhiều trong một giờ",
+    "notify_received": "đã tiếp nhận hồ sơ, mã tra cứu",
+    "notify_supplement_requested": "yêu cầu bổ sung giấy tờ",
+    "notify_fees_due": "yêu cầu nộp phí, lệ phí",
+    "notify_result_ready": "đã có kết quả",
+    "notify_refused": "không được tiếp nhận",
+    "notify_stopped": "dừng xử lý",
+    "notify_due_soon": "nhắc ngày hẹn trả",
+    "notify_overdue_apology": "xin lỗi vì quá hạn",
+    "notify_rescheduled": "hẹn lại ngày trả",
+}
+
+
 def sample_values(office: str, hotline: str) -> dict[str, str]:
     """What a template preview fills the placeholders with (the dashboard and `hoso templates
     preview`): realistic values, and the office's own name and hotline."""

@@ -22,6 +22,7 @@ from gateway.core.modem_changes import (
 from gateway.core.sms_text import (
     DEFAULT_TEMPLATES,
     PLACEHOLDERS,
+    PURPOSES,
     TemplateError,
 )
 from gateway.http import admin_auth as auth
@@ -76,7 +77,7 @@ FIELD_PROBLEMS = {
 }
 
 
-auth.install_pages(bp, state_labels=STATE_LABELS)
+auth.install_pages(bp, state_labels=STATE_LABELS, purposes=PURPOSES)
 
 
 # -- the modem pool --------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from gateway.core.stations import InvalidStation, Station
 from gateway.core.status import Status
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
-from gateway.http.problems import Problem
+from gateway.http.problems import Problem, quoted
 from gateway.store.credentials import InvalidKeyRequest
 from gateway.store.users import Role
 
@@ -87,7 +87,7 @@ def create_key(kind: Any, owner: Any) -> dict[str, str]:
 
 def revoke_key(key_id: str) -> None:
     if not services().keyring.revoke(key_id, _now()):
-        raise Problem(404, "unknown-key", "No such key", f"No API key {key_id!r}.")
+        raise Problem(404, "unknown-key", "No such key", f"No API key {quoted(key_id)}.")
     log.info("admin.key_revoked user=%s key=%s", auth.user().username, key_id)
 
 

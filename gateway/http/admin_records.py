@@ -6,10 +6,11 @@
   dossier (every SMS, newest first); a search by state alone reads the newest `MESSAGE_WINDOW`
   SMS by id (`SmsRecords.newest_ids`).
 - Dossiers: search by sloppy full or short code (`DossierStore.find`) or phone; one dossier's
-  status, history and handoff record (only a code `find` resolves is ever read: a typed path
-  never becomes part of a Redis key name); every open dossier past its appointment, whatever SMS
-  went out about it, from the index of open dossiers by appointment (`DossierStore.open_by_due`,
-  which the charts read too), each reloaded and kept only while it is overdue and not finished.
+  status, appointments (the registration's, then each new one a department set), history and
+  handoff record (only a code `find` resolves is ever read: a typed path never becomes part of a
+  Redis key name); every open dossier past its appointment, whatever SMS went out about it, from
+  the index of open dossiers by appointment (`DossierStore.open_by_due`, which the charts read
+  too), each reloaded and kept only while it is overdue and not finished.
 - Pages show times with the `when` filter (Vietnam's time, dd/mm/yyyy HH:MM) and statuses with
   their Vietnamese labels; the JSON API keeps ISO 8601 times (with the +07:00 offset).
 Everyone logged in reads; only the role "admin" resends (see `admin_auth`).
@@ -23,6 +24,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gateway.core.sms_text import PURPOSES
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.dossier_rows import (
@@ -55,7 +57,9 @@ RESEND_REFUSED = {
 }
 
 
-auth.install_pages(bp, sms_state_labels=SMS_STATE_LABELS, kind_labels=KIND_LABELS)
+auth.install_pages(
+    bp, sms_state_labels=SMS_STATE_LABELS, kind_labels=KIND_LABELS, purposes=PURPOSES
+)
 
 
 def _not_found(what: str) -> ResponseReturnValue:

@@ -1,7 +1,8 @@
 """Dossiers as the dashboard shows them: a summary per dossier (phones masked), one dossier's
-history and handoff record, and every open dossier past its appointment, whatever SMS went out
-about it (`DossierStore.open_by_due`, each reloaded and kept only while it is overdue and not
-finished). Times are ISO 8601 with Vietnam's offset; pages format them with the `when` filter.
+appointments, history and handoff record, and every open dossier past its appointment, whatever
+SMS went out about it (`DossierStore.open_by_due`, each reloaded and kept only while it is overdue
+and not finished). Times are ISO 8601 with Vietnam's offset; pages format them with the `when`
+filter.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gateway.core.appointments import appointments
 from gateway.core.handoffs import handoffs
 from gateway.core.phones import mask_phone
 from gateway.core.status import Status
 from gateway.core.times import format_time
+from gateway.http.answers import appointment_ref
 from gateway.http.context import services
 from gateway.http.message_rows import MAX_ROWS, phone_or_none
 from gateway.store.errors import UnknownDossier
@@ -103,6 +106,7 @@ def dossier_detail(code: str) -> dict[str, Any] | None:
         }
         for h in handoffs(history, allowed)
     ]
+    summary["appointments"] = [appointment_ref(a) for a in appointments(history, d.due_at)]
     summary["version"] = d.version
     summary["applicant_name"] = d.applicant_name
     return summary

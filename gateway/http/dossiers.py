@@ -7,14 +7,14 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request, url_for
 
-from gateway.core.appointments import Appointment, appointments
+from gateway.core.appointments import appointments
 from gateway.core.codes import CODE_PATTERN
 from gateway.core.dossier import Dossier
 from gateway.core.events import parse_status_changed
 from gateway.core.handoffs import Handoff, handoffs
 from gateway.core.status import Status
 from gateway.core.times import format_time, refuse_future_time
-from gateway.http.answers import json_answer, now, status_ref
+from gateway.http.answers import appointment_ref, json_answer, now, status_ref
 from gateway.http.bodies import json_body, json_request
 from gateway.http.context import services
 from gateway.http.idempotent import idempotent
@@ -122,18 +122,6 @@ def _recorded(r: Recorded) -> dict[str, Any]:
     return answer
 
 
-def _appointment(a: Appointment) -> dict[str, Any]:
-    return {
-        "due_at": format_time(a.due_at),
-        "set_at": format_time(a.set_at),
-        "event_id": a.event_id,
-        "source": a.source,
-        "reason": a.reason,
-        "recorded_at": a.recorded_at,
-        "current": a.current,
-    }
-
-
 def _dossier(d: Dossier, history: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     return {
         "code": d.code,
@@ -150,7 +138,7 @@ def _dossier(d: Dossier, history: list[dict[str, Any]], now: datetime) -> dict[s
         "holder": d.holder,
         "version": d.version,
         "updated_at": format_time(d.updated_at),
-        "appointments": [_appointment(a) for a in appointments(history, d.due_at)],
+        "appointments": [appointment_ref(a) for a in appointments(history, d.due_at)],
         "history": [_history_entry(e) for e in history],
     }
 

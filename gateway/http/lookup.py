@@ -1,5 +1,10 @@
 """The citizen lookup page "Tra cứu hồ sơ" (`/`): a dossier's progress, in plain Vietnamese.
 
+The result shows the appointment in force (ngày hẹn trả) and each new one the department set
+(hẹn lại, with its reason); past it, not finished, an apology with whom to ask (the hotline, else
+the office), never a date nobody set. Times go through `gateway.core.times.shown_time` /
+`shown_date` like every screen's.
+
 `GET /` shows the form (the receipt's QR code links to `/?ma=<short code>`, which fills the code
 in). `POST /` looks the dossier up. The code may be typed sloppily or be the short code, or be read
 from a photo of the receipt: a few lines of JavaScript send the photo to `/api/v1/decode` and fill
@@ -31,6 +36,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from gateway.core.appointments import appointments
 from gateway.core.codes import SECRET_LENGTH, looks_like_code, normalise_secret
 from gateway.core.dossier import Dossier
 from gateway.core.replies import DEFAULT_DESK, entitled, status_since
@@ -65,6 +71,16 @@ DECOY_SECRET = "z" * SECRET_LENGTH
 NOTE_STATUSES = frozenset(
     {Status.SUPPLEMENT_REQUESTED, Status.FEES_DUE}
 )  # what the citizen must do
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A new appointment the department set (gia hạn, hẹn lại), as the page tells it."""
+
+    at: str  # when it was set: dd/mm/yyyy HH:MM, Vietnam time
+    before: str  # the appointment it replaced: dd/mm/yyyy
+    after: str  # the new one
+    reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +191,11 @@ def _over_limit() -> int | None:
 
 def _page() -> dict[str, Any]:
     settings = services().settings
-    return {"sms_number": settings.sms.number, "hotline": settings.sms.hotline}
+    return {
+        "sms_number": settings.sms.number,
+        "hotline": settings.sms.hotline,
+        "office": settings.sms.office,
+    }
 
 
 def _details(d: Dossier, history: list[dict[str, Any]]) -> dict[str, Any]:
@@ -186,11 +206,22 @@ def _details(d: Dossier, history: list[dict[str, Any]]) -> dict[str, Any]:
         "received": shown_time(d.received_at),
         "due": shown_date(d.due_at),
         "overdue": d.is_overdue(now),
+        "changes": appointment_changes(history, d),
         "steps": timeline(history),
         "ready_since": shown_time(status_since(history, d.status) or d.updated_at),
         "pickup_desk": d.holder or DEFAULT_DESK,
         "ready": d.status is Status.DONE,
     }
+
+
+def appointment_changes(history: list[dict[str, Any]], d: Dossier) -> list[Change]:
+    """Each new appointment the department set that took effect, oldest first: the appointment
+    shown is the one in force, and these say how it came to be."""
+    return [
+        Change(shown_time(a.set_at), shown_date(a.replaced), shown_date(a.due_at), a.reason)
+        for a in appointments(history, d.due_at)
+        if a.replaced is not None
+    ]
 
 
 def timeline(history: list[dict[str, Any]]) -> list[Step]:

@@ -71,7 +71,9 @@ TABLE: list[tuple[type[Exception], int, str, str]] = [
 _SHOWN = 60  # characters of a value sent quoted back at most
 
 
-def _quoted(value: object) -> str:
+def quoted(value: object) -> str:
+    """A value sent, quoted back in a detail as JSON writes a string (never Python's repr),
+    cut to a few dozen characters."""
     text = json.dumps(value if isinstance(value, str) else str(value), ensure_ascii=False)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
@@ -79,10 +81,10 @@ def _quoted(value: object) -> str:
 # error class -> its detail; the core's own messages quote values with repr().
 _DETAILS: dict[type[Exception], Callable[[Any], str]] = {
     UnknownDossier: lambda e: "No such dossier.",
-    InvalidCode: lambda e: f"Not a dossier code: {_quoted(e.text)}.",
+    InvalidCode: lambda e: f"Not a dossier code: {quoted(e.text)}.",
     InvalidPhone: lambda e: "Not a phone number.",  # not echoed: it may be someone's number
     InvalidTime: lambda e: f"{e.field}: not an ISO 8601 time with an offset.",
-    EventConflict: lambda e: f"Event id {_quoted(e.event_id)} was used for another event.",
+    EventConflict: lambda e: f"Event id {quoted(e.event_id)} was used for another event.",
 }
 _REPR = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>")
 

@@ -8,7 +8,7 @@ from typing import Any
 from gateway.core.sms_preview import preview as sms_preview
 from gateway.core.sms_text import DEFAULT_TEMPLATES, Template, TemplateError, sample_values
 from gateway.http.context import services
-from gateway.http.problems import Problem
+from gateway.http.problems import Problem, quoted
 from gateway.store.templates import Templates
 
 
@@ -18,7 +18,9 @@ def templates() -> Templates:
 
 def template_or_404(name: str) -> Template:
     if name not in DEFAULT_TEMPLATES:
-        raise Problem(404, "unknown-template", "No such template", f"No SMS template {name!r}.")
+        raise Problem(
+            404, "unknown-template", "No such template", f"No SMS template {quoted(name)}."
+        )
     return templates().get(name)
 
 

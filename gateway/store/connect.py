@@ -5,9 +5,9 @@ A Sentinel client asks the Sentinels for the master each time it opens a connect
 failover the next connection goes to the new master; a command in flight when the master dies
 fails with `redis.ConnectionError`, which every process already treats as "Redis is down for a
 moment" (the gateway answers 503, daemons retry). A connection still open to a master that came
-back as a replica gets READONLY errors; `_MasterConnection` turns those into a ConnectionError and
-drops the connection, also when the write happened inside a Lua script (redis-py itself only
-recognises the plain READONLY reply, not the one wrapped in a script error).
+back as a replica gets READONLY errors, which become a ConnectionError that drops the connection:
+redis-py does that for the plain READONLY reply (what Redis 7 and Valkey answer, also to a Lua
+script that writes), `_MasterConnection` for the one Redis 6 wraps in a script's error.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ HEALTH_CHECK_SECONDS = 30
 
 class _MasterConnection(SentinelManagedConnection):
     """A connection to the master Sentinel names; READONLY (the server is a replica now) is a
-    lost connection, also when it comes wrapped in the error of a Lua script."""
+    lost connection, also when it comes wrapped in the error of a Lua script (Redis 6)."""
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         try:

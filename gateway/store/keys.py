@@ -182,6 +182,11 @@ def modem_ids() -> str:
     return f"{PREFIX}:modems:ids"
 
 
+def modem_service(instance: str) -> str:
+    """Hash with a TTL: a running modem service's heartbeat (its rounds, the modems it drives)."""
+    return f"{PREFIX}:modem-service:{instance}"
+
+
 def modem_health(modem: str) -> str:
     """Hash with a TTL: the latest health a modem's owner published."""
     return f"{PREFIX}:modem:{modem}:health"

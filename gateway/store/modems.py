@@ -146,6 +146,20 @@ class ModemRegistry:
 
     # -- health ---------------------------------------------------------------------------
 
+    def service_round(self, instance: str, modems: Iterable[str], at: float) -> int:
+        """A modem service finished a round of its loop at `at` (unix time): its heartbeat (gone
+        HEALTH_TTL_SECONDS after its last round) says how many rounds it made and which modems
+        it drives."""
+        name = keys.modem_service(instance)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hincrby(name, "rounds", 1)
+        pipe.hset(name, mapping={"at": f"{at:.3f}", "modems": ",".join(sorted(modems))})
+        pipe.expire(name, HEALTH_TTL_SECONDS)
+        return int(pipe.execute()[0])
+
+    def service(self, instance: str) -> dict[str, str]:
+        return cast(dict[str, str], self._redis.hgetall(keys.modem_service(instance)))
+
     def publish_health(self, modem: str, fields: dict[str, Any]) -> None:
         flat = {k: "" if v is None else str(v) for k, v in fields.items()}
         pipe = self._redis.pipeline(transaction=True)

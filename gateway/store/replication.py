@@ -13,6 +13,10 @@ pooled client may send each command on another connection. So `confirm` sends, o
 connection and in one round trip, a PUBLISH (replicated, stored nowhere) and then the WAIT: the
 PUBLISH comes after every write this process has already seen answered, and so does its offset.
 That holds for any kind of write (scripts, MULTI/EXEC, single commands) and on any Redis version.
+
+A replica still receiving its full copy of the data confirms nothing: config/redis.conf has the
+master send that copy at once (`repl-diskless-sync-delay 0`; Redis 7 and Valkey otherwise wait
+5 s, and every change of those 5 s was refused).
 """
 
 from __future__ import annotations

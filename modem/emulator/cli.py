@@ -9,10 +9,12 @@ import signal
 import sys
 import threading
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
 from config.logs import configure_logging
+from gateway.core.times import shown_time
 from modem.emulator.bank import LEDGER_FILE, Bank
 from modem.emulator.control import FAULTS, ControlError, request
 from modem.emulator.ledger import read_ledger
@@ -120,8 +122,9 @@ def _sent(args: argparse.Namespace) -> int:
     for r in records:
         if args.json:
             print(json.dumps(asdict(r), ensure_ascii=False))
-        else:
-            print(f"{r.time} {r.modem} {r.to} [{r.parts}] {r.text}")
+        else:  # for a person: the local time as Vietnamese offices write it
+            when = shown_time(datetime.fromisoformat(r.time))
+            print(f"{when} {r.modem} {r.to} [{r.parts}] {r.text}")
     return 0
 
 

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from hoso.redis_server import RedisServer
+from tests.conftest import REDIS_SERVER
 from tests.signing import DistinctSeconds, HttpClient, Signer
 
 
@@ -68,7 +69,7 @@ def wait_until_healthy(base: str, process: subprocess.Popen[bytes], timeout: flo
 def running_gateway(home: Path, **settings: str) -> Iterator[Gateway]:
     """A `hoso gateway` process (2 workers) on its own Redis; `settings` are extra
     HOSO_<SECTION>_<KEY> variables, e.g. HOSO_ADMIN_REFRESH_SECONDS="1"."""
-    server = RedisServer(home / "redis").start()
+    server = RedisServer(home / "redis", binary=REDIS_SERVER).start()
     port = free_port()
     env = (
         dict(os.environ)
@@ -76,6 +77,7 @@ def running_gateway(home: Path, **settings: str) -> Iterator[Gateway]:
             "HOSO_REDIS_URL": server.url,
             "HOSO_SECURITY_MASTER_KEY_FILE": str(home / "master.key"),
             "HOSO_GATEWAY_RATE_PER_MINUTE": "100000",
+            "HOSO_GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",  # printed on receipts
             "HOSO_CONFIG": str(home / "none.toml"),
         }
         | settings

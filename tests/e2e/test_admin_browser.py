@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from config.settings import Settings
 from gateway.core.messages import Priority
@@ -26,11 +25,11 @@ from gateway.store.outbox import Outbox
 from gateway.store.users import AdminUsers
 from modem.emulator.bank import Bank
 from modem.service import ModemService
-from tests.e2e.browser import ARGS, ARTIFACTS, CHROMIUM, needs_chromium
+from tests.e2e.browser import DESKTOP, chromium_page, needs_chromium
+from tests.e2e.browser import shoot as browser_shoot
 from tests.e2e.conftest import Gateway, running_gateway
 from tests.integration.test_modem_service import HIGH_CAPS, eventually, quick_device
 
-DESKTOP: ViewportSize = {"width": 1366, "height": 900}
 USER = "quantri"
 PASSWORD = "mat-khau-rat-dai-2024"
 CODE = "000.00.20.H57-240423-0001"  # the preview's sample dossier code
@@ -39,10 +38,7 @@ pytestmark = needs_chromium
 
 
 def shoot(page: Page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"admin-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+    return browser_shoot(page, f"admin-{name}")
 
 
 def create_admin(gateway: Gateway) -> None:
@@ -63,20 +59,8 @@ def create_admin(gateway: Gateway) -> None:
 
 @pytest.fixture
 def desktop() -> Iterator[Page]:
-    with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        context = pw.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            viewport=DESKTOP,
-            locale="vi-VN",
-        )
-        try:
-            context.set_default_timeout(15_000)
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
+    with chromium_page(DESKTOP) as page:
+        yield page
 
 
 @pytest.fixture
@@ -134,7 +118,7 @@ def test_an_admin_disables_a_modem_and_previews_a_template(
     # The pool: both modems up.
     m1 = page.locator('tr[data-modem="m1"]')
     m2 = page.locator('tr[data-modem="m2"]')
-    expect(page.locator("table.modems tbody tr")).to_have_count(2)
+    expect(page.locator("table.modems tbody tr[data-modem]")).to_have_count(2)
     for row in (m1, m2):
         expect(row).to_have_class("state-up")
         expect(row.locator(".badge")).to_have_text("Hoạt động")

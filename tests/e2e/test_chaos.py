@@ -15,6 +15,7 @@ import pytest
 from tests.chaos import KINDS, Profile, run, seed_for_run
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_kill_9_of_every_process_loses_nothing_leaves_nothing_stuck_and_explains_duplicates(
     tmp_path: Path,

@@ -22,6 +22,7 @@ from gateway.core.messages import Priority, SmsState
 from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
 from hoso.redis_server import RedisServer
+from tests.conftest import REDIS_SERVER
 
 MODEMS = 2
 
@@ -39,7 +40,7 @@ def processes(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[tuple[RedisServer, Path, dict[str, str]]]:
     """With status reports an unknown fate is settled by the report; without, by one resend."""
-    server = RedisServer(tmp_path / "redis").start()
+    server = RedisServer(tmp_path / "redis", binary=REDIS_SERVER).start()
     sim = tmp_path / "sim"
     env = dict(os.environ) | {
         "HOSO_REDIS_URL": server.url,

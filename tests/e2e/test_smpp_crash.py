@@ -18,6 +18,7 @@ from gateway.core.messages import Priority, SmsState
 from gateway.store.links import LinkRegistry
 from gateway.store.outbox import Outbox
 from hoso.redis_server import RedisServer
+from tests.conftest import REDIS_SERVER
 from tests.smsc.harness import Smsc, submits
 
 COUNT = 1000
@@ -76,7 +77,7 @@ def wait_for(check: collections.abc.Callable[[], bool], timeout: float, what: st
 def test_kill_9_during_a_thousand_submits_loses_nothing_and_duplicates_at_most_the_window(
     tmp_path: Path,
 ) -> None:
-    server = RedisServer(tmp_path / "redis").start()
+    server = RedisServer(tmp_path / "redis", binary=REDIS_SERVER).start()
     smsc = Smsc(tmp_path / "smsc", {"hoso": "s3cret"}).start()
     first = second = None
     try:

@@ -4,17 +4,8 @@ each scan did."""
 
 from __future__ import annotations
 
-import io
-import json
-import queue
-import subprocess
-import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import zxingcpp
-from PIL import Image
 
 from gateway.core.codes import short_code
 from gateway.core.times import shown_time
@@ -22,76 +13,9 @@ from gateway.core.tracking import tracking_url
 from gateway.receipts import qr
 from scanner.spool import Spool
 from tests.e2e.conftest import Gateway, free_port
+from tests.e2e.station import StationProcess, barcodes, receipt_png, station_env
 from tests.factories import registration_body
 from tests.signing import HttpClient
-
-WAIT = 60.0  # seconds a line may take on a loaded machine before the test gives up
-
-
-class StationProcess:
-    """`hoso scanner` on stdin; its lines are read as they come."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log.open("ab")  # the station's own log, for when a line is not the one expected
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hoso.cli", "scanner"],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            encoding="utf-8",
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def line(self) -> str:
-        line = self.lines.get(timeout=WAIT)
-        assert line is not None, "the station stopped"
-        return line
-
-    def scan(self, text: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(text + "\n")
-        self.process.stdin.flush()
-
-    def stop(self) -> None:
-        """End of input: the station finishes and exits."""
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.terminate()
-            self.process.wait(15)
-        self.reader.join(15)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-        self.log.close()
-
-
-def station_env(gateway: Gateway, station_id: str, spool: Path, **more: str) -> dict[str, str]:
-    made = gateway.hoso("keys", "create", "--station", station_id, "--json")
-    assert made.returncode == 0, made.stderr
-    key = json.loads(made.stdout)
-    return gateway.env | {
-        "HOSO_STATION_ID": station_id,
-        "HOSO_STATION_KEY_ID": key["key_id"],
-        "HOSO_STATION_SECRET": key["secret"],
-        "HOSO_STATION_GATEWAY_URL": gateway.base,
-        "HOSO_STATION_SOURCE": "stdin",
-        "HOSO_STATION_SPOOL_PATH": str(spool),
-        "HOSO_STATION_BELL": "false",
-        "HOSO_STATION_HTTP_TIMEOUT": "60",  # a loaded machine answers late, not never
-        **more,
-    }
 
 
 def test_scans_at_a_station_reach_the_handoff_record(gateway: Gateway, tmp_path: Path) -> None:
@@ -135,16 +59,6 @@ def test_scans_at_a_station_reach_the_handoff_record(gateway: Gateway, tmp_path:
 # -- the clerk's seat ------------------------------------------------------------------------------
 
 
-def barcodes(png: bytes) -> dict[str, str]:
-    """What a scanner reads off a printed receipt: the text of each barcode, by format."""
-    image = Image.open(io.BytesIO(png)).convert("L")
-    formats = zxingcpp.BarcodeFormats(
-        [zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCodeModel2]
-    )
-    found = zxingcpp.read_barcodes(image, formats=formats)
-    return {"QR" if "QR" in b.format.name else b.format.name: str(b.text) for b in found}
-
-
 def register(tuphap: HttpClient, n: int, received: datetime) -> dict[str, str]:
     body = registration_body(
         n,
@@ -162,16 +76,6 @@ def event(
     body = {"event_id": event_id, "status": status, "at": at.isoformat(), **more}
     answer = tuphap.post(f"/api/v1/dossiers/{code}/events", body)
     assert answer.status == 201, answer.text
-
-
-def receipt_png(tuphap: HttpClient, code: str) -> bytes:
-    answer = tuphap.session.get(
-        tuphap.base + f"/api/v1/dossiers/{code}/receipt",
-        headers=tuphap.signer.headers("GET", f"/api/v1/dossiers/{code}/receipt", b""),
-        timeout=30,
-    )
-    assert answer.status_code == 200
-    return answer.content
 
 
 def test_the_clerk_reads_what_each_scan_did(gateway: Gateway, tmp_path: Path) -> None:

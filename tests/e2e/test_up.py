@@ -19,13 +19,16 @@ import requests
 from config.settings import GatewaySettings, RedisSettings, Settings
 from gateway.store.modems import ModemRegistry
 from hoso import up as up_module
-from hoso.redis_server import RedisServer
+from hoso.redis_server import RedisServer, redis_server_binary
+from tests.conftest import REDIS_SERVER
 from tests.e2e.conftest import free_port
 
 
 def test_hoso_up_runs_the_system_on_embedded_defaults_and_stops_cleanly(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSO_")}
+    if REDIS_SERVER:
+        env["HOSO_REDIS_SERVER"] = REDIS_SERVER  # the server this run of the suite is about
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     log = (tmp_path / "up.log").open("wb")
     up = subprocess.Popen(
@@ -60,7 +63,8 @@ def test_hoso_up_runs_the_system_on_embedded_defaults_and_stops_cleanly(tmp_path
             time.sleep(0.2)
         assert ready is not None
         assert ready.status_code == 200
-        assert (tmp_path / "var" / "redis" / "appendonly.aof").exists()
+        # Redis 7 and Valkey keep the AOF as a directory: a manifest and its files.
+        assert (tmp_path / "var" / "redis" / "appendonlydir" / "appendonly.aof.manifest").exists()
         # Two emulated modems driven by the modem service; a citizen's SMS ...
         socket_path = str(tmp_path / "var" / "redis" / "redis.sock")
         client = redis.Redis(unix_socket_path=socket_path)  # bytes, as RQ wants
@@ -138,13 +142,13 @@ def test_hoso_up_leaves_no_process_behind_when_it_fails_after_starting_them(
     monkeypatch.setattr(subprocess, "Popen", Recorded)  # hoso up's children and redis-server
     monkeypatch.setattr(up_module, "demo_dossier", no_demo)
     settings = Settings(
-        redis=RedisSettings(dir=str(tmp_path / "var" / "redis")),
+        redis=RedisSettings(dir=str(tmp_path / "var" / "redis"), server=REDIS_SERVER),
         gateway=GatewaySettings(bind=f"127.0.0.1:{free_port()}"),
     )
     with pytest.raises(RuntimeError, match="demo dossier"):
         up_module.run_everything(settings)
     argvs = [[str(a) for a in cast(list[object], p.args)] for p in started]
-    assert Path(argvs[0][0]).name == "redis-server"
+    assert argvs[0][0] == redis_server_binary(REDIS_SERVER)
     assert [a[3] for a in argvs[1:]] == ["gateway", "worker", "cron", "sim", "modem"]
     assert all(p.poll() is not None for p in started)  # each stopped and waited for
     assert not (tmp_path / "var" / "redis" / "redis.sock").exists()  # Redis stopped too

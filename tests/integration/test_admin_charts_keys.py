@@ -113,6 +113,26 @@ def test_a_key_made_on_the_page_signs_requests_until_revoked(
     assert row["revoked_at"]
 
 
+def test_admin_api_problems_quote_what_was_sent_as_json_does_never_as_a_python_repr(
+    admin: FlaskClient,
+) -> None:
+    headers = {"X-CSRF-Token": token(admin)}
+    answers = [
+        admin.post("/admin/api/keys/dep_'nope'/revoke", headers=headers),
+        admin.post("/admin/api/templates/reply_'nope'/preview", json={}, headers=headers),
+        admin.post("/admin/api/keys", json={"kind": "station", "owner": "quầy 1"}, headers=headers),
+    ]
+    assert [(a.status_code, a.get_json()["detail"]) for a in answers] == [
+        (404, """No API key "dep_'nope'"."""),
+        (404, """No SMS template "reply_'nope'"."""),
+        (
+            422,
+            """owner: "quầy 1" is not a usable station id (1 to 100 characters, no spaces or"""
+            """ ':').""",
+        ),
+    ]
+
+
 def test_rotation_keeps_both_keys_working_until_the_old_one_is_revoked(
     app: Flask, admin: FlaskClient, clock: Clock
 ) -> None:

@@ -19,6 +19,7 @@ from config.settings import AdminSettings, GatewaySettings, Settings, SmsSetting
 from gateway.core.events import StatusChanged
 from gateway.core.messages import Priority
 from gateway.core.stations import Station
+from gateway.core.status import Status
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from gateway.store.outbox import Outbox
@@ -191,7 +192,8 @@ def test_messages_by_phone_in_any_form_newest_first(
     assert "+8490*****67" in page
     assert "+CMS ERROR: 38" in page
     assert "Thông báo" in page
-    assert "Trả lời<br><small>reply_status</small>" in page  # replies carry their template
+    assert "Trả lời<br><small>tình trạng hồ sơ</small>" in page  # what the reply was about
+    assert "reply_status" not in page  # never the template's name
     for whole in (PHONE, "0901234567", "901234567"):
         assert whole not in page
 
@@ -395,6 +397,47 @@ def test_dossier_page_shows_history_and_handoffs(
         assert text in page
     assert "0901234567" not in page
     assert PHONE not in page
+
+
+def test_dossier_page_shows_each_appointment_and_the_one_in_force(
+    viewer: FlaskClient, store: DossierStore
+) -> None:
+    code, _ = register(store, 6)
+    later = datetime(2024, 4, 26, 3, 0, tzinfo=UTC)  # 26/04/2024 10:00 in Vietnam
+    postponed = StatusChanged(
+        "gia-han",
+        Status.PROCESSING,
+        later,
+        "tuphap",
+        note="Chờ kết quả xác minh",
+        due_at=datetime(2024, 5, 3, 10, 0, tzinfo=UTC),
+    )
+    store.apply(code, postponed, "tuphap", NOW)
+    body = viewer.get(f"/admin/api/dossiers/{code}").get_json()
+    assert [
+        (a["due_at"], a["event_id"], a["reason"], a["current"]) for a in body["appointments"]
+    ] == [
+        ("2024-04-26T17:00:00+07:00", "registered", None, False),
+        ("2024-05-03T17:00:00+07:00", "gia-han", "Chờ kết quả xác minh", True),
+    ]
+    page = viewer.get(f"/admin/dossiers/{code}").get_data(as_text=True)
+    rows = re.findall(
+        r"<tr[^>]*>(.*?)</tr>", page.split('class="appointments"')[1].split("</table>")[0], re.S
+    )
+    cells = [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", r, re.S)]
+        for r in rows
+    ]
+    assert [c for c in cells if c] == [
+        [
+            "26/04/2024 17:00",
+            "02/01/2024 08:00",
+            "tuphap (khi tiếp nhận)",
+            "–",
+            "Không còn áp dụng",
+        ],
+        ["03/05/2024 17:00", "26/04/2024 10:00", "tuphap", "Chờ kết quả xác minh", "Đang áp dụng"],
+    ]
 
 
 def test_unknown_dossier_is_404(viewer: FlaskClient) -> None:

@@ -6,10 +6,14 @@
 - The banner's `hoso admin create-user <name>` lacked `--role`, which the command requires (an
   account's power is chosen, never defaulted): the banner now gives `--role admin`.
 - `hoso sim --help` showed only `rest`: it lists the emulator's commands, each with its options.
+- The banner said `hoso sim sms ...`, which a terminal without `.venv/bin` on its PATH (the one
+  `make run` is typed in) does not find: it names the program as it can be run.
+- `hoso sim sent`, which the banner says shows the answer, printed ISO times in UTC.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -28,6 +32,8 @@ from gateway.store.queues import INBOUND_QUEUE, NOTIFY_QUEUE
 from hoso import up
 from hoso.cli import parser
 from hoso.redis_server import RedisServer
+from modem.emulator.bank import LEDGER_FILE
+from modem.emulator.ledger import Sent
 
 
 def env_for(server: RedisServer, tmp_path: Path) -> dict[str, str]:
@@ -98,6 +104,56 @@ def test_the_banners_create_user_command_is_one_the_command_accepts(
     assert (args.name, args.role) == ("tuan", "admin")
     with pytest.raises(SystemExit):  # no default power: the role must be chosen
         parser().parse_args(["admin", "create-user", "tuan"])
+
+
+def test_the_banners_commands_run_as_copied_into_a_terminal_without_the_venv_on_its_path(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` runs `.venv/bin/hoso up`; the shell a person copies the banner's commands into
+    has no `.venv/bin` on its PATH, so a bare `hoso` there is "command not found"."""
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    up._print_where(Settings(), "unix:///var/redis.sock", "127.0.0.1:8080", Path("var/sim"))
+    banner = capsys.readouterr().out
+    programs = set(re.findall(r"(\S*hoso) (?:admin|sim|keys) ", banner))
+    assert programs, banner
+    bare = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+    for program in programs:
+        ran = subprocess.run(
+            ["sh", "-c", f"{program} --help"],
+            cwd=root,
+            env=bare,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert ran.returncode == 0, (program, ran.stderr)
+
+
+def test_hoso_sim_sent_shows_what_went_out_at_vietnams_time(tmp_path: Path) -> None:
+    """The banner's "see what went out": a person reads dd/mm/yyyy HH:MM in Vietnam's time (it
+    printed the ledger's ISO time in UTC); `--json` keeps the ledger's record as it is."""
+    sent = Sent(
+        "message", "m1", "+84901234567", "Ho so cua ban: QF180R9 (Duoc tiep nhan).", 1, 0,
+        (3,), None, False, True, "gsm7", "2026-12-02T04:35:44.854+00:00",
+    )  # fmt: skip
+    (tmp_path / LEDGER_FILE).write_text(sent.to_json() + "\n", encoding="utf-8")
+
+    def listed(*more: str) -> str:
+        ran = subprocess.run(
+            [sys.executable, "-m", "hoso.cli", "sim", "sent", "--dir", str(tmp_path), *more],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return ran.stdout
+
+    assert listed() == (
+        "02/12/2026 11:35 m1 +84901234567 [1] Ho so cua ban: QF180R9 (Duoc tiep nhan).\n"
+    )
+    assert json.loads(listed("--json"))["time"] == "2026-12-02T04:35:44.854+00:00"
 
 
 def test_hoso_sim_help_lists_the_emulators_commands_and_their_options() -> None:

@@ -14,7 +14,7 @@ from gateway.store.connect import connect_redis
 from gateway.store.credentials import ClientKind
 from gateway.store.dossiers import DossierStore
 from hoso.redis_server import SHIPPED_CONF, RedisServer, embedded
-from tests.conftest import MASTER_KEY, Clock
+from tests.conftest import MASTER_KEY, REDIS_SERVER, Clock
 from tests.factories import event_body, registration_body
 from tests.integration.conftest import _client
 from tests.signing import AppClient
@@ -62,7 +62,9 @@ def test_every_acknowledged_push_survives_kill_9_of_redis(
     while len(acked) < 200 and time.monotonic() < deadline:
         time.sleep(0.01)
     server.kill()  # kill -9 while pushes are in flight
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while not refused and time.monotonic() < deadline:  # some pushes meet the dead Redis
+        time.sleep(0.01)
     stop.set()
     for t in threads:
         t.join(10)
@@ -112,7 +114,9 @@ def test_a_config_rewrite_lands_in_the_servers_own_file_never_in_the_shipped_one
     shipped = SHIPPED_CONF.read_text(encoding="utf-8")
     custom = tmp_path / "custom.conf"
     custom.write_text(shipped + "\nmaxmemory-policy noeviction\nhz 20\n", encoding="utf-8")
-    server = embedded(RedisSettings(dir=str(tmp_path / "redis"), conf=str(custom)))
+    server = embedded(
+        RedisSettings(dir=str(tmp_path / "redis"), conf=str(custom), server=REDIS_SERVER)
+    )
     with server:
         client = server.client()
         assert client.config_get("hz") == {"hz": "20"}  # the configured file is the one used

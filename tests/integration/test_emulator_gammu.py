@@ -15,6 +15,7 @@ from modem.emulator.bank import Bank
 from modem.emulator.profiles import PROFILES
 
 pytestmark = [
+    pytest.mark.slow,  # a gammu process per test, seconds each
     pytest.mark.timeout(120),
     pytest.mark.skipif(
         shutil.which("gammu") is None,

@@ -144,7 +144,30 @@ def test_past_the_appointment_date_the_dossier_reads_overdue(
     clock.now = AFTER_DUE
     words = text_of(look_up(app.test_client(), CODE, made["secret"]).get_data(as_text=True))
     assert "Ngày hẹn trả 26/04/2024 Quá hạn" in words
-    assert "quá ngày hẹn trả" in words
+    assert (  # an apology and whom to ask; never a new date nobody set
+        "Hồ sơ chưa có kết quả đúng ngày hẹn trả 26/04/2024. Mong ông/bà thông cảm; mọi thắc"
+        " mắc xin liên hệ Bộ phận một cửa."
+    ) in words
+    assert "Đổi ngày hẹn" not in words
+
+
+def test_a_new_appointment_is_the_one_shown_with_how_it_changed(
+    app: Flask, tuphap: AppClient, clock: Clock
+) -> None:
+    made = moved_along(tuphap)
+    postponed = event_body(
+        "e", 5, minutes=300, due_at="2024-05-03T17:00:00+07:00", note="Chờ kết quả xác minh"
+    )
+    push(tuphap, CODE, postponed)
+    clock.now = AFTER_DUE  # past the first appointment, before the new one
+    words = text_of(look_up(app.test_client(), CODE, made["secret"]).get_data(as_text=True))
+    assert "Ngày hẹn trả 03/05/2024 Đổi ngày hẹn" in words
+    assert (
+        "23/04/2024 13:30: hẹn lại từ ngày 26/04/2024 sang ngày 03/05/2024. Lý do: Chờ kết quả"
+        " xác minh"
+    ) in words
+    assert "Quá hạn" not in words
+    assert "Mong ông/bà thông cảm" not in words
 
 
 def test_a_settled_dossier_is_never_overdue(app: Flask, tuphap: AppClient, clock: Clock) -> None:

@@ -37,6 +37,7 @@ from modem.device_parse import range_values
 from modem.emulator.bank import Bank
 from modem.emulator.profiles import PROFILES
 from modem.service import ModemService
+from tests.conftest import REDIS_SERVER
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -87,7 +88,9 @@ class Pool:
     def received(self, modem: str, sender: str) -> list[Inbound]:
         inbox = Inbox(self.client)
         found = []
-        for job_id in self.queue.job_ids:
+        # Each job id once: a message not answered within 30 s is handed over again (nobody
+        # answers here), which queues its one job id a second time.
+        for job_id in dict.fromkeys(self.queue.job_ids):
             job = self.queue.fetch_job(job_id)
             message = inbox.get(job.args[0]) if job is not None else None
             if message is not None and message.modem == modem and message.sender == sender:
@@ -98,7 +101,7 @@ class Pool:
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
     home = tmp_path_factory.mktemp("profiles")
-    server = RedisServer(home / "redis").start()
+    server = RedisServer(home / "redis", binary=REDIS_SERVER).start()
     ids = [modem_id(p, s) for p in NAMES for s in STYLES]
     bank = Bank(
         home / "sim",

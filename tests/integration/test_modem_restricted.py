@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,6 +118,7 @@ def test_two_services_restricted_to_one_modem_each_drive_only_their_own(
             t.join(30)
 
 
+@pytest.mark.slow
 def test_hoso_modem_with_modem_option_drives_that_modem_alone(
     bank: Bank, redis_server: RedisServer, redis_client: redis.Redis, tmp_path: Path
 ) -> None:
@@ -137,7 +137,14 @@ def test_hoso_modem_with_modem_option_drives_that_modem_alone(
     try:
         eventually(lambda: is_up(redis_client, "m2"), timeout=30, what="m2 up")
         registry = ModemRegistry(redis_client)
-        time.sleep(5)  # two more reconcile rounds: m1 must still be left alone
+        instance = registry.health("m2")["instance"]
+        seen = int(registry.service(instance).get("rounds", 0))
+        eventually(  # two more rounds of the service's loop: m1 must still be left alone
+            lambda: int(registry.service(instance).get("rounds", 0)) >= seen + 2,
+            timeout=30,
+            what="two more rounds",
+        )
+        assert registry.service(instance)["modems"] == "m2"
         assert registry.owner("m1") is None
         assert registry.health("m1") == {}
         assert registry.owner("m2") is not None

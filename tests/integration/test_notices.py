@@ -243,6 +243,31 @@ def test_statuses_not_in_the_setting_send_nothing(
     assert settle(only_results, clock, outbox) == []
 
 
+def test_a_dossier_moved_on_to_processing_within_the_window_still_tells_its_lookup_code(
+    dossiers: DossierStore, notifier: Notifier, outbox: Outbox, clock: DateClock
+) -> None:
+    """Registered, then taken up (4, which notifies nobody) a minute later: the citizen still
+    gets the reception's SMS, the one with the lookup code, once."""
+    code = register(dossiers, clock, 28)
+    notifier.take_changes()
+    clock.advance(60)
+    move(dossiers, clock, code, Status.PROCESSING, desk="Phòng Tư pháp")
+    [sms] = settle(notifier, clock, outbox)
+    assert sms.text.startswith(f"Bo phan mot cua da tiep nhan ho so {code}. Hen tra ket qua:")
+    assert "Tra cuu: soan HS " in sms.text
+    move(dossiers, clock, code, Status.PROCESSING, desk="Phòng Tài chính")
+    assert settle(notifier, clock, outbox) == []  # announced once
+
+
+def test_a_dossier_registered_and_withdrawn_within_the_window_is_not_told_it_was_received(
+    dossiers: DossierStore, notifier: Notifier, outbox: Outbox, clock: DateClock
+) -> None:
+    code = register(dossiers, clock, 29)
+    notifier.take_changes()
+    move(dossiers, clock, code, Status.WITHDRAWN)
+    assert settle(notifier, clock, outbox) == []
+
+
 def test_a_notice_for_a_dossier_that_moved_on_sends_the_latest_state_only(
     dossiers: DossierStore, notifier: Notifier, outbox: Outbox, clock: DateClock
 ) -> None:
@@ -612,6 +637,32 @@ def test_the_worker_jobs_take_release_and_scan_with_the_injected_clock(
     received, warning = queued(outbox, clock)
     assert received.text.startswith("Da nhan ho so ")  # the administrator's edit
     assert "co hen tra ket qua ngay 26/04/2024" in warning.text
+
+
+def test_the_date_notices_of_a_change_go_with_the_next_tick_not_the_next_scan(
+    dossiers: DossierStore, redis_client: redis.Redis, outbox: Outbox, clock: DateClock
+) -> None:
+    from worker import context, notifications
+
+    context.configure(Settings(), redis_client, clock)
+    code = register(dossiers, clock, 26)
+    notifications.tick()
+    clock.advance(120)
+    notifications.tick()  # the reception's notice
+    move(dossiers, clock, code, Status.PROCESSING, due_at=vn(30, 17), note="Chờ xác minh")
+    assert notifications.tick() == {"changes": 1, "sent": 0}
+    assert notifications.dates() == {"sent": 1}  # the department's new date
+    late = register(dossiers, clock, 27, due_at="2024-04-23T17:00:00+07:00")
+    assert notifications.tick() == {"changes": 1, "sent": 0}
+    assert notifications.dates() == {"sent": 1}  # the apology
+    assert notifications.dates() == {"sent": 0}
+    received, rescheduled, apology = queued(outbox, clock)
+    assert "da tiep nhan ho so " + code in received.text
+    assert rescheduled.text == (
+        f"Bo phan mot cua xin loi ong/ba: ho so {code} chua the tra ket qua nhu da hen. Xin hen"
+        " lai ngay 30/04/2024. Ly do: Cho xac minh. Mong ong/ba thong cam."
+    )
+    assert apology.text.startswith(f"Bo phan mot cua xin loi ong/ba: ho so {late} chua co ket")
 
 
 def test_a_dossier_reopened_after_done_comes_back_into_the_date_index(

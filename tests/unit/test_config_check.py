@@ -197,6 +197,19 @@ def test_an_unreadable_key_file_is_an_error_and_one_others_can_read_a_warning() 
     assert "mode 0644" in report.problems[1].line()
 
 
+def test_a_redis_server_binary_given_by_path_must_exist() -> None:
+    missing = check(GOOD.replace("[security]", '[redis]\nserver = "/usr/bin/redis-7"\n[security]'))
+    assert keys_of(missing, Severity.ERROR) == ["redis.server"]
+    assert f"{SOURCE}: redis.server /usr/bin/redis-7: no such file" in [
+        p.line() for p in missing.problems
+    ]
+    host = FakeHost(KEYS | PORTS | {"/usr/bin/redis-7": (0o755, True)})
+    found = check(
+        GOOD.replace("[security]", '[redis]\nserver = "/usr/bin/redis-7"\n[security]'), host=host
+    )
+    assert keys_of(found, Severity.ERROR) == []
+
+
 def test_a_key_file_not_created_yet_is_a_warning() -> None:
     report = check(GOOD, host=FakeHost(PORTS))
     assert report.ok

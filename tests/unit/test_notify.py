@@ -25,6 +25,7 @@ from gateway.core.notify import (
     release_time,
     send_after,
     sent_for,
+    status_to_announce,
     template_for,
     template_values,
 )
@@ -281,3 +282,33 @@ def test_scans_at_any_times_send_each_date_notice_at_most_once_and_leave_nothing
         assert after.next_at is None or after.next_at > now
         if now > DUE:
             assert (DateNotice.OVERDUE in sent) == apology
+
+
+S = Status
+DEFAULT_NOTIFYING = notifying_statuses("2,3,5,6,8,9")
+
+
+@pytest.mark.parametrize(
+    ("current", "reached", "announced", "expected"),
+    [
+        (S.RECEIVED, [S.RECEIVED], [], S.RECEIVED),
+        (S.RECEIVED, [S.RECEIVED], ["2"], None),
+        (S.DONE, [S.RECEIVED, S.PROCESSING, S.DONE], ["2"], S.DONE),
+        (S.DONE, [S.RECEIVED, S.DONE], [], S.DONE),  # the latest state, not the reception
+        # Moved on to a status nobody hears about: the reception, with the lookup code.
+        (S.PROCESSING, [S.RECEIVED, S.PROCESSING], [], S.RECEIVED),
+        (S.PROCESSING, [S.RECEIVED, S.PROCESSING], ["2", "overdue@1"], None),
+        (S.PROCESSING, [S.PROCESSING], [], None),  # registered at 4: never "received"
+        (S.WITHDRAWN, [S.RECEIVED, S.WITHDRAWN], [], None),  # settled: nothing to announce
+        (S.RETURNED, [S.RECEIVED, S.DONE, S.RETURNED], [], None),
+    ],
+)
+def test_a_notice_announces_the_latest_state_or_a_reception_that_was_moved_past(
+    current: Status, reached: list[Status], announced: list[str], expected: Status | None
+) -> None:
+    assert status_to_announce(current, DEFAULT_NOTIFYING, reached, announced) is expected
+
+
+def test_a_reception_is_not_announced_where_receptions_do_not_notify() -> None:
+    only_results = notifying_statuses("9")
+    assert status_to_announce(S.PROCESSING, only_results, [S.RECEIVED, S.PROCESSING], []) is None

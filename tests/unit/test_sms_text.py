@@ -14,6 +14,7 @@ from gateway.core.sms_text import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     PLACEHOLDERS,
+    PURPOSES,
     Alphabet,
     Parts,
     Template,
@@ -238,6 +239,11 @@ EXPECTED_NAMES = {
 def test_every_expected_default_template_exists_under_its_own_name() -> None:
     assert set(DEFAULT_TEMPLATES) >= EXPECTED_NAMES
     assert all(name == t.name for name, t in DEFAULT_TEMPLATES.items())
+
+
+def test_every_template_has_a_vietnamese_purpose_for_the_dashboard() -> None:
+    assert set(PURPOSES) == set(DEFAULT_TEMPLATES)
+    assert all(purpose and "_" not in purpose for purpose in PURPOSES.values())
 
 
 @pytest.mark.parametrize("name", sorted(DEFAULT_TEMPLATES))
