@@ -58,7 +58,8 @@ MODEMS = Route(RouteKind.MODEMS)
 
 DEFAULT_ROUTES: Mapping[MessageKind, tuple[Route, ...]] = {
     MessageKind.REPLY: (ORIGIN, MODEMS),
-    MessageKind.NOTIFICATION: (ORIGIN, MODEMS),  # origin: the modem the citizen last wrote to, if known
+    # A notification's origin: the modem the citizen last wrote to, when the notice knows it.
+    MessageKind.NOTIFICATION: (ORIGIN, MODEMS),
 }
 
 KIND_LABELS = {MessageKind.REPLY: "Trả lời tin nhắn", MessageKind.NOTIFICATION: "Thông báo"}
