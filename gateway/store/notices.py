@@ -298,9 +298,6 @@ class NoticeStore:
 
     # -- what was told ---------------------------------------------------------------------------
 
-    def announced(self, code: str, field: str) -> bool:
-        return bool(self._redis.hexists(keys.notified(code), field))
-
     def announcements(self, code: str) -> list[str]:
         """Every field of `keys.notified(code)`: statuses and date notices told."""
         return [str(f) for f in self._redis.hkeys(keys.notified(code))]
