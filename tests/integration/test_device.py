@@ -14,7 +14,7 @@ import pytest
 
 from modem.device import Device, encode_parts
 from modem.emulator.bank import Bank
-from modem.emulator.state import DeviceConfig, MsgStat, SimState, Stored
+from modem.emulator.state import DeviceConfig, MsgStat, SimState, StoredPdu
 from modem.errors import ModemUnavailable, PinRequired, SendFailed, Verdict
 from modem.gsm_fixes import FixedSerialComms
 
@@ -184,7 +184,9 @@ def test_a_corrupt_pdu_is_listed_raw_and_does_not_shift_the_next_index(
 ) -> None:
     device = open_device()
     bank.inject_sms("m1", FROM, "before")
-    bank.device("m1").storage.memories["ME"].slots[2] = Stored(MsgStat.REC_UNREAD, "07914850", 30)
+    bank.device("m1").storage.memories["ME"].slots[2] = StoredPdu(
+        MsgStat.REC_UNREAD, "07914850", 30
+    )
     bank.inject_sms("m1", FROM, "after")
     listed = device.list_stored()
     assert [(m.index, m.text, m.corrupt) for m in listed] == [

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from modem.device import _number
 from modem.device_parse import parse_cmgl, split_response
 from modem.emulator import gsm7, pdu, userdata
-from modem.emulator.fields import Alphabet, dcs_for
+from modem.emulator.fields import DcsAlphabet, dcs_for
 from modem.errors import Verdict, classify_cms
 from modem.gsm_fixes import LINE_MAX, FixedSerialComms
 from modem.sms_pdu import (
@@ -209,7 +209,7 @@ def test_alphanumeric_and_national_senders_decode() -> None:
 
 
 def test_status_report_decodes_reference_and_status() -> None:
-    report = pdu.StatusReport(7, "+84912345678", WHEN, WHEN + timedelta(seconds=5), 0x41)
+    report = pdu.SmsStatusReport(7, "+84912345678", WHEN, WHEN + timedelta(seconds=5), 0x41)
     decoded = decode_pdu(pdu.encode_status_report(report)[0])
     assert isinstance(decoded, Report)
     assert (decoded.reference, decoded.recipient, decoded.status) == (7, "+84912345678", 0x41)
@@ -344,7 +344,7 @@ def test_unknown_time_is_utc_aware() -> None:
     from modem.sms_pdu import UNKNOWN_TIME
 
     assert UNKNOWN_TIME.tzinfo is UTC
-    assert Alphabet.GSM7.value == "gsm7"
+    assert DcsAlphabet.GSM7.value == "gsm7"
 
 
 @pytest.mark.parametrize(
