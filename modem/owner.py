@@ -34,7 +34,7 @@ from gateway.store.outbox import Outbound, Outbox, UnknownFate
 from gateway.store.replies import OptOuts
 from modem.credit import Credit, carrier_named
 from modem.device import Device, StatusReport, encode_parts
-from modem.errors import ModemError, ModemUnavailable, PinRequired, SendFailed, Verdict
+from modem.errors import ModemError, ModemUnavailable, PinRequired, SendFailed, SendVerdict
 from modem.in_doubt import InDoubt
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,10 @@ STORE_BACKOFF_MAX = 5.0
 STORE_PERSIST_SECONDS = 30.0  # how long a write recording a sent part is retried in place
 
 WHERE = {
-    Verdict.RETRY_HERE: RetryWhere.HERE,
-    Verdict.RETRY_ELSEWHERE: RetryWhere.ELSEWHERE,
-    Verdict.QUARANTINE: RetryWhere.ELSEWHERE,
-    Verdict.NEVER: RetryWhere.NEVER,
+    SendVerdict.RETRY_HERE: RetryWhere.HERE,
+    SendVerdict.RETRY_ELSEWHERE: RetryWhere.ELSEWHERE,
+    SendVerdict.QUARANTINE: RetryWhere.ELSEWHERE,
+    SendVerdict.NEVER: RetryWhere.NEVER,
 }
 
 DeviceFactory = Callable[[ModemSettings], Device]
@@ -531,7 +531,7 @@ class Owner(threading.Thread):
             return
         metrics.send_failed(self.registry.client, self.settings.id, exc.verdict, exc.code)
         where = WHERE[exc.verdict]
-        if exc.verdict is Verdict.QUARANTINE and self.registry.note_quarantine_error(
+        if exc.verdict is SendVerdict.QUARANTINE and self.registry.note_quarantine_error(
             self.settings.id, exc.code, now_ms
         ):
             log.warning("modem.quarantined modem=%s code=%s", self.settings.id, exc.code)

@@ -88,7 +88,7 @@ class Deliver:
 
 
 @dataclass(frozen=True)
-class Report:
+class StatusReportPdu:
     reference: int
     recipient: str
     status: int
@@ -380,7 +380,7 @@ def _user_data(dcs: int, udhi: bool, udl: int, ud: bytes) -> tuple[str, Concat |
     return payload.decode("latin-1"), concat
 
 
-def decode_pdu(pdu_hex: str) -> Deliver | Report:
+def decode_pdu(pdu_hex: str) -> Deliver | StatusReportPdu:
     """An SMS-DELIVER or SMS-STATUS-REPORT as +CMGL/+CMGR show it (SCA first)."""
     try:
         reader = _Reader(bytes.fromhex(pdu_hex))
@@ -403,7 +403,7 @@ def decode_pdu(pdu_hex: str) -> Deliver | Report:
         scts = _timestamp(reader.take(7))
         discharge = _timestamp(reader.take(7))
         status = reader.octet()
-        return Report(reference, recipient, status, scts, discharge)
+        return StatusReportPdu(reference, recipient, status, scts, discharge)
     raise PduDecodeError(f"not an SMS-DELIVER or status report (TP-MTI {mti})")
 
 

@@ -75,7 +75,7 @@ class SubmitPart:
 
 
 @dataclass(frozen=True, slots=True)
-class Receipt:
+class DeliveryReceipt:
     message_id: str
     state: str  # DELIVRD, UNDELIV... (STATES' words)
     recipient: str  # the SMS's destination, as the SMSC wrote it (E.164 when it is a number)
@@ -235,7 +235,9 @@ def parse_receipt_text(text: str) -> dict[str, str]:
     return fields
 
 
-def read_deliver(fields: Mapping[str, object], packed: bool = False) -> Receipt | MobileOriginated:
+def read_deliver(
+    fields: Mapping[str, object], packed: bool = False
+) -> DeliveryReceipt | MobileOriginated:
     """A deliver_sm (its fields by SMPP name; octet strings as bytes) as a receipt or an SMS."""
     esm_class = _int(fields.get("esm_class"))
     data_coding = _int(fields.get("data_coding"))
@@ -249,7 +251,7 @@ def read_deliver(fields: Mapping[str, object], packed: bool = False) -> Receipt 
             word = STATES[state]
         else:
             word = parsed.get("stat", "UNKNOWN").upper()
-        return Receipt(
+        return DeliveryReceipt(
             message_id=receipted or parsed.get("id", ""),
             state=word,
             recipient=phone_or_raw(_text(fields.get("source_addr"))),

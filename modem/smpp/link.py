@@ -46,8 +46,8 @@ from gateway.store.replies import OptOuts
 from modem.smpp import fates
 from modem.smpp.coding import (
     DC_UCS2,
+    DeliveryReceipt,
     MobileOriginated,
-    Receipt,
     SubmitPart,
     deliver_digest,
     destination,
@@ -62,7 +62,7 @@ from modem.smpp.errors import (
     status_name,
     where_to_retry,
 )
-from modem.smpp.session import ESME_ROK, Answer, Request, Session
+from modem.smpp.session import ESME_ROK, Session, SmppAnswer, SmppRequest
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class InFlight:
 
 
 @dataclass
-class InDoubt:
+class SubmitInDoubt:
     job: Job
     part: int
     since_ms: int
@@ -167,7 +167,7 @@ class Link:
         self.tx: Session | None = None
         self.ready: collections.deque[Job] = collections.deque()
         self.outstanding: dict[int, InFlight] = {}
-        self.in_doubt: list[InDoubt] = []
+        self.in_doubt: list[SubmitInDoubt] = []
         self.enquiring: dict[str, tuple[int, float]] = {}  # session name -> (seq, sent)
         self.heard: dict[str, float] = {}  # session name -> last PDU either way (monotonic)
         self.counters: collections.Counter[str] = collections.Counter()
@@ -333,7 +333,9 @@ class Link:
         mono, now_ms = time.monotonic(), self._now_ms()
         for flight in sorted(self.outstanding.values(), key=lambda f: f.sent):
             since = now_ms - int((mono - flight.sent) * 1000)
-            self.in_doubt.append(InDoubt(flight.job, flight.part, since, self._deadline(mono)))
+            self.in_doubt.append(
+                SubmitInDoubt(flight.job, flight.part, since, self._deadline(mono))
+            )
         if self.outstanding:
             log.warning("smpp.in_doubt link=%s parts=%d", self.id, len(self.outstanding))
         self.outstanding.clear()
@@ -364,8 +366,8 @@ class Link:
         if self._wake_r in readable:
             self._drain_wake()
             self.status.maybe_work = True
-        answers: list[Answer] = []
-        receipts: list[tuple[Session, Request, Receipt]] = []
+        answers: list[SmppAnswer] = []
+        receipts: list[tuple[Session, SmppRequest, DeliveryReceipt]] = []
         for fd in readable:
             if fd in by_fd:
                 self._read(by_fd[fd], answers, receipts)
@@ -375,19 +377,19 @@ class Link:
     def _read(
         self,
         session: Session,
-        answers: list[Answer],
-        receipts: list[tuple[Session, Request, Receipt]],
+        answers: list[SmppAnswer],
+        receipts: list[tuple[Session, SmppRequest, DeliveryReceipt]],
     ) -> None:
         fd = session.fileno()
         for _ in range(READ_BURST):
             pdu = session.read()
             self.heard[session.name] = time.monotonic()
-            if isinstance(pdu, Answer):
+            if isinstance(pdu, SmppAnswer):
                 if pdu.command == "enquire_link_resp":
                     self.enquiring.pop(session.name, None)
                 elif pdu.command in ("submit_sm_resp", "generic_nack"):
                     answers.append(pdu)
-            elif isinstance(pdu, Request):
+            elif isinstance(pdu, SmppRequest):
                 if pdu.command == "enquire_link":
                     session.answer(pdu)
                 elif pdu.command == "unbind":
@@ -395,14 +397,14 @@ class Link:
                     raise LinkDown(f"{session.name}: the SMSC unbound the session")
                 elif pdu.command == "deliver_sm":
                     found = self._deliver(pdu)
-                    if isinstance(found, Receipt):
+                    if isinstance(found, DeliveryReceipt):
                         receipts.append((session, pdu, found))
                     else:
                         self._take_in(session, pdu, found)
             if not select.select([fd], [], [], 0)[0]:
                 return
 
-    def _settle(self, answers: list[Answer]) -> None:
+    def _settle(self, answers: list[SmppAnswer]) -> None:
         """The SMSC's answers to submit_sm: message ids stored (one atomic step for all the
         accepted ones), throttled parts queued again, refusals retried or given up."""
         accepted: list[tuple[InFlight, str]] = []
@@ -596,7 +598,7 @@ class Link:
 
     # -- inbound: receipts and citizens' SMS ---------------------------------------------------
 
-    def _deliver(self, request: Request) -> Receipt | MobileOriginated:
+    def _deliver(self, request: SmppRequest) -> DeliveryReceipt | MobileOriginated:
         try:
             return read_deliver(request.fields, self.settings.gsm7_packed)
         except ValueError as exc:
@@ -610,7 +612,7 @@ class Link:
                 None,
             )
 
-    def _take_in(self, session: Session, request: Request, sms: MobileOriginated) -> None:
+    def _take_in(self, session: Session, request: SmppRequest, sms: MobileOriginated) -> None:
         """A citizen's SMS (or one part of it): persisted, then answered, then handed over."""
         try:
             message = self._take(sms, request)
@@ -632,7 +634,7 @@ class Link:
             )
             self.hand_over(message)
 
-    def _take(self, sms: MobileOriginated, request: Request) -> str | None:
+    def _take(self, sms: MobileOriginated, request: SmppRequest) -> str | None:
         now = self.clock()
         window = int(now.timestamp() // REDELIVERY_WINDOW_SECONDS)
         if self.inbox.seen_part(self.id, deliver_digest(self.id, request.fields, window - 1)):
@@ -653,7 +655,7 @@ class Link:
         )
         self.inbox.handed_over(message_id)
 
-    def _apply_receipts(self, read: list[tuple[Session, Request, Receipt]]) -> None:
+    def _apply_receipts(self, read: list[tuple[Session, SmppRequest, DeliveryReceipt]]) -> None:
         """Final receipts applied (one round trip), receipts for unknown ids kept as orphans,
         and only then answered: an unanswered receipt comes again."""
         final = [(request, receipt) for _, request, receipt in read if receipt.final]
@@ -684,7 +686,7 @@ class Link:
                 continue
             since = int(fate.sms.fields.get("updated_ms") or now_ms)
             job = Job(fate.sms, parts, fate.part)
-            self.in_doubt.append(InDoubt(job, fate.part, since, self._deadline(mono)))
+            self.in_doubt.append(SubmitInDoubt(job, fate.part, since, self._deadline(mono)))
         if self.in_doubt:
             log.warning("smpp.recovered link=%s in_doubt=%d", self.id, len(self.in_doubt))
 
@@ -693,7 +695,7 @@ class Link:
             return
         orphans = {o.member: o for o in self.registry.orphans(self.id)}
         unknown = [
-            fates.Unknown(
+            fates.UnknownSubmit(
                 i,
                 d.job.sms.to,
                 d.since_ms,
@@ -707,7 +709,7 @@ class Link:
         ]
         found = fates.match(unknown, candidates)
         now_ms = self._now_ms()
-        keep: list[InDoubt] = []
+        keep: list[SubmitInDoubt] = []
         for i, doubt in enumerate(self.in_doubt):
             job, part = doubt.job, doubt.part
             member = found.get(i)

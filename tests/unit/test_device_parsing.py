@@ -18,12 +18,12 @@ from modem.device import _number
 from modem.device_parse import parse_cmgl, split_response
 from modem.emulator import gsm7, pdu, userdata
 from modem.emulator.fields import DcsAlphabet, dcs_for
-from modem.errors import Verdict, classify_cms
+from modem.errors import SendVerdict, classify_cms
 from modem.gsm_fixes import LINE_MAX, FixedSerialComms
 from modem.sms_pdu import (
     Deliver,
     PduDecodeError,
-    Report,
+    StatusReportPdu,
     decode_pdu,
     encode_parts,
     join_parts,
@@ -211,7 +211,7 @@ def test_alphanumeric_and_national_senders_decode() -> None:
 def test_status_report_decodes_reference_and_status() -> None:
     report = pdu.SmsStatusReport(7, "+84912345678", WHEN, WHEN + timedelta(seconds=5), 0x41)
     decoded = decode_pdu(pdu.encode_status_report(report)[0])
-    assert isinstance(decoded, Report)
+    assert isinstance(decoded, StatusReportPdu)
     assert (decoded.reference, decoded.recipient, decoded.status) == (7, "+84912345678", 0x41)
     assert decoded.discharge_time == WHEN + timedelta(seconds=5)
 
@@ -317,26 +317,26 @@ def test_verbose_cms_errors_end_a_response_unlike_in_gsmmodem() -> None:
 @pytest.mark.parametrize(
     ("code", "verdict"),
     [
-        (1, Verdict.NEVER),
-        (8, Verdict.QUARANTINE),
-        (10, Verdict.QUARANTINE),
-        (21, Verdict.QUARANTINE),
-        (28, Verdict.NEVER),
-        (41, Verdict.QUARANTINE),
-        (42, Verdict.RETRY_HERE),
-        (304, Verdict.NEVER),
-        (305, Verdict.NEVER),
-        (310, Verdict.RETRY_ELSEWHERE),
-        (314, Verdict.RETRY_HERE),
-        (330, Verdict.RETRY_ELSEWHERE),
-        (331, Verdict.RETRY_HERE),
-        (500, Verdict.RETRY_HERE),
-        (0xC5, Verdict.NEVER),
-        (0xE3, Verdict.RETRY_HERE),
-        (777, Verdict.RETRY_HERE),
+        (1, SendVerdict.NEVER),
+        (8, SendVerdict.QUARANTINE),
+        (10, SendVerdict.QUARANTINE),
+        (21, SendVerdict.QUARANTINE),
+        (28, SendVerdict.NEVER),
+        (41, SendVerdict.QUARANTINE),
+        (42, SendVerdict.RETRY_HERE),
+        (304, SendVerdict.NEVER),
+        (305, SendVerdict.NEVER),
+        (310, SendVerdict.RETRY_ELSEWHERE),
+        (314, SendVerdict.RETRY_HERE),
+        (330, SendVerdict.RETRY_ELSEWHERE),
+        (331, SendVerdict.RETRY_HERE),
+        (500, SendVerdict.RETRY_HERE),
+        (0xC5, SendVerdict.NEVER),
+        (0xE3, SendVerdict.RETRY_HERE),
+        (777, SendVerdict.RETRY_HERE),
     ],
 )
-def test_cms_codes_are_classified(code: int, verdict: Verdict) -> None:
+def test_cms_codes_are_classified(code: int, verdict: SendVerdict) -> None:
     assert classify_cms(code) is verdict
 
 

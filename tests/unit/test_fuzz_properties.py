@@ -30,7 +30,7 @@ from modem.sms_pdu import (
     GSM7_EXTENSION,
     Deliver,
     PduDecodeError,
-    Report,
+    StatusReportPdu,
     decode_pdu,
     encode_parts,
 )
@@ -157,7 +157,7 @@ def test_status_reports_decode_to_what_the_network_said(
     assume(discharged.year < 2090)
     report = pdu.SmsStatusReport(reference, recipient, submitted, discharged, status, smsc)
     decoded = decode_pdu(pdu.encode_status_report(report)[0])
-    assert isinstance(decoded, Report)
+    assert isinstance(decoded, StatusReportPdu)
     assert (decoded.reference, decoded.recipient, decoded.status) == (reference, recipient, status)
     assert (decoded.submitted, decoded.discharge_time) == (submitted, discharged)
 
