@@ -67,14 +67,13 @@ from modem.sms_pdu import (
     decode_pdu,
     digest,
     encode_parts,
-    parts_needed,
 )
 from modem.ussd import unsolicited
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Concat", "Device", "Health", "PartToSend", "StatusReport", "StoredSms"]
-__all__ += ["encode_parts", "parts_needed"]
+__all__ += ["encode_parts"]
 
 BUSY = {("CME", 14), ("CME", 515), ("CMS", 314), ("CMS", 515)}
 STRAY = re.compile(r"^(OK|ERROR|>|\+CMGS:.*|\+CM[ES] ERROR:.*)$")

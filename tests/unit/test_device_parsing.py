@@ -14,6 +14,7 @@ from gsmmodem.serial_comms import SerialComms
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.core.sms_text import count_parts
 from modem.device import _number
 from modem.device_parse import parse_cmgl, split_response
 from modem.emulator import gsm7, pdu, userdata
@@ -27,7 +28,6 @@ from modem.sms_pdu import (
     decode_pdu,
     encode_parts,
     join_parts,
-    parts_needed,
 )
 
 DOSSIER = "Hồ sơ 000.00.20.H57-240423-0001 đã được tiếp nhận"
@@ -62,7 +62,8 @@ def test_every_encoded_text_decodes_back_in_the_emulator(
     decoded = _submitted([p.pdu_hex for p in parts])
     nfc = unicodedata.normalize("NFC", text)
     assert "".join(d.text for d in decoded) == nfc
-    encoding, count = parts_needed(nfc)
+    counted = count_parts(nfc)
+    encoding, count = counted.alphabet, counted.parts
     if ref <= 0xFF:
         assert len(parts) == count
     assert {d.user_data.alphabet.value for d in decoded} == {encoding}
@@ -101,8 +102,9 @@ def test_every_encoded_text_decodes_back_in_the_emulator(
         (DOSSIER, ("ucs2", 1)),
     ],
 )
-def test_parts_needed_counts_septets_and_utf16_units(text: str, expected: tuple[str, int]) -> None:
-    assert parts_needed(text) == expected
+def test_parts_are_counted_in_septets_and_utf16_units(text: str, expected: tuple[str, int]) -> None:
+    counted = count_parts(text)
+    assert (counted.alphabet, counted.parts) == expected
 
 
 def test_a_surrogate_pair_is_never_split_across_parts() -> None:

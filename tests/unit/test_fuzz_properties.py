@@ -23,11 +23,10 @@ from hypothesis import strategies as st
 
 from gateway.core.codes import CROCKFORD, display_short_code, fold, is_short_code, short_code
 from gateway.core.sms_syntax import CommandKind, Help, ListMine, Lookup, OptIn, OptOut, parse
+from gateway.core.sms_text import GSM7_EXTENSION_SEPTETS, GSM7_SEPTETS
 from modem.emulator import pdu, userdata
 from modem.emulator.fields import DcsAlphabet
 from modem.sms_pdu import (
-    GSM7_BASIC,
-    GSM7_EXTENSION,
     Deliver,
     PduDecodeError,
     StatusReportPdu,
@@ -39,7 +38,7 @@ from tests.unit.test_sms_syntax import MESSAGES
 # ------------------------------------------------------------------ PDU codec
 
 GSM7_TEXT = st.text(
-    st.sampled_from(GSM7_BASIC.replace("\x1b", "") + "".join(GSM7_EXTENSION.values())),
+    st.sampled_from(GSM7_SEPTETS.replace("\x1b", "") + "".join(GSM7_EXTENSION_SEPTETS.values())),
     max_size=500,
 )
 UCS2_TEXT = st.text(
