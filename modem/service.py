@@ -26,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 
 import redis
-from rq import Queue, Retry
+from rq import Queue
 
 from config.settings import ModemSettings, Settings
 from gateway.store import keys
@@ -34,7 +34,8 @@ from gateway.store.connect import connect, connect_rq
 from gateway.store.inbox import Inbox
 from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
-from gateway.store.queues import INBOUND_JOB, INBOUND_QUEUE, inbound_job_id
+from gateway.store.queues import INBOUND_QUEUE
+from modem.handover import hand_over
 from modem.owner import DeviceFactory, Owner, default_device, now_utc
 
 log = logging.getLogger(__name__)
@@ -86,15 +87,8 @@ class ModemService:
     # -- wiring for owners -----------------------------------------------------------------
 
     def hand_over(self, message_id: str) -> None:
-        self.queue.enqueue(
-            INBOUND_JOB,
-            message_id,
-            job_id=inbound_job_id(message_id),
-            retry=Retry(max=5, interval=[5, 30, 120, 600, 1800]),
-            result_ttl=86400,
-            failure_ttl=30 * 86400,
-        )
-        self.inbox.handed_over(message_id)
+        """To the workers (modem/handover.py)."""
+        hand_over(self.queue, self.inbox, message_id)
 
     def wake_owners(self) -> None:
         """One blocking read for the whole service: queued work wakes the modem it is for (or

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import redis
-from rq import Queue, Retry
+from rq import Queue
 
 from config.settings import SmppSettings
 from gateway.core.phones import mask_phone
@@ -41,8 +41,9 @@ from gateway.store import keys
 from gateway.store.inbox import InboundPart, Inbox
 from gateway.store.links import LinkRegistry, canonical_id
 from gateway.store.outbox import Outbound, Outbox
-from gateway.store.queues import INBOUND_JOB, INBOUND_QUEUE, inbound_job_id
+from gateway.store.queues import INBOUND_QUEUE
 from gateway.store.replies import OptOuts
+from modem.handover import hand_over
 from modem.smpp import fates
 from modem.smpp.coding import (
     DC_UCS2,
@@ -644,16 +645,8 @@ class Link:
         return self.inbox.take(part, now)
 
     def hand_over(self, message_id: str) -> None:
-        """To the workers, as the modem service hands over (one job id per message)."""
-        self.queue.enqueue(
-            INBOUND_JOB,
-            message_id,
-            job_id=inbound_job_id(message_id),
-            retry=Retry(max=5, interval=[5, 30, 120, 600, 1800]),
-            result_ttl=86400,
-            failure_ttl=30 * 86400,
-        )
-        self.inbox.handed_over(message_id)
+        """To the workers, as the modem service hands over (modem/handover.py)."""
+        hand_over(self.queue, self.inbox, message_id)
 
     def _apply_receipts(self, read: list[tuple[Session, SmppRequest, DeliveryReceipt]]) -> None:
         """Final receipts applied (one round trip), receipts for unknown ids kept as orphans,
