@@ -43,6 +43,7 @@ REPORTS_ALIVE_MS = 6 * 3600 * 1000  # a modem whose last report is older sends n
 ATTEMPTS_TTL = 30 * 86400  # as long as a dedupe key: the log outlives any retry of its SMS
 DEDUPE_TTL = 30 * 86400
 SCAN = 20
+RECEIPT_FAILED = "delivery failed"  # the error of an SMS a carrier's receipt says failed
 
 # Appends one entry to an SMS's attempt log (see `Outbox.attempts`): used inside the scripts.
 # ARGV of the script that includes it end with: attempts key prefix, service instance.
@@ -822,7 +823,13 @@ class Outbox:
         for message_id, delivered, final in receipts:
             self._delivery(
                 keys=[keys.smpp_message(route, message_id)],
-                args=["1" if delivered else "0", "1" if final else "0", now_ms, keys.sms_prefix()],
+                args=[
+                    "1" if delivered else "0",
+                    "1" if final else "0",
+                    now_ms,
+                    keys.sms_prefix(),
+                    RECEIPT_FAILED,
+                ],
                 client=pipe,
             )
         return [
