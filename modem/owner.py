@@ -22,7 +22,7 @@ import redis
 
 from config.settings import ModemSettings, PoolSettings
 from gateway.core.errors import InvalidPhone
-from gateway.core.messages import RetryWhere, SmsState
+from gateway.core.messages import RetryWhere, SmsState, reports_alive
 from gateway.core.phones import mask_phone, normalise_phone
 from gateway.core.times import to_micros
 from gateway.store import metrics
@@ -30,7 +30,8 @@ from gateway.store.caps import SendCaps
 from gateway.store.inbox import InboundPart, Inbox
 from gateway.store.metrics import NO_CREDIT
 from gateway.store.modems import Caps, ModemRegistry
-from gateway.store.outbox import Outbound, Outbox, UnknownFate
+from gateway.store.outbound import Outbound, UnknownFate
+from gateway.store.outbox import Outbox
 from gateway.store.replies import OptOuts
 from modem.credit import Credit, carrier_named
 from modem.device import Device, StatusReport, encode_parts
@@ -474,9 +475,14 @@ class Owner(threading.Thread):
                     message_reference=((expected_ref or 0) - index) % 256,
                 )[index]
             guess = None if self.status.last_ref is None else (self.status.last_ref + 1) % 256
-            self.outbox.submitting(
-                sms, index, guess, to_micros(self.clock()) // 1000, resend=resend
-            )
+            now_ms = to_micros(self.clock()) // 1000
+            if not self.outbox.submitting(sms, index, guess, now_ms, resend=resend):
+                # No longer claimed: a report failed it meanwhile. Nothing more of it goes out.
+                log.warning(
+                    "sms.stopped modem=%s id=%s part=%d reason=not-claimed",
+                    *(self.settings.id, sms.id, index),
+                )
+                return
             started = time.monotonic()
             try:
                 reference = self.device.send(part)
@@ -575,12 +581,13 @@ class Owner(threading.Thread):
     def settle_expired(self) -> None:
         """Parts in doubt whose wait is over: no report confirmed them, send them again. A part
         already resent once is sent again only while this modem's reports are known to come
-        (a report in the last `REPORTS_ALIVE_MS`): if the network sends none, the silence
+        (a report in the last `messages.REPORTS_ALIVE_MS`): if the network sends none, the silence
         proves nothing, and a third copy is never risked."""
         for doubt in self.in_doubt.expired(time.monotonic()):
             fate = doubt.fate
             current = self.outbox.get(fate.sms.id) or fate.sms
-            if current.resent and not self.outbox.reports_alive(self.settings.id, self._now_ms()):
+            last_report = self.outbox.last_report_ms(self.settings.id)
+            if current.resent and not reports_alive(last_report, self._now_ms()):
                 self._settle_without_report(replace_fate(fate, current))
                 continue
             log.warning(

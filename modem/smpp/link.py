@@ -40,7 +40,8 @@ from gateway.core.times import to_micros
 from gateway.store import keys
 from gateway.store.inbox import InboundPart, Inbox
 from gateway.store.links import LinkRegistry, canonical_id
-from gateway.store.outbox import Outbound, Outbox
+from gateway.store.outbound import Outbound
+from gateway.store.outbox import Outbox
 from gateway.store.queues import INBOUND_QUEUE
 from gateway.store.replies import OptOuts
 from modem.handover import hand_over
@@ -498,10 +499,23 @@ class Link:
         jobs = self._jobs(room)
         if not jobs:
             return
-        outgoing = [(job, job.next, self.tx.prepare_submit(self._fields(job))) for job in jobs]
-        self.outbox.submitting_parts(
-            [(job.sms, part, job.resend) for job, part, _ in outgoing], self._now_ms()
+        prepared = [(job, job.next, self.tx.prepare_submit(self._fields(job))) for job in jobs]
+        saved = self.outbox.submitting_parts(
+            [(job.sms, part, job.resend) for job, part, _ in prepared], self._now_ms()
         )
+        outgoing = []
+        for (job, part, pdu), ok in zip(prepared, saved, strict=True):
+            if ok:
+                outgoing.append((job, part, pdu))
+            else:  # no longer claimed: a receipt failed it meanwhile; nothing more goes out
+                log.warning(
+                    "sms.stopped link=%s id=%s part=%d reason=not-claimed",
+                    self.id,
+                    job.sms.id,
+                    part,
+                )
+        if not outgoing:
+            return
         mono = time.monotonic()
         for job, part, pdu in outgoing:
             self.outstanding[pdu.sequence] = InFlight(job, part, mono)
