@@ -23,6 +23,7 @@ import redis
 from config.settings import ModemSettings, PoolSettings
 from gateway.core.errors import InvalidPhone
 from gateway.core.messages import RetryWhere, SmsState, reports_alive
+from gateway.core.modem_states import ModemState
 from gateway.core.phones import mask_phone, normalise_phone
 from gateway.core.times import to_micros
 from gateway.store import metrics
@@ -87,7 +88,7 @@ def now_utc() -> datetime:
 
 @dataclass
 class OwnerState:
-    state: str = "starting"  # up / down / disabled / quarantined / standby (another host drives it)
+    state: ModemState = ModemState.STARTING
     last_error: str = ""
     down_since: float | None = None  # unix time
     sent: int = 0
@@ -164,7 +165,7 @@ class Owner(threading.Thread):
                 )
                 self._lost(f"internal: {exc}")
                 busy = False
-            if self.status.state == "standby":
+            if self.status.state is ModemState.STANDBY:
                 self.stopping.wait(STANDBY_WAIT_SECONDS)  # another service drives this modem
             elif not busy:
                 self.wake.wait(IDLE_WAIT_SECONDS)
@@ -220,14 +221,14 @@ class Owner(threading.Thread):
         """One turn of the loop; True when it did work (so the next turn comes at once)."""
         modem = self.settings.id
         mono = time.monotonic()
-        if mono >= self.status.lease_renew_at or self.status.state == "standby":
+        if mono >= self.status.lease_renew_at or self.status.state is ModemState.STANDBY:
             if not self.registry.hold(modem, self.instance, LEASE_MS):
                 self._close()
-                self.status.state = "standby"
+                self.status.state = ModemState.STANDBY
                 return False
             self.status.lease_renew_at = mono + LEASE_MS / 3000
-            if self.status.state == "standby":
-                self.status.state = "starting"
+            if self.status.state is ModemState.STANDBY:
+                self.status.state = ModemState.STARTING
         if self.device is None or not self.device.alive():
             if self.device is not None:
                 self._lost("the port or its reader died")
@@ -296,7 +297,7 @@ class Owner(threading.Thread):
         if pin is not None and not refused:
             self.registry.pin_accepted(modem)
         self.status.backoff = 1.0
-        self.status.state = "up"
+        self.status.state = ModemState.UP
         self.status.down_since = None
         self.status.reconnects += 1
         self.status.last_inbox = 0.0
@@ -320,9 +321,9 @@ class Owner(threading.Thread):
                 )
 
     def _down(self, error: str, retry_in: float) -> None:
-        if self.status.state != "down":
+        if self.status.state is not ModemState.DOWN:
             log.warning("modem.down modem=%s error=%s", self.settings.id, error)
-        self.status.state = "down"
+        self.status.state = ModemState.DOWN
         self.status.last_error = error
         if self.status.down_since is None:
             self.status.down_since = time.time()
@@ -417,14 +418,14 @@ class Owner(threading.Thread):
     def _may_send(self) -> bool:
         s = self.settings
         if not s.enabled:
-            self.status.state = "disabled"
+            self.status.state = ModemState.DISABLED
             return False
         reason = self.registry.quarantined(s.id)
         if reason is not None:
-            self.status.state = "quarantined"
+            self.status.state = ModemState.QUARANTINED
             self.status.last_error = reason
             return False
-        self.status.state = "up"
+        self.status.state = ModemState.UP
         if not self.status.registered or self.credit.no_credit:
             return False
         return self.caps.under(s.id, Caps(s.per_minute, s.per_hour, s.per_day), self.clock())

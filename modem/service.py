@@ -29,6 +29,7 @@ import redis
 from rq import Queue
 
 from config.settings import ModemSettings, Settings
+from gateway.core.modem_states import ModemState
 from gateway.store import keys
 from gateway.store.connect import connect, connect_rq
 from gateway.store.inbox import Inbox
@@ -153,7 +154,9 @@ class ModemService:
             if want.enabled and modem not in self.owners:
                 self._start_owner(want)
             elif not want.enabled:  # so that dashboards see it, not an empty slot
-                self.registry.publish_health(modem, {"state": "disabled", "port": want.port})
+                self.registry.publish_health(
+                    modem, {"state": ModemState.DISABLED, "port": want.port}
+                )
 
     def _free_dead_leases(self, modems: list[str]) -> None:
         """A lease held by a modem service of this host that no longer runs (killed, crashed:
@@ -192,7 +195,9 @@ class ModemService:
         owner.join(timeout=30)
         if release:
             moved = self.outbox.release_pinned(modem)
-            self.registry.publish_health(modem, {"state": "disabled", "instance": self.instance})
+            self.registry.publish_health(
+                modem, {"state": ModemState.DISABLED, "instance": self.instance}
+            )
             log.info("modem.disabled modem=%s moved=%d", modem, moved)
 
     def release_orphans(self) -> None:
@@ -210,10 +215,10 @@ class ModemService:
             unowned = not h and modem not in self.owners and not self.registry.owner(modem)
             if (
                 unowned
-                or state in ("disabled", "quarantined")
+                or state in (ModemState.DISABLED, ModemState.QUARANTINED)
                 or h.get("no_credit") == "1"  # a dry SIM: its replies go out elsewhere
-                or (state == "down" and down_for >= self.failover_after)
-                or (state == "up" and off_network_for >= self.failover_after)
+                or (state == ModemState.DOWN and down_for >= self.failover_after)
+                or (state == ModemState.UP and off_network_for >= self.failover_after)
             ):
                 moved = self.outbox.release_pinned(modem)
                 log.warning(

@@ -35,6 +35,7 @@ import redis
 from rq import Queue
 
 from config.settings import SmppSettings
+from gateway.core.modem_states import LinkState
 from gateway.core.phones import mask_phone
 from gateway.core.times import to_micros
 from gateway.store import keys
@@ -116,8 +117,8 @@ class SubmitInDoubt:
 
 
 @dataclass
-class LinkState:
-    state: str = "starting"  # up / down / standby / disabled / stopped
+class LinkStatus:
+    state: LinkState = LinkState.STARTING
     last_error: str = ""
     down_since: float | None = None  # unix time
     connected_since: float | None = None
@@ -164,7 +165,7 @@ class Link:
         self.queue = Queue(INBOUND_QUEUE, connection=rq_client)
         self.clock = clock
         self.stopping = threading.Event()
-        self.status = LinkState()
+        self.status = LinkStatus()
         self.sessions: list[Session] = []
         self.tx: Session | None = None
         self.ready: collections.deque[Job] = collections.deque()
@@ -218,18 +219,18 @@ class Link:
 
     def step(self) -> None:
         mono = time.monotonic()
-        if mono >= self.status.lease_renew_at or self.status.state == "standby":
+        if mono >= self.status.lease_renew_at or self.status.state is LinkState.STANDBY:
             if not self.registry.hold(self.id, self.instance, LEASE_MS):
                 self._stand_by()
                 return
             self.status.lease_renew_at = mono + LEASE_MS / 3000
-            if self.status.state == "standby":
-                self.status.state = "starting"
+            if self.status.state is LinkState.STANDBY:
+                self.status.state = LinkState.STARTING
         if not self.recovered:
             self._recover()
             self.recovered = True
         if not self.settings.enabled:
-            self.status.state = "disabled"
+            self.status.state = LinkState.DISABLED
             self._publish_health(mono, force=False)
             self.stopping.wait(STANDBY_WAIT_SECONDS)
             return
@@ -246,7 +247,7 @@ class Link:
         self._housekeeping(time.monotonic())
 
     def _stand_by(self) -> None:
-        if self.status.state != "standby":
+        if self.status.state is not LinkState.STANDBY:
             log.warning("smpp.standby link=%s owner=%s", self.id, self.registry.owner(self.id))
         self._close_sessions()
         # Another instance drives the link: what this one held in memory is that one's now.
@@ -254,7 +255,7 @@ class Link:
         self.outstanding.clear()
         self.in_doubt.clear()
         self.recovered = False
-        self.status.state = "standby"
+        self.status.state = LinkState.STANDBY
         self.stopping.wait(STANDBY_WAIT_SECONDS)
 
     def _wait(self, seconds: float) -> None:
@@ -298,7 +299,7 @@ class Link:
         if self.status.connects:
             self.counters["reconnects"] += 1
         self.status.connects += 1
-        self.status.state = "up"
+        self.status.state = LinkState.UP
         self.status.backoff = 1.0
         self.status.down_since = None
         self.status.connected_since = time.time()
@@ -307,9 +308,9 @@ class Link:
         self._publish_health(mono, force=True)
 
     def _down(self, error: str, retry_in: float) -> None:
-        if self.status.state != "down":
+        if self.status.state is not LinkState.DOWN:
             log.warning("smpp.down link=%s error=%s", self.id, error)
-        self.status.state = "down"
+        self.status.state = LinkState.DOWN
         self.status.last_error = error
         self.status.connected_since = None
         if self.status.down_since is None:
@@ -866,9 +867,9 @@ class Link:
         try:
             if self.counters:
                 self.registry.count(self.id, self.counters)
-            if self.recovered and self.status.state != "standby":
+            if self.recovered and self.status.state is not LinkState.STANDBY:
                 self.outbox.recover(self.id, self._now_ms())  # requeues the claimed ones
-            self.status.state = "stopped"
+            self.status.state = LinkState.STOPPED
             self._publish_health(time.monotonic(), force=True)
             self.registry.let_go(self.id, self.instance)
         except redis.RedisError as exc:
