@@ -25,12 +25,13 @@ from gateway.core.errors import InvalidPhone
 from gateway.core.messages import RetryWhere, SmsState, reports_alive
 from gateway.core.modem_states import ModemState
 from gateway.core.phones import mask_phone, normalise_phone
+from gateway.core.send_caps import Caps, under_caps
 from gateway.core.times import to_micros
 from gateway.store import metrics
 from gateway.store.caps import SendCaps
 from gateway.store.inbox import InboundPart, Inbox
 from gateway.store.metrics import NO_CREDIT
-from gateway.store.modems import Caps, ModemRegistry
+from gateway.store.modems import ModemRegistry
 from gateway.store.outbound import Outbound, UnknownFate
 from gateway.store.outbox import Outbox
 from gateway.store.replies import OptOuts
@@ -428,7 +429,9 @@ class Owner(threading.Thread):
         self.status.state = ModemState.UP
         if not self.status.registered or self.credit.no_credit:
             return False
-        return self.caps.under(s.id, Caps(s.per_minute, s.per_hour, s.per_day), self.clock())
+        return under_caps(
+            self.caps.sent(s.id, self.clock()), Caps(s.per_minute, s.per_hour, s.per_day)
+        )
 
     def send_one(self) -> bool:
         if not self._may_send():

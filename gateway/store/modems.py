@@ -16,7 +16,6 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -114,13 +113,6 @@ def check_changes(fields: object, allowed: frozenset[str] = DASHBOARD_FIELDS) ->
             raise InvalidModemChange(name, "port must be a device path.")
         changes[name] = value
     return changes
-
-
-@dataclass(frozen=True, slots=True)
-class Caps:
-    per_minute: int
-    per_hour: int
-    per_day: int
 
 
 def windows(now: datetime) -> dict[str, tuple[str, int]]:
