@@ -39,6 +39,7 @@ from modem.credit import Credit, carrier_named
 from modem.device import Device, StatusReport, encode_parts
 from modem.errors import ModemError, ModemUnavailable, PinRequired, SendFailed, SendVerdict
 from modem.in_doubt import InDoubt
+from modem.outgoing import dropped_for_opt_out
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -445,10 +446,9 @@ class Owner(threading.Thread):
         )
         if sms is None:
             return False
-        if sms.fields.get("kind") == "notice" and self.opt_outs.is_out(sms.to):
-            # Opt-out is honoured at once: also for notices queued before it.
-            self.outbox.give_up(sms, "opted out", now_ms)
-            log.info("sms.dropped modem=%s id=%s reason=opted-out", self.settings.id, sms.id)
+        if dropped_for_opt_out(
+            self.outbox, self.opt_outs, sms, now_ms, f"modem={self.settings.id}"
+        ):
             return True
         self.send(sms, start=sms.next_part, resend_first=False)
         return True
@@ -458,7 +458,7 @@ class Owner(threading.Thread):
     ) -> None:
         """Sends the parts of `sms` from `start`; the first one as a duplicate-safe resend."""
         assert self.device is not None
-        concat_ref = sms.concat_ref if sms.concat_ref is not None else int(sms.id) % 256
+        concat_ref = sms.concat_reference
         parts = encode_parts(
             sms.to,
             sms.text,

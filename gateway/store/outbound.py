@@ -48,6 +48,12 @@ class Outbound:
         )
 
     @property
+    def concat_reference(self) -> int:
+        """The reference its parts carry: the one recorded when it was split, else its id's
+        (resends must carry the reference of the first try)."""
+        return self.concat_ref if self.concat_ref is not None else int(self.id) % 256
+
+    @property
     def facts(self) -> SmsFacts:
         """What the state machine (`gateway.core.sms_lifecycle`) reads of it."""
         reports = json.loads(self.fields.get("reports") or "[]")

@@ -46,6 +46,7 @@ from gateway.store.outbox import Outbox
 from gateway.store.queues import INBOUND_QUEUE
 from gateway.store.replies import OptOuts
 from modem.handover import hand_over
+from modem.outgoing import dropped_for_opt_out
 from modem.smpp import fates
 from modem.smpp.coding import (
     DC_UCS2,
@@ -542,7 +543,7 @@ class Link:
         for sms in claimed:
             parts = self._usable_parts(sms)
             if parts is not None:
-                concat_ref = sms.concat_ref if sms.concat_ref is not None else int(sms.id) % 256
+                concat_ref = sms.concat_reference
                 planned.append((sms, parts, concat_ref if len(parts) > 1 else None))
         stored = self.outbox.plan_all([(sms, len(parts), ref) for sms, parts, ref in planned])
         jobs += [
@@ -552,16 +553,13 @@ class Link:
         return jobs
 
     def _usable_parts(self, sms: Outbound) -> list[SubmitPart] | None:
-        if sms.fields.get("kind") == "notice" and self.opt_outs.is_out(sms.to):
-            # Opt-out is honoured at once: also for notices queued before it.
-            self.outbox.give_up(sms, "opted out", self._now_ms())
-            log.info("sms.dropped link=%s id=%s reason=opted-out", self.id, sms.id)
+        if dropped_for_opt_out(self.outbox, self.opt_outs, sms, self._now_ms(), f"link={self.id}"):
             return None
         return self._parts(sms)
 
     def _parts(self, sms: Outbound) -> list[SubmitPart] | None:
         s = self.settings
-        concat_ref = sms.concat_ref if sms.concat_ref is not None else int(sms.id) % 256
+        concat_ref = sms.concat_reference
         try:
             return encode(
                 sms.text, long=s.long, coding=s.coding, packed=s.gsm7_packed, concat_ref=concat_ref
