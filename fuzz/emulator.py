@@ -12,16 +12,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from modem.emulator import pdu
-from modem.emulator.device import Device
+from modem.emulator.device import EmulatedModem
 from modem.emulator.ledger import Ledger, Sent
 from modem.emulator.schedule import ManualScheduler
-from modem.emulator.state import DeviceConfig, MsgStat, Quirks, Stored, UrcMode
+from modem.emulator.state import DeviceConfig, MsgStat, Quirks, StoredPdu, UrcMode
 
 MAX_LEN = 4096
 NOW = datetime(2024, 4, 23, 8, 30, tzinfo=timezone(timedelta(hours=7)))
 
 
-def _device(flags: int, out: bytearray) -> tuple[Device, ManualScheduler]:
+def _device(flags: int, out: bytearray) -> tuple[EmulatedModem, ManualScheduler]:
     clock = ManualScheduler()
     config = DeviceConfig(
         urc_mode=UrcMode.POLITE if flags & 1 else UrcMode.REALISTIC,
@@ -40,15 +40,15 @@ def _device(flags: int, out: bytearray) -> tuple[Device, ManualScheduler]:
     def sent(part: Sent) -> None:
         ledger.record_part(part)  # assembles the parts as the emulator's ledger file does
 
-    dev = Device("fuzz", config, out.extend, clock, on_sent=sent, wall=lambda: NOW)
+    dev = EmulatedModem("fuzz", config, out.extend, clock, on_sent=sent, wall=lambda: NOW)
     dev.boot()
     dev.inject_sms("+84912345678", "HS 000.00.20.H57-240423-0001 Hồ sơ 😀", when=NOW)
-    report = pdu.StatusReport(7, "+84912345678", NOW, NOW + timedelta(seconds=5), 0)
+    report = pdu.SmsStatusReport(7, "+84912345678", NOW, NOW + timedelta(seconds=5), 0)
     hex_pdu, length = pdu.encode_status_report(report)
     memory = dev.storage.memories["SM"]
     index = memory.free_index()
     assert index is not None
-    memory.slots[index] = Stored(MsgStat.REC_UNREAD, hex_pdu, length, report=True)
+    memory.slots[index] = StoredPdu(MsgStat.REC_UNREAD, hex_pdu, length, report=True)
     return dev, clock
 
 

@@ -43,11 +43,11 @@ def deliver_pdus() -> list[str]:
         for ud in userdata.split_text(text, ref, wide)[:2]:
             msg = pdu.SmsDeliver(sender, ud, WHEN, dcs=dcs_for(ud.alphabet), smsc="+84980200030")
             out.append(pdu.encode_deliver(msg)[0])
-    octets = userdata.UserData("", pdu.Alphabet.EIGHT_BIT, data=b"\x00\xffHS 1")
+    octets = userdata.UserData("", pdu.DcsAlphabet.EIGHT_BIT, data=b"\x00\xffHS 1")
     out.append(pdu.encode_deliver(pdu.SmsDeliver(SENDER, octets, WHEN, dcs=0x04))[0])
-    report = pdu.StatusReport(7, "+84912345678", WHEN, WHEN + timedelta(seconds=5), 0x00)
+    report = pdu.SmsStatusReport(7, "+84912345678", WHEN, WHEN + timedelta(seconds=5), 0x00)
     out.append(pdu.encode_status_report(report, with_sca=True)[0])
-    failed = pdu.StatusReport(200, "0912345678", WHEN, WHEN + timedelta(hours=1), 0x41)
+    failed = pdu.SmsStatusReport(200, "0912345678", WHEN, WHEN + timedelta(hours=1), 0x41)
     out.append(pdu.encode_status_report(failed)[0])
     return out
 

@@ -8,7 +8,7 @@ UTF-8 as it is), times are aware, a concatenation header is in range.
 
 from __future__ import annotations
 
-from modem.sms_pdu import Deliver, PduDecodeError, Report, decode_pdu, digest
+from modem.sms_pdu import Deliver, PduDecodeError, StatusReportPdu, decode_pdu, digest
 
 MAX_LEN = 1024
 
@@ -32,7 +32,7 @@ def TestOneInput(data: bytes) -> None:
             assert 0 <= decoded.concat.seq <= 255
             assert 0 <= decoded.concat.total <= 255
     else:
-        assert isinstance(decoded, Report)
+        assert isinstance(decoded, StatusReportPdu)
         assert 0 <= decoded.reference <= 255
         assert 0 <= decoded.status <= 255
         assert decoded.submitted.utcoffset() is not None

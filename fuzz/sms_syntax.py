@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gateway.core.codes import SHORT_LENGTH, fold, is_short_code
 from gateway.core.sms_syntax import Lookup, OptIn, parse
-from modem.sms_pdu import GSM7_BASIC, GSM7_EXTENSION
+from gateway.core.sms_text import GSM7_EXTENSION_SEPTETS, GSM7_SEPTETS
 
 MAX_LEN = 2048
 
@@ -21,12 +21,12 @@ def _gsm7(data: bytes) -> str:
     for octet in data:
         septet = octet & 0x7F
         if escaped:
-            out.append(GSM7_EXTENSION.get(septet, " "))
+            out.append(GSM7_EXTENSION_SEPTETS.get(septet, " "))
             escaped = False
         elif septet == 0x1B:
             escaped = True
         else:
-            out.append(GSM7_BASIC[septet])
+            out.append(GSM7_SEPTETS[septet])
     return "".join(out)
 
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import redis
 
 from config.settings import Settings
 from gateway.core.messages import Priority
+from gateway.core.modem_states import ModemState, route_down
 from gateway.core.routes import ANY_OFFICE, kind_of, next_routes, queues, routes_for
 from gateway.store import keys
 from gateway.store.links import LinkRegistry
@@ -40,20 +41,6 @@ FAILOVER_BATCH = 500
 # are read again after this long (an SMS queued meanwhile for a route that just went down is moved
 # by the next failover).
 CACHE_SECONDS = 1.0
-
-
-def route_down(health: Mapping[str, str], now: float, failover_after: float) -> bool:
-    """Down: nothing published (the process is gone), or a state other than up and starting
-    (down for `failover_after` seconds; quarantined, disabled, stopped at once)."""
-    if not health:
-        return True
-    state = health.get("state", "")
-    if state in ("up", "starting"):
-        return False
-    if state == "down":
-        since = float(health.get("down_since") or 0.0)
-        return since == 0.0 or now - since >= failover_after
-    return True
 
 
 class Router:
@@ -105,7 +92,7 @@ class Router:
     def _modem_health(self, modem: str) -> dict[str, str]:
         health = self.modem_registry.health(modem)
         if health and self.modem_registry.quarantined(modem):
-            return {**health, "state": "quarantined"}
+            return {**health, "state": ModemState.QUARANTINED}
         return health
 
     def choose(self, outbox_kind: str, origin: str, office: str = ANY_OFFICE) -> str:

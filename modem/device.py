@@ -52,8 +52,8 @@ from modem.errors import (
     ModemUnavailable,
     PinRequired,
     SendFailed,
+    SendVerdict,
     SimNotInserted,
-    Verdict,
     classify_cms,
 )
 from modem.gsm_fixes import FixedSerialComms
@@ -63,18 +63,17 @@ from modem.sms_pdu import (
     Deliver,
     PartToSend,
     PduDecodeError,
-    Report,
+    StatusReportPdu,
     decode_pdu,
     digest,
     encode_parts,
-    parts_needed,
 )
 from modem.ussd import unsolicited
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Concat", "Device", "Health", "PartToSend", "StatusReport", "StoredSms"]
-__all__ += ["encode_parts", "parts_needed"]
+__all__ += ["encode_parts"]
 
 BUSY = {("CME", 14), ("CME", 515), ("CMS", 314), ("CMS", 515)}
 STRAY = re.compile(r"^(OK|ERROR|>|\+CMGS:.*|\+CM[ES] ERROR:.*)$")
@@ -374,13 +373,13 @@ class Device:
     def _stored(
         self, memory: str, index: int, stat: int, pdu: str, problem: str | None
     ) -> StoredSms | None:
-        decoded: Deliver | Report | None = None
+        decoded: Deliver | StatusReportPdu | None = None
         if problem is None:
             try:
                 decoded = decode_pdu(pdu)
             except PduDecodeError as exc:
                 problem = str(exc)
-        if isinstance(decoded, Report):
+        if isinstance(decoded, StatusReportPdu):
             return None
         if decoded is None:
             log.warning(
@@ -415,7 +414,7 @@ class Device:
                         log.warning("modem.corrupt_report index=%s pdu=%s", index, pdu[:400])
                         self.delete(index, memory)  # else "SR" fills with what nobody can read
                     continue  # in SM/ME list_stored() reports it
-                if isinstance(decoded, Report):
+                if isinstance(decoded, StatusReportPdu):
                     reports.append(_report(decoded, index, memory))
         self._take_urcs()
         cds, self._cds = self._cds, []
@@ -425,7 +424,7 @@ class Device:
             except PduDecodeError:
                 log.warning("modem.corrupt_cds port=%s pdu=%s", self.port, pdu[:400])
                 continue
-            if isinstance(decoded, Report):
+            if isinstance(decoded, StatusReportPdu):
                 reports.append(_report(decoded, None, None))
         return reports
 
@@ -460,7 +459,7 @@ class Device:
             lines = self._write(command + "\r", "> ", self.command_timeout)
         except _PartialAnswer as exc:
             self._escape(comms)
-            raise SendFailed(None, Verdict.RETRY_HERE, "no prompt") from exc
+            raise SendFailed(None, SendVerdict.RETRY_HERE, "no prompt") from exc
         prompt = split_response(lines, command)
         self._note(prompt.urcs)
         if not any(line.strip() == ">" for line in lines):
@@ -469,7 +468,7 @@ class Device:
             lines = self._write(part.pdu_hex + CTRL_Z, None, self.send_timeout)
         except _PartialAnswer as exc:
             self._escape(comms)
-            raise SendFailed(None, Verdict.RETRY_HERE, "no answer to the PDU") from exc
+            raise SendFailed(None, SendVerdict.RETRY_HERE, "no answer to the PDU") from exc
         resp = split_response(lines, part.pdu_hex, "+CMGS:")
         self._note(resp.urcs)
         value = resp.first("+CMGS:")
@@ -483,7 +482,7 @@ class Device:
         code = resp.error_code()
         if code is not None:
             return SendFailed(code[1], classify_cms(code[1]), resp.final or "")
-        return SendFailed(None, Verdict.RETRY_HERE, resp.final or "no final result")
+        return SendFailed(None, SendVerdict.RETRY_HERE, resp.final or "no final result")
 
     def _escape(self, comms: FixedSerialComms) -> None:
         """After a send timeout: ESC leaves SMS input mode (MODEM-NOTES 9)."""

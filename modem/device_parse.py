@@ -222,7 +222,7 @@ def range_values(tokens: list[str], limit: int = 16) -> set[int]:
     values: set[int] = set()
     for token in tokens:
         low, _, high = token.partition("-")
-        if not (low.strip().isdigit() and (not high or high.strip().isdigit())):
+        if not (low.strip().isdecimal() and (not high or high.strip().isdecimal())):
             continue
         lo, hi = int(low), int(high) if high else int(low)
         values.update(range(lo, min(hi, limit) + 1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from modem.sms_pdu import Concat, Report
+from modem.sms_pdu import Concat, StatusReportPdu
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class StatusReport:
     submitted: datetime | None = None  # TP-SCTS: when the SMSC took the part
 
 
-def _report(rep: Report, index: int | None, memory: str | None) -> StatusReport:
+def _report(rep: StatusReportPdu, index: int | None, memory: str | None) -> StatusReport:
     return StatusReport(
         reference=rep.reference,
         recipient=rep.recipient,

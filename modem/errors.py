@@ -1,6 +1,6 @@
 """Errors of the modem device layer, and what a failed send means for the message.
 
-`classify_cms` turns a `+CMS ERROR` code into a `Verdict` the pool acts on:
+`classify_cms` turns a `+CMS ERROR` code into a `SendVerdict` the pool acts on:
 
 - RETRY_HERE: a passing condition of this modem or the network (no coverage, congestion, SIM
   busy, unknown); send again through the same modem after a backoff.
@@ -21,7 +21,7 @@ from enum import StrEnum
 log = logging.getLogger(__name__)
 
 
-class Verdict(StrEnum):
+class SendVerdict(StrEnum):
     RETRY_HERE = "retry_here"
     RETRY_ELSEWHERE = "retry_elsewhere"
     QUARANTINE = "quarantine"
@@ -62,19 +62,24 @@ class SendFailed(ModemError):
     """One part was not accepted. `code` is the +CMS ERROR code, None for a timeout or an
     answer without a code."""
 
-    def __init__(self, code: int | None, verdict: Verdict, detail: str = "") -> None:
+    def __init__(self, code: int | None, verdict: SendVerdict, detail: str = "") -> None:
         super().__init__(f"send failed: code={code} verdict={verdict} {detail}".rstrip())
         self.code = code
         self.verdict = verdict
         self.detail = detail
 
 
-R, E, Q, N = Verdict.RETRY_HERE, Verdict.RETRY_ELSEWHERE, Verdict.QUARANTINE, Verdict.NEVER
+R, E, Q, N = (
+    SendVerdict.RETRY_HERE,
+    SendVerdict.RETRY_ELSEWHERE,
+    SendVerdict.QUARANTINE,
+    SendVerdict.NEVER,
+)
 
 # 0-127: RP-cause of TS 24.011 Annex E-2 (the network's answer to our RP-DATA);
 # 128-255: TP-Failure-Cause of TS 23.040 9.2.3.22 (the SMSC's answer);
 # 300-500: ME/TA errors of TS 27.005 3.2.5; 512 and up are manufacturer specific.
-CMS_VERDICTS: dict[int, Verdict] = {
+CMS_VERDICTS: dict[int, SendVerdict] = {
     1: N,  # unassigned (unallocated) number
     8: Q,  # operator determined barring
     10: Q,  # call barred
@@ -150,7 +155,7 @@ CMS_VERDICTS: dict[int, Verdict] = {
 }
 
 
-def classify_cms(code: int) -> Verdict:
+def classify_cms(code: int) -> SendVerdict:
     """What a +CMS ERROR code means for the message (see the module docstring)."""
     verdict = CMS_VERDICTS.get(code)
     if verdict is not None:

@@ -7,7 +7,7 @@ stored on the modem while nobody listened, or a little later. The report names t
 and recipient; the MR was never saved (the kill came before or just after `+CMGS:` was read), so a
 report is matched by:
 
-1. the recipient (last 9 digits, as `gateway.store.outbox.report_number`), and
+1. the recipient (last 9 digits, as `gateway.core.messages.report_number`), and
 2. the MR the part should have had (the modem's next after the last one saved), or an MR the
    modem answered late to the restarted service (`Device.stray_refs`), or else
 3. the time: the SMSC took it (TP-SCTS) no earlier than the part was being handed over, less a
@@ -25,8 +25,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
+from gateway.core.messages import report_number
 from gateway.core.times import from_micros
-from gateway.store.outbox import UnknownFate, report_number
+from gateway.store.outbound import UnknownFate
 from modem.device_types import StatusReport
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,10 @@ take in stored SMS (persist, then delete from the SIM, then hand to the workers)
 reports, publish health, and send queued SMS one part at a time, saving each part's state before
 the PDU goes out. Nothing here blocks on anything but the modem and Redis; nothing dies silently:
 the loop catches, logs with the traceback, and carries on.
+
+This module holds the loop, store hiccups, the connection, inbound SMS and health; sending is
+owner_sending.py, status reports and parts a crash left in doubt owner_fates.py: mixins over the
+state owner_base.py declares.
 """
 
 from __future__ import annotations
@@ -13,32 +17,31 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from functools import partial
-from typing import TypeVar
 
 import redis
 
 from config.settings import ModemSettings, PoolSettings
 from gateway.core.errors import InvalidPhone
-from gateway.core.messages import RetryWhere, SmsState
+from gateway.core.modem_states import ModemState
 from gateway.core.phones import mask_phone, normalise_phone
 from gateway.core.times import to_micros
 from gateway.store import metrics
 from gateway.store.caps import SendCaps
 from gateway.store.inbox import InboundPart, Inbox
-from gateway.store.metrics import NO_CREDIT
-from gateway.store.modems import Caps, ModemRegistry
-from gateway.store.outbox import Outbound, Outbox, UnknownFate
+from gateway.store.modems import ModemRegistry
+from gateway.store.outbox import Outbox
 from gateway.store.replies import OptOuts
-from modem.credit import Credit, carrier_named
-from modem.device import Device, StatusReport, encode_parts
-from modem.errors import ModemError, ModemUnavailable, PinRequired, SendFailed, Verdict
+from modem.credit import Credit
+from modem.device import Device
+from modem.errors import ModemError, PinRequired
 from modem.in_doubt import InDoubt
+from modem.owner_base import STORE_BACKOFF_FIRST, STORE_BACKOFF_MAX, OwnerState
+from modem.owner_fates import Fates
+from modem.owner_sending import Sending
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 LEASE_MS = 15_000
 POLL_INBOX_SECONDS = 2.0
@@ -49,23 +52,9 @@ RECONNECT_BACKOFF_MAX = 30.0
 IDLE_WAIT_SECONDS = 0.5
 STANDBY_WAIT_SECONDS = 2.0
 PARTIAL_TIMEOUT_MS = 15 * 60 * 1000
-STORE_BACKOFF_FIRST = 0.25  # seconds; doubled while the store does not answer
-STORE_BACKOFF_MAX = 5.0
-STORE_PERSIST_SECONDS = 30.0  # how long a write recording a sent part is retried in place
-
-WHERE = {
-    Verdict.RETRY_HERE: RetryWhere.HERE,
-    Verdict.RETRY_ELSEWHERE: RetryWhere.ELSEWHERE,
-    Verdict.QUARANTINE: RetryWhere.ELSEWHERE,
-    Verdict.NEVER: RetryWhere.NEVER,
-}
 
 DeviceFactory = Callable[[ModemSettings], Device]
 HandOver = Callable[[str], None]  # gives an inbound message id to the workers (an RQ job)
-
-
-def replace_fate(fate: UnknownFate, sms: Outbound) -> UnknownFate:
-    return UnknownFate(sms, fate.part, fate.expected_ref, fate.since_ms)
 
 
 def default_device(settings: ModemSettings) -> Device:
@@ -84,32 +73,7 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class OwnerState:
-    state: str = "starting"  # up / down / disabled / quarantined / standby (another host drives it)
-    last_error: str = ""
-    down_since: float | None = None  # unix time
-    sent: int = 0
-    received: int = 0
-    reconnects: int = 0
-    next_connect: float = 0.0
-    backoff: float = 1.0
-    last_inbox: float = 0.0
-    last_reports: float = 0.0
-    last_health: float = 0.0
-    lease_renew_at: float = 0.0
-    registered: bool = False
-    unregistered_since: float | None = None  # unix time: up but not on the network since then
-    last_ref: int | None = None
-    health: dict[str, object] = field(default_factory=dict)
-    store_hiccup: bool = False  # the store failed the last turn
-    store_backoff: float = 0.25  # seconds before the next try while it does
-    limits: dict[str, str] = field(default_factory=dict)  # what the modem could not do
-    limits_logged: set[str] = field(default_factory=set)  # each logged once per owner
-    sim_waiting: int = 0  # received SMS on the SIM when last counted
-
-
-class Owner(threading.Thread):
+class Owner(threading.Thread, Sending, Fates):
     def __init__(
         self,
         settings: ModemSettings,
@@ -163,7 +127,7 @@ class Owner(threading.Thread):
                 )
                 self._lost(f"internal: {exc}")
                 busy = False
-            if self.status.state == "standby":
+            if self.status.state is ModemState.STANDBY:
                 self.stopping.wait(STANDBY_WAIT_SECONDS)  # another service drives this modem
             elif not busy:
                 self.wake.wait(IDLE_WAIT_SECONDS)
@@ -200,33 +164,18 @@ class Owner(threading.Thread):
         if self.device is not None and self.device.alive():
             self.recover()
 
-    def _persist(self, what: str, write: Callable[[], T]) -> T:
-        """A write recording what the modem did, retried through a store hiccup (bounded);
-        past the bound it raises, and `recover_after_hiccup` settles the part."""
-        pause = STORE_BACKOFF_FIRST
-        deadline = time.monotonic() + STORE_PERSIST_SECONDS
-        while True:
-            try:
-                return write()
-            except redis.RedisError as exc:
-                if time.monotonic() + pause > deadline or self.stopping.is_set():
-                    raise
-                log.info("modem.store_retry modem=%s what=%s error=%s", self.settings.id, what, exc)
-                time.sleep(pause)
-                pause = min(STORE_BACKOFF_MAX, pause * 2)
-
     def step(self) -> bool:
         """One turn of the loop; True when it did work (so the next turn comes at once)."""
         modem = self.settings.id
         mono = time.monotonic()
-        if mono >= self.status.lease_renew_at or self.status.state == "standby":
+        if mono >= self.status.lease_renew_at or self.status.state is ModemState.STANDBY:
             if not self.registry.hold(modem, self.instance, LEASE_MS):
                 self._close()
-                self.status.state = "standby"
+                self.status.state = ModemState.STANDBY
                 return False
             self.status.lease_renew_at = mono + LEASE_MS / 3000
-            if self.status.state == "standby":
-                self.status.state = "starting"
+            if self.status.state is ModemState.STANDBY:
+                self.status.state = ModemState.STARTING
         if self.device is None or not self.device.alive():
             if self.device is not None:
                 self._lost("the port or its reader died")
@@ -295,7 +244,7 @@ class Owner(threading.Thread):
         if pin is not None and not refused:
             self.registry.pin_accepted(modem)
         self.status.backoff = 1.0
-        self.status.state = "up"
+        self.status.state = ModemState.UP
         self.status.down_since = None
         self.status.reconnects += 1
         self.status.last_inbox = 0.0
@@ -319,9 +268,9 @@ class Owner(threading.Thread):
                 )
 
     def _down(self, error: str, retry_in: float) -> None:
-        if self.status.state != "down":
+        if self.status.state is not ModemState.DOWN:
             log.warning("modem.down modem=%s error=%s", self.settings.id, error)
-        self.status.state = "down"
+        self.status.state = ModemState.DOWN
         self.status.last_error = error
         if self.status.down_since is None:
             self.status.down_since = time.time()
@@ -371,258 +320,6 @@ class Owner(threading.Thread):
                 )
                 self.hand_over(message)
         self.inbox.expire_partials(to_micros(now) // 1000 - PARTIAL_TIMEOUT_MS, now)
-
-    # -- delivery reports --------------------------------------------------------------------
-
-    def apply_reports(self, reports: list[StatusReport]) -> None:
-        """Applies each report to its part, deletes it from the modem; a report that matches no
-        recorded part may settle a part a crash left in doubt (modem/in_doubt.py)."""
-        assert self.device is not None
-        now_ms = to_micros(self.clock()) // 1000
-        confirmed: list[UnknownFate] = []
-        for report in reports:
-            applied = self._apply(report, now_ms)
-            if applied is None and self.in_doubt:
-                doubt = self.in_doubt.match(report, self.device.stray_refs)
-                if doubt is not None:
-                    self._confirm(doubt.fate, report.reference, "report")
-                    confirmed.append(doubt.fate)
-                    applied = self._apply(report, now_ms)
-            log.info(
-                "sms.report modem=%s ref=%s status=%s sms=%s",
-                self.settings.id,
-                report.reference,
-                report.status,
-                applied[0] if applied else "unknown",
-            )
-            if report.index is not None:
-                self.device.delete_report(report)
-        for fate in confirmed:  # the rest of a multipart SMS whose part in doubt went out
-            self._continue(fate.sms.id)
-
-    def _apply(self, report: StatusReport, now_ms: int) -> tuple[str, SmsState] | None:
-        return self.outbox.delivery_report(
-            self.settings.id,
-            report.reference,
-            report.recipient,
-            report.delivered,
-            report.final,
-            now_ms,
-            report.status,
-        )
-
-    # -- outbound ---------------------------------------------------------------------------
-
-    def _may_send(self) -> bool:
-        s = self.settings
-        if not s.enabled:
-            self.status.state = "disabled"
-            return False
-        reason = self.registry.quarantined(s.id)
-        if reason is not None:
-            self.status.state = "quarantined"
-            self.status.last_error = reason
-            return False
-        self.status.state = "up"
-        if not self.status.registered or self.credit.no_credit:
-            return False
-        return self.caps.under(s.id, Caps(s.per_minute, s.per_hour, s.per_day), self.clock())
-
-    def send_one(self) -> bool:
-        if not self._may_send():
-            return False
-        now_ms = to_micros(self.clock()) // 1000
-        sms = self.outbox.claim(
-            self.settings.id,
-            self._carrier() or "",
-            now_ms,
-            reply_wait_ms=self.pool.reply_wait_seconds * 1000,
-        )
-        if sms is None:
-            return False
-        if sms.fields.get("kind") == "notice" and self.opt_outs.is_out(sms.to):
-            # Opt-out is honoured at once: also for notices queued before it.
-            self.outbox.give_up(sms, "opted out", now_ms)
-            log.info("sms.dropped modem=%s id=%s reason=opted-out", self.settings.id, sms.id)
-            return True
-        self.send(sms, start=sms.next_part, resend_first=False)
-        return True
-
-    def send(
-        self, sms: Outbound, start: int, resend_first: bool, expected_ref: int | None = None
-    ) -> None:
-        """Sends the parts of `sms` from `start`; the first one as a duplicate-safe resend."""
-        assert self.device is not None
-        concat_ref = sms.concat_ref if sms.concat_ref is not None else int(sms.id) % 256
-        parts = encode_parts(
-            sms.to,
-            sms.text,
-            concat_ref=concat_ref,
-            reject_duplicates=False,
-            message_reference=0,
-        )
-        sms = self.outbox.plan(sms, len(parts), concat_ref if len(parts) > 1 else None)
-        for index in range(start, len(parts)):
-            part = parts[index]
-            resend = index == start and resend_first
-            if resend:
-                part = encode_parts(
-                    sms.to,
-                    sms.text,
-                    concat_ref=concat_ref,
-                    reject_duplicates=True,
-                    message_reference=((expected_ref or 0) - index) % 256,
-                )[index]
-            guess = None if self.status.last_ref is None else (self.status.last_ref + 1) % 256
-            self.outbox.submitting(
-                sms, index, guess, to_micros(self.clock()) // 1000, resend=resend
-            )
-            started = time.monotonic()
-            try:
-                reference = self.device.send(part)
-            except SendFailed as exc:
-                self._refused(sms, exc)
-                return
-            except ModemUnavailable as exc:
-                # The part's fate is unknown: it stays `submitting` and is resolved on reconnect.
-                metrics.modem_lost(self.registry.client, self.settings.id)
-                self._lost(f"send: {exc}")
-                return
-            self.status.last_ref = reference
-            self.credit.spent()
-            now_ms = to_micros(self.clock()) // 1000
-            record = partial(self.outbox.submitted, sms, index, reference, now_ms)
-            self._persist("submitted", record)
-            self._persist("caps", partial(self._count_part, time.monotonic() - started))
-            self.status.sent += 1
-        log.info(
-            "sms.submitted modem=%s id=%s to=%s parts=%d",
-            self.settings.id,
-            sms.id,
-            mask_phone(sms.to),
-            len(parts),
-        )
-
-    def _count_part(self, seconds: float) -> None:
-        self.registry.count_sent(self.settings.id, self.clock())
-        self.caps.count(self.settings.id, self.clock())
-        metrics.part_sent(self.registry.client, self.settings.id, seconds)
-
-    def _refused(self, sms: Outbound, exc: SendFailed) -> None:
-        now_ms = to_micros(self.clock()) // 1000
-        self.status.last_error = str(exc)
-        error = f"+CMS ERROR: {exc.code}" if exc.code is not None else str(exc)
-        assert self.device is not None
-        if self.credit.explains(exc.code, self.device, self._carrier()):
-            # Not the SIM's fault nor the message's: it has no credit. Another modem sends it.
-            metrics.send_failed(self.registry.client, self.settings.id, NO_CREDIT, exc.code)
-            self.status.last_error = f"{error}: SIM hết tiền"
-            self._persist(
-                "refused",
-                lambda: self.outbox.failed_attempt(
-                    sms, RetryWhere.ELSEWHERE, f"{error} (SIM hết tiền)", now_ms
-                ),
-            )
-            log.warning(
-                "sms.refused modem=%s id=%s code=%s verdict=no-credit",
-                *(self.settings.id, sms.id, exc.code),
-            )
-            self._publish_health(time.monotonic(), force=True)
-            return
-        metrics.send_failed(self.registry.client, self.settings.id, exc.verdict, exc.code)
-        where = WHERE[exc.verdict]
-        if exc.verdict is Verdict.QUARANTINE and self.registry.note_quarantine_error(
-            self.settings.id, exc.code, now_ms
-        ):
-            log.warning("modem.quarantined modem=%s code=%s", self.settings.id, exc.code)
-        state = self._persist(
-            "refused", lambda: self.outbox.failed_attempt(sms, where, error, now_ms)
-        )
-        log.warning(
-            "sms.refused modem=%s id=%s code=%s verdict=%s now=%s",
-            self.settings.id,
-            sms.id,
-            exc.code,
-            exc.verdict,
-            state,
-        )
-
-    # -- crash recovery --------------------------------------------------------------------
-
-    def recover(self) -> None:
-        """At connect: parts a crash left in doubt wait (bounded) for the status report that
-        confirms them; SMS claimed but not started go back to their queue (Outbox.recover)."""
-        assert self.device is not None
-        modem = self.settings.id
-        now_ms = to_micros(self.clock()) // 1000
-        if self.status.last_ref is None:
-            self.status.last_ref = self.outbox.last_reference(modem)
-        unknown = self.outbox.recover(modem, now_ms)
-        wait = self.pool.report_wait_seconds
-        for fate in unknown:
-            if self.device.reports == "none" or wait <= 0:
-                self._settle_without_report(fate)
-            else:
-                log.info(
-                    "sms.fate_waiting modem=%s id=%s part=%d seconds=%d",
-                    *(modem, fate.sms.id, fate.part, wait),
-                )
-                self.in_doubt.add(fate, time.monotonic() + wait)
-        if self.in_doubt:
-            self.apply_reports(self.device.status_reports())
-            self.status.last_reports = time.monotonic()
-
-    def settle_expired(self) -> None:
-        """Parts in doubt whose wait is over: no report confirmed them, send them again. A part
-        already resent once is sent again only while this modem's reports are known to come
-        (a report in the last `REPORTS_ALIVE_MS`): if the network sends none, the silence
-        proves nothing, and a third copy is never risked."""
-        for doubt in self.in_doubt.expired(time.monotonic()):
-            fate = doubt.fate
-            current = self.outbox.get(fate.sms.id) or fate.sms
-            if current.resent and not self.outbox.reports_alive(self.settings.id, self._now_ms()):
-                self._settle_without_report(replace_fate(fate, current))
-                continue
-            log.warning(
-                "sms.resend_unknown modem=%s id=%s part=%d reason=no-report",
-                *(self.settings.id, fate.sms.id, fate.part),
-            )
-            self.send(current, start=fate.part, resend_first=True, expected_ref=fate.expected_ref)
-
-    def _now_ms(self) -> int:
-        return to_micros(self.clock()) // 1000
-
-    def _settle_without_report(self, fate: UnknownFate) -> None:
-        """A modem without status reports: resend once; a part already resent once is taken as
-        sent (never a third copy: without reports nothing tells which copy went out)."""
-        sms = fate.sms
-        if sms.resent:
-            self._confirm(fate, fate.expected_ref or 0, "earlier-resend")
-            self._continue(sms.id)
-            return
-        log.warning(
-            "sms.resend_unknown modem=%s id=%s part=%d reason=no-reports",
-            *(self.settings.id, sms.id, fate.part),
-        )
-        self.send(sms, start=fate.part, resend_first=True, expected_ref=fate.expected_ref)
-
-    def _confirm(self, fate: UnknownFate, reference: int, how: str) -> None:
-        log.info(
-            "sms.fate_resolved modem=%s id=%s part=%d by=%s ref=%s",
-            *(self.settings.id, fate.sms.id, fate.part, how, reference),
-        )
-        now_ms = to_micros(self.clock()) // 1000
-        self.outbox.submitted(fate.sms, fate.part, reference, now_ms, how=how)
-
-    def _continue(self, sms_id: str) -> None:
-        refreshed = self.outbox.get(sms_id)
-        if refreshed is not None and 0 < refreshed.next_part < refreshed.parts:
-            self.send(refreshed, start=refreshed.next_part, resend_first=False)
-
-    def _carrier(self) -> str | None:
-        """The SIM's carrier: as configured, else from the network the modem is on."""
-        operator = self.status.health.get("operator") if self.status.health else None
-        return self.settings.carrier or carrier_named(str(operator) if operator else None)
 
     # -- health -----------------------------------------------------------------------------
 

@@ -26,15 +26,17 @@ from pathlib import Path
 from types import FrameType
 
 import redis
-from rq import Queue, Retry
+from rq import Queue
 
 from config.settings import ModemSettings, Settings
+from gateway.core.modem_states import ModemState
 from gateway.store import keys
 from gateway.store.connect import connect, connect_rq
 from gateway.store.inbox import Inbox
 from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
-from gateway.store.queues import INBOUND_JOB, INBOUND_QUEUE, inbound_job_id
+from gateway.store.queues import INBOUND_QUEUE
+from modem.handover import hand_over
 from modem.owner import DeviceFactory, Owner, default_device, now_utc
 
 log = logging.getLogger(__name__)
@@ -86,15 +88,8 @@ class ModemService:
     # -- wiring for owners -----------------------------------------------------------------
 
     def hand_over(self, message_id: str) -> None:
-        self.queue.enqueue(
-            INBOUND_JOB,
-            message_id,
-            job_id=inbound_job_id(message_id),
-            retry=Retry(max=5, interval=[5, 30, 120, 600, 1800]),
-            result_ttl=86400,
-            failure_ttl=30 * 86400,
-        )
-        self.inbox.handed_over(message_id)
+        """To the workers (modem/handover.py)."""
+        hand_over(self.queue, self.inbox, message_id)
 
     def wake_owners(self) -> None:
         """One blocking read for the whole service: queued work wakes the modem it is for (or
@@ -159,7 +154,9 @@ class ModemService:
             if want.enabled and modem not in self.owners:
                 self._start_owner(want)
             elif not want.enabled:  # so that dashboards see it, not an empty slot
-                self.registry.publish_health(modem, {"state": "disabled", "port": want.port})
+                self.registry.publish_health(
+                    modem, {"state": ModemState.DISABLED, "port": want.port}
+                )
 
     def _free_dead_leases(self, modems: list[str]) -> None:
         """A lease held by a modem service of this host that no longer runs (killed, crashed:
@@ -198,7 +195,9 @@ class ModemService:
         owner.join(timeout=30)
         if release:
             moved = self.outbox.release_pinned(modem)
-            self.registry.publish_health(modem, {"state": "disabled", "instance": self.instance})
+            self.registry.publish_health(
+                modem, {"state": ModemState.DISABLED, "instance": self.instance}
+            )
             log.info("modem.disabled modem=%s moved=%d", modem, moved)
 
     def release_orphans(self) -> None:
@@ -216,10 +215,10 @@ class ModemService:
             unowned = not h and modem not in self.owners and not self.registry.owner(modem)
             if (
                 unowned
-                or state in ("disabled", "quarantined")
+                or state in (ModemState.DISABLED, ModemState.QUARANTINED)
                 or h.get("no_credit") == "1"  # a dry SIM: its replies go out elsewhere
-                or (state == "down" and down_for >= self.failover_after)
-                or (state == "up" and off_network_for >= self.failover_after)
+                or (state == ModemState.DOWN and down_for >= self.failover_after)
+                or (state == ModemState.UP and off_network_for >= self.failover_after)
             ):
                 moved = self.outbox.release_pinned(modem)
                 log.warning(

@@ -15,42 +15,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
+from gateway.core.sms_text import (
+    GSM7_ESCAPE,
+    GSM7_EXTENSION_SEPTETS,
+    GSM7_SEPTETS,
+    split_parts,
+)
+
 log = logging.getLogger(__name__)
 
-# TS 23.038 6.2.1 default alphabet by septet value; 0x1B escapes to the extension table.
-GSM7_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅå"
-    "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
-    " !\"#¤%&'()*+,-./"
-    "0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNO"
-    "PQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmno"
-    "pqrstuvwxyzäöñüà"
-)
-ESC = 0x1B
-GSM7_EXTENSION = {
-    0x0A: "\f",
-    0x14: "^",
-    0x28: "{",
-    0x29: "}",
-    0x2F: "\\",
-    0x3C: "[",
-    0x3D: "~",
-    0x3E: "]",
-    0x40: "|",
-    0x65: "€",
-}
-_BASIC = {ch: i for i, ch in enumerate(GSM7_BASIC) if i != ESC}
-_EXT = {ch: code for code, ch in GSM7_EXTENSION.items()}
+# The alphabet and the splitting of a text into parts: gateway/core/sms_text.py (one home).
+ESC = GSM7_ESCAPE
+_BASIC = {ch: i for i, ch in enumerate(GSM7_SEPTETS) if i != ESC}
+_EXT = {ch: code for code, ch in GSM7_EXTENSION_SEPTETS.items()}
 
-SINGLE = {"gsm7": 160, "ucs2": 70}  # septets / UTF-16 units in one message
-PER_PART_8BIT_REF = {"gsm7": 153, "ucs2": 67}  # with a 6-octet UDH (IEI 0x00)
-PER_PART_16BIT_REF = {"gsm7": 152, "ucs2": 66}  # with a 7-octet UDH (IEI 0x08)
 MAX_PARTS = 255
 VALIDITY_3_DAYS = 169  # TP-VP relative, TS 23.040 9.2.3.12.1: 168..196 -> (VP - 166) days
 UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # smsc_time of a PDU we could not decode
@@ -88,7 +69,7 @@ class Deliver:
 
 
 @dataclass(frozen=True)
-class Report:
+class StatusReportPdu:
     reference: int
     recipient: str
     status: int
@@ -99,42 +80,13 @@ class Report:
 # ------------------------------------------------------------------ outbound
 
 
-def _units(ch: str, alphabet: str) -> int:
-    if alphabet == "gsm7":
-        return 1 if ch in _BASIC else 2
-    return 2 if ord(ch) > 0xFFFF else 1
-
-
-def _alphabet(text: str) -> str:
-    return "gsm7" if all(ch in _BASIC or ch in _EXT for ch in text) else "ucs2"
-
-
 def split_text(text: str, wide_ref: bool = False) -> tuple[str, list[str]]:
-    """(alphabet, chunks): one chunk if it fits one message, else concatenation-sized chunks
-    that never split a GSM-7 escape sequence or a UTF-16 surrogate pair."""
-    text = unicodedata.normalize("NFC", text)
-    alphabet = _alphabet(text)
-    units = [_units(ch, alphabet) for ch in text]
-    if sum(units) <= SINGLE[alphabet]:
-        return alphabet, [text]
-    size = (PER_PART_16BIT_REF if wide_ref else PER_PART_8BIT_REF)[alphabet]
-    chunks: list[str] = []
-    start = used = 0
-    for i, n in enumerate(units):
-        if used + n > size:
-            chunks.append(text[start:i])
-            start, used = i, 0
-        used += n
-    chunks.append(text[start:])
+    """(alphabet, part texts) as `gateway.core.sms_text.split_parts` cuts them; more than a
+    concatenation reference can number (`MAX_PARTS`) is refused."""
+    alphabet, chunks = split_parts(text, wide_ref=wide_ref)
     if len(chunks) > MAX_PARTS:
         raise ValueError(f"text needs {len(chunks)} parts, more than {MAX_PARTS}")
     return alphabet, chunks
-
-
-def parts_needed(text: str) -> tuple[str, int]:
-    """("gsm7"|"ucs2", parts) for `text` sent with an 8-bit concatenation reference."""
-    alphabet, chunks = split_text(text)
-    return alphabet, len(chunks)
 
 
 def gsm7_septets(text: str) -> list[int]:
@@ -274,7 +226,7 @@ def _address(reader: _Reader) -> str:
     toa = reader.octet()
     value = reader.take((ndigits + 1) // 2)
     if toa & 0x70 == 0x50:  # alphanumeric, GSM-7 packed
-        return _gsm7_text(unpack_septets(value, ndigits * 4 // 7))
+        return gsm7_text(unpack_septets(value, ndigits * 4 // 7))
     digits = _semi_octets(value)[:ndigits]
     return "+" + digits if toa & 0x70 == 0x10 and digits else digits
 
@@ -311,17 +263,19 @@ def _timestamp(data: bytes) -> datetime:
         raise PduDecodeError(f"bad time stamp {data.hex()}") from exc
 
 
-def _gsm7_text(septets: list[int]) -> str:
+def gsm7_text(septets: list[int]) -> str:
+    """The text of unpacked GSM-7 septets (an escape before a septet the extension table lacks
+    reads as the basic character, a lone escape as a space)."""
     out: list[str] = []
     escaped = False
     for s in septets:
         if escaped:
             escaped = False
-            out.append(GSM7_EXTENSION.get(s, GSM7_BASIC[s] if s != ESC else " "))
+            out.append(GSM7_EXTENSION_SEPTETS.get(s, GSM7_SEPTETS[s] if s != ESC else " "))
         elif s == ESC:
             escaped = True
         else:
-            out.append(GSM7_BASIC[s])
+            out.append(GSM7_SEPTETS[s])
     return "".join(out)
 
 
@@ -338,7 +292,9 @@ def _dcs_alphabet(dcs: int) -> str:
     return "gsm7"
 
 
-def _concat(header: bytes) -> Concat | None:
+def udh_concat(header: bytes) -> Concat | None:
+    """The concatenation element (IEI 0x00 or 0x08) of a user data header without its length
+    octet; None if it has none."""
     concat: Concat | None = None
     pos = 0
     while pos + 2 <= len(header):
@@ -362,13 +318,13 @@ def _user_data(dcs: int, udhi: bool, udl: int, ud: bytes) -> tuple[str, Concat |
         if not ud or ud[0] + 1 > len(ud):
             raise PduDecodeError("user data header longer than the user data")
         header_len = ud[0] + 1
-        concat = _concat(ud[1:header_len])
+        concat = udh_concat(ud[1:header_len])
     if alphabet == "gsm7":
         fill = _fill_bits(header_len) if header_len else 0
         count = udl - (header_len * 8 + fill) // 7
         if count < 0:
             raise PduDecodeError("TP-UDL shorter than the user data header")
-        return _gsm7_text(unpack_septets(ud[header_len:], count, fill)), concat
+        return gsm7_text(unpack_septets(ud[header_len:], count, fill)), concat
     if udl > len(ud):
         raise PduDecodeError(f"TP-UDL {udl} but {len(ud)} octets of user data")
     payload = ud[header_len:udl]
@@ -380,7 +336,7 @@ def _user_data(dcs: int, udhi: bool, udl: int, ud: bytes) -> tuple[str, Concat |
     return payload.decode("latin-1"), concat
 
 
-def decode_pdu(pdu_hex: str) -> Deliver | Report:
+def decode_pdu(pdu_hex: str) -> Deliver | StatusReportPdu:
     """An SMS-DELIVER or SMS-STATUS-REPORT as +CMGL/+CMGR show it (SCA first)."""
     try:
         reader = _Reader(bytes.fromhex(pdu_hex))
@@ -403,7 +359,7 @@ def decode_pdu(pdu_hex: str) -> Deliver | Report:
         scts = _timestamp(reader.take(7))
         discharge = _timestamp(reader.take(7))
         status = reader.octet()
-        return Report(reference, recipient, status, scts, discharge)
+        return StatusReportPdu(reference, recipient, status, scts, discharge)
     raise PduDecodeError(f"not an SMS-DELIVER or status report (TP-MTI {mti})")
 
 

@@ -1,4 +1,5 @@
-"""Outbound SMS: their states, priorities, and the retry policy (pure)."""
+"""Outbound SMS: their states, priorities, the retry policy, and how status reports name them
+(pure). Which state follows which: `sms_lifecycle.py`."""
 
 from __future__ import annotations
 
@@ -12,9 +13,6 @@ class SmsState(StrEnum):
     SUBMITTED = "submitted"  # every part accepted by the network (+CMGS)
     DELIVERED = "delivered"  # every part reported delivered to the phone
     FAILED = "failed"  # given up; the reason is kept
-
-
-FINAL_STATES = frozenset({SmsState.DELIVERED, SmsState.FAILED})
 
 
 class Priority(IntEnum):
@@ -44,3 +42,19 @@ def retry_delay(attempts: int, where: RetryWhere) -> float | None:
     if where is RetryWhere.ELSEWHERE:
         return 0.0
     return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (attempts - 1))
+
+
+REPORTS_ALIVE_MS = 6 * 3600 * 1000  # a modem whose last status report is older sends none
+
+
+def reports_alive(last_report_ms: int | None, now_ms: int) -> bool:
+    """Whether a modem's network sends status reports: one came in the last `REPORTS_ALIVE_MS`.
+    Without them, a silence after a part of unknown fate proves nothing."""
+    return last_report_ms is not None and now_ms - last_report_ms < REPORTS_ALIVE_MS
+
+
+def report_number(number: str) -> str:
+    """A recipient as it is compared with a status report's: its last 9 digits. The SMSC may
+    write the number national (09...), international without '+' or as E.164."""
+    digits = "".join(c for c in number if c.isdigit())
+    return digits[-9:] if len(digits) >= 9 else number

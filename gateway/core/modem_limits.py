@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from gateway.core.modem_states import ModemState
 from gateway.core.times import shown_time
 
 
@@ -106,7 +107,7 @@ def modem_notes(health: Mapping[str, str], balance: Mapping[str, str]) -> ModemN
     waiting = _int(health.get("sim_waiting")) or 0
     state = health.get("state", "")
     warnings: list[str] = []
-    if waiting and state != "up":
+    if waiting and state != ModemState.UP:
         warnings.append(f"{waiting} tin nhắn đang chờ trên SIM của modem không hoạt động")
     if health.get("no_credit") == "1":
         warnings.append("SIM hết tiền: gửi bị từ chối, tin nhắn chuyển sang modem khác")

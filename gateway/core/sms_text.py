@@ -6,11 +6,12 @@ of 160 septets. The default alphabet does hold à è é ì ò ù, so keeping "wh
 half-accented text. A message is therefore either fully stripped (`strip_accents`: NFD, marks
 dropped, đ→d) or fully accented, never in between (`render`).
 
-Part counting follows TS 23.038 / 23.040 as `modem/sms_pdu.py` does (the tests check that they
-agree): GSM-7 holds 160 septets in one message and 153 per part when concatenated with an 8-bit
-reference, an extension character (``^{}\\[~]|€`` and form feed) costs two septets and an escape
-pair is never split; UCS-2 holds 70 UTF-16 units, 67 per part, and a surrogate pair (emoji) is
-never split.
+The alphabet and the splitting of a text into parts are written here once, for everything that
+sends (`split_parts`; `modem/sms_pdu.py` and `modem/smpp/coding.py` encode the parts it cuts):
+TS 23.038 / 23.040, GSM-7 holds 160 septets in one message and 153 per part when concatenated with
+an 8-bit reference (152 with a 16-bit one), an extension character (``^{}\\[~]|€`` and form feed)
+costs two septets and an escape pair is never split; UCS-2 holds 70 UTF-16 units, 67 per part (66),
+and a surrogate pair (emoji) is never split.
 
 Templates are plain text with ``{placeholder}`` fields from a fixed vocabulary (`PLACEHOLDERS`).
 A template with an unknown field, a format spec, or a stray brace is refused when it is built,
@@ -28,15 +29,37 @@ from enum import StrEnum
 
 from gateway.core.errors import CoreError
 
-# TS 23.038 6.2.1: the default alphabet (0x1B, the escape, left out) and its extension table.
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+# TS 23.038 6.2.1: the default alphabet by septet value; 0x1B escapes to the extension table.
+GSM7_SEPTETS = (
+    "@£$¥èéùìòÇ\nØø\rÅå"
+    "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
+    " !\"#¤%&'()*+,-./"
+    "0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNO"
+    "PQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmno"
+    "pqrstuvwxyzäöñüà"
 )
-GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM7_ESCAPE = 0x1B
+# TS 23.038 6.2.1.1: the extension table, by the septet after the escape.
+GSM7_EXTENSION_SEPTETS = {
+    0x0A: "\f",
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
+}
+GSM7_BASIC = frozenset(ch for i, ch in enumerate(GSM7_SEPTETS) if i != GSM7_ESCAPE)
+GSM7_EXTENSION = frozenset(GSM7_EXTENSION_SEPTETS.values())
 
 SINGLE_PART = {"gsm7": 160, "ucs2": 70}
 PER_PART = {"gsm7": 153, "ucs2": 67}  # concatenated, 6-octet UDH (8-bit reference)
+PER_PART_WIDE_REF = {"gsm7": 152, "ucs2": 66}  # 7-octet UDH (16-bit reference)
 
 
 class Alphabet(StrEnum):
@@ -112,22 +135,36 @@ def _unit_costs(text: str, alphabet: Alphabet) -> list[int]:
     return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
 
 
+def split_parts(
+    text: str, *, ucs2: bool = False, wide_ref: bool = False
+) -> tuple[Alphabet, list[str]]:
+    """`text` (NFC) as it goes out: its alphabet (GSM-7 when every character is in the default
+    alphabet or its extension, else UCS-2; `ucs2` forces UCS-2) and the texts of its parts: one
+    if it fits a single message, else parts cut greedily to the size a concatenation header
+    leaves (`wide_ref`: a 16-bit reference), never splitting an escape pair or a surrogate pair."""
+    text = unicodedata.normalize("NFC", text)
+    alphabet = Alphabet.UCS2 if ucs2 or not is_gsm7(text) else Alphabet.GSM7
+    costs = _unit_costs(text, alphabet)
+    if sum(costs) <= SINGLE_PART[alphabet]:
+        return alphabet, [text]
+    size = (PER_PART_WIDE_REF if wide_ref else PER_PART)[alphabet]
+    chunks: list[str] = []
+    start = used = 0
+    for i, cost in enumerate(costs):
+        if used + cost > size:
+            chunks.append(text[start:i])
+            start, used = i, 0
+        used += cost
+    chunks.append(text[start:])
+    return alphabet, chunks
+
+
 def count_parts(text: str) -> Parts:
     """How `text` (NFC) is sent: its alphabet, its length in that alphabet's units, and the
-    number of SMS parts, cut greedily without splitting an escape pair or a surrogate pair."""
+    number of SMS parts (`split_parts`)."""
     text = unicodedata.normalize("NFC", text)
-    alphabet = Alphabet.GSM7 if is_gsm7(text) else Alphabet.UCS2
-    costs = _unit_costs(text, alphabet)
-    units = sum(costs)
-    if units <= SINGLE_PART[alphabet]:
-        return Parts(alphabet, units, 1)
-    size = PER_PART[alphabet]
-    parts, used = 1, 0
-    for cost in costs:
-        if used + cost > size:
-            parts, used = parts + 1, 0
-        used += cost
-    return Parts(alphabet, units, parts)
+    alphabet, chunks = split_parts(text)
+    return Parts(alphabet, sum(_unit_costs(text, alphabet)), len(chunks))
 
 
 def render(text: str, accented_if_free: bool) -> Rendered:

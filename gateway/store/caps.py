@@ -1,4 +1,5 @@
-"""Send caps of one SIM: sliding windows over the last minute and the last hour, and the day.
+"""The parts one SIM sent: sliding windows over the last minute and the last hour, and the day
+(what the caps of `gateway/core/send_caps.py` are compared with).
 
 A fixed minute window let a SIM send its 6 parts in the last second of one minute and 6 more in
 the first second of the next (12 in two seconds, what carriers take for spam), and then made the
@@ -16,9 +17,10 @@ from datetime import datetime
 
 import redis
 
+from gateway.core.send_caps import SentLately
 from gateway.core.times import to_micros
 from gateway.store import keys
-from gateway.store.modems import Caps, ModemRegistry
+from gateway.store.modems import ModemRegistry, windows
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -30,17 +32,16 @@ class SendCaps:
         self._registry = registry
         self._redis: redis.Redis = registry.client
 
-    def under(self, modem: str, caps: Caps, now: datetime) -> bool:
-        """Whether the SIM may send one more part now."""
+    def sent(self, modem: str, now: datetime) -> SentLately:
+        """The parts the SIM sent in the 60 s and the 3,600 s before `now`, and today."""
         now_ms = to_micros(now) // 1000
         name = keys.modem_sent_times(modem)
         pipe = self._redis.pipeline(transaction=False)
         pipe.zcount(name, f"({now_ms - MINUTE_MS}", "+inf")
         pipe.zcount(name, f"({now_ms - HOUR_MS}", "+inf")
-        minute, hour = (int(n) for n in pipe.execute())
-        if minute >= caps.per_minute or hour >= caps.per_hour:
-            return False
-        return self._registry.sent_today(modem, now) < caps.per_day
+        pipe.get(keys.modem_sent(modem, windows(now)["day"][0]))  # as `sent_today` reads it
+        minute, hour, day = pipe.execute()
+        return SentLately(int(minute), int(hour), int(day or 0))
 
     def count(self, modem: str, now: datetime) -> None:
         """One part went out now (besides `ModemRegistry.count_sent`, the calendar counts)."""

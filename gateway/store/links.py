@@ -3,8 +3,9 @@ the receipts that came before the link knew their message id.
 
 A link (`hoso smpp --link ID`) holds its lease while it runs, so that a second process for the
 same link stands by instead of resolving the first one's submits as its own. Health is a hash
-with a TTL: a link whose process is gone has no health after `HEALTH_TTL_SECONDS`, and routing
-takes it for down. Counters are added in batches (one pipeline a second) and read by /metrics.
+with a TTL: a link whose process is gone has no health after `drivers.HEALTH_TTL_SECONDS` (as a
+modem's), and routing takes it for down. Counters are added in batches (one pipeline a second)
+and read by /metrics.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from typing import Any, cast
 import redis
 
 from gateway.store import keys
-from gateway.store.modems import LEASE
+from gateway.store.drivers import Leases, publish_health
 
-HEALTH_TTL_SECONDS = 30
 ORPHAN_TTL_MS = 86_400_000  # a receipt nobody claimed in a day is dropped
 
 
@@ -51,7 +51,7 @@ class Orphan:
 class LinkRegistry:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
-        self._lease = client.register_script(LEASE)
+        self._leases = Leases(client, keys.link_owner)
 
     @property
     def client(self) -> redis.Redis:
@@ -61,26 +61,18 @@ class LinkRegistry:
 
     def hold(self, link: str, instance: str, lease_ms: int) -> bool:
         """Takes or renews the lease on `link` for `instance`; False if another instance has it."""
-        return bool(self._lease(keys=[keys.link_owner(link)], args=[instance, lease_ms]))
+        return self._leases.hold(link, instance, lease_ms)
 
     def let_go(self, link: str, instance: str) -> None:
-        if self._redis.get(keys.link_owner(link)) == instance:
-            self._redis.delete(keys.link_owner(link))
+        self._leases.let_go(link, instance)
 
     def owner(self, link: str) -> str | None:
-        value = self._redis.get(keys.link_owner(link))
-        return None if value is None else str(value)
+        return self._leases.owner(link)
 
     # -- health ----------------------------------------------------------------------------
 
     def publish_health(self, link: str, fields: Mapping[str, object]) -> None:
-        flat: dict[Any, Any] = {k: "" if v is None else str(v) for k, v in fields.items()}
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(keys.link_health(link))
-        pipe.hset(keys.link_health(link), mapping=flat)
-        pipe.expire(keys.link_health(link), HEALTH_TTL_SECONDS)
-        pipe.sadd(keys.link_ids(), link)
-        pipe.execute()
+        publish_health(self._redis, keys.link_health(link), keys.link_ids(), link, fields)
 
     def health(self, link: str) -> dict[str, str]:
         return cast(dict[str, str], self._redis.hgetall(keys.link_health(link)))

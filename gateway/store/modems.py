@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -27,21 +26,11 @@ from config.settings import ModemSettings
 from gateway.core.modem_changes import DASHBOARD_FIELDS, check_changes
 from gateway.core.times import VIETNAM
 from gateway.store import keys
+from gateway.store.drivers import HEALTH_TTL_SECONDS, Leases, publish_health
 from gateway.store.errors import StoreError
 
-HEALTH_TTL_SECONDS = 30
 QUARANTINE_WINDOW_MS = 10 * 60 * 1000
 QUARANTINE_AFTER = 3  # errors of the quarantine kind within the window
-
-# KEYS: owner key; ARGV: instance id, lease ms
-LEASE = """
-local owner = redis.call('GET', KEYS[1])
-if owner == false or owner == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-"""
 
 
 class ModemNotInPool(StoreError):
@@ -50,13 +39,6 @@ class ModemNotInPool(StoreError):
     def __init__(self, modem: str) -> None:
         super().__init__(f"no modem {modem} in the pool")
         self.modem = modem
-
-
-@dataclass(frozen=True, slots=True)
-class Caps:
-    per_minute: int
-    per_hour: int
-    per_day: int
 
 
 def windows(now: datetime) -> dict[str, tuple[str, int]]:
@@ -72,7 +54,7 @@ def windows(now: datetime) -> dict[str, tuple[str, int]]:
 class ModemRegistry:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
-        self._lease = client.register_script(LEASE)
+        self._leases = Leases(client, keys.modem_owner)
 
     @property
     def client(self) -> redis.Redis:
@@ -133,16 +115,13 @@ class ModemRegistry:
 
     def hold(self, modem: str, instance: str, lease_ms: int) -> bool:
         """Takes or renews the lease on a modem; False while another instance holds it."""
-        return bool(self._lease(keys=[keys.modem_owner(modem)], args=[instance, lease_ms]))
+        return self._leases.hold(modem, instance, lease_ms)
 
     def owner(self, modem: str) -> str | None:
-        holder = self._redis.get(keys.modem_owner(modem))
-        return None if holder is None else str(holder)
+        return self._leases.owner(modem)
 
     def let_go(self, modem: str, instance: str) -> None:
-        name = keys.modem_owner(modem)
-        if self._redis.get(name) == instance:
-            self._redis.delete(name)
+        self._leases.let_go(modem, instance)
 
     # -- health ---------------------------------------------------------------------------
 
@@ -161,13 +140,7 @@ class ModemRegistry:
         return cast(dict[str, str], self._redis.hgetall(keys.modem_service(instance)))
 
     def publish_health(self, modem: str, fields: dict[str, Any]) -> None:
-        flat = {k: "" if v is None else str(v) for k, v in fields.items()}
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(keys.modem_health(modem))
-        pipe.hset(keys.modem_health(modem), mapping=flat)  # type: ignore[arg-type]
-        pipe.expire(keys.modem_health(modem), HEALTH_TTL_SECONDS)
-        pipe.sadd(keys.modem_ids(), modem)
-        pipe.execute()
+        publish_health(self._redis, keys.modem_health(modem), keys.modem_ids(), modem, fields)
 
     def publish_balance(self, modem: str, fields: dict[str, Any]) -> None:
         """The SIM's last balance reading (USSD); kept without expiry: the pool page shows the

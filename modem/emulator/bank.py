@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from modem.emulator.device import Device, local_now
+from modem.emulator.device import EmulatedModem, local_now
 from modem.emulator.ledger import Ledger, Sent
 from modem.emulator.profiles import config_for
 from modem.emulator.pty import PtyLoop, PtyPort
@@ -32,7 +32,7 @@ LEDGER_FILE = "ledger.jsonl"
 CONTROL_SOCKET = "control.sock"
 
 
-class UnknownModem(KeyError):
+class ModemNotInBank(KeyError):
     """No modem with that id in the bank."""
 
 
@@ -71,7 +71,7 @@ class Bank:
         self._fresh_ledger = fresh_ledger  # else DIR/ledger.jsonl keeps earlier runs' records
         self._wall = wall
         self.ledger: Ledger | None = None
-        self._devices: dict[str, Device] = {}
+        self._devices: dict[str, EmulatedModem] = {}
         self._ports: dict[str, PtyPort] = {}
         self._loop: PtyLoop | None = None
         self._scheduler: ThreadScheduler | None = None
@@ -105,7 +105,7 @@ class Bank:
             if config.seed is not None:
                 config.seed += n
             port = PtyPort(self.dir / modem_id)
-            device = Device(
+            device = EmulatedModem(
                 modem_id,
                 config,
                 self._writer(port),
@@ -186,11 +186,11 @@ class Bank:
         self.device(modem_id)
         return self.dir / modem_id
 
-    def device(self, modem_id: str) -> Device:
+    def device(self, modem_id: str) -> EmulatedModem:
         try:
             return self._devices[modem_id]
         except KeyError:
-            raise UnknownModem(modem_id) from None
+            raise ModemNotInBank(modem_id) from None
 
     def sent(self, modem_id: str | None = None, parts: bool = False) -> list[Sent]:
         """Whole messages submitted (or every part with parts=True), oldest first."""

@@ -12,11 +12,11 @@ from modem.emulator.state import SimState
 from modem.emulator.textmode import CHARSETS
 
 if TYPE_CHECKING:
-    from modem.emulator.device import Device
+    from modem.emulator.device import EmulatedModem
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["Device", Command], list[str]]
+Handler = Callable[["EmulatedModem", Command], list[str]]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -46,7 +46,7 @@ def int_arg(cmd: Command, i: int, lo: int, hi: int, default: int | None = None) 
     return int(value)
 
 
-def basic(dev: Device, cmd: Command) -> list[str]:
+def basic(dev: EmulatedModem, cmd: Command) -> list[str]:
     """V.250 basic commands (ATE0, ATZ, ATI, AT&F, ATS0=0 ...); anything else is an ERROR."""
     value = int(cmd.args[0]) if cmd.args and is_number(cmd.args[0]) else 0
     name = cmd.name
@@ -79,24 +79,24 @@ def basic(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CGMI", "+GMI")
-def cgmi(dev: Device, cmd: Command) -> list[str]:
+def cgmi(dev: EmulatedModem, cmd: Command) -> list[str]:
     return _identity(cmd, dev.identity.manufacturer)
 
 
 @handles("+CGMM", "+GMM")
-def cgmm(dev: Device, cmd: Command) -> list[str]:
+def cgmm(dev: EmulatedModem, cmd: Command) -> list[str]:
     return _identity(cmd, dev.identity.model)
 
 
 @handles("+CGMR", "+GMR")
-def cgmr(dev: Device, cmd: Command) -> list[str]:
+def cgmr(dev: EmulatedModem, cmd: Command) -> list[str]:
     if dev.profile.revision is None:
         raise syntax()
     return _identity(cmd, f"Revision: {dev.identity.revision}")
 
 
 @handles("+CGSN", "+GSN")
-def cgsn(dev: Device, cmd: Command) -> list[str]:
+def cgsn(dev: EmulatedModem, cmd: Command) -> list[str]:
     return _identity(cmd, dev.identity.imei)
 
 
@@ -109,12 +109,12 @@ def _identity(cmd: Command, value: str) -> list[str]:
 
 
 @handles("+GCAP")
-def gcap(dev: Device, cmd: Command) -> list[str]:
+def gcap(dev: EmulatedModem, cmd: Command) -> list[str]:
     return ["+GCAP: +CGSM"]
 
 
 @handles("+CIMI")
-def cimi(dev: Device, cmd: Command) -> list[str]:
+def cimi(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.TEST:
         return []
     dev.require_sim("cme")
@@ -122,7 +122,7 @@ def cimi(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CMEE")
-def cmee(dev: Device, cmd: Command) -> list[str]:
+def cmee(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.READ:
         return [f"+CMEE: {dev.settings.cmee}"]
     if cmd.op is Op.TEST:
@@ -132,7 +132,7 @@ def cmee(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CPIN")
-def cpin(dev: Device, cmd: Command) -> list[str]:
+def cpin(dev: EmulatedModem, cmd: Command) -> list[str]:
     sim = dev.sim
     if cmd.op is Op.TEST:
         return []
@@ -174,7 +174,7 @@ def cpin(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CSQ")
-def csq(dev: Device, cmd: Command) -> list[str]:
+def csq(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.TEST:
         return ["+CSQ: (0-31,99),(0-7,99)"]
     if cmd.op is not Op.EXEC:
@@ -182,11 +182,11 @@ def csq(dev: Device, cmd: Command) -> list[str]:
     return [f"+CSQ: {dev.rssi},99" if dev.registered() else "+CSQ: 99,99"]
 
 
-def creg_stat(dev: Device) -> int:
+def creg_stat(dev: EmulatedModem) -> int:
     return 1 if dev.registered() else 0
 
 
-def creg_urc(dev: Device) -> str:
+def creg_urc(dev: EmulatedModem) -> str:
     stat = creg_stat(dev)
     if dev.settings.creg_n == 2 and stat == 1:
         return f'+CREG: {stat},"2F1A","0B3C4D"'
@@ -194,7 +194,7 @@ def creg_urc(dev: Device) -> str:
 
 
 @handles("+CREG")
-def creg(dev: Device, cmd: Command) -> list[str]:
+def creg(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.TEST:
         return ["+CREG: (0-2)"]
     if cmd.op is Op.READ:
@@ -208,7 +208,7 @@ def creg(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CGREG")
-def cgreg(dev: Device, cmd: Command) -> list[str]:
+def cgreg(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.TEST:
         return ["+CGREG: (0-2)"]
     if cmd.op is Op.READ:
@@ -218,7 +218,7 @@ def cgreg(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+COPS")
-def cops(dev: Device, cmd: Command) -> list[str]:
+def cops(dev: EmulatedModem, cmd: Command) -> list[str]:
     ident = dev.identity
     if cmd.op is Op.TEST:
         return [
@@ -241,7 +241,7 @@ def cops(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CFUN")
-def cfun(dev: Device, cmd: Command) -> list[str]:
+def cfun(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.READ:
         return [f"+CFUN: {dev.cfun}"]
     if cmd.op is Op.TEST:
@@ -260,7 +260,7 @@ def cfun(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CSCS")
-def cscs(dev: Device, cmd: Command) -> list[str]:
+def cscs(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.READ:
         return [f'+CSCS: "{dev.settings.cscs}"']
     if cmd.op is Op.TEST:
@@ -273,7 +273,7 @@ def cscs(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CNUM")
-def cnum(dev: Device, cmd: Command) -> list[str]:
+def cnum(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.TEST:
         return []
     dev.require_sim("cme")
@@ -284,12 +284,12 @@ def cnum(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CPAS")
-def cpas(dev: Device, cmd: Command) -> list[str]:
+def cpas(dev: EmulatedModem, cmd: Command) -> list[str]:
     return ["+CPAS: (0-5)"] if cmd.op is Op.TEST else ["+CPAS: 0"]
 
 
 @handles("+CLIP", "+CRC", "+CVHU", "+CLIR", "+COLP", "+CMER")
-def harmless(dev: Device, cmd: Command) -> list[str]:
+def harmless(dev: EmulatedModem, cmd: Command) -> list[str]:
     """Accepted settings with no effect on SMS (call presentation and the like)."""
     key = cmd.name[1:].lower()
     if cmd.op is Op.SET:
@@ -307,12 +307,12 @@ def harmless(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CLCC", "+CHUP")
-def no_calls(dev: Device, cmd: Command) -> list[str]:
+def no_calls(dev: EmulatedModem, cmd: Command) -> list[str]:
     return []
 
 
 @handles("+CLAC")
-def clac(dev: Device, cmd: Command) -> list[str]:
+def clac(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is not Op.EXEC:
         raise syntax()
     basics = ["ATE", "ATI", "ATQ", "ATV", "ATZ", "AT&F", "AT&W", "AT&C", "AT&D"]
@@ -322,13 +322,13 @@ def clac(dev: Device, cmd: Command) -> list[str]:
 # -- vendor commands, known only to the families whose profile lists them ---------------------
 
 
-def _vendor(dev: Device, cmd: Command) -> None:
+def _vendor(dev: EmulatedModem, cmd: Command) -> None:
     if cmd.name not in dev.profile.vendor_commands:
         raise unsupported()
 
 
 @handles("^CURC")
-def curc(dev: Device, cmd: Command) -> list[str]:
+def curc(dev: EmulatedModem, cmd: Command) -> list[str]:
     """Huawei: periodic URCs (^RSSI, ^MODE, ^DSFLOWRPT...) on (1) or off (0)."""
     _vendor(dev, cmd)
     if cmd.op is Op.READ:
@@ -341,7 +341,7 @@ def curc(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("^USSDMODE")
-def ussdmode(dev: Device, cmd: Command) -> list[str]:
+def ussdmode(dev: EmulatedModem, cmd: Command) -> list[str]:
     """Huawei: USSD strings as 7-bit packed hex (1, the default) or as text (0)."""
     _vendor(dev, cmd)
     if cmd.op is Op.READ:
@@ -353,7 +353,7 @@ def ussdmode(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CUSD")
-def cusd(dev: Device, cmd: Command) -> list[str]:
+def cusd(dev: EmulatedModem, cmd: Command) -> list[str]:
     """USSD (TS 27.007 7.15): AT+CUSD=1,"*101#",15 answers OK; the network's answer comes a
     moment later as +CUSD: 0,"...",15 (modem/emulator/prepaid.py)."""
     if cmd.op is Op.TEST:

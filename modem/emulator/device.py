@@ -23,13 +23,13 @@ from modem.emulator.schedule import Scheduler
 from modem.emulator.state import (
     DeviceConfig,
     MsgStat,
-    Settings,
     Sim,
     SimState,
     SmsInput,
     Storage,
-    Stored,
+    StoredPdu,
     UrcMode,
+    VolatileSettings,
 )
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ VENDOR_URCS = (
     "^BOOT: 20952066,0,0,0,72",
 )
 
-Handler = Callable[["Device", Command], list[str]]
+Handler = Callable[["EmulatedModem", Command], list[str]]
 HANDLERS: dict[str, Handler] = {**commands.HANDLERS, **smscmd.HANDLERS}
 
 
@@ -51,7 +51,7 @@ def local_now() -> datetime:
     return datetime.now().astimezone()  # SCTS fields keep whole seconds; the ledger keeps ms
 
 
-class Device:
+class EmulatedModem:
     def __init__(
         self,
         modem_id: str,
@@ -68,7 +68,7 @@ class Device:
         self.faults = config.faults
         self.profile = config.profile or GENERIC
         self.ussd_packed = 1 if self.profile.ussd_text_off else 0  # Huawei ^USSDMODE
-        self.settings = Settings()
+        self.settings = VolatileSettings()
         self.sim = Sim(state=config.sim_state)
         if config.profile is None:
             self.storage = Storage.default(config.sm_capacity, config.me_capacity)
@@ -108,7 +108,7 @@ class Device:
             self._generation += 1
             self._powered = True
             self._boot_at = self._scheduler.now()
-            self.settings = Settings()
+            self.settings = VolatileSettings()
             self.cfun = 1
             self.input = None
             self._line.clear()
@@ -474,7 +474,7 @@ class Device:
         if index is None:
             log.info("sms.storage_full modem=%s memory=%s", self.id, memory.name)
             return None
-        memory.slots[index] = Stored(MsgStat.REC_UNREAD, hex_pdu, length)
+        memory.slots[index] = StoredPdu(MsgStat.REC_UNREAD, hex_pdu, length)
         if mt in (1, 3):
             self._urc([f'+CMTI: "{memory.name}",{index}'], True)
         return index
@@ -485,7 +485,7 @@ class Device:
         with self._lock:
             if gen != self._generation:
                 return
-            report = pdu.StatusReport(
+            report = pdu.SmsStatusReport(
                 reference=mr,
                 recipient=to,
                 timestamp=sent_at,
@@ -508,7 +508,9 @@ class Device:
                 memory = self.storage.memories[where]
                 index = memory.free_index()
                 if index is not None:
-                    memory.slots[index] = Stored(MsgStat.REC_UNREAD, hex_pdu, length, report=True)
+                    memory.slots[index] = StoredPdu(
+                        MsgStat.REC_UNREAD, hex_pdu, length, report=True
+                    )
                     self._urc([f'+CDSI: "{memory.name}",{index}'], True)
             self._flush()
 
@@ -639,7 +641,7 @@ class Device:
 
     def reset_settings(self) -> None:
         """ATZ / AT&F."""
-        self.settings = Settings()
+        self.settings = VolatileSettings()
 
     def next_reference(self) -> int:
         return self._next_mr

@@ -159,28 +159,30 @@ def decode_timestamp(data: bytes) -> datetime:
         raise PduError(f"bad time stamp {data.hex()}") from exc
 
 
-class Alphabet(StrEnum):
+class DcsAlphabet(StrEnum):
     GSM7 = "gsm7"
     EIGHT_BIT = "8bit"
     UCS2 = "ucs2"
 
 
-def alphabet_of(dcs: int) -> Alphabet:
+def alphabet_of(dcs: int) -> DcsAlphabet:
     """Character set of a data coding scheme (TS 23.038 4)."""
     group = dcs >> 4
     if group <= 0x7:  # general data coding (0x4-0x7: marked for automatic deletion)
         if dcs & 0x20:
-            return Alphabet.EIGHT_BIT  # compressed: treated as opaque octets
-        return (Alphabet.GSM7, Alphabet.EIGHT_BIT, Alphabet.UCS2, Alphabet.GSM7)[(dcs >> 2) & 3]
+            return DcsAlphabet.EIGHT_BIT  # compressed: treated as opaque octets
+        return (DcsAlphabet.GSM7, DcsAlphabet.EIGHT_BIT, DcsAlphabet.UCS2, DcsAlphabet.GSM7)[
+            (dcs >> 2) & 3
+        ]
     if group in (0xC, 0xD):
-        return Alphabet.GSM7
+        return DcsAlphabet.GSM7
     if group == 0xE:
-        return Alphabet.UCS2
+        return DcsAlphabet.UCS2
     if group == 0xF:
-        return Alphabet.EIGHT_BIT if dcs & 0x04 else Alphabet.GSM7
-    return Alphabet.EIGHT_BIT
+        return DcsAlphabet.EIGHT_BIT if dcs & 0x04 else DcsAlphabet.GSM7
+    return DcsAlphabet.EIGHT_BIT
 
 
-def dcs_for(alphabet: Alphabet, flash: bool = False) -> int:
-    base = {Alphabet.GSM7: 0x00, Alphabet.EIGHT_BIT: 0x04, Alphabet.UCS2: 0x08}[alphabet]
+def dcs_for(alphabet: DcsAlphabet, flash: bool = False) -> int:
+    base = {DcsAlphabet.GSM7: 0x00, DcsAlphabet.EIGHT_BIT: 0x04, DcsAlphabet.UCS2: 0x08}[alphabet]
     return base | 0x10 if flash else base

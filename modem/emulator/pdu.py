@@ -12,7 +12,7 @@ from datetime import datetime
 
 from modem.emulator import userdata
 from modem.emulator.fields import (
-    Alphabet,
+    DcsAlphabet,
     PduError,
     Reader,
     alphabet_of,
@@ -23,7 +23,7 @@ from modem.emulator.fields import (
     encode_sca,
     encode_timestamp,
 )
-from modem.emulator.userdata import Concat, UserData
+from modem.emulator.userdata import ConcatElement, UserData
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +37,12 @@ VPF_RELATIVE = 2
 VPF_ABSOLUTE = 3
 
 __all__ = [
-    "Alphabet",
-    "Concat",
+    "ConcatElement",
+    "DcsAlphabet",
     "PduError",
     "SmsDeliver",
+    "SmsStatusReport",
     "SmsSubmit",
-    "StatusReport",
     "decode_deliver",
     "decode_status_report",
     "decode_submit",
@@ -92,7 +92,7 @@ class SmsDeliver:
 
 
 @dataclass(frozen=True)
-class StatusReport:
+class SmsStatusReport:
     reference: int  # TP-MR of the submitted message
     recipient: str
     timestamp: datetime  # TP-SCTS: when the SMSC received the message
@@ -212,7 +212,7 @@ def decode_deliver(pdu_hex: str, with_sca: bool = True) -> SmsDeliver:
     )
 
 
-def encode_status_report(msg: StatusReport, with_sca: bool = True) -> tuple[str, int]:
+def encode_status_report(msg: SmsStatusReport, with_sca: bool = True) -> tuple[str, int]:
     tpdu = bytearray([MTI_STATUS_REPORT | 0x04, msg.reference & 0xFF])
     tpdu += encode_address(msg.recipient, msg.recipient_toa)
     tpdu += encode_timestamp(msg.timestamp) + encode_timestamp(msg.discharge)
@@ -221,7 +221,7 @@ def encode_status_report(msg: StatusReport, with_sca: bool = True) -> tuple[str,
     return (sca + tpdu).hex().upper(), len(tpdu)
 
 
-def decode_status_report(pdu_hex: str, with_sca: bool = True) -> StatusReport:
+def decode_status_report(pdu_hex: str, with_sca: bool = True) -> SmsStatusReport:
     reader = Reader(bytes.fromhex(pdu_hex))
     smsc = decode_sca(reader) if with_sca else None
     first = reader.octet()
@@ -232,6 +232,6 @@ def decode_status_report(pdu_hex: str, with_sca: bool = True) -> StatusReport:
     timestamp = decode_timestamp(reader.take(7))
     discharge = decode_timestamp(reader.take(7))
     status = reader.octet()
-    return StatusReport(
+    return SmsStatusReport(
         reference, recipient, timestamp, discharge, status, smsc, toa, extra=reader.rest()
     )

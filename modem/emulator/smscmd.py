@@ -11,14 +11,14 @@ from modem.emulator.atparse import Command, Op
 from modem.emulator.commands import int_arg
 from modem.emulator.errors import cms, syntax
 from modem.emulator.fields import encode_address, encode_sca
-from modem.emulator.state import STAT_WORDS, Memory, MsgStat, SmsInput, Stored
+from modem.emulator.state import STAT_WORDS, Memory, MsgStat, SmsInput, StoredPdu
 
 if TYPE_CHECKING:
-    from modem.emulator.device import Device
+    from modem.emulator.device import EmulatedModem
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["Device", Command], list[str]]
+Handler = Callable[["EmulatedModem", Command], list[str]]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -31,7 +31,7 @@ def handles(name: str) -> Callable[[Handler], Handler]:
 
 
 @handles("+CMGF")
-def cmgf(dev: Device, cmd: Command) -> list[str]:
+def cmgf(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.READ:
         return [f"+CMGF: {dev.settings.cmgf}"]
     if cmd.op is Op.TEST:
@@ -46,7 +46,7 @@ def cmgf(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CSMS")
-def csms(dev: Device, cmd: Command) -> list[str]:
+def csms(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.READ:
         return [f"+CSMS: {dev.settings.csms},1,1,1"]
     if cmd.op is Op.TEST:
@@ -56,14 +56,14 @@ def csms(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CNMA")
-def cnma(dev: Device, cmd: Command) -> list[str]:
+def cnma(dev: EmulatedModem, cmd: Command) -> list[str]:
     if dev.settings.csms == 0:
         raise cms(340)
     return []
 
 
 @handles("+CSCA")
-def csca(dev: Device, cmd: Command) -> list[str]:
+def csca(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.TEST:
         return []
     dev.require_sim("cms")
@@ -93,7 +93,7 @@ def _typed_number(raw: str, cscs: str) -> str:
 
 
 @handles("+CSMP")
-def csmp(dev: Device, cmd: Command) -> list[str]:
+def csmp(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.READ:
         return ["+CSMP: " + ",".join(str(v) for v in dev.settings.csmp)]
     if cmd.op is Op.TEST:
@@ -105,7 +105,7 @@ def csmp(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CSDH")
-def csdh(dev: Device, cmd: Command) -> list[str]:
+def csdh(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.READ:
         return [f"+CSDH: {dev.settings.csdh}"]
     if cmd.op is Op.TEST:
@@ -114,7 +114,7 @@ def csdh(dev: Device, cmd: Command) -> list[str]:
     return []
 
 
-def cnmi_ranges(dev: Device) -> tuple[str, ...]:
+def cnmi_ranges(dev: EmulatedModem) -> tuple[str, ...]:
     ranges = dev.profile.cnmi_ranges
     if dev.config.direct_only:  # a modem that cannot announce stored SMS: +CMT or nothing
         ranges = (ranges[0], "0,2", *ranges[2:])
@@ -130,7 +130,7 @@ def _allowed(spec: str) -> set[int]:
 
 
 @handles("+CNMI")
-def cnmi(dev: Device, cmd: Command) -> list[str]:
+def cnmi(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.READ:
         return ["+CNMI: " + ",".join(str(v) for v in dev.settings.cnmi)]
     ranges = cnmi_ranges(dev)
@@ -151,12 +151,12 @@ def cnmi(dev: Device, cmd: Command) -> list[str]:
     return []
 
 
-def _memories(dev: Device) -> tuple[Memory, Memory, Memory]:
+def _memories(dev: EmulatedModem) -> tuple[Memory, Memory, Memory]:
     s = dev.storage
     return s.memories[s.mem1], s.memories[s.mem2], s.memories[s.mem3]
 
 
-def _cpms_lists(dev: Device) -> tuple[tuple[str, ...], ...]:
+def _cpms_lists(dev: EmulatedModem) -> tuple[tuple[str, ...], ...]:
     if dev.config.profile is None:  # the generic modem: every memory it has, SM first
         names = tuple(sorted(dev.storage.memories, key=lambda n: n != "SM"))
         return (names, names, names)
@@ -164,7 +164,7 @@ def _cpms_lists(dev: Device) -> tuple[tuple[str, ...], ...]:
 
 
 @handles("+CPMS")
-def cpms(dev: Device, cmd: Command) -> list[str]:
+def cpms(dev: EmulatedModem, cmd: Command) -> list[str]:
     lists = _cpms_lists(dev)
     if cmd.op is Op.TEST:
         shown = ",".join("(" + ",".join(f'"{n}"' for n in names) + ")" for names in lists)
@@ -194,7 +194,7 @@ def cpms(dev: Device, cmd: Command) -> list[str]:
     return ["+CPMS: " + ",".join(f"{m.used},{m.capacity}" for m in selected)]
 
 
-def _stat_filter(dev: Device, cmd: Command) -> int:
+def _stat_filter(dev: EmulatedModem, cmd: Command) -> int:
     value = cmd.arg(0)
     if dev.settings.cmgf == 1:
         if value is None:
@@ -207,7 +207,7 @@ def _stat_filter(dev: Device, cmd: Command) -> int:
     return int_arg(cmd, 0, 0, 4)
 
 
-def _render(dev: Device, index: int | None, msg: Stored, prefix: str) -> list[str]:
+def _render(dev: EmulatedModem, index: int | None, msg: StoredPdu, prefix: str) -> list[str]:
     """One message as +CMGL (index given) or +CMGR shows it in the current mode."""
     head = f"{prefix}: " + (f"{index}," if index is not None else "")
     if dev.settings.cmgf == 0:
@@ -224,7 +224,7 @@ def _render(dev: Device, index: int | None, msg: Stored, prefix: str) -> list[st
 
 
 @handles("+CMGL")
-def cmgl(dev: Device, cmd: Command) -> list[str]:
+def cmgl(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.TEST:
         if dev.settings.cmgf == 1:
             return ['+CMGL: ("REC UNREAD","REC READ","STO UNSENT","STO SENT","ALL")']
@@ -246,7 +246,7 @@ def cmgl(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CMGR")
-def cmgr(dev: Device, cmd: Command) -> list[str]:
+def cmgr(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.TEST:
         return []
     if cmd.op is not Op.SET:
@@ -264,7 +264,7 @@ def cmgr(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CMGD")
-def cmgd(dev: Device, cmd: Command) -> list[str]:
+def cmgd(dev: EmulatedModem, cmd: Command) -> list[str]:
     memory = _memories(dev)[0]
     if cmd.op is Op.TEST:
         used = ",".join(str(i) for i in sorted(memory.slots))
@@ -291,7 +291,7 @@ def cmgd(dev: Device, cmd: Command) -> list[str]:
 
 
 @handles("+CMGS")
-def cmgs(dev: Device, cmd: Command) -> list[str]:
+def cmgs(dev: EmulatedModem, cmd: Command) -> list[str]:
     if cmd.op is Op.TEST:
         return []
     if cmd.op is not Op.SET:

@@ -81,7 +81,7 @@ class Faults:
 
 
 @dataclass
-class Settings:
+class VolatileSettings:
     """Volatile settings that ATZ / AT&F restore."""
 
     echo: bool = True
@@ -110,7 +110,7 @@ class Sim:
 
 
 @dataclass
-class Stored:
+class StoredPdu:
     stat: MsgStat
     pdu: str  # hex, SMSC address included
     length: int  # TPDU octets
@@ -121,7 +121,7 @@ class Stored:
 class Memory:
     name: str
     capacity: int
-    slots: dict[int, Stored] = field(default_factory=dict)
+    slots: dict[int, StoredPdu] = field(default_factory=dict)
     base: int = 1  # the first index (0 on some modems)
 
     @property

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 
 from modem.emulator import gsm7, pdu
-from modem.emulator.fields import TOA_INTERNATIONAL, TOA_UNKNOWN, Alphabet, alphabet_of
+from modem.emulator.fields import TOA_INTERNATIONAL, TOA_UNKNOWN, DcsAlphabet, alphabet_of
 from modem.emulator.userdata import UserData
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,9 @@ def te_encode(text: str, cscs: str) -> str:
 
 def body_on_wire(user_data: UserData, cscs: str) -> str:
     """A message body as text mode shows it: UCS-2 and 8-bit bodies come out as hex."""
-    if user_data.alphabet is Alphabet.EIGHT_BIT:
+    if user_data.alphabet is DcsAlphabet.EIGHT_BIT:
         return user_data.data.hex().upper()
-    if user_data.alphabet is Alphabet.UCS2 and cscs != "UCS2":
+    if user_data.alphabet is DcsAlphabet.UCS2 and cscs != "UCS2":
         return gsm7.encode_ucs2(user_data.text).hex().upper()
     return te_encode(user_data.text, cscs)
 
@@ -85,7 +85,7 @@ def deliver_header(
     return f"{prefix}: " + ",".join(fields)
 
 
-def report_fields(rep: pdu.StatusReport, cscs: str) -> str:
+def report_fields(rep: pdu.SmsStatusReport, cscs: str) -> str:
     """<fo>,<mr>,<ra>,<tora>,<scts>,<dt>,<st> of a status report in text mode."""
     ra = te_encode(rep.recipient, cscs)
     return ",".join(
@@ -103,7 +103,7 @@ def report_fields(rep: pdu.StatusReport, cscs: str) -> str:
 
 def text_to_user_data(text: str, dcs: int) -> UserData:
     """Text typed in text mode, coded per the +CSMP data coding scheme (no segmentation)."""
-    alphabet = Alphabet.UCS2 if alphabet_of(dcs) is Alphabet.UCS2 else Alphabet.GSM7
-    if alphabet is Alphabet.GSM7:
+    alphabet = DcsAlphabet.UCS2 if alphabet_of(dcs) is DcsAlphabet.UCS2 else DcsAlphabet.GSM7
+    if alphabet is DcsAlphabet.GSM7:
         text = "".join(c if gsm7.is_gsm7(c) else "?" for c in text)
     return UserData(text, alphabet)

@@ -1,11 +1,11 @@
 """What hoso's SMS look like in SMPP 3.4 PDUs, both ways (pure: no I/O, no clock).
 
-Outbound (`encode`): the text is split as modem/sms_pdu.py splits it for the air (NFC; GSM-7 when
-every character is in the default alphabet or its extension, else UCS-2 as UTF-16 with surrogate
-pairs kept whole; 160/70 units in one message, 153/67 per part), then written the way the link is
-configured: data_coding 0 (GSM-7, one septet per octet, or packed 8 septets in 7 octets) or 8
-(UCS-2); a long text as parts with a user data header (esm_class 0x40, IEI 00, 8-bit reference),
-as parts with the SAR TLVs, or whole in message_payload.
+Outbound (`encode`): the text is split as for the air (gateway/core/sms_text.py `split_parts`:
+NFC; GSM-7 when every character is in the default alphabet or its extension, else UCS-2 as UTF-16
+with surrogate pairs kept whole; 160/70 units in one message, 153/67 per part), then written the
+way the link is configured: data_coding 0 (GSM-7, one septet per octet, or packed 8 septets in 7
+octets) or 8 (UCS-2); a long text as parts with a user data header (esm_class 0x40, IEI 00, 8-bit
+reference), as parts with the SAR TLVs, or whole in message_payload.
 
 Inbound (`read_deliver`): a deliver_sm is a delivery receipt (esm_class message type 0x04 or 0x20,
 or a receipted_message_id TLV: the id and state from the TLVs, else from the receipt text of
@@ -23,17 +23,8 @@ from dataclasses import dataclass
 
 from gateway.core.errors import InvalidPhone
 from gateway.core.phones import normalise_phone
-
-# The air's rules, one home: modem/sms_pdu.py (the UDH and septet decoders are its private helpers).
-from modem.sms_pdu import (
-    PER_PART_8BIT_REF,
-    SINGLE,
-    _concat,
-    _gsm7_text,
-    gsm7_septets,
-    pack_septets,
-    split_text,
-)
+from gateway.core.sms_text import split_parts
+from modem.sms_pdu import gsm7_septets, gsm7_text, pack_septets, split_text, udh_concat
 
 DC_GSM7 = 0x00
 DC_ASCII = 0x01
@@ -75,7 +66,7 @@ class SubmitPart:
 
 
 @dataclass(frozen=True, slots=True)
-class Receipt:
+class DeliveryReceipt:
     message_id: str
     state: str  # DELIVRD, UNDELIV... (STATES' words)
     recipient: str  # the SMS's destination, as the SMSC wrote it (E.164 when it is a number)
@@ -132,20 +123,6 @@ def source_ton_npi(source: str, ton: int | None, npi: int | None) -> tuple[int, 
 # -- outbound ----------------------------------------------------------------------------------
 
 
-def _ucs2_chunks(text: str, single: int, per_part: int) -> list[str]:
-    units = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
-    if sum(units) <= single:
-        return [text]
-    chunks, start, used = [], 0, 0
-    for i, n in enumerate(units):
-        if used + n > per_part:
-            chunks.append(text[start:i])
-            start, used = i, 0
-        used += n
-    chunks.append(text[start:])
-    return chunks
-
-
 def _gsm7(chunk: str, packed: bool, header: bytes) -> bytes:
     septets = gsm7_septets(chunk)
     if not packed:
@@ -164,8 +141,7 @@ def encode(
     text = unicodedata.normalize("NFC", text)
     alphabet, chunks = split_text(text)
     if coding == "ucs2" and alphabet == "gsm7":
-        alphabet = "ucs2"
-        chunks = _ucs2_chunks(text, SINGLE["ucs2"], PER_PART_8BIT_REF["ucs2"])
+        alphabet, chunks = split_parts(text, ucs2=True)
     dc = DC_UCS2 if alphabet == "ucs2" else DC_GSM7
 
     def body(chunk: str, header: bytes = b"") -> bytes:
@@ -205,7 +181,7 @@ def decode_text(data_coding: int, octets: bytes, packed: bool = False, udh_lengt
         if packed:
             return _unpacked_text(octets, udh_length)
         if all(b < 0x80 for b in body):
-            return _gsm7_text(list(body))
+            return gsm7_text(list(body))
     return body.decode("latin-1")  # DC_LATIN1, 8-bit data, or an SMSC default alphabet of latin-1
 
 
@@ -215,7 +191,7 @@ def _unpacked_text(octets: bytes, udh_length: int) -> str:
     if septets_all and bits % 7 == 0 and septets_all[-1] == CR:
         septets_all.pop()  # the CR filling 7 spare bits
     skip = -(-(udh_length * 8) // 7) if udh_length else 0  # the header and its fill bits
-    return _gsm7_text(septets_all[skip:])
+    return gsm7_text(septets_all[skip:])
 
 
 _RECEIPT_FIELD = re.compile(
@@ -235,7 +211,9 @@ def parse_receipt_text(text: str) -> dict[str, str]:
     return fields
 
 
-def read_deliver(fields: Mapping[str, object], packed: bool = False) -> Receipt | MobileOriginated:
+def read_deliver(
+    fields: Mapping[str, object], packed: bool = False
+) -> DeliveryReceipt | MobileOriginated:
     """A deliver_sm (its fields by SMPP name; octet strings as bytes) as a receipt or an SMS."""
     esm_class = _int(fields.get("esm_class"))
     data_coding = _int(fields.get("data_coding"))
@@ -249,7 +227,7 @@ def read_deliver(fields: Mapping[str, object], packed: bool = False) -> Receipt 
             word = STATES[state]
         else:
             word = parsed.get("stat", "UNKNOWN").upper()
-        return Receipt(
+        return DeliveryReceipt(
             message_id=receipted or parsed.get("id", ""),
             state=word,
             recipient=phone_or_raw(_text(fields.get("source_addr"))),
@@ -264,7 +242,7 @@ def read_deliver(fields: Mapping[str, object], packed: bool = False) -> Receipt 
         udh_length = octets[0] + 1
         if udh_length > len(octets):
             raise UndecodableDeliver("user data header longer than the user data")
-        found = _concat(octets[1:udh_length])
+        found = udh_concat(octets[1:udh_length])
         if found is not None:
             concat = (found.ref, found.total, found.seq)
     sar = [fields.get(k) for k in ("sar_msg_ref_num", "sar_total_segments", "sar_segment_seqnum")]

@@ -19,7 +19,7 @@ SLACK_MS = 5_000  # the SMSC's receipt may carry our clock's time a little befor
 
 
 @dataclass(frozen=True, slots=True)
-class Unknown:
+class UnknownSubmit:
     key: Hashable
     recipient: str  # E.164
     since_ms: int  # when the part was being submitted
@@ -35,7 +35,7 @@ class Candidate:
     text: str  # its text: field
 
 
-def _fits(part: Unknown, receipt: Candidate) -> bool:
+def _fits(part: UnknownSubmit, receipt: Candidate) -> bool:
     if receipt.recipient != part.recipient or receipt.at_ms < part.since_ms - SLACK_MS:
         return False
     quote = receipt.text.strip()
@@ -44,7 +44,9 @@ def _fits(part: Unknown, receipt: Candidate) -> bool:
     return part.text.startswith(quote)  # receipts quote the first 20 characters
 
 
-def match(parts: Sequence[Unknown], receipts: Sequence[Candidate]) -> dict[Hashable, Hashable]:
+def match(
+    parts: Sequence[UnknownSubmit], receipts: Sequence[Candidate]
+) -> dict[Hashable, Hashable]:
     """part key -> receipt key, for the pairs that fit each other and nothing else."""
     fits = {p.key: [r.key for r in receipts if _fits(p, r)] for p in parts}
     taken: dict[Hashable, int] = {}

@@ -64,7 +64,7 @@ class Outgoing:
 
 
 @dataclass(frozen=True, slots=True)
-class Answer:
+class SmppAnswer:
     """A response PDU: submit_sm_resp, enquire_link_resp, unbind_resp, generic_nack."""
 
     command: str
@@ -74,7 +74,7 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
+class SmppRequest:
     """A request from the SMSC: deliver_sm (with its fields), enquire_link, unbind."""
 
     command: str
@@ -149,13 +149,13 @@ class Session:
         self._send(pdu)
         return int(pdu.sequence)
 
-    def answer(self, request: Request, status: int = ESME_ROK) -> None:
+    def answer(self, request: SmppRequest, status: int = ESME_ROK) -> None:
         """The response to the SMSC's request (deliver_sm_resp, enquire_link_resp, unbind_resp)."""
         pdu = smpplib.smpp.make_pdu(request.command + "_resp", client=self._client, status=status)
         pdu.sequence = request.sequence
         self._send(pdu)
 
-    def read(self) -> Answer | Request | None:
+    def read(self) -> SmppAnswer | SmppRequest | None:
         """One PDU (call it when the socket is readable); None for one the link does not need."""
         try:
             pdu = self._client.read_pdu()
@@ -177,13 +177,15 @@ class Session:
                 if command == "deliver_sm"
                 else {}
             )
-            return Request(command, int(pdu.sequence), fields)
+            return SmppRequest(command, int(pdu.sequence), fields)
         if command.endswith("_resp") or command == "generic_nack":
             raw = getattr(pdu, "message_id", None)
             message_id = (
                 raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw or "")
             )
-            return Answer(command, int(pdu.sequence), int(pdu.status or 0), message_id.strip("\0 "))
+            return SmppAnswer(
+                command, int(pdu.sequence), int(pdu.status or 0), message_id.strip("\0 ")
+            )
         log.info("smpp.ignored session=%s command=%s", self.name, command)
         return None
 

@@ -15,8 +15,9 @@ import redis
 
 from config.settings import ModemSettings, PoolSettings, Settings
 from gateway.core.messages import Priority, SmsState
+from gateway.core.send_caps import Caps, under_caps
 from gateway.store.caps import SendCaps
-from gateway.store.modems import Caps, ModemRegistry
+from gateway.store.modems import ModemRegistry
 from gateway.store.outbox import Outbox
 from hoso.redis_server import RedisServer
 from modem.device import Device
@@ -50,10 +51,12 @@ def test_the_minute_cap_slides_over_the_last_60_seconds(redis_client: redis.Redi
         at = first + timedelta(milliseconds=100 * n)
         registry.count_sent("m1", at)
         caps.count("m1", at)
-    assert not caps.under("m1", SIX, first + timedelta(seconds=2))  # 10:01:01: still 6 in 60 s
-    assert not caps.under("m1", SIX, first + timedelta(seconds=59, milliseconds=900))
-    assert caps.under("m1", SIX, first + timedelta(seconds=60, milliseconds=50))  # one left
-    assert caps.under("m2", SIX, first)  # each SIM its own
+    # 10:01:01: still 6 in 60 s
+    assert not under_caps(caps.sent("m1", first + timedelta(seconds=2)), SIX)
+    assert not under_caps(caps.sent("m1", first + timedelta(seconds=59, milliseconds=900)), SIX)
+    # one left
+    assert under_caps(caps.sent("m1", first + timedelta(seconds=60, milliseconds=50)), SIX)
+    assert under_caps(caps.sent("m2", first), SIX)  # each SIM its own
 
 
 def test_the_hour_slides_and_the_day_is_vietnam_s_calendar_day(redis_client: redis.Redis) -> None:
@@ -65,11 +68,11 @@ def test_the_hour_slides_and_the_day_is_vietnam_s_calendar_day(redis_client: red
         registry.count_sent("m1", at)
         caps.count("m1", at)
     hourly = Caps(per_minute=6, per_hour=4, per_day=300)
-    assert not caps.under("m1", hourly, start + timedelta(minutes=59))
-    assert caps.under("m1", hourly, start + timedelta(minutes=60, seconds=1))
+    assert not under_caps(caps.sent("m1", start + timedelta(minutes=59)), hourly)
+    assert under_caps(caps.sent("m1", start + timedelta(minutes=60, seconds=1)), hourly)
     daily = Caps(per_minute=6, per_hour=200, per_day=2)
-    assert not caps.under("m1", daily, start + timedelta(minutes=29))  # 23:59: 4 today
-    assert caps.under("m1", daily, start + timedelta(minutes=31))  # 00:01 the next day
+    assert not under_caps(caps.sent("m1", start + timedelta(minutes=29)), daily)  # 23:59: 4 today
+    assert under_caps(caps.sent("m1", start + timedelta(minutes=31)), daily)  # 00:01 the next day
 
 
 def test_a_reply_left_waiting_for_its_modem_leaves_from_another_of_the_same_carrier(

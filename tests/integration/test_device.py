@@ -14,8 +14,8 @@ import pytest
 
 from modem.device import Device, encode_parts
 from modem.emulator.bank import Bank
-from modem.emulator.state import DeviceConfig, MsgStat, SimState, Stored
-from modem.errors import ModemUnavailable, PinRequired, SendFailed, Verdict
+from modem.emulator.state import DeviceConfig, MsgStat, SimState, StoredPdu
+from modem.errors import ModemUnavailable, PinRequired, SendFailed, SendVerdict
 from modem.gsm_fixes import FixedSerialComms
 
 pytestmark = pytest.mark.timeout(30)
@@ -184,7 +184,9 @@ def test_a_corrupt_pdu_is_listed_raw_and_does_not_shift_the_next_index(
 ) -> None:
     device = open_device()
     bank.inject_sms("m1", FROM, "before")
-    bank.device("m1").storage.memories["ME"].slots[2] = Stored(MsgStat.REC_UNREAD, "07914850", 30)
+    bank.device("m1").storage.memories["ME"].slots[2] = StoredPdu(
+        MsgStat.REC_UNREAD, "07914850", 30
+    )
     bank.inject_sms("m1", FROM, "after")
     listed = device.list_stored()
     assert [(m.index, m.text, m.corrupt) for m in listed] == [
@@ -297,16 +299,16 @@ def test_vendor_urcs_inside_responses_and_stuck_echo_are_not_misparsed(
 @pytest.mark.parametrize(
     ("code", "verdict"),
     [
-        (8, Verdict.QUARANTINE),
-        (41, Verdict.QUARANTINE),
-        (28, Verdict.NEVER),
-        (330, Verdict.RETRY_ELSEWHERE),
-        (331, Verdict.RETRY_HERE),
-        (500, Verdict.RETRY_HERE),
+        (8, SendVerdict.QUARANTINE),
+        (41, SendVerdict.QUARANTINE),
+        (28, SendVerdict.NEVER),
+        (330, SendVerdict.RETRY_ELSEWHERE),
+        (331, SendVerdict.RETRY_HERE),
+        (500, SendVerdict.RETRY_HERE),
     ],
 )
 def test_cms_errors_on_send_carry_their_verdict(
-    bank: Bank, open_device: DeviceFactory, code: int, verdict: Verdict
+    bank: Bank, open_device: DeviceFactory, code: int, verdict: SendVerdict
 ) -> None:
     device = open_device()
     bank.fail_sends("m1", 1.0, [code])
@@ -328,7 +330,7 @@ def test_hung_modem_fails_ping_and_send_within_the_timeouts(
     with pytest.raises((SendFailed, ModemUnavailable)) as failed:
         send_text(device, "HS 1")
     if isinstance(failed.value, SendFailed):
-        assert (failed.value.code, failed.value.verdict) == (None, Verdict.RETRY_HERE)
+        assert (failed.value.code, failed.value.verdict) == (None, SendVerdict.RETRY_HERE)
     assert time.monotonic() - started < 2.0
     bank.hang("m1", False)
     assert device.ping()
@@ -345,7 +347,7 @@ def test_send_timeout_writes_esc_and_the_next_commands_are_in_sync(
     with pytest.raises(SendFailed) as failed:
         send_text(device, "slow")
     assert time.monotonic() - started < 1.0
-    assert (failed.value.code, failed.value.verdict) == (None, Verdict.RETRY_HERE)
+    assert (failed.value.code, failed.value.verdict) == (None, SendVerdict.RETRY_HERE)
     bank.set_latency(0.0)
     # The network takes it after all: the late +CMGS arrives as a stray line.
     wait_until(lambda: [s.text for s in bank.sent("m1")] == ["slow"])
@@ -393,7 +395,7 @@ def test_network_loss_shows_in_health_and_sends_fail_with_331(
     assert (health.registered, health.signal_csq, health.operator) == (False, None, None)
     with pytest.raises(SendFailed) as failed:
         send_text(device, "HS 1")
-    assert (failed.value.code, failed.value.verdict) == (331, Verdict.RETRY_HERE)
+    assert (failed.value.code, failed.value.verdict) == (331, SendVerdict.RETRY_HERE)
     assert "+CREG: 0" in device.drain_urcs()
     bank.lose_network("m1", False)
     assert device.health().registered

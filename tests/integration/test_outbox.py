@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from gateway.core.messages import MAX_ATTEMPTS, Priority, RetryWhere, SmsState
+from gateway.store import keys
 from gateway.store.outbox import Outbox
 
 T = 1_800_000_000_000  # ms
@@ -199,3 +200,53 @@ def test_concurrent_claims_take_each_sms_exactly_once(redis_client: redis.Redis)
     for t in threads:
         t.join()
     assert sorted(taken) == sorted(ids)
+
+
+def test_a_part_reported_failed_stops_the_rest_of_its_sms(redis_client: redis.Redis) -> None:
+    """One failed part fails the SMS, and a failed SMS is final: the part after it is not saved
+    as submitting (so it does not go out) and the SMS leaves the modem's in-flight set."""
+    outbox = Outbox(redis_client)
+    sid = outbox.enqueue("+84901000001", "long", Priority.REPLY, T)
+    sms = outbox.plan(outbox.claim("m1", "", T), 2, 5)  # type: ignore[arg-type]
+    assert outbox.submitting(sms, 0, None, T)
+    assert not outbox.submitted(sms, 0, 21, T)
+    assert outbox.delivery_report("m1", 21, "+84901000001", False, True, T) == (
+        sid,
+        SmsState.FAILED,
+    )
+    assert not outbox.submitting(sms, 1, 22, T)
+    assert outbox.get(sid).state is SmsState.FAILED  # type: ignore[union-attr]
+    assert not redis_client.sismember(keys.outbox_inflight("m1"), sid)
+    assert outbox.failed_attempt(sms, RetryWhere.HERE, "+CMS ERROR: 500", T) is SmsState.FAILED
+    assert outbox.recover("m1", T) == []
+
+
+def test_a_retry_whose_earlier_part_is_reported_failed_is_not_tried_again(
+    outbox: Outbox,
+) -> None:
+    sid = outbox.enqueue("+84901000001", "long", Priority.REPLY, T, via="m1")
+    sms = outbox.plan(outbox.claim("m1", "", T), 2, 5)  # type: ignore[arg-type]
+    outbox.submitting(sms, 0, None, T)
+    outbox.submitted(sms, 0, 30, T)
+    outbox.submitting(sms, 1, 31, T)
+    assert outbox.failed_attempt(sms, RetryWhere.HERE, "+CMS ERROR: 331", T) is SmsState.QUEUED
+    outbox.delivery_report("m1", 30, "+84901000001", False, True, T + 1)
+    assert outbox.claim("m1", "", T + 3_600_000) is None
+    assert outbox.get(sid).state is SmsState.FAILED  # type: ignore[union-attr]
+
+
+def test_an_sms_a_report_failed_while_queued_leaves_its_queue(outbox: Outbox) -> None:
+    sid = outbox.enqueue("+84901000001", "x", Priority.REPLY, T)
+    sms = outbox.plan(outbox.claim("m1", "", T), 2, 5)  # type: ignore[arg-type]
+    outbox.submitting(sms, 0, None, T)
+    outbox.submitted(sms, 0, 50, T)
+    outbox.submitting(sms, 1, 51, T)
+    assert outbox.failed_attempt(sms, RetryWhere.ELSEWHERE, "+CMS ERROR: 330", T) is (
+        SmsState.QUEUED
+    )
+    assert outbox.claim("m1", "", T) is None  # due at once, back in the shared queue, not for m1
+    assert outbox.depth() == 1
+    outbox.delivery_report("m1", 50, "+84901000001", False, True, T)
+    assert outbox.get(sid).state is SmsState.FAILED  # type: ignore[union-attr]
+    assert outbox.depth() == 0
+    assert outbox.claim("m2", "", T) is None

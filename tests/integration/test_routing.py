@@ -15,8 +15,9 @@ import redis
 
 from config.settings import RouteSettings, Settings
 from gateway.core.messages import Priority, SmsState
+from gateway.core.modem_states import route_down
 from gateway.core.routes import RouteError
-from gateway.routing import RoutedOutbox, Router, route_down
+from gateway.routing import RoutedOutbox, Router
 from gateway.store import keys
 from gateway.store.links import LinkRegistry
 from gateway.store.modems import ModemRegistry

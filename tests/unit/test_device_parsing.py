@@ -14,20 +14,20 @@ from gsmmodem.serial_comms import SerialComms
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.core.sms_text import count_parts
 from modem.device import _number
 from modem.device_parse import parse_cmgl, split_response
 from modem.emulator import gsm7, pdu, userdata
-from modem.emulator.fields import Alphabet, dcs_for
-from modem.errors import Verdict, classify_cms
+from modem.emulator.fields import DcsAlphabet, dcs_for
+from modem.errors import SendVerdict, classify_cms
 from modem.gsm_fixes import LINE_MAX, FixedSerialComms
 from modem.sms_pdu import (
     Deliver,
     PduDecodeError,
-    Report,
+    StatusReportPdu,
     decode_pdu,
     encode_parts,
     join_parts,
-    parts_needed,
 )
 
 DOSSIER = "Hồ sơ 000.00.20.H57-240423-0001 đã được tiếp nhận"
@@ -62,7 +62,8 @@ def test_every_encoded_text_decodes_back_in_the_emulator(
     decoded = _submitted([p.pdu_hex for p in parts])
     nfc = unicodedata.normalize("NFC", text)
     assert "".join(d.text for d in decoded) == nfc
-    encoding, count = parts_needed(nfc)
+    counted = count_parts(nfc)
+    encoding, count = counted.alphabet, counted.parts
     if ref <= 0xFF:
         assert len(parts) == count
     assert {d.user_data.alphabet.value for d in decoded} == {encoding}
@@ -101,8 +102,9 @@ def test_every_encoded_text_decodes_back_in_the_emulator(
         (DOSSIER, ("ucs2", 1)),
     ],
 )
-def test_parts_needed_counts_septets_and_utf16_units(text: str, expected: tuple[str, int]) -> None:
-    assert parts_needed(text) == expected
+def test_parts_are_counted_in_septets_and_utf16_units(text: str, expected: tuple[str, int]) -> None:
+    counted = count_parts(text)
+    assert (counted.alphabet, counted.parts) == expected
 
 
 def test_a_surrogate_pair_is_never_split_across_parts() -> None:
@@ -209,9 +211,9 @@ def test_alphanumeric_and_national_senders_decode() -> None:
 
 
 def test_status_report_decodes_reference_and_status() -> None:
-    report = pdu.StatusReport(7, "+84912345678", WHEN, WHEN + timedelta(seconds=5), 0x41)
+    report = pdu.SmsStatusReport(7, "+84912345678", WHEN, WHEN + timedelta(seconds=5), 0x41)
     decoded = decode_pdu(pdu.encode_status_report(report)[0])
-    assert isinstance(decoded, Report)
+    assert isinstance(decoded, StatusReportPdu)
     assert (decoded.reference, decoded.recipient, decoded.status) == (7, "+84912345678", 0x41)
     assert decoded.discharge_time == WHEN + timedelta(seconds=5)
 
@@ -317,26 +319,26 @@ def test_verbose_cms_errors_end_a_response_unlike_in_gsmmodem() -> None:
 @pytest.mark.parametrize(
     ("code", "verdict"),
     [
-        (1, Verdict.NEVER),
-        (8, Verdict.QUARANTINE),
-        (10, Verdict.QUARANTINE),
-        (21, Verdict.QUARANTINE),
-        (28, Verdict.NEVER),
-        (41, Verdict.QUARANTINE),
-        (42, Verdict.RETRY_HERE),
-        (304, Verdict.NEVER),
-        (305, Verdict.NEVER),
-        (310, Verdict.RETRY_ELSEWHERE),
-        (314, Verdict.RETRY_HERE),
-        (330, Verdict.RETRY_ELSEWHERE),
-        (331, Verdict.RETRY_HERE),
-        (500, Verdict.RETRY_HERE),
-        (0xC5, Verdict.NEVER),
-        (0xE3, Verdict.RETRY_HERE),
-        (777, Verdict.RETRY_HERE),
+        (1, SendVerdict.NEVER),
+        (8, SendVerdict.QUARANTINE),
+        (10, SendVerdict.QUARANTINE),
+        (21, SendVerdict.QUARANTINE),
+        (28, SendVerdict.NEVER),
+        (41, SendVerdict.QUARANTINE),
+        (42, SendVerdict.RETRY_HERE),
+        (304, SendVerdict.NEVER),
+        (305, SendVerdict.NEVER),
+        (310, SendVerdict.RETRY_ELSEWHERE),
+        (314, SendVerdict.RETRY_HERE),
+        (330, SendVerdict.RETRY_ELSEWHERE),
+        (331, SendVerdict.RETRY_HERE),
+        (500, SendVerdict.RETRY_HERE),
+        (0xC5, SendVerdict.NEVER),
+        (0xE3, SendVerdict.RETRY_HERE),
+        (777, SendVerdict.RETRY_HERE),
     ],
 )
-def test_cms_codes_are_classified(code: int, verdict: Verdict) -> None:
+def test_cms_codes_are_classified(code: int, verdict: SendVerdict) -> None:
     assert classify_cms(code) is verdict
 
 
@@ -344,7 +346,7 @@ def test_unknown_time_is_utc_aware() -> None:
     from modem.sms_pdu import UNKNOWN_TIME
 
     assert UNKNOWN_TIME.tzinfo is UTC
-    assert Alphabet.GSM7.value == "gsm7"
+    assert DcsAlphabet.GSM7.value == "gsm7"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from modem.emulator import pdu
-from modem.emulator.device import Device
+from modem.emulator.device import EmulatedModem
 from modem.emulator.ledger import Ledger, Sent
 from modem.emulator.schedule import ManualScheduler
 from modem.emulator.state import DeviceConfig, Quirks, SimState, UrcMode
@@ -24,7 +24,7 @@ class Terminal:
         self.out = bytearray()
         self.clock = ManualScheduler()
         self.ledger = Ledger()
-        self.dev = Device(
+        self.dev = EmulatedModem(
             "m1",
             config or DeviceConfig(quirks=Quirks(boot_urcs=False)),
             self.out.extend,
@@ -146,7 +146,7 @@ def test_sim_is_busy_for_a_while_after_boot() -> None:
 
 def test_boot_urcs_announce_the_modem() -> None:
     out = bytearray()
-    dev = Device("m1", DeviceConfig(), out.extend, ManualScheduler())
+    dev = EmulatedModem("m1", DeviceConfig(), out.extend, ManualScheduler())
     dev.boot()
     assert bytes(out) == b"\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n"
 
@@ -406,7 +406,7 @@ def test_gsm7_message_text_round_trips_through_storage(term: Terminal) -> None:
     text = "Gia: 10€ [HS] {ok} ~ | \\ ^ à"
     term.dev.inject_sms("+8498", text)
     listing = term.at("AT+CMGL=4").split("\r\n")
-    assert pdu.decode_deliver(listing[2]).user_data == UserData(text, pdu.Alphabet.GSM7)
+    assert pdu.decode_deliver(listing[2]).user_data == UserData(text, pdu.DcsAlphabet.GSM7)
 
 
 # -- model profiles ----------------------------------------------------------------------------

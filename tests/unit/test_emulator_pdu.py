@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from modem.emulator import gsm7, pdu, userdata
 from modem.emulator.fields import (
     TOA_NATIONAL,
-    Alphabet,
+    DcsAlphabet,
     PduError,
     Reader,
     decode_address,
@@ -21,7 +21,7 @@ from modem.emulator.fields import (
     encode_address,
     encode_timestamp,
 )
-from modem.emulator.userdata import Concat, UserData
+from modem.emulator.userdata import ConcatElement, UserData
 
 HELLO_SUBMIT = "0011000B916407281553F80000AA0AE8329BFD4697D9EC37"
 HELLO_DELIVER = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37"
@@ -59,7 +59,7 @@ def test_hellohello_deliver_vector_decodes_sender_time_and_text() -> None:
 def test_submit_flags_rd_srr_and_udhi_are_read_from_the_first_octet() -> None:
     msg = pdu.SmsSubmit(
         "0912345678",
-        UserData("part", Alphabet.GSM7, Concat(7, 2, 1)),
+        UserData("part", DcsAlphabet.GSM7, ConcatElement(7, 2, 1)),
         reference=9,
         reject_duplicates=True,
         status_report_request=True,
@@ -70,7 +70,7 @@ def test_submit_flags_rd_srr_and_udhi_are_read_from_the_first_octet() -> None:
     back = pdu.decode_submit(hex_pdu)
     assert back.reject_duplicates
     assert back.status_report_request
-    assert back.user_data.concat == Concat(7, 2, 1)
+    assert back.user_data.concat == ConcatElement(7, 2, 1)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_deliver_pdus_decode_in_python_gsmmodem(text: str) -> None:
 
 def test_status_report_decodes_in_python_gsmmodem() -> None:
     sent = datetime(2024, 11, 26, 9, 30, 5, tzinfo=timezone(timedelta(hours=7)))
-    report = pdu.StatusReport(42, "+84912345678", sent, sent + timedelta(seconds=3), 0, "+8498")
+    report = pdu.SmsStatusReport(42, "+84912345678", sent, sent + timedelta(seconds=3), 0, "+8498")
     decoded = decodeSmsPdu(pdu.encode_status_report(report)[0])
     assert decoded["type"] == "SMS-STATUS-REPORT"
     assert decoded["reference"] == 42

@@ -23,14 +23,13 @@ from hypothesis import strategies as st
 
 from gateway.core.codes import CROCKFORD, display_short_code, fold, is_short_code, short_code
 from gateway.core.sms_syntax import CommandKind, Help, ListMine, Lookup, OptIn, OptOut, parse
+from gateway.core.sms_text import GSM7_EXTENSION_SEPTETS, GSM7_SEPTETS
 from modem.emulator import pdu, userdata
-from modem.emulator.fields import Alphabet
+from modem.emulator.fields import DcsAlphabet
 from modem.sms_pdu import (
-    GSM7_BASIC,
-    GSM7_EXTENSION,
     Deliver,
     PduDecodeError,
-    Report,
+    StatusReportPdu,
     decode_pdu,
     encode_parts,
 )
@@ -39,7 +38,7 @@ from tests.unit.test_sms_syntax import MESSAGES
 # ------------------------------------------------------------------ PDU codec
 
 GSM7_TEXT = st.text(
-    st.sampled_from(GSM7_BASIC.replace("\x1b", "") + "".join(GSM7_EXTENSION.values())),
+    st.sampled_from(GSM7_SEPTETS.replace("\x1b", "") + "".join(GSM7_EXTENSION_SEPTETS.values())),
     max_size=500,
 )
 UCS2_TEXT = st.text(
@@ -72,7 +71,7 @@ def as_deliver(submit_hex: str, when: datetime) -> str:
     address = rest[: 2 + (rest[0] + 1) // 2]
     pid, dcs = rest[len(address)], rest[len(address) + 1]
     user_data = rest[len(address) + 3 :]  # after the one-octet relative validity period
-    scts = pdu.encode_deliver(pdu.SmsDeliver("1", userdata.UserData("", Alphabet.GSM7), when))
+    scts = pdu.encode_deliver(pdu.SmsDeliver("1", userdata.UserData("", DcsAlphabet.GSM7), when))
     stamp = bytes.fromhex(scts[0])[-8:-1]  # the 7 TP-SCTS octets before the empty TP-UDL
     deliver = bytes([0x04 | (first & 0x40)]) + address + bytes([pid, dcs]) + stamp + user_data
     return "00" + deliver.hex().upper()
@@ -119,8 +118,8 @@ def test_eight_bit_user_data_decodes_octet_for_octet(
     header = None
     if concat is not None:
         ref, total, wide = concat
-        header = userdata.Concat(ref if wide else ref & 0xFF, total, 1, wide)
-    ud = userdata.UserData("", Alphabet.EIGHT_BIT, header, data=octets)
+        header = userdata.ConcatElement(ref if wide else ref & 0xFF, total, 1, wide)
+    ud = userdata.UserData("", DcsAlphabet.EIGHT_BIT, header, data=octets)
     hex_pdu, _ = pdu.encode_deliver(pdu.SmsDeliver("+84987654321", ud, when, dcs=0x04))
     decoded = decode_pdu(hex_pdu)
     assert isinstance(decoded, Deliver)
@@ -155,9 +154,9 @@ def test_status_reports_decode_to_what_the_network_said(
 ) -> None:
     discharged = submitted + timedelta(seconds=delay)
     assume(discharged.year < 2090)
-    report = pdu.StatusReport(reference, recipient, submitted, discharged, status, smsc)
+    report = pdu.SmsStatusReport(reference, recipient, submitted, discharged, status, smsc)
     decoded = decode_pdu(pdu.encode_status_report(report)[0])
-    assert isinstance(decoded, Report)
+    assert isinstance(decoded, StatusReportPdu)
     assert (decoded.reference, decoded.recipient, decoded.status) == (reference, recipient, status)
     assert (decoded.submitted, decoded.discharge_time) == (submitted, discharged)
 
@@ -167,9 +166,9 @@ def _valid_pdus() -> list[str]:
     when = datetime(2024, 4, 23, 8, 30, tzinfo=timezone(timedelta(hours=7)))
     for text, wide in (("Hồ sơ 😀 " * 12, True), ("{HS} €" * 40, False)):
         for ud in userdata.split_text(text, 0x1234, wide):
-            dcs = 0x08 if ud.alphabet is Alphabet.UCS2 else 0x00
+            dcs = 0x08 if ud.alphabet is DcsAlphabet.UCS2 else 0x00
             out.append(pdu.encode_deliver(pdu.SmsDeliver("+8498", ud, when, dcs=dcs))[0])
-    report = pdu.StatusReport(1, "+8491", when, when, 0)
+    report = pdu.SmsStatusReport(1, "+8491", when, when, 0)
     out.append(pdu.encode_status_report(report)[0])
     return out
 

@@ -16,7 +16,7 @@ import pytest
 from fuzz.run import TARGETS
 from modem.device_parse import parse_cmgl
 from modem.emulator import pdu, userdata
-from modem.emulator.device import Device
+from modem.emulator.device import EmulatedModem
 from modem.emulator.schedule import ManualScheduler
 from modem.emulator.state import DeviceConfig, Quirks
 from modem.sms_pdu import Deliver, decode_pdu
@@ -103,7 +103,7 @@ class Terminal:
         self.out = bytearray()
         self.clock = ManualScheduler()
         config = DeviceConfig(quirks=Quirks(boot_urcs=False), status_report_delay=1.0)
-        self.dev = Device("m1", config, self.out.extend, self.clock, wall=lambda: NOW)
+        self.dev = EmulatedModem("m1", config, self.out.extend, self.clock, wall=lambda: NOW)
         self.dev.boot()
         self.at("ATE0")
 

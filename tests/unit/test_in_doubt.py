@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gateway.core.messages import Priority, SmsState
-from gateway.store.outbox import Outbound, UnknownFate
+from gateway.store.outbound import Outbound, UnknownFate
 from modem.device_types import StatusReport
 from modem.in_doubt import InDoubt
 

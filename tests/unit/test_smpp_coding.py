@@ -12,8 +12,8 @@ from modem.smpp.coding import (
     DC_GSM7,
     DC_UCS2,
     ESM_UDHI,
+    DeliveryReceipt,
     MobileOriginated,
-    Receipt,
     decode_text,
     deliver_digest,
     destination,
@@ -135,7 +135,7 @@ def test_a_receipt_by_text_alone_gives_the_id_and_final_state() -> None:
     found = read_deliver(
         {"esm_class": 0x04, "source_addr": b"84901234567", "short_message": RECEIPT.encode()}
     )
-    assert isinstance(found, Receipt)
+    assert isinstance(found, DeliveryReceipt)
     assert (found.message_id, found.state, found.recipient) == ("1a2b3c", "DELIVRD", "+84901234567")
     assert found.final
     assert found.delivered
@@ -150,7 +150,7 @@ def test_the_tlvs_of_a_receipt_win_over_its_text() -> None:
             "message_state": 5,
         }
     )
-    assert isinstance(found, Receipt)
+    assert isinstance(found, DeliveryReceipt)
     assert (found.message_id, found.state, found.final, found.delivered) == (
         "77",
         "UNDELIV",
@@ -161,7 +161,7 @@ def test_the_tlvs_of_a_receipt_win_over_its_text() -> None:
 
 def test_an_intermediate_notification_is_not_final() -> None:
     found = read_deliver({"esm_class": 0x20, "receipted_message_id": b"9", "message_state": 1})
-    assert isinstance(found, Receipt)
+    assert isinstance(found, DeliveryReceipt)
     assert not found.final
 
 

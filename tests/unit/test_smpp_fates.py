@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from modem.smpp.fates import SLACK_MS, Candidate, Unknown, match
+from modem.smpp.fates import SLACK_MS, Candidate, UnknownSubmit, match
 
 
 def part(
     key: str, to: str = "+84901234567", since: int = 1000, text: str = "Ho so da xong"
-) -> Unknown:
-    return Unknown(key, to, since, text, quoted=True)
+) -> UnknownSubmit:
+    return UnknownSubmit(key, to, since, text, quoted=True)
 
 
 def receipt(
@@ -30,7 +30,7 @@ def test_another_phone_an_older_receipt_or_another_text_resolves_nothing() -> No
 def test_a_garbled_or_missing_quote_is_not_held_against_a_part() -> None:
     assert match([part("p")], [receipt("r", text="")]) == {"p": "r"}
     assert match([part("p")], [receipt("r", text="\x00H\x00o")]) == {"p": "r"}
-    ucs2 = Unknown("p", "+84901234567", 1000, "Hồ sơ đã xong", quoted=False)
+    ucs2 = UnknownSubmit("p", "+84901234567", 1000, "Hồ sơ đã xong", quoted=False)
     assert match([ucs2], [receipt("r", text="garbage")]) == {"p": "r"}
 
 
