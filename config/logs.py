@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+from types import TracebackType
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 QUIET = ("rq",)  # loggers whose INFO lines are routine: their warnings and errors still show
@@ -65,3 +67,31 @@ def configure_logging(level: int | str = logging.INFO, fmt: str = FORMAT) -> Non
         root.setLevel(level)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Python prints an uncaught exception's traceback to stderr itself, unescaped (a value in
+    # its message could forge events): it goes through the log instead, in the main thread and
+    # in every other (the modem owners', the carrier links').
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, tb: TracebackType | None
+) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, tb)
+        return
+    logging.getLogger("hoso").critical(
+        "process.uncaught error=%s", kind.__name__, exc_info=(kind, error, tb)
+    )
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return  # as Python's own hook: a thread that exits is no error
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("hoso").error(
+        "thread.uncaught thread=%s error=%s",
+        name,
+        args.exc_type.__name__,
+        exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback),
+    )

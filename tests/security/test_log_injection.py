@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -116,3 +117,36 @@ def test_a_traceback_follows_its_event_indented_so_no_line_of_it_passes_for_an_e
     assert rest
     assert all(line.startswith("    | ") for line in rest)
     assert rest[-2:] == ["    | ValueError: bad value", "    | INFO forged line"]
+
+
+UNCAUGHT = """
+import threading
+from config.logs import configure_logging
+
+configure_logging()
+
+def fail():
+    raise ValueError("in a thread\\n2026-01-01 00:00:00,000 INFO forged.thread")
+
+worker = threading.Thread(target=fail, name="owner-m1")
+worker.start()
+worker.join()
+raise RuntimeError("in main\\r\\n2026-01-01 00:00:00,000 INFO forged.main\\x1b[2J")
+"""
+
+
+def test_an_uncaught_exception_in_any_thread_is_logged_escaped_not_printed_raw() -> None:
+    """Python prints what nobody catches itself; a process that configured its logging logs
+    it instead, as one event with the traceback indented under it."""
+    done = subprocess.run(
+        [sys.executable, "-c", UNCAUGHT], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    events = [line for line in lines if not line.startswith("    | ")]
+    assert len(events) == 2, lines
+    assert "ERROR hoso thread.uncaught thread=owner-m1 error=ValueError" in events[0]
+    assert "CRITICAL hoso process.uncaught error=RuntimeError" in events[1]
+    assert not [line for line in lines if line.startswith("2026-01-01")]
+    assert "\x1b" not in done.stderr
+    assert "    | RuntimeError: in main" in lines
