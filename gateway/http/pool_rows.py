@@ -8,6 +8,7 @@ from typing import Any
 
 from config.settings import ModemSettings
 from gateway.core.modem_limits import modem_notes
+from gateway.core.modem_words import error_label, sim_label
 from gateway.http.context import services
 from gateway.http.problems import Problem
 
@@ -68,7 +69,8 @@ def modem_rows() -> list[dict[str, Any]]:
                 "operator": h.get("operator") or None,
                 "registered": None if not registered else registered == "1",
                 "roaming": h.get("roaming") == "1",
-                "sim": h.get("sim") or None,
+                "sim": h.get("sim") or None,  # the modem's words (+CPIN:), shown small
+                "sim_text": sim_label(h.get("sim")),
                 "sent_today": registry.sent_today(modem, now),
                 "per_minute": settings.per_minute,
                 "per_hour": settings.per_hour,
@@ -76,6 +78,7 @@ def modem_rows() -> list[dict[str, Any]]:
                 "queue": outbox.depth(modem),
                 "quarantine": quarantine,
                 "last_error": h.get("last_error") or None,
+                "last_error_text": error_label(h.get("last_error")),
                 "updated_at": h.get("updated_at") or None,
                 "notes": modem_notes(h, registry.balance(modem)),
             }

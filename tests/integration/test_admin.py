@@ -503,6 +503,12 @@ def test_modem_list_shows_live_state_signal_caps_and_quarantine(
     assert "Cách ly" in page
     assert "-71 dBm" in page
     assert "0 / 300" in page
+    # The SIM's state and the last error in Vietnamese; the modem's own words only beside them
+    assert rows["m1"]["sim_text"] == "Sẵn sàng"
+    assert rows["m2"]["last_error_text"] == "Tin nhắn bị từ chối"
+    assert "Sẵn sàng" in page
+    assert "Tin nhắn bị từ chối" in page
+    assert '<small class="raw">+CMS ERROR: 21</small>' in page
 
 
 def test_admin_disables_and_reenables_a_modem_through_the_api(
