@@ -18,6 +18,8 @@ RULES: dict[str, re.Pattern[str]] = {
         r"|[+-]00:00|\+07:00"
     ),
     "a time with seconds": re.compile(r"\b\d{2}:\d{2}:\d{2}\b"),
+    # 1,5 giờ, not 1.5 (a dot only between thousands: 12.345; addresses and versions have more)
+    "a decimal point": re.compile(r"(?<![\d.,])\d+\.\d{1,2}(?![\d.,])"),
     "an English status name": re.compile(r"\b(?:" + "|".join(s.name for s in Status) + r")\b"),
     "a Python repr": re.compile(
         r"object at 0x|<[^<>]*\bat 0x[0-9a-fA-F]+>|Traceback|<class '|\b(?:Decimal|datetime"

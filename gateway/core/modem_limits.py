@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from gateway.core.modem_states import ModemState
+from gateway.core.numbers import shown_number
 from gateway.core.times import shown_time
 
 
@@ -98,7 +99,7 @@ def _local(ms: str | None) -> str | None:
 
 def vnd_text(amount: int | None) -> str | None:
     """An amount of đồng as Vietnamese write it: 12.345 đ."""
-    return None if amount is None else f"{amount:,} đ".replace(",", ".")
+    return None if amount is None else f"{shown_number(amount, 0)} đ"
 
 
 def modem_notes(health: Mapping[str, str], balance: Mapping[str, str]) -> ModemNotes:

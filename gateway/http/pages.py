@@ -26,6 +26,7 @@ from flask import Flask, Response, request
 
 from gateway.core.dossier import Dossier
 from gateway.core.handoffs import Handoff
+from gateway.core.numbers import shown_number
 from gateway.core.status import Status
 from gateway.core.times import shown_date, shown_time
 
@@ -90,6 +91,7 @@ def install(app: Flask) -> None:
     app.add_template_filter(when, "when")
     app.add_template_filter(day, "day")
     app.add_template_filter(status_label, "status_label")
+    app.add_template_filter(shown_number, "number")
 
 
 # -- showing values to a person ----------------------------------------------------------------
@@ -149,7 +151,7 @@ Ngày nhận: {received} &middot; Ngày hẹn trả: {due} &middot; Trạng thá
 def _hours(value: object) -> str:
     if value is None:
         return ""
-    return f"{value.total_seconds() / 3600:.1f}"  # type: ignore[attr-defined]
+    return shown_number(value.total_seconds() / 3600, 1)  # type: ignore[attr-defined]
 
 
 def render_handoffs(dossier: Dossier, rows: list[Handoff]) -> str:

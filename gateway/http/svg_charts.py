@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
+from gateway.core.numbers import shown_number
+
 ROW = 24  # px per bar
 LABEL = 190  # px for the labels on the left
 PLOT = 420  # px for the bars
@@ -21,7 +23,7 @@ TICKS = 5  # about how many steps the axis has
 
 
 def _num(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    return shown_number(value)
 
 
 def nice_step(top: float, ticks: int = TICKS) -> float:

@@ -305,7 +305,7 @@ def test_charts_show_where_dossiers_wait(
     row = re.search(rf'data-desk="{JUSTICE}">(.*?)</tr>', page, re.S)
     assert row is not None
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
-    assert cells == [JUSTICE, "2", "24.0", "28.0", "24", "1", "0", "1"]
+    assert cells == [JUSTICE, "2", "24", "28", "24", "1", "0", "1"]  # hours: 24, not 24.0
 
 
 def test_modem_chart_counts_messages_per_hour(

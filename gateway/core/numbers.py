@@ -1,0 +1,13 @@
+"""Numbers as Vietnamese read them: a dot between thousands, a comma before decimals
+(1.234,5), trailing zeros of the decimals dropped. Pages, charts and SMS write numbers through
+here; CSV exports and the JSON API keep plain numbers for machines."""
+
+from __future__ import annotations
+
+
+def shown_number(value: float, decimals: int = 2) -> str:
+    """`value` rounded to at most `decimals` places, written the Vietnamese way."""
+    text = f"{value:,.{decimals}f}"
+    if decimals:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
