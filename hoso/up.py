@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
-from config.settings import Settings
+from config.settings import GatewaySettings, Settings
 from gateway.core.dossier import Dossier, parse_registration
 from gateway.core.times import VIETNAM
 from gateway.store.dossiers import DossierStore
@@ -43,6 +43,18 @@ class Child:
         log.info("up.started child=%s pid=%s", self.name, self.process.pid)
 
 
+def public_url_of(settings: Settings, bind: str, env: dict[str, str]) -> str | None:
+    """The address citizens reach the gateway `hoso up` starts on `bind`, when nobody named one
+    (`gateway.public_url` left at its default, no HOSO_GATEWAY_PUBLIC_URL): otherwise a receipt
+    printed by `hoso up --bind 127.0.0.1:9000` would send citizens to port 8080. None: keep
+    what is configured."""
+    if "HOSO_GATEWAY_PUBLIC_URL" in env:
+        return None
+    if settings.gateway.public_url != GatewaySettings().public_url:
+        return None
+    return f"http://{bind}"
+
+
 def run_everything(settings: Settings, bind: str | None = None) -> int:
     env = dict(os.environ)
     server: RedisServer | None = None
@@ -51,6 +63,9 @@ def run_everything(settings: Settings, bind: str | None = None) -> int:
         server.start()
         env["HOSO_REDIS_URL"] = server.url
     bind = bind or settings.gateway.bind
+    public_url = public_url_of(settings, bind, env)
+    if public_url is not None:  # receipts' QR codes and links lead to this gateway
+        env["HOSO_GATEWAY_PUBLIC_URL"] = public_url
     hoso = [sys.executable, "-m", "hoso.cli"]
     children = [
         Child("gateway", [*hoso, "gateway", "--bind", bind]),

@@ -17,6 +17,7 @@ import redis
 import requests
 
 from config.settings import GatewaySettings, RedisSettings, Settings
+from gateway.core.signing import signed_headers
 from gateway.store.modems import ModemRegistry
 from hoso import up as up_module
 from hoso.redis_server import RedisServer, redis_server_binary
@@ -63,6 +64,22 @@ def test_hoso_up_runs_the_system_on_embedded_defaults_and_stops_cleanly(tmp_path
             time.sleep(0.2)
         assert ready is not None
         assert ready.status_code == 200
+        # The demo's receipt leads citizens to this gateway, not to the default port.
+        made = subprocess.run(
+            [sys.executable, "-m", "hoso.cli", "keys", "create", "--department", "demo", "--json"],
+            cwd=tmp_path,
+            env=env | {"HOSO_REDIS_URL": f"unix://{tmp_path}/var/redis/redis.sock"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        key = json.loads(made.stdout)
+        target = f"/api/v1/dossiers/{demo_code}/receipt?format=html"
+        headers = signed_headers(key["key_id"], key["secret"], "GET", target, b"", int(time.time()))
+        receipt = requests.get(f"http://127.0.0.1:{port}{target}", headers=headers, timeout=30)
+        assert receipt.status_code == 200, receipt.text
+        assert f"http://127.0.0.1:{port}/?" in receipt.text
         # Redis 7 and Valkey keep the AOF as a directory: a manifest and its files.
         assert (tmp_path / "var" / "redis" / "appendonlydir" / "appendonly.aof.manifest").exists()
         # Two emulated modems driven by the modem service; a citizen's SMS ...
