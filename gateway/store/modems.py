@@ -66,16 +66,23 @@ class ModemRegistry:
         raw = cast(dict[str, str], self._redis.hgetall(keys.modem_config()))
         return {modem: json.loads(value) for modem, value in raw.items()}
 
-    def change(self, modem: str, **fields: Any) -> None:
+    def change(self, modem: str, file: ModemSettings | None = None, **fields: Any) -> None:
         """Merges `fields` into the modem's live settings, atomically (no check: see
-        `apply_change`, the operators' operation)."""
+        `apply_change`, the operators' operation). A field set back to the value of `file` (the
+        modem's settings in the config file) is no longer a live change: undone, the modem
+        is no longer shown as changed."""
 
         def merge(pipe: redis.client.Pipeline) -> None:
             raw = cast(str | None, pipe.hget(keys.modem_config(), modem))
             current = json.loads(raw) if raw else {}
             current.update(fields)
+            if file is not None:
+                current = {k: v for k, v in current.items() if getattr(file, k, v) != v}
             pipe.multi()
-            pipe.hset(keys.modem_config(), modem, json.dumps(current))
+            if current:
+                pipe.hset(keys.modem_config(), modem, json.dumps(current))
+            else:
+                pipe.hdel(keys.modem_config(), modem)
 
         self._redis.transaction(merge, keys.modem_config())
 
@@ -90,9 +97,11 @@ class ModemRegistry:
         InvalidModemChange, or ModemNotInPool for a modem nobody configured, changed or drove
         (unless the change gives its port: a modem added live). Returns the checked changes."""
         changes = check_changes(fields, allowed)
+        from_file = list(from_file)
         if "port" not in changes and not self.is_known(modem, from_file):
             raise ModemNotInPool(modem)
-        self.change(modem, **changes)
+        file = next((m for m in from_file if m.id == modem), None)
+        self.change(modem, file, **changes)
         return changes
 
     def is_known(self, modem: str, from_file: Iterable[ModemSettings]) -> bool:

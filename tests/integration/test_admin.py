@@ -528,9 +528,20 @@ def test_admin_disables_a_modem_with_the_page_button(
     answer = form(admin, "/admin/modems/m1/disable")
     assert answer.status_code == 302
     assert not enabled(registry, settings, "m1")
-    assert "Bật lại" in admin.get("/admin/modems").get_data(as_text=True)
+    page = admin.get("/admin/modems").get_data(as_text=True)
+    assert "Bật lại" in page
+    assert "đã thay đổi trên trang này" in page
     form(admin, "/admin/modems/m1/enable")
     assert enabled(registry, settings, "m1")
+    # Undone: the modem is as the file says, and no longer shown as changed
+    assert registry.live_changes() == {}
+    page = admin.get("/admin/modems").get_data(as_text=True)
+    assert "đã thay đổi trên trang này" not in page
+    # A change that stays (the carrier) keeps showing when another is undone
+    form(admin, "/admin/modems/m1/disable")
+    api(admin, "POST", "/admin/api/modems/m1", {"carrier": "mobifone"})
+    form(admin, "/admin/modems/m1/enable")
+    assert registry.live_changes() == {"m1": {"carrier": "mobifone"}}
 
 
 def test_admin_releases_a_quarantine_through_the_api_and_the_page(
