@@ -66,11 +66,14 @@ class ModemRegistry:
         raw = cast(dict[str, str], self._redis.hgetall(keys.modem_config()))
         return {modem: json.loads(value) for modem, value in raw.items()}
 
-    def change(self, modem: str, file: ModemSettings | None = None, **fields: Any) -> None:
+    def change(self, modem: str, **fields: Any) -> None:
         """Merges `fields` into the modem's live settings, atomically (no check: see
-        `apply_change`, the operators' operation). A field set back to the value of `file` (the
-        modem's settings in the config file) is no longer a live change: undone, the modem
-        is no longer shown as changed."""
+        `apply_change`, the operators' operation)."""
+        self._merge(modem, fields, None)
+
+    def _merge(self, modem: str, fields: dict[str, Any], file: ModemSettings | None) -> None:
+        """A field set back to the value of `file` (the modem's settings in the config file) is
+        no longer a live change: undone, the modem is no longer shown as changed."""
 
         def merge(pipe: redis.client.Pipeline) -> None:
             raw = cast(str | None, pipe.hget(keys.modem_config(), modem))
@@ -101,7 +104,7 @@ class ModemRegistry:
         if "port" not in changes and not self.is_known(modem, from_file):
             raise ModemNotInPool(modem)
         file = next((m for m in from_file if m.id == modem), None)
-        self.change(modem, file, **changes)
+        self._merge(modem, changes, file)
         return changes
 
     def is_known(self, modem: str, from_file: Iterable[ModemSettings]) -> bool:
