@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gateway.core.offices import DEFAULT_OFFICE
 from hoso.wiring import Subcommands, configured, store_client
 
 
@@ -23,6 +24,9 @@ def add_keys(sub: Subcommands) -> None:
     owner = create.add_mutually_exclusive_group(required=True)
     owner.add_argument("--department", help="department id")
     owner.add_argument("--station", help="scanner station id")
+    create.add_argument(
+        "--office", default=DEFAULT_OFFICE, help=f"the office it belongs to ({DEFAULT_OFFICE})"
+    )
     create.add_argument("--json", action="store_true", help='print {"key_id": ..., "secret": ...}')
     klist = ksub.add_parser("list", help="every key: id, kind, owner, times, fingerprint")
     klist.add_argument("--json", action="store_true", help="one JSON object per key and line")

@@ -41,6 +41,7 @@ from gateway.store.idempotency import IdempotencyKeys
 from gateway.store.links import LinkRegistry
 from gateway.store.login_throttle import LoginThrottle, Policy
 from gateway.store.modems import ModemRegistry
+from gateway.store.offices import Offices
 from gateway.store.outbox import Outbox
 from gateway.store.sealing import KeySource
 from gateway.store.sms_records import SmsRecords
@@ -112,6 +113,7 @@ def create_app(
         lookup_limit=AddressLimit(client, AddressPolicy("lookup", lookup.LOOKUPS_PER_MINUTE)),
         decode_limit=AddressLimit(client, AddressPolicy("decode", receipts.DECODES_PER_MINUTE)),
         dossiers=DossierStore(client),
+        offices=Offices.of(client, settings.sms),
         idempotency=IdempotencyKeys(client),
         stations=Stations(client),
         templates=Templates(client),

@@ -43,7 +43,7 @@ def receipt(code: str) -> Response:
             422, "invalid-field", "Invalid field", "format: png, svg or html; width: 58 or 80"
         )
     svc = services()
-    dossier = svc.dossiers.get(resolve(code), g.client.owner)
+    dossier = svc.dossiers.get(resolve(code), g.client.owner, g.client.office)
     sms = svc.settings.sms
     made = render_receipt(
         dossier,
