@@ -164,9 +164,11 @@ def add_dossiers(sub: Subcommands) -> None:
 
 
 def _cmd_receipt(args: argparse.Namespace) -> int:
+    from gateway.core.office_contact import contact_of
     from gateway.core.tracking import tracking_url
     from gateway.receipts import render_receipt
     from gateway.store.dossiers import DossierStore
+    from gateway.store.offices import Offices
 
     settings = configured()
     store = DossierStore(store_client(settings))
@@ -175,12 +177,16 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
         print(f"hoso receipt: no dossier {args.code}", file=sys.stderr)
         return 1
     dossier = store.get(code)
+    offices = Offices.of(store_client(settings), settings.sms)
+    office = contact_of(offices.get(dossier.office), settings.sms.number)
     made = render_receipt(
         dossier,
         width_mm=args.width,
         tracking_url=tracking_url(settings.gateway.public_url, dossier.short_code),
-        office=settings.sms.office,
-        sms_number=settings.sms.number,
+        office=office.name,
+        sms_number=office.number,
+        hotline=office.hotline,
+        address=office.address,
         printed_at=datetime.now(UTC),
     )
     out = args.output or f"{dossier.short_code}.{args.format}"

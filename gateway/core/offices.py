@@ -28,6 +28,8 @@ MAX_HOTLINE = 20
 MAX_NUMBERS = 10
 MAX_ADDRESS = 200
 NUMBER = re.compile(r"\+?[0-9]{3,15}")
+# Within a number as people write it ("0912 345 678", the example [sms] number): kept as written.
+NUMBER_SEPARATORS = re.compile(r"[\s.()-]")
 FIELDS = ("name", "sms_name", "hotline", "numbers", "address", "heading", "shared_fallback")
 
 
@@ -90,11 +92,11 @@ def make_office(office_id: object, fields: Mapping[str, Any]) -> Office:
         raise InvalidOffice("sms_name", "tên trong SMS phải viết không dấu (bảng chữ GSM-7)")
     numbers = fields.get("numbers", ())
     if isinstance(numbers, str):
-        numbers = [n for n in re.split(r"[,\s]+", numbers) if n]
+        numbers = [n.strip() for n in re.split(r"[,;\n]+", numbers) if n.strip()]
     if not isinstance(numbers, list | tuple) or len(numbers) > MAX_NUMBERS:
         raise InvalidOffice("numbers", f"tối đa {MAX_NUMBERS} số điện thoại")
     for number in numbers:
-        if not isinstance(number, str) or not NUMBER.fullmatch(number):
+        if not isinstance(number, str) or not NUMBER.fullmatch(NUMBER_SEPARATORS.sub("", number)):
             raise InvalidOffice("numbers", f"{number!s} không phải số điện thoại")
     fallback = fields.get("shared_fallback", True)
     if not isinstance(fallback, bool):
