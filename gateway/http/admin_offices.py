@@ -52,10 +52,12 @@ def save_office(office_id: object, changes: dict[str, Any]) -> Office:
 
 
 def _page(form: dict[str, Any], error: str | None = None, status: int = 200) -> ResponseReturnValue:
+    offices = services().offices.all()
     page = render_template(
         "admin/offices.html",
-        offices=services().offices.all(),
+        offices=offices,
         form=form,
+        editing=form["id"] in {o.id for o in offices},
         error=error,
         done=request.args.get("done"),
     )
