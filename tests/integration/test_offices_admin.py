@@ -8,6 +8,7 @@ import json
 import os
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from gateway.store.users import AdminUsers, Role
 from hoso import cli
 from hoso.redis_server import RedisServer
 from tests.conftest import Clock
-from tests.factories import registration_body
+from tests.factories import registration, registration_body
 from tests.signing import AppClient, Signer
 
 ADMIN, VIEWER, PASSWORD = "quantri", "xem", "mat-khau-dung-1"
@@ -373,3 +374,29 @@ def test_a_key_made_for_an_office_registers_that_offices_dossiers_and_is_listed_
     listing = text(admin.get("/admin/keys"))
     assert f"{key_id} Phòng ban tuphap UBND phường Tân Định" in listing
     assert f"{api['key_id']} Quầy quét quay-1 UBND phường Bến Nghé" in listing
+
+
+# -- hoso receipt ------------------------------------------------------------------------------
+
+
+def test_hoso_receipt_prints_the_dossiers_office(
+    hoso: pytest.MonkeyPatch,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    offices(redis_client).set(
+        "tan-dinh",
+        {"name": "UBND phường Tân Định", "hotline": "028 3848 7777", "address": "1 Hai Bà Trưng"},
+    )
+    made = DossierStore(redis_client).register(
+        registration(5), "tuphap", datetime.now(UTC), "tan-dinh"
+    )
+    out = tmp_path / "receipt.html"
+    assert cli.main(["receipt", made.dossier.code, "--format", "html", "-o", str(out)]) == 0
+    paper = " ".join(re.sub(r"<[^>]+>", " ", out.read_text(encoding="utf-8")).split())
+    assert "UBND phường Tân Định GIẤY BIÊN NHẬN HỒ SƠ" in paper
+    assert f"{made.dossier.secret} gửi {SMS.number}" in paper  # the office has no number: [sms]'s
+    assert "Đường dây nóng: 028 3848 7777" in paper
+    assert "Nơi nhận hồ sơ: UBND phường Tân Định, 1 Hai Bà Trưng" in paper
+    assert MAIN not in paper
