@@ -20,8 +20,13 @@ SCHEMA = "DossierRegistration"
 
 
 def register_dossier(
-    store: DossierStore, body: object, department: str, now: datetime, clock_skew: timedelta
+    store: DossierStore,
+    body: object,
+    department: str,
+    office: str,
+    now: datetime,
+    clock_skew: timedelta,
 ) -> Registered:
     registration = parse_registration(checked(SCHEMA, body))
     refuse_future_time("received_at", registration.received_at, now, clock_skew)
-    return store.register(registration, department, now)
+    return store.register(registration, department, now, office)

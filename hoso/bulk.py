@@ -143,6 +143,7 @@ def read_rows(text: str, fmt: str) -> Iterator[tuple[int, dict[str, Any] | str]]
 def import_dossiers(
     store: DossierStore,
     department: str,
+    office: str,
     rows: list[tuple[int, dict[str, Any] | str]],
     now: datetime,
     progress: ProgressFactory,
@@ -158,7 +159,7 @@ def import_dossiers(
                 report.errors.append((number, body))
                 continue
             try:
-                result = register_dossier(store, body, department, now, clock_skew)
+                result = register_dossier(store, body, department, office, now, clock_skew)
             except (InvalidBody, CoreError, StoreError) as exc:
                 report.errors.append((number, str(exc)))
                 continue

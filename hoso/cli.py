@@ -3,7 +3,7 @@
 Each subcommand reads the settings once, configures logging once, and hands over to the `main`
 of the process it names, or to the store operation it runs; processes never import each other.
 The subcommands live in the module named after what they hold: `processes` (the commands that
-run a process), `office` (keys, stations, templates, accounts), `pool` (modems, routes) and
+run a process), `office` (keys, stations, offices, templates, accounts), `pool` (modems, routes) and
 `upkeep` (jobs, upgrade steps, SMS and dossiers in bulk, receipts, check-config).
 """
 
@@ -47,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     upkeep.add_receipt(sub)
     processes.add_scanner(sub)
     office.add_stations(sub)
+    office.add_offices(sub)
     processes.add_modem(sub)
     processes.add_smpp(sub)
     pool.add_routes(sub)

@@ -23,6 +23,7 @@ from gateway.keyfiles import (
 )
 from gateway.store.connect import connect
 from gateway.store.credentials import ClientKind, InvalidKeyRequest, KeyInfo, Keyring, SealState
+from gateway.store.offices import Offices
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     files = MasterKeyFiles(Path(settings.security.master_key_file))
     try:
         files.ensure()
-        keyring = Keyring(connect(settings.redis), files)
+        client = connect(settings.redis)
+        keyring = Keyring(client, files)
         if args.action == "create":
+            if not Offices.of(client, settings.sms).exists(args.office):
+                print(f"hoso keys: không có đơn vị {args.office}", file=sys.stderr)
+                return 2
             return _create(keyring, args)
         if args.action == "list":
             return _list(keyring, args.json)
@@ -55,11 +60,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def _create(keyring: Keyring, args: argparse.Namespace) -> int:
     kind = ClientKind.DEPARTMENT if args.department else ClientKind.STATION
     try:  # the dashboard's operation and checks
-        new = keyring.create(kind, args.department or args.station, datetime.now(UTC))
+        new = keyring.create(kind, args.department or args.station, datetime.now(UTC), args.office)
     except InvalidKeyRequest as exc:
         print(f"hoso keys: {exc}", file=sys.stderr)
         return 2
-    log.info("keys.created key_id=%s kind=%s owner=%s", new.key_id, kind.value, new.owner)
+    log.info(
+        "keys.created key_id=%s kind=%s owner=%s office=%s",
+        new.key_id,
+        kind.value,
+        new.owner,
+        new.office,
+    )
     if args.json:
         print(json.dumps({"key_id": new.key_id, "secret": new.secret}))
     else:
@@ -98,6 +109,7 @@ def _as_json(row: KeyInfo) -> dict[str, object]:
         "revoked_at": row.revoked_at,
         "fingerprint": row.fingerprint,
         "seal": row.seal.value,
+        "office": row.office,
     }
 
 
@@ -105,7 +117,8 @@ def _as_line(row: KeyInfo) -> str:
     revoked = f"revoked {_shown(row.revoked_at)}" if row.revoked_at else "active"
     note = SEAL_NOTES[row.seal]
     return (
-        f"{row.key_id:22} {row.kind:10} {row.owner:16} created {_shown(row.created_at)}"
+        f"{row.key_id:22} {row.office:12} {row.kind:10} {row.owner:16}"
+        f" created {_shown(row.created_at)}"
         f"  {revoked:24} fingerprint {row.fingerprint}" + (f"  {note}" if note else "")
     )
 

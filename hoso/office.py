@@ -1,12 +1,13 @@
-"""`hoso keys|stations|templates|admin`: what an office sets up and changes, each through the one
-validated operation the dashboard and the admin API use too (`Keyring.create`, `Stations.set`,
-`Templates.save`/`reset`, `AdminUsers`)."""
+"""`hoso keys|stations|offices|templates|admin`: what an office sets up and changes, each through
+the one validated operation the dashboard and the admin API use too (`Keyring.create`,
+`Stations.set`, `Offices.set`, `Templates.save`/`reset`, `AdminUsers`)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from gateway.core.offices import DEFAULT_OFFICE
 from hoso.wiring import Subcommands, configured, store_client
 
 
@@ -23,6 +24,9 @@ def add_keys(sub: Subcommands) -> None:
     owner = create.add_mutually_exclusive_group(required=True)
     owner.add_argument("--department", help="department id")
     owner.add_argument("--station", help="scanner station id")
+    create.add_argument(
+        "--office", default=DEFAULT_OFFICE, help=f"the office it belongs to ({DEFAULT_OFFICE})"
+    )
     create.add_argument("--json", action="store_true", help='print {"key_id": ..., "secret": ...}')
     klist = ksub.add_parser("list", help="every key: id, kind, owner, times, fingerprint")
     klist.add_argument("--json", action="store_true", help="one JSON object per key and line")
@@ -75,6 +79,37 @@ def add_stations(sub: Subcommands) -> None:
     stset.add_argument("--status", type=int, help="the status a scan there implies (1-10)")
     stset.add_argument("--allowed-hours", type=float, help="how long a dossier may stay there")
     st.set_defaults(func=_cmd_stations)
+
+
+def _cmd_offices(args: argparse.Namespace) -> int:
+    from hoso.offices import run
+
+    return run(args, configured())
+
+
+def add_offices(sub: Subcommands) -> None:
+    off = sub.add_parser("offices", help="the province's offices (one-stop shops): list, show, set")
+    osub = off.add_subparsers(dest="action", required=True)
+    olist = osub.add_parser("list", help=f"every office ({DEFAULT_OFFICE} first)")
+    olist.add_argument("--json", action="store_true", help="one JSON object per office and line")
+    oshow = osub.add_parser("show", help="one office's fields")
+    oshow.add_argument("office", help="the office id")
+    oset = osub.add_parser(
+        "set", help="create an office, or edit one (the fields not given are kept)"
+    )
+    oset.add_argument("office", help="the office id (a-z, 0-9, '-'), e.g. ben-nghe")
+    oset.add_argument("--name", help='accented, e.g. "UBND phường Bến Nghé" (needed to create)')
+    oset.add_argument("--sms-name", help="unaccented, signs SMS (default: the name unaccented)")
+    oset.add_argument("--hotline", help="printed on receipts and the lookup page")
+    oset.add_argument("--numbers", help="the numbers citizens text, comma-separated")
+    oset.add_argument("--address", help="printed on receipts")
+    oset.add_argument("--heading", help="the lookup page's heading (default: the name)")
+    oset.add_argument(
+        "--shared-fallback",
+        choices=["true", "false"],
+        help="notifications may leave from the province's shared modems when its own are down",
+    )
+    off.set_defaults(func=_cmd_offices)
 
 
 def _cmd_templates(args: argparse.Namespace) -> int:

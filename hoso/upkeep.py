@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gateway.core.offices import DEFAULT_OFFICE
 from hoso.wiring import Subcommands, configured, store_client
 
 
@@ -109,6 +110,7 @@ def add_messages(sub: Subcommands) -> None:
 
 def _cmd_dossiers(args: argparse.Namespace) -> int:
     from gateway.store.dossiers import DossierStore
+    from gateway.store.offices import Offices
     from hoso import bulk
     from hoso.progress import Progress
 
@@ -123,7 +125,13 @@ def _cmd_dossiers(args: argparse.Namespace) -> int:
     rows = list(bulk.read_rows(text, fmt))
     store = DossierStore(store_client(settings))
     skew = timedelta(seconds=settings.gateway.clock_skew)
-    report = bulk.import_dossiers(store, args.department, rows, datetime.now(UTC), Progress, skew)
+    offices = Offices.of(store_client(settings), settings.sms)
+    if not offices.exists(args.office):
+        print(f"hoso dossiers import: không có đơn vị {args.office}", file=sys.stderr)
+        return 2
+    report = bulk.import_dossiers(
+        store, args.department, args.office, rows, datetime.now(UTC), Progress, skew
+    )
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             for result in report.results:
@@ -147,15 +155,20 @@ def add_dossiers(sub: Subcommands) -> None:
     )
     dimport.add_argument("file", help="one registration per line (.jsonl) or row (.csv)")
     dimport.add_argument("--department", required=True, help="the department they belong to")
+    dimport.add_argument(
+        "--office", default=DEFAULT_OFFICE, help=f"the office they belong to ({DEFAULT_OFFICE})"
+    )
     dimport.add_argument("--format", choices=["jsonl", "csv"], help="default: by the extension")
     dimport.add_argument("-o", "--output", help="write code, short code and secret per dossier")
     ds.set_defaults(func=_cmd_dossiers)
 
 
 def _cmd_receipt(args: argparse.Namespace) -> int:
+    from gateway.core.office_contact import contact_of
     from gateway.core.tracking import tracking_url
     from gateway.receipts import render_receipt
     from gateway.store.dossiers import DossierStore
+    from gateway.store.offices import Offices
 
     settings = configured()
     store = DossierStore(store_client(settings))
@@ -164,12 +177,16 @@ def _cmd_receipt(args: argparse.Namespace) -> int:
         print(f"hoso receipt: no dossier {args.code}", file=sys.stderr)
         return 1
     dossier = store.get(code)
+    offices = Offices.of(store_client(settings), settings.sms)
+    office = contact_of(offices.get(dossier.office), settings.sms.number)
     made = render_receipt(
         dossier,
         width_mm=args.width,
         tracking_url=tracking_url(settings.gateway.public_url, dossier.short_code),
-        office=settings.sms.office,
-        sms_number=settings.sms.number,
+        office=office.name,
+        sms_number=office.number,
+        hotline=office.hotline,
+        address=office.address,
         printed_at=datetime.now(UTC),
     )
     out = args.output or f"{dossier.short_code}.{args.format}"

@@ -169,6 +169,8 @@ def every_page(filled: Filled) -> list[str]:
         "/admin/charts",
         "/admin/keys",
         "/admin/stations",
+        "/admin/offices",
+        "/admin/offices/main",
         "/admin/messages",
         "/admin/messages?state=failed",
         f"/admin/messages?dossier={filled.overdue}",

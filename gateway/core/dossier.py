@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.core.codes import canonical_code
 from gateway.core.errors import InvalidDossier
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.phones import normalise_phone
 from gateway.core.status import SETTLED, Status
 from gateway.core.times import format_time, parse_time
@@ -66,6 +67,9 @@ class Dossier:
     # registration's); None for a dossier stored before appointments could change. An
     # appointment change older than it is kept in the history without taking effect.
     due_set_at: datetime | None = None
+    # The office it was handed in at (the registering department's key's); stored before
+    # offices existed: the default office.
+    office: str = DEFAULT_OFFICE
 
     def is_overdue(self, now: datetime) -> bool:
         """Quá hạn: past the appointment in force while the office still owes a result (not
@@ -96,7 +100,13 @@ def parse_registration(body: dict[str, Any]) -> Registration:
     )
 
 
-def open_dossier(reg: Registration, department: str, short_code: str, secret: str) -> Dossier:
+def open_dossier(
+    reg: Registration,
+    department: str,
+    short_code: str,
+    secret: str,
+    office: str = DEFAULT_OFFICE,
+) -> Dossier:
     return Dossier(
         code=reg.code,
         short_code=short_code,
@@ -113,6 +123,7 @@ def open_dossier(reg: Registration, department: str, short_code: str, secret: st
         version=1,
         updated_at=reg.received_at,
         due_set_at=reg.received_at,
+        office=office,
     )
 
 

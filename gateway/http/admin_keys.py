@@ -1,8 +1,10 @@
 """API keys of departments and stations, and the counter stations, in the dashboard.
 
-Keys: listed with id, owner, created, revoked and fingerprint, never the secret. A new key's
-secret is shown once, in the answer that creates it; the gateway keeps it only sealed. Rotation:
-create a second key for the same owner (both work), move the client to it, then revoke the old.
+Keys: listed with id, owner, office, created, revoked and fingerprint, never the secret. A new
+key's secret is shown once, in the answer that creates it; the gateway keeps it only sealed. A
+key belongs to an office ("main" unless another is chosen) and registers and sees that office's
+dossiers only. Rotation: create a second key for the same owner (both work), move the client to
+it, then revoke the old.
 
 Creating, revoking and listing go through the keyring (`gateway.store.credentials.Keyring`), as
 `hoso keys` does. It keeps no index of all owners (only the key ids of one owner), so the list
@@ -20,6 +22,7 @@ from typing import Any
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.stations import InvalidStation, Station
 from gateway.core.status import Status
 from gateway.http import admin_auth as auth
@@ -63,26 +66,37 @@ def key_rows() -> tuple[list[dict[str, Any]], bool]:
             "revoked_at": info.revoked_at,
             "fingerprint": info.fingerprint,
             "active": info.revoked_at is None,
+            "office": info.office,
         }
         for info in keyring.infos(ids)
     ]
     return rows, len(ids) >= MAX_KEYS
 
 
-def create_key(kind: Any, owner: Any) -> dict[str, str]:
-    """A new key through `Keyring.create`, the one operation (its checks, its refusals)."""
+def create_key(kind: Any, owner: Any, office: Any = DEFAULT_OFFICE) -> dict[str, str]:
+    """A new key of an existing office through `Keyring.create`, the one operation (its checks,
+    its refusals)."""
+    if not isinstance(office, str) or not services().offices.exists(office):
+        raise _invalid(f"office: no office {quoted(office)} (hoso offices list names them).")
     try:
-        new = services().keyring.create(kind, owner, _now())
+        new = services().keyring.create(kind, owner, _now(), office)
     except InvalidKeyRequest as exc:
         raise _invalid(str(exc)) from exc
     log.info(
-        "admin.key_created user=%s key=%s kind=%s owner=%s",
+        "admin.key_created user=%s key=%s kind=%s owner=%s office=%s",
         auth.user().username,
         new.key_id,
         new.kind.value,
         new.owner,
+        new.office,
     )
-    return {"key_id": new.key_id, "kind": new.kind.value, "owner": new.owner, "secret": new.secret}
+    return {
+        "key_id": new.key_id,
+        "kind": new.kind.value,
+        "owner": new.owner,
+        "office": new.office,
+        "secret": new.secret,
+    }
 
 
 def revoke_key(key_id: str) -> None:
@@ -94,7 +108,13 @@ def revoke_key(key_id: str) -> None:
 def _keys_page(created: dict[str, str] | None = None, status: int = 200) -> ResponseReturnValue:
     rows, truncated = key_rows()
     page = render_template(
-        "admin/keys.html", keys=rows, truncated=truncated, limit=MAX_KEYS, created=created
+        "admin/keys.html",
+        keys=rows,
+        truncated=truncated,
+        limit=MAX_KEYS,
+        created=created,
+        office_names={o.id: o.name for o in services().offices.all()},
+        default_office=DEFAULT_OFFICE,
     )
     return page, status
 
@@ -108,7 +128,11 @@ def keys_page() -> ResponseReturnValue:
 @bp.post("/keys")
 @auth.login_required(Role.ADMIN)
 def keys_create() -> ResponseReturnValue:
-    created = create_key(request.form.get("kind"), request.form.get("owner", ""))
+    created = create_key(
+        request.form.get("kind"),
+        request.form.get("owner", ""),
+        request.form.get("office", DEFAULT_OFFICE),
+    )
     return _keys_page(created, 201)  # the secret is in this answer only
 
 
@@ -131,8 +155,12 @@ def api_keys() -> ResponseReturnValue:
 def api_keys_create() -> ResponseReturnValue:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise _invalid('Expected {"kind": "department"|"station", "owner": "..."}.')
-    return jsonify(create_key(body.get("kind"), body.get("owner"))), 201
+        raise _invalid(
+            'Expected {"kind": "department"|"station", "owner": "...", "office": "..." (optional,'
+            f' default "{DEFAULT_OFFICE}")}}.'
+        )
+    office = body.get("office", DEFAULT_OFFICE)
+    return jsonify(create_key(body.get("kind"), body.get("owner"), office)), 201
 
 
 @bp.post("/api/keys/<key_id>/revoke")

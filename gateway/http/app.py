@@ -15,6 +15,7 @@ from gateway.http import (
     admin_accounts,
     admin_charts,
     admin_keys,
+    admin_offices,
     admin_records,
     admin_routes,
     dossiers,
@@ -41,6 +42,7 @@ from gateway.store.idempotency import IdempotencyKeys
 from gateway.store.links import LinkRegistry
 from gateway.store.login_throttle import LoginThrottle, Policy
 from gateway.store.modems import ModemRegistry
+from gateway.store.offices import Offices
 from gateway.store.outbox import Outbox
 from gateway.store.sealing import KeySource
 from gateway.store.sms_records import SmsRecords
@@ -62,6 +64,7 @@ FEATURES = (
     admin_accounts.bp,
     admin_charts.bp,
     admin_keys.bp,
+    admin_offices.bp,
     admin_records.bp,
     admin_routes.bp,
 )
@@ -112,6 +115,7 @@ def create_app(
         lookup_limit=AddressLimit(client, AddressPolicy("lookup", lookup.LOOKUPS_PER_MINUTE)),
         decode_limit=AddressLimit(client, AddressPolicy("decode", receipts.DECODES_PER_MINUTE)),
         dossiers=DossierStore(client),
+        offices=Offices.of(client, settings.sms),
         idempotency=IdempotencyKeys(client),
         stations=Stations(client),
         templates=Templates(client),

@@ -20,6 +20,7 @@ from gateway.store.idempotency import IdempotencyKeys
 from gateway.store.links import LinkRegistry
 from gateway.store.login_throttle import LoginThrottle
 from gateway.store.modems import ModemRegistry
+from gateway.store.offices import Offices
 from gateway.store.outbox import Outbox
 from gateway.store.sms_records import SmsRecords
 from gateway.store.stations import Stations
@@ -37,6 +38,7 @@ class Services:
     lookup_limit: AddressLimit  # lookups per address (the citizen page)
     decode_limit: AddressLimit  # photos decoded per address
     dossiers: DossierStore
+    offices: Offices
     idempotency: IdempotencyKeys
     stations: Stations
     templates: Templates

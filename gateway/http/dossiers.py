@@ -44,7 +44,9 @@ def resolve(typed: str) -> str:
 @idempotent
 def register() -> Response:
     body = json_request()
-    result = register_dossier(services().dossiers, body, g.client.owner, now(), clock_skew())
+    result = register_dossier(
+        services().dossiers, body, g.client.owner, g.client.office, now(), clock_skew()
+    )
     d = result.dossier
     body = {"code": d.code, "short_code": d.short_code, "secret": d.secret}
     location = url_for("dossiers.read", code=d.code)
@@ -60,7 +62,7 @@ def push_event(code: str) -> Response:
     at = now()
     refuse_future_time("at", event.at, at, clock_skew())
     resolved = resolve(code)
-    recorded = services().dossiers.apply(resolved, event, g.client.owner, at)
+    recorded = services().dossiers.apply(resolved, event, g.client.owner, at, g.client.office)
     return json_answer(_recorded(recorded), 200 if recorded.repeated else 201)
 
 
@@ -73,7 +75,7 @@ def clock_skew() -> timedelta:
 @signed(ClientKind.DEPARTMENT)
 def read(code: str) -> Response:
     svc = services()
-    dossier, history = svc.dossiers.get_with_history(resolve(code), g.client.owner)
+    dossier, history = svc.dossiers.get_with_history(resolve(code), g.client.owner, g.client.office)
     return json_answer(_dossier(dossier, history, now()), 200)
 
 
@@ -81,7 +83,7 @@ def read(code: str) -> Response:
 @signed(ClientKind.DEPARTMENT)
 def handoff_record(code: str) -> Response:
     svc = services()
-    dossier, history = svc.dossiers.get_with_history(resolve(code), g.client.owner)
+    dossier, history = svc.dossiers.get_with_history(resolve(code), g.client.owner, g.client.office)
     rows = handoffs(history, svc.stations.allowed_hours_by_desk())
     wanted = request.args.get("format", "json")
     if wanted not in ("json", "html"):

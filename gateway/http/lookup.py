@@ -18,12 +18,13 @@ only on what the visitor typed, never on what the store holds: no code; a code t
 one (a wrong check character: wrong for everybody); no secret ("a secret is needed", for an
 existing and an unknown code alike); a secret that does not open the code (one neutral page,
 byte for byte the same for an unknown code and a wrong secret apart from the code typed, which is
-echoed back). The store is asked only in that last case, with the same work whatever the code:
-one round trip that answers the dossier's secret or a decoy of the same length
-(`DossierStore.secret_of`), one constant-time comparison with it; the dossier itself is read
-only once the secret matched. The secret is never echoed, and it is posted, not put in the URL,
-so it stays out of access logs. Lookups are rate limited per address, like decoding, so secrets
-cannot be guessed quickly.
+echoed back). The store is asked about a dossier only in that last case, with the same work
+whatever the code: one round trip that answers the dossier's secret or a decoy of the same length
+(`DossierStore.secret_of`), one constant-time comparison with it; the dossier itself is read only
+once the secret matched, and so is its office (whose heading, hotline and number the result
+shows; every other page shows the default office's, read the same way whatever was typed). The
+secret is never echoed, and it is posted, not put in the URL, so it stays out of access logs.
+Lookups are rate limited per address, like decoding, so secrets cannot be guessed quickly.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from gateway.core.appointments import appointments
 from gateway.core.codes import SECRET_LENGTH, looks_like_code, normalise_secret
 from gateway.core.dossier import Dossier
+from gateway.core.office_contact import contact_of
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.replies import DEFAULT_DESK, entitled, status_since
 from gateway.core.status import Status
 from gateway.core.times import shown_date, shown_time
@@ -126,7 +129,10 @@ def look_up() -> Response:
         dossier, history = _open(typed, secret)
         if dossier is not None:
             page = render_template(
-                "lookup/result.html", typed=typed, **_page(), **_details(dossier, history)
+                "lookup/result.html",
+                typed=typed,
+                **_page(dossier.office),
+                **_details(dossier, history),
             )
             return Response(page, headers={"Cache-Control": "no-store"})
         said = "not_found"
@@ -189,12 +195,17 @@ def _over_limit() -> int | None:
     return tally.retry_after if tally.over else None
 
 
-def _page() -> dict[str, Any]:
-    settings = services().settings
+def _page(office: str = DEFAULT_OFFICE) -> dict[str, Any]:
+    """What every page says of `office`: the dossier's once its secret matched, else the
+    installation's default office (the same for every visitor, whatever was typed)."""
+    svc = services()
+    contact = contact_of(svc.offices.get(office), svc.settings.sms.number)
     return {
-        "sms_number": settings.sms.number,
-        "hotline": settings.sms.hotline,
-        "office": settings.sms.office,
+        "sms_number": contact.number,
+        "hotline": contact.hotline,
+        "office": contact.name,
+        "heading": contact.heading,
+        "address": contact.address,
     }
 
 

@@ -1,6 +1,7 @@
-"""Receipts for departments (PNG, SVG, HTML for 58/80 mm thermal printers), and decoding of a
-photographed receipt for anyone (the citizen lookup page), rate limited per address. A decode's
-refusals are written for the citizen (Vietnamese, `gateway.http.photos`)."""
+"""Receipts for departments (PNG, SVG, HTML for 58/80 mm thermal printers, signed by the
+dossier's office: its name, address, hotline and number to text), and decoding of a photographed
+receipt for anyone (the citizen lookup page), rate limited per address. A decode's refusals are
+written for the citizen (Vietnamese, `gateway.http.photos`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from gateway.core.office_contact import contact_of
 from gateway.core.tracking import tracking_url
 from gateway.http.answers import json_answer, now
 from gateway.http.context import services
@@ -43,14 +45,16 @@ def receipt(code: str) -> Response:
             422, "invalid-field", "Invalid field", "format: png, svg or html; width: 58 or 80"
         )
     svc = services()
-    dossier = svc.dossiers.get(resolve(code), g.client.owner)
-    sms = svc.settings.sms
+    dossier = svc.dossiers.get(resolve(code), g.client.owner, g.client.office)
+    office = contact_of(svc.offices.get(dossier.office), svc.settings.sms.number)
     made = render_receipt(
         dossier,
         width_mm=int(width),
         tracking_url=tracking_url(svc.settings.gateway.public_url, dossier.short_code),
-        office=sms.office,
-        sms_number=sms.number,
+        office=office.name,
+        sms_number=office.number,
+        hotline=office.hotline,
+        address=office.address,
         printed_at=now(),
     )
     body: bytes | str = (

@@ -65,7 +65,8 @@ def record_scan() -> Response:
         code = svc.dossiers.find(body["code"])
         if code is None:
             raise UnknownDossier(body["code"])
-        recorded = svc.dossiers.apply(code, event, ANY_DEPARTMENT, at)
+        # a station moves its own office's dossiers only: another's is unknown to it
+        recorded = svc.dossiers.apply(code, event, ANY_DEPARTMENT, at, g.client.office)
     except FutureTime as exc:
         raise _refused(exc, "time-in-future", allowed_seconds=skew) from exc
     except UnknownDossier as exc:
@@ -79,7 +80,7 @@ def record_scan() -> Response:
         ) from exc
     if not recorded.repeated:
         metrics.scan_recorded(svc.redis, station_id)
-    dossier = svc.dossiers.get(code)
+    dossier = svc.dossiers.get(code, office=g.client.office)
     answer = {
         "station_id": station_id,
         "seq": body["seq"],

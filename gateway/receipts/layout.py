@@ -3,7 +3,8 @@
 Top left, the QR code (Circular 01/2023/TT-VPCP) with the office and the dossier code beside it;
 then the procedure, the applicant (masked phone), the dates; then the Code128 of the short code,
 which counter scanners read, with the short code and the secret as text; the SMS syntax; the
-tracking URL; when this paper was printed.
+tracking URL; the office's hotline and address (a province's offices each print their own); when
+this paper was printed.
 
 A receipt is a legal paper: "Ngày nhận" is when the office received the dossier
 (`Dossier.received_at`), on the first print and on every reprint; the print time is shown apart,
@@ -235,9 +236,13 @@ def render_receipt(
     tracking_url: str,
     office: str,
     sms_number: str = "",
+    hotline: str = "",
+    address: str = "",
     printed_at: datetime,
 ) -> PrintedReceipt:
-    """Lay out the receipt of `dossier` for 58 mm or 80 mm paper, printed at `printed_at`."""
+    """Lay out the receipt of `dossier` for 58 mm or 80 mm paper, printed at `printed_at`:
+    `office` (its name, accented), `address`, `hotline` and `sms_number` are the dossier's
+    office's (`gateway.core.office_contact`)."""
     if width_mm not in PAPERS:
         raise ValueError(f"paper width {width_mm} mm: only {sorted(PAPERS)} are supported")
     paper = PAPERS[width_mm]
@@ -297,6 +302,8 @@ def render_receipt(
         f"Mã bí mật: {dossier.secret}",
         f"Tra cứu qua SMS: {sms}",
         f"Tra cứu trực tuyến: {tracking_url}",
+        *((f"Đường dây nóng: {hotline}",) if hotline else ()),
+        *((f"Nơi nhận hồ sơ: {office}, {address}",) if address else ()),
         f"Cấp bởi hệ thống {ISSUER}",
         f"In lúc: {shown_time(printed_at)}",
     )

@@ -8,8 +8,10 @@ secret; a SHA-256 fingerprint identifies a secret without revealing it.
 
 Invariants of a key's hash (`keys.api_key`):
 - `sealed` is sealed with every other field as associated data: key id, kind, owner, created
-  time, fingerprint and revocation time (empty while live). Moving a key to another owner or
-  kind, or un-revoking it by deleting or editing `revoked_at`, makes the record fail to open:
+  time, fingerprint, revocation time (empty while live) and office (a key made before offices
+  existed has none and belongs to the default office; adding an office to it, or taking one
+  away, fails to open as well). Moving a key to another owner, kind or office, or un-revoking
+  it by deleting or editing `revoked_at`, makes the record fail to open:
   the request is refused (500, logged), never let in. Only the master key makes a record.
 - Revoking re-seals the record with its revocation time and an empty secret: the secret is gone
   for good, and the revocation cannot be undone by editing fields. (A record saved before the
@@ -33,6 +35,7 @@ from typing import Any, cast
 
 import redis
 
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.times import format_time
 from gateway.store import keys
 from gateway.store.errors import CorruptRecord, StoreError
@@ -70,6 +73,7 @@ class Credential:
     owner: str
     secret: str  # empty once revoked
     revoked: bool
+    office: str = DEFAULT_OFFICE  # what the key may see and change: its office's dossiers
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,7 @@ class NewCredential:
     secret: str  # shown once, to whoever created the key
     kind: ClientKind
     owner: str
+    office: str = DEFAULT_OFFICE
 
 
 class InvalidKeyRequest(StoreError, ValueError):
@@ -95,11 +100,13 @@ class KeyInfo:
     revoked_at: str | None
     fingerprint: str
     seal: SealState
+    office: str = DEFAULT_OFFICE
 
 
 def _context(key_id: str, raw: dict[str, str]) -> tuple[str, ...]:
-    """The associated data of a record: every field but the sealed value itself."""
-    return (
+    """The associated data of a record: every field but the sealed value itself (the office
+    only when the record has one: records made before offices open as they were sealed)."""
+    context = (
         "hoso api key",
         key_id,
         raw.get("kind", ""),
@@ -108,6 +115,7 @@ def _context(key_id: str, raw: dict[str, str]) -> tuple[str, ...]:
         raw.get("fingerprint", ""),
         raw.get("revoked_at", ""),
     )
+    return (*context, "office", raw["office"]) if "office" in raw else context
 
 
 class Keyring:
@@ -115,10 +123,12 @@ class Keyring:
         self._redis = client
         self._keys: KeySource = FixedKeys.of(master) if isinstance(master, bytes) else master
 
-    def create(self, kind: object, owner: object, now: datetime) -> NewCredential:
-        """A new key of a department or station (`kind`, a `ClientKind` or its text), checked:
-        the one operation of the CLI, the dashboard and the admin API. `InvalidKeyRequest`
-        says what is wrong."""
+    def create(
+        self, kind: object, owner: object, now: datetime, office: str = DEFAULT_OFFICE
+    ) -> NewCredential:
+        """A new key of a department or station (`kind`, a `ClientKind` or its text) of
+        `office` (an office id the caller checked exists), checked: the one operation of the
+        CLI, the dashboard and the admin API. `InvalidKeyRequest` says what is wrong."""
         if not isinstance(kind, str) or kind not in tuple(ClientKind):
             raise InvalidKeyRequest("kind must be department or station.")
         client_kind = ClientKind(kind)
@@ -138,6 +148,7 @@ class Keyring:
             "owner": owner,
             "fingerprint": hashlib.sha256(secret.encode()).hexdigest()[:16],
             "created_at": format_time(now),
+            "office": office,
         }
         sealed = seal(self._keys.sealing(), secret.encode(), _context(key_id, fields))
         pipe = self._redis.pipeline(transaction=True)
@@ -146,7 +157,7 @@ class Keyring:
         pipe.sadd(keys.api_keys_of(client_kind.value, owner), key_id)
         pipe.execute()
         confirm(self._redis)
-        return NewCredential(key_id, secret, client_kind, owner)
+        return NewCredential(key_id, secret, client_kind, owner, office)
 
     def revoke(self, key_id: str, now: datetime) -> bool:
         """Revokes the key for good (its secret is erased); False if there is no such key. A
@@ -179,6 +190,7 @@ class Keyring:
                 owner=raw["owner"],
                 secret=secret.decode(),
                 revoked="revoked_at" in raw,
+                office=raw.get("office", DEFAULT_OFFICE),
             )
         except (KeyError, ValueError, SealBroken) as exc:
             raise CorruptRecord(f"api key {key_id}: {exc}") from exc
@@ -223,6 +235,7 @@ class Keyring:
             revoked_at=raw.get("revoked_at"),
             fingerprint=raw.get("fingerprint", ""),
             seal=state,
+            office=raw.get("office", DEFAULT_OFFICE),
         )
 
     def reseal(self, key_id: str) -> bool:

@@ -20,6 +20,7 @@ from gateway.core.codes import fold, make_secret, new_short_code
 from gateway.core.dossier import Dossier, Registration, open_dossier
 from gateway.core.errors import InvalidTime, InvalidTransition
 from gateway.core.events import StatusChanged, fingerprint
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.status import Status
 from gateway.core.times import format_time, from_micros, parse_time, to_micros
 from gateway.store import keys, scripts
@@ -34,6 +35,7 @@ from gateway.store.replication import confirm
 
 CHANGES_MAXLEN = 1_000_000
 ANY_DEPARTMENT = ""
+ANY_OFFICE = ""
 # Draws of a random short code before giving up: with a million dossiers in 2**30 codes a draw
 # is taken one time in a thousand, so 20 taken in a row never happens while the space is not full.
 SHORT_CODE_DRAWS = 20
@@ -76,20 +78,24 @@ class DossierStore:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def register(self, reg: Registration, department: str, now: datetime) -> Registered:
+    def register(
+        self, reg: Registration, department: str, now: datetime, office: str = DEFAULT_OFFICE
+    ) -> Registered:
+        """Registers `reg` for `department` of `office`; the same code again from another
+        department or office is a `DossierConflict`."""
         for _ in range(SHORT_CODE_DRAWS):
-            done = self._register_with(reg, department, now, self._draw_short_code())
+            done = self._register_with(reg, department, office, now, self._draw_short_code())
             if done is not None:
                 return done
         raise ShortCodesExhausted(SHORT_CODE_DRAWS)
 
     def _register_with(
-        self, reg: Registration, department: str, now: datetime, short: str
+        self, reg: Registration, department: str, office: str, now: datetime, short: str
     ) -> Registered | None:
         """Registers `reg` under the short code `short`; None if that short code is taken (the
         script checks it in the same atomic step that indexes it)."""
         secret = make_secret(secrets.randbelow)
-        dossier = open_dossier(reg, department, short, secret)
+        dossier = open_dossier(reg, department, short, secret, office)
         entry = {
             "event_id": "registered",
             "status": int(reg.status),
@@ -131,8 +137,12 @@ class DossierStore:
             confirm(self._redis)
             return Registered(dossier, created=True)
         if outcome == "exists":
-            _, existing_fp, existing_department, *_ = result
-            if existing_fp != reg.fingerprint() or existing_department != department:
+            _, existing_fp, existing_department, existing_office = result
+            if (
+                existing_fp != reg.fingerprint()
+                or existing_department != department
+                or (existing_office or DEFAULT_OFFICE) != office
+            ):
                 raise DossierConflict(reg.code)
             confirm(self._redis)  # made by a request that may have been refused unconfirmed
             return Registered(self.get(reg.code, department), created=False)
@@ -140,8 +150,16 @@ class DossierStore:
             return None
         raise DossierConflict(reg.code)  # another code that folds the same way
 
-    def apply(self, code: str, ev: StatusChanged, department: str, now: datetime) -> Recorded:
-        """Record `ev` on the dossier, atomically; idempotent by event id."""
+    def apply(
+        self,
+        code: str,
+        ev: StatusChanged,
+        department: str,
+        now: datetime,
+        office: str = ANY_OFFICE,
+    ) -> Recorded:
+        """Record `ev` on the dossier, atomically; idempotent by event id. A dossier of another
+        `department` or `office` (unless ANY_) is an `UnknownDossier`."""
         entry = {
             "event_id": ev.event_id,
             "status": None if ev.status is None else int(ev.status),
@@ -177,6 +195,7 @@ class DossierStore:
                 code,
                 "" if ev.due_at is None else _ms(ev.due_at),
                 "" if ev.due_at is None else format_time(ev.due_at),
+                office,
             ],
         )
         outcome = result[0]
@@ -251,9 +270,11 @@ class DossierStore:
                 codes = []
         yield codes
 
-    def get(self, code: str, department: str = ANY_DEPARTMENT) -> Dossier:
+    def get(self, code: str, department: str = ANY_DEPARTMENT, office: str = ANY_OFFICE) -> Dossier:
+        """The dossier; `UnknownDossier` when there is none, or it is not of `department` and
+        `office` (when given): the two are never told apart."""
         raw = cast(dict[str, str], self._redis.hgetall(keys.dossier(code)))
-        if not raw or (department != ANY_DEPARTMENT and raw.get("department") != department):
+        if not _visible(raw, department, office):
             raise UnknownDossier(code)
         return _from_hash(raw)
 
@@ -261,13 +282,13 @@ class DossierStore:
         return [json.loads(e) for e in self._redis.lrange(keys.history(code), 0, -1)]
 
     def get_with_history(
-        self, code: str, department: str = ANY_DEPARTMENT
+        self, code: str, department: str = ANY_DEPARTMENT, office: str = ANY_OFFICE
     ) -> tuple[Dossier, list[dict[str, Any]]]:
         pipe = self._redis.pipeline(transaction=True)
         pipe.hgetall(keys.dossier(code))
         pipe.lrange(keys.history(code), 0, -1)
         raw, entries = pipe.execute()
-        if not raw or (department != ANY_DEPARTMENT and raw.get("department") != department):
+        if not _visible(raw, department, office):
             raise UnknownDossier(code)
         return _from_hash(raw), [json.loads(e) for e in entries]
 
@@ -289,12 +310,22 @@ class DossierStore:
         return {str(c) for c in self._redis.smembers(keys.phone(e164))}
 
 
+def _visible(raw: dict[str, str], department: str, office: str) -> bool:
+    """Whether a stored dossier exists for a caller of `department` and `office` (ANY_: any)."""
+    if not raw:
+        return False
+    if department != ANY_DEPARTMENT and raw.get("department") != department:
+        return False
+    return office == ANY_OFFICE or raw.get("office", DEFAULT_OFFICE) == office
+
+
 def _to_hash(d: Dossier) -> dict[str, str | int]:
     fields: dict[str, str | int] = {
         "code": d.code,
         "short_code": d.short_code,
         "secret": d.secret,
         "department": d.department,
+        "office": d.office,
         "procedure_code": d.procedure_code,
         "procedure_name": d.procedure_name,
         "phones": json.dumps(list(d.phones)),
@@ -333,6 +364,7 @@ def _from_hash(raw: dict[str, str]) -> Dossier:
             version=int(raw["version"]),
             updated_at=from_micros(int(raw["updated_us"])),
             due_set_at=from_micros(int(raw["due_set_us"])) if "due_set_us" in raw else None,
+            office=raw.get("office", DEFAULT_OFFICE),
         )
     except (KeyError, ValueError) as exc:
         raise CorruptRecord(f"dossier {raw.get('code')!r}: {exc}") from exc

@@ -275,6 +275,11 @@ def templates() -> str:
     return f"{PREFIX}:templates"
 
 
+def offices() -> str:
+    """Hash: office id -> JSON of its fields (name, SMS name, hotline, numbers, address...)."""
+    return f"{PREFIX}:offices"
+
+
 def stations() -> str:
     """Hash: station id -> JSON of its settings (desk, implied status, allowed hours, name)."""
     return f"{PREFIX}:stations"

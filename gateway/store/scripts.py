@@ -12,6 +12,7 @@ scored by its appointment in force (ms), exactly while its status is not settled
 
 from __future__ import annotations
 
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.status import ALLOWED, SETTLED
 
 
@@ -50,9 +51,9 @@ REGISTER = (
     + _settled_table()
     + _OPEN_INDEX
     + """
-local existing = redis.call('HMGET', KEYS[1], 'fingerprint', 'department', 'short_code', 'secret')
+local existing = redis.call('HMGET', KEYS[1], 'fingerprint', 'department', 'office')
 if existing[1] then
-  return {'exists', existing[1], existing[2], existing[3], existing[4]}
+  return {'exists', existing[1], existing[2], existing[3] or ''}
 end
 local taken = redis.call('HGET', KEYS[3], ARGV[3])
 if taken then return {'folded-taken', taken} end
@@ -91,7 +92,8 @@ return secret or ARGV[3]
 # KEYS: dossier, history, event ids, changes, open index
 # ARGV: department ('' = any), event id, fingerprint, status ('' = keep), at (µs), desk ('' = none),
 #       history entry (JSON), at (ISO), changes stream length, source, code,
-#       new appointment (ms, '' = none), new appointment (ISO)
+#       new appointment (ms, '' = none), new appointment (ISO), office ('' = any)
+# A dossier of another department or office is unknown.
 # A current event (not older than the state) must be an allowed transition, else nothing is
 # recorded; a new appointment takes effect unless one set by a later event is in force. The
 # answer, also kept for a repeated event id: fingerprint, status, version, current, the
@@ -104,8 +106,11 @@ APPLY = (
     + _OPEN_INDEX
     + """
 local d = redis.call('HMGET', KEYS[1], 'department', 'status', 'updated_us', 'version',
-                     'due_set_us', 'due_ms', 'due_at')
+                     'due_set_us', 'due_ms', 'due_at', 'office')
 if not d[1] or (ARGV[1] ~= '' and d[1] ~= ARGV[1]) then return {'unknown'} end
+if ARGV[14] ~= '' and (d[8] or '"""
+    + DEFAULT_OFFICE
+    + """') ~= ARGV[14] then return {'unknown'} end
 local seen = redis.call('HGET', KEYS[3], ARGV[2])
 if seen then return {'seen', seen} end
 local cur = tonumber(d[2])

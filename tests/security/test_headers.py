@@ -73,12 +73,14 @@ def logged_in_answers(gateway: Gateway) -> list[tuple[str, int, dict[str, str]]]
         "/admin/charts",
         "/admin/keys",
         "/admin/stations",
+        "/admin/offices",
         "/admin/messages",
         "/admin/dossiers?q=PAZCGM6",
         "/admin/overdue",
         "/admin/account",
         "/admin/api/modems",
         "/admin/api/charts",
+        "/admin/api/offices",
     ]
     answers = []
     for path in paths:

@@ -35,6 +35,7 @@ ADMIN_ONLY_LABELS = {
     "Lưu",
     "Khôi phục mặc định",
     "Đặt mật khẩu mới",
+    "Lưu đơn vị",
 }
 
 

@@ -162,6 +162,7 @@ def test_the_administrator_runs_the_modem_pool_resends_a_failed_sms_and_reads_th
             key["key_id"],
             "Phòng ban",
             "tuphap",
+            "UBND phường Bến Nghé",  # the office: the installation's one, from [sms]
             shown_time(created),
             "đang dùng",
             key["fingerprint"],

@@ -177,8 +177,9 @@ def test_the_citizen_follows_her_dossiers_by_sms_and_on_the_lookup_page(stack: S
 
     # On the lookup page, with the secret printed on each receipt.
     assert page_text(stack, display_short_code(late_short), b["secret"], "late") == (
-        "Tra cứu hồ sơ Theo dõi tiến độ giải quyết hồ sơ hành chính của bạn"
+        "UBND phường Bến Nghé Tra cứu hồ sơ Theo dõi tiến độ giải quyết hồ sơ hành chính của bạn"
         f" Hồ sơ {late_code} Cấp bản sao trích lục hộ tịch Trạng thái: Đang xử lý"
+        " Nơi tiếp nhận UBND phường Bến Nghé"
         f" Ngày nhận {shown_time(old_received)} Ngày hẹn trả {shown_date(new_due)}"
         f" Đổi ngày hẹn {shown_time(postponed_at)}: hẹn lại từ ngày {shown_date(old_due)} sang"
         f" ngày {shown_date(new_due)}. Lý do: Chờ kết quả xác minh của Công an phường"
@@ -190,8 +191,9 @@ def test_the_citizen_follows_her_dossiers_by_sms_and_on_the_lookup_page(stack: S
         f" Đường dây hỗ trợ: {HOTLINE}"
     )
     assert page_text(stack, code, secret, "ready") == (
-        "Tra cứu hồ sơ Theo dõi tiến độ giải quyết hồ sơ hành chính của bạn"
+        "UBND phường Bến Nghé Tra cứu hồ sơ Theo dõi tiến độ giải quyết hồ sơ hành chính của bạn"
         f" Hồ sơ {code} Cấp bản sao trích lục hộ tịch Trạng thái: Đã xử lý xong"
+        " Nơi tiếp nhận UBND phường Bến Nghé"
         f" Ngày nhận {shown_time(received)} Ngày hẹn trả {shown_date(due)}"
         " Nơi nhận kết quả Bộ phận trả kết quả"
         f" Kết quả đã sẵn sàng từ {shown_time(ready_at)}. Mời ông/bà mang giấy biên nhận đến"
