@@ -221,8 +221,14 @@ def visible_stations() -> list[dict[str, Any]]:
 def stations_page() -> ResponseReturnValue:
     rows = visible_stations()
     statuses = [(int(s), s.label) for s in Status]
+    # A province administrator chooses the station's office; anyone else makes its own office's.
+    offices = services().offices.all() if auth.visible_offices() is None else []
     return render_template(
-        "admin/stations.html", stations=rows, statuses=statuses, done=request.args.get("done")
+        "admin/stations.html",
+        stations=rows,
+        statuses=statuses,
+        offices=offices,
+        done=request.args.get("done"),
     )
 
 
