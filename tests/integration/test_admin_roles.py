@@ -3,7 +3,10 @@ before offices, who manages whose account, a leader's first page, a station's of
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +23,7 @@ from gateway.store.dossiers import DossierStore
 from gateway.store.offices import Offices
 from gateway.store.stations import Stations
 from gateway.store.users import AdminUsers, LoginOutcome
+from hoso.redis_server import RedisServer
 from tests.factories import registration
 
 PASSWORD = "mat-khau-dung-1"
@@ -180,3 +184,49 @@ def test_a_station_is_made_in_the_office_of_who_makes_it(
     kept = stations.find("quay-b")
     assert kept is not None
     assert (kept.desk, kept.office) == ("Tư pháp", B)
+
+
+def test_the_cli_gives_accounts_a_role_and_an_office_it_checks(
+    users: AdminUsers, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    env = dict(os.environ) | {
+        "HOSO_REDIS_URL": redis_server.url,
+        "HOSO_CONFIG": str(tmp_path / "empty.toml"),
+    }
+
+    def hoso(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "hoso.cli", "admin", *args],
+            input=PASSWORD + "\n",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    made = hoso("create-user", "lan", "--role", "office-admin", "--office", A, "--password-stdin")
+    assert made.returncode == 0, made.stderr
+    assert "office-admin, office phuong-a" in made.stdout
+    no_office = hoso("create-user", "binh", "--role", "office-admin", "--password-stdin")
+    assert no_office.returncode == 2
+    assert "needs an office" in no_office.stderr
+    unknown = hoso(
+        "create-user", "binh", "--role", "viewer", "--office", "khong-co", "--password-stdin"
+    )
+    assert unknown.returncode == 2
+    assert "không có đơn vị khong-co" in unknown.stderr
+    province = hoso(
+        "create-user", "tinh", "--role", "province-admin", "--office", A, "--password-stdin"
+    )
+    assert province.returncode == 2
+    assert users.get("binh") is None
+    assert users.get("tinh") is None
+    moved = hoso("set-role", "lan", "--role", "leader", "--office", "*")
+    assert moved.returncode == 0, moved.stderr
+    lan = users.get("lan")
+    assert lan is not None
+    assert (lan.role, lan.office) == (Role.LEADER, PROVINCE)
+    listed = hoso("list").stdout
+    assert re.search(r"^lan +leader +\*$", listed, re.M), listed
