@@ -206,6 +206,14 @@ def sees(office: str) -> bool:
     return roles.sees(visible_offices(), office)
 
 
+class Refused(Problem):
+    """403: the user's role may not do this (problem+json for the API, a page for browsers)."""
+
+    def __init__(self, detail: str, message: str) -> None:
+        super().__init__(403, "forbidden", "Forbidden", detail)
+        self.message = message
+
+
 REFUSALS = {
     "change": "Tài khoản của bạn chỉ được xem, không được thay đổi.",
     "read": "Tài khoản của bạn không được xem trang này.",
@@ -218,22 +226,13 @@ def require(permission: Permission) -> None:
     found = user()
     if roles.may(found.role, permission):
         return
-    reads = roles.may(found.role, Permission.READ_SETUP) or permission not in roles.READS
     log.warning(
         "admin.forbidden user=%s role=%s permission=%s", found.username, found.role, permission
     )
     raise Refused(
         f"This account (role {found.role.value}) may not {permission.value}.",
-        REFUSALS["change" if reads and permission not in roles.READS else "read"],
+        REFUSALS["read" if permission in roles.READS else "change"],
     )
-
-
-class Refused(Problem):
-    """403: the user's role may not do this (problem+json for the API, a page for browsers)."""
-
-    def __init__(self, detail: str, message: str) -> None:
-        super().__init__(403, "forbidden", "Forbidden", detail)
-        self.message = message
 
 
 def hidden(what: str = "No such object.") -> Problem:
