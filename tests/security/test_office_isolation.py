@@ -356,8 +356,14 @@ ADMIN_CASES: dict[str, list[Case]] = {
         Case("GET", "/admin/api/messages?dossier={short}"),
         Case("GET", "/admin/api/messages?state=failed"),
     ],
-    "admin_records.messages_resend": [Case("POST", "/admin/messages/{message_id}/resend", {})],
-    "admin_records.api_messages_resend": [Case("POST", "/admin/api/messages/{message_id}/resend")],
+    "admin_records.messages_resend": [
+        Case("POST", "/admin/messages/{message_id}/resend", {}),
+        Case("POST", "/admin/messages/{reply_id}/resend", {}),
+    ],
+    "admin_records.api_messages_resend": [
+        Case("POST", "/admin/api/messages/{message_id}/resend"),
+        Case("POST", "/admin/api/messages/{reply_id}/resend"),
+    ],
     "admin.modems": [Case("GET", "/admin/modems")],
     "admin.api_modems": [Case("GET", "/admin/api/modems")],
     "admin.modem_action": [
@@ -463,10 +469,10 @@ def test_every_route_has_a_case() -> None:
 
 
 def b_values(world: World) -> dict[str, str]:
-    return world.objects() | {"short": world.b_short, "phone": B_PHONE}
+    return world.objects() | {"short": world.b_short, "phone": B_PHONE, "reply_id": world.b_reply}
 
 
-GHOSTS = GHOST | {"short": "Z9ZZ-9Z9", "phone": "0966000000"}
+GHOSTS = GHOST | {"short": "Z9ZZ-9Z9", "phone": "0966000000", "reply_id": "987654322"}
 
 
 def request_text(case: Case) -> str:
@@ -520,7 +526,7 @@ def b_state(world: World) -> dict[str, Any]:
     keyring = Keyring(client, MasterKeyFiles(Path(world.gateway.env[MASTER_KEY_FILE])))
     infos = [i for i in keyring.infos(list(keyring.key_ids())) if i.office == B]
     registry = ModemRegistry(client)
-    (sms,) = SmsRecords(client).fields([world.b_sms], ("state", "resent_as"))
+    sms = SmsRecords(client).fields([world.b_sms, world.b_reply], ("state", "resent_as"))
     return {
         "dossier": dossier,
         "history": history,
