@@ -31,6 +31,7 @@ from gateway.core.times import format_time, shown_time
 from gateway.http import admin_auth as auth
 from gateway.http import svg_charts
 from gateway.http.context import services
+from gateway.http.dossier_rows import open_by_due
 from gateway.store import metrics
 from gateway.store.errors import CorruptRecord, UnknownDossier
 
@@ -56,7 +57,7 @@ def desk_figures(now: datetime) -> dict[str, Any]:
     svc = services()
     visible = auth.visible_offices()
     allowed = svc.stations.allowed_hours_by_desk()
-    codes, truncated = svc.dossiers.open_by_due(None, MAX_DOSSIERS)
+    codes, truncated = open_by_due(None, MAX_DOSSIERS)
     waits: dict[str, list[float]] = defaultdict(list)
     overdue_desk: dict[str, int] = defaultdict(int)
     overdue_procedure: dict[str, int] = defaultdict(int)

@@ -24,6 +24,8 @@ from gateway.http.message_rows import MAX_ROWS, phone_or_none
 from gateway.store.errors import UnknownDossier
 
 OVERDUE_LIMIT = 1_000
+SCAN_BATCH = 2_000  # open dossiers read at a time when only some offices' are wanted
+SCAN_LIMIT = 100_000  # and at most this many (the answer says it stopped early)
 
 
 def _now() -> datetime:
@@ -127,11 +129,34 @@ def _status_label(value: Any) -> str | None:
         return None
 
 
+def open_by_due(until: datetime | None, limit: int) -> tuple[list[str], bool]:
+    """The open dossiers by appointment the user sees (`DossierStore.open_by_due`): for a user
+    of some offices, the province's index read in batches, each batch's offices in one round
+    trip, until `limit` of theirs are found (at most `SCAN_LIMIT` read); True when there were
+    more (or the scan stopped)."""
+    store = services().dossiers
+    visible = auth.visible_offices()
+    if visible is None:
+        return store.open_by_due(until, limit)
+    found: list[str] = []
+    start = 0
+    while start < SCAN_LIMIT:
+        codes, more = store.open_by_due(until, SCAN_BATCH, start)
+        offices = store.offices_of(codes)
+        found += [c for c in codes if offices.get(c) in visible]
+        if len(found) > limit:
+            return found[:limit], True
+        if not more:
+            return found, False
+        start += len(codes)
+    return found, True
+
+
 def overdue_rows() -> tuple[list[dict[str, Any]], bool]:
     """Every open dossier past its appointment, the latest first (most late first); True when
     there were more than `OVERDUE_LIMIT`."""
     now = _now()
-    codes, truncated = services().dossiers.open_by_due(now, OVERDUE_LIMIT)
+    codes, truncated = open_by_due(now, OVERDUE_LIMIT)
     rows = []
     for code in codes:
         summary = dossier_summary(code, now)

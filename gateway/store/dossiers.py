@@ -242,15 +242,17 @@ class DossierStore:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def open_by_due(self, until: datetime | None, limit: int) -> tuple[list[str], bool]:
+    def open_by_due(
+        self, until: datetime | None, limit: int, start: int = 0
+    ) -> tuple[list[str], bool]:
         """Open dossiers by appointment, the earliest first (only those due by `until`, when
-        given), at most `limit`; True when there were more. The overdue list's and the charts'
-        one reader of `keys.open_by_due()`."""
+        given), at most `limit` from the `start`th on; True when there were more. The overdue
+        list's and the charts' one reader of `keys.open_by_due()`."""
         top: float | str = "+inf" if until is None else _ms(until)
         found = [
             str(c)
             for c in self._redis.zrangebyscore(
-                keys.open_by_due(), "-inf", top, start=0, num=limit + 1
+                keys.open_by_due(), "-inf", top, start=start, num=limit + 1
             )
         ]
         return found[:limit], len(found) > limit

@@ -18,12 +18,14 @@ from flask.testing import FlaskClient
 
 from config.settings import AdminSettings, GatewaySettings, Settings, SmsSettings
 from gateway.core.roles import PROVINCE, Role
+from gateway.http.dossier_rows import OVERDUE_LIMIT
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from gateway.store.offices import Offices
 from gateway.store.stations import Stations
 from gateway.store.users import AdminUsers, LoginOutcome
 from hoso.redis_server import RedisServer
+from tests.conftest import Clock
 from tests.factories import registration
 
 PASSWORD = "mat-khau-dung-1"
@@ -230,3 +232,29 @@ def test_the_cli_gives_accounts_a_role_and_an_office_it_checks(
     assert (lan.role, lan.office) == (Role.LEADER, PROVINCE)
     listed = hoso("list").stdout
     assert re.search(r"^lan +leader +\*$", listed, re.M), listed
+
+
+def test_an_offices_overdue_list_is_whole_behind_more_than_a_page_of_another_offices(
+    app: Flask, users: AdminUsers, redis_client: redis.Redis, clock: Clock
+) -> None:
+    """Office B has more overdue dossiers than a list holds, all due before office A's one: A's
+    leader still finds A's, the province's leader sees the list cut short."""
+    store = DossierStore(redis_client)
+    b_codes = []
+    for n in range(OVERDUE_LIMIT + 5):
+        reg = registration(n + 10, due_at="2024-04-25T17:00:00+07:00")
+        store.register(reg, "tuphap", NOW, B)
+        b_codes.append(reg.code)
+    late_a = registration(1, due_at="2024-04-26T17:00:00+07:00")
+    store.register(late_a, "tuphap", NOW, A)
+    store.index_by_due([*b_codes, late_a.code])
+    clock.now = NOW.timestamp()
+    users.create("lanh-dao-a", PASSWORD, Role.LEADER, office=A)
+    users.create("lanh-dao-tinh", PASSWORD, Role.LEADER)
+    office = logged_in(app, "lanh-dao-a").get("/admin/api/overdue").get_json()
+    assert [r["code"] for r in office["overdue"]] == [late_a.code]
+    assert office["truncated"] is False
+    province = logged_in(app, "lanh-dao-tinh").get("/admin/api/overdue").get_json()
+    assert len(province["overdue"]) == OVERDUE_LIMIT
+    assert province["truncated"] is True
+    assert late_a.code not in {r["code"] for r in province["overdue"]}
