@@ -11,8 +11,8 @@
   a move to another office takes effect at once.
 - What a role may do, and over which offices, is `gateway.core.roles`; views ask it through
   `require(permission)` (their decorator `login_required(permission)` calls it first) and
-  `visible_offices()`. Another office's object asked by its id answers 404, as an unknown one
-  does (never a 403 that would confirm it exists: `hidden`).
+  `visible_offices()`. Another office's object asked by its id answers exactly as an unknown
+  one does (the view's own 404), never a 403 that would confirm it exists.
 - Every state-changing request (any method but GET/HEAD/OPTIONS) must carry the session's CSRF
   token: the form field ``csrf_token`` or the header ``X-CSRF-Token`` (the JSON API). The login
   form carries one too, made for the anonymous session that shows it.
@@ -192,8 +192,13 @@ def visible_offices() -> frozenset[str] | None:
     - None: every office, and the province's shared modem pool (office ""): a province
       administrator, or a leader or viewer of the province (office "*");
     - else a frozenset of office ids (today one: the account's office). An object of another
-      office is left out of lists and counts, and asked by its id answers 404 like an unknown
-      one (`hidden`). An empty set sees nothing.
+      office is left out of lists and counts, and asked by its id answers as an unknown one
+      does (the same 404). An empty set sees nothing.
+
+    The leaders' pages (the province view comparing offices, its drill-down and CSV) call
+    `require(Permission.READ_CHARTS)` first, then compare the offices this returns (None: every
+    office; a set: those only, so an office's leader gets its own office's figures and
+    drill-down, and a desk or dossier of another office asked directly answers as unknown).
 
     Read from the account on every request (a changed role or office takes effect at once);
     inside a `login_required` view only."""
@@ -233,11 +238,6 @@ def require(permission: Permission) -> None:
         f"This account (role {found.role.value}) may not {permission.value}.",
         REFUSALS["read" if permission in roles.READS else "change"],
     )
-
-
-def hidden(what: str = "No such object.") -> Problem:
-    """The 404 of an object another office owns: the same answer as for an unknown one."""
-    return Problem(404, "not-found", "Not Found", what)
 
 
 # -- refusals --------------------------------------------------------------------------------
