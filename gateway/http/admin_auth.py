@@ -52,7 +52,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 
 from gateway.core import roles
-from gateway.core.roles import Permission
+from gateway.core.roles import Permission, Role
 from gateway.http.context import Services, services
 from gateway.http.problems import Problem, problem_response
 from gateway.keyfiles import read_or_create_key
@@ -256,12 +256,15 @@ def forbidden(slug: str, title: str, detail: str, message: str) -> Response:
 
 
 def login_required(
-    permission: Permission | None = None,
+    permission: Permission | Role | None = None,
 ) -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
     """The view answers logged-in users whose role may do `permission` (None: anyone logged
     in; the view then calls `require` itself); state changes need the CSRF token. Anonymous: a
     redirect to the login page (pages) or 401 (API). A role that may not, or a missing or wrong
-    CSRF token: 403."""
+    CSRF token: 403. A role, as views named before offices (`Role.ADMIN`), asks for a province
+    administrator (the safe reading: nobody gains a right by it); `Role.VIEWER`, anyone."""
+    if isinstance(permission, Role):
+        permission = Permission.MANAGE_OFFICES if permission is Role.PROVINCE_ADMIN else None
 
     def decorate(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
         @functools.wraps(view)

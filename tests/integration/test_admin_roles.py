@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from config.settings import AdminSettings, GatewaySettings, Settings, SmsSettings
 from gateway.core.roles import PROVINCE, Role
+from gateway.http import admin_auth as auth
 from gateway.http.dossier_rows import OVERDUE_LIMIT
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
@@ -258,3 +259,20 @@ def test_an_offices_overdue_list_is_whole_behind_more_than_a_page_of_another_off
     assert len(province["overdue"]) == OVERDUE_LIMIT
     assert province["truncated"] is True
     assert late_a.code not in {r["code"] for r in province["overdue"]}
+
+
+def test_a_view_guarded_by_the_role_named_before_offices_asks_for_a_province_administrator(
+    app: Flask, users: AdminUsers
+) -> None:
+    """`login_required(Role.ADMIN)`, as a view written before offices says it: an office
+    administrator is not let in by it."""
+
+    @auth.login_required(Role.ADMIN)
+    def province_only() -> str:
+        return "ok"
+
+    app.add_url_rule("/admin/api/province-only", view_func=province_only)
+    users.create("qt-a", PASSWORD, Role.OFFICE_ADMIN, office=A)
+    users.create("tinh", PASSWORD, Role.PROVINCE_ADMIN)
+    assert logged_in(app, "qt-a").get("/admin/api/province-only").status_code == 403
+    assert logged_in(app, "tinh").get("/admin/api/province-only").status_code == 200
