@@ -180,9 +180,10 @@ def may(permission: Permission) -> bool:
 
 
 def is_admin() -> bool:
-    """Whether this request's user changes the setup of its offices (its pages show the
-    buttons that do): a province or an office administrator."""
-    return may(Permission.CHANGE_SETUP)
+    """Whether this request's user is a province administrator (the role "admin" before
+    offices: it may do everything). Views ask `require`/`may` for a permission instead."""
+    found = getattr(g, "admin_user", None)
+    return isinstance(found, AdminUser) and found.role is Role.PROVINCE_ADMIN
 
 
 def visible_offices() -> frozenset[str] | None:
@@ -374,7 +375,7 @@ def install_pages(bp: Blueprint, **labels: Any) -> None:
         return {
             "csrf_token": csrf_token,
             "current": getattr(g, "admin_user", None),
-            "can_change": is_admin(),
+            "can_change": may(Permission.CHANGE_SETUP),  # keys' and stations' buttons
             "may": may,
             "role_label": roles.LABELS,
             "settings_refresh": services().settings.admin.refresh_seconds,
