@@ -1,7 +1,8 @@
 """Outbound SMS as the dashboard finds them (`/admin/messages`, `/admin/api/messages`): a search
 by phone (typed any way, normalised) or dossier code reads that number's or dossier's index in
 the outbox (every SMS, newest first); a search by state alone reads the newest `MESSAGE_WINDOW`
-SMS by id (`SmsRecords.newest_ids`). Phone numbers are masked in every row (DESIGN 5).
+SMS by id (`SmsRecords.newest_ids`; `OFFICE_MESSAGE_WINDOW` for a user of some offices).
+Phone numbers are masked in every row (DESIGN 5).
 
 A user of one office (`admin_auth.visible_offices`) sees only the SMS about its offices'
 dossiers (an SMS names its dossier); an SMS about no dossier (a reply to a citizen's text that
@@ -22,6 +23,9 @@ from gateway.http import admin_auth as auth
 from gateway.http.context import services
 
 MESSAGE_WINDOW = 5_000  # how many of the newest SMS a search by state alone reads
+# ... for a user of some offices, whose SMS are a few among the province's (the search stops
+# as soon as a page of rows is found, so this many are read only when there are few)
+OFFICE_MESSAGE_WINDOW = 100_000
 INDEX_READ = 10_000  # how many SMS of one phone or dossier a search reads, newest first
 MESSAGE_BATCH = 500
 MAX_ROWS = 200  # rows shown / returned per search (of messages and of dossiers)
@@ -115,8 +119,8 @@ def search_messages(phone: str, dossier: str, state: str) -> dict[str, Any]:
     if wanted_phone or wanted_dossier:
         ids = svc.outbox.ids_for(phone=wanted_phone or "", dossier=wanted_dossier, limit=INDEX_READ)
     else:
-        window = MESSAGE_WINDOW
-        ids = svc.sms_records.newest_ids(MESSAGE_WINDOW)
+        window = OFFICE_MESSAGE_WINDOW if scoped else MESSAGE_WINDOW
+        ids = svc.sms_records.newest_ids(window)
     rows: list[dict[str, Any]] = []
     truncated = False
     for start in range(0, len(ids), MESSAGE_BATCH):

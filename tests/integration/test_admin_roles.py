@@ -17,12 +17,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from config.settings import AdminSettings, GatewaySettings, Settings, SmsSettings
+from gateway.core.messages import Priority
 from gateway.core.roles import PROVINCE, Role
 from gateway.http import admin_auth as auth
 from gateway.http.dossier_rows import OVERDUE_LIMIT
+from gateway.http.message_rows import MESSAGE_WINDOW
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from gateway.store.offices import Offices
+from gateway.store.outbox import Outbox
 from gateway.store.stations import Stations
 from gateway.store.users import AdminUsers, LoginOutcome
 from hoso.redis_server import RedisServer
@@ -276,3 +279,20 @@ def test_a_view_guarded_by_the_role_named_before_offices_asks_for_a_province_adm
     users.create("tinh", PASSWORD, Role.PROVINCE_ADMIN)
     assert logged_in(app, "qt-a").get("/admin/api/province-only").status_code == 403
     assert logged_in(app, "tinh").get("/admin/api/province-only").status_code == 200
+
+
+def test_an_offices_messages_are_found_behind_more_than_a_window_of_another_offices(
+    app: Flask, users: AdminUsers, redis_client: redis.Redis, codes: dict[str, str]
+) -> None:
+    outbox = Outbox(redis_client)
+    now_ms = int(NOW.timestamp() * 1000)
+    mine = outbox.enqueue(
+        "+84901234501", "Ho so A", Priority.NOTIFICATION, now_ms, kind="notice", dossier=codes[A]
+    )
+    for n in range(MESSAGE_WINDOW + 5):  # newer, all about office B's dossier
+        outbox.enqueue(
+            "+84901234502", f"B {n}", Priority.NOTIFICATION, now_ms, kind="notice", dossier=codes[B]
+        )
+    users.create("xem-a", PASSWORD, Role.VIEWER, office=A)
+    found = logged_in(app, "xem-a").get("/admin/api/messages").get_json()
+    assert [m["id"] for m in found["messages"]] == [mine]
