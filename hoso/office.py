@@ -42,15 +42,17 @@ def add_keys(sub: Subcommands) -> None:
 
 def _cmd_stations(args: argparse.Namespace) -> int:
     from gateway.core.stations import InvalidStation
+    from gateway.store.offices import Offices
     from gateway.store.stations import Stations
 
     settings = configured()
-    stations = Stations(store_client(settings))
+    client = store_client(settings)
+    stations = Stations(client)
     if args.action == "list":
         for s in stations.all():
             implied = f" status={s.status}" if s.status is not None else ""
             allowed = f" allowed={s.allowed_hours}h" if s.allowed_hours is not None else ""
-            print(f"{s.id:12} desk={s.desk!r}{implied}{allowed} {s.name}")
+            print(f"{s.id:12} {s.office:12} desk={s.desk!r}{implied}{allowed} {s.name}")
         return 0
     fields = {
         "id": args.station,
@@ -59,8 +61,11 @@ def _cmd_stations(args: argparse.Namespace) -> int:
         "status": args.status,
         "allowed_hours": args.allowed_hours,
     }
+    if not Offices.of(client, settings.sms).exists(args.office):
+        print(f"hoso stations: không có đơn vị {args.office}", file=sys.stderr)
+        return 2
     try:  # the dashboard's operation and checks
-        stations.set(fields)
+        stations.set(fields, args.office)
     except InvalidStation as exc:
         print(f"hoso stations: {exc}", file=sys.stderr)
         return 2
@@ -78,6 +83,9 @@ def add_stations(sub: Subcommands) -> None:
     stset.add_argument("--name", help="a label for people")
     stset.add_argument("--status", type=int, help="the status a scan there implies (1-10)")
     stset.add_argument("--allowed-hours", type=float, help="how long a dossier may stay there")
+    stset.add_argument(
+        "--office", default=DEFAULT_OFFICE, help="the office whose station it is (default: main)"
+    )
     st.set_defaults(func=_cmd_stations)
 
 
@@ -167,12 +175,43 @@ def add_templates(sub: Subcommands) -> None:
 
 
 def _cmd_admin(args: argparse.Namespace) -> int:
-    """`hoso admin create-user NAME --role admin|viewer`: an account of the dashboard;
-    `hoso admin set-password NAME`: a new password for it, which ends all its sessions."""
+    """`hoso admin create-user NAME --role ROLE [--office ID]`: an account of the dashboard
+    (`gateway.core.roles`: province-admin, office-admin, leader, viewer; "admin" is the
+    province's administrator, as before offices); `hoso admin set-role NAME --role ROLE
+    [--office ID]`: another role or office, at once; `hoso admin set-password NAME`: a new
+    password, which ends all its sessions; `hoso admin list`."""
     import getpass
 
     from gateway.core.accounts import InvalidAccount
-    from gateway.store.users import AdminUsers, Role, UserError
+    from gateway.core.roles import PROVINCE, InvalidScope, Role
+    from gateway.store.offices import Offices
+    from gateway.store.users import AdminUsers, UserError
+
+    settings = configured()
+    client = store_client(settings)
+    users = AdminUsers(client)
+    if args.action == "list":
+        for account in users.all():
+            print(f"{account.username:24} {account.role.value:15} {account.office}")
+        return 0
+    office = getattr(args, "office", None)
+    if (
+        office is not None
+        and office != PROVINCE
+        and not Offices.of(client, settings.sms).exists(office)
+    ):
+        print(f"hoso admin: không có đơn vị {office}", file=sys.stderr)
+        return 2
+    if args.action == "set-role":
+        role = Role(args.role)
+        try:
+            users.set_role(args.name, role, office)
+        except (InvalidScope, UserError) as exc:
+            print(f"hoso admin: {exc}", file=sys.stderr)
+            return 2
+        shown = users.get(args.name)
+        print(f"{args.name}: role {role.value}, office {shown.office if shown else office}")
+        return 0
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -181,19 +220,29 @@ def _cmd_admin(args: argparse.Namespace) -> int:
         if getpass.getpass("Nhập lại mật khẩu: ") != password:
             print("hoso admin: the two passwords differ; nothing was changed", file=sys.stderr)
             return 2
-    settings = configured()
-    users = AdminUsers(store_client(settings))
     try:
         if args.action == "set-password":
             users.set_password(args.name, password)
             print(f"{args.name}: new password set; every session of the account has ended")
             return 0
-        user = users.create(args.name, password, Role(args.role), replace=args.replace)
-    except (InvalidAccount, UserError) as exc:
+        role = Role(args.role)
+        user = users.create(
+            args.name, password, role, replace=args.replace, office=office or PROVINCE
+        )
+    except (InvalidAccount, InvalidScope, UserError) as exc:
         print(f"hoso admin: {exc}", file=sys.stderr)
         return 2
-    print(f"{user.username}: account {'replaced' if args.replace else 'created'} ({user.role})")
+    done = "replaced" if args.replace else "created"
+    print(f"{user.username}: account {done} ({user.role.value}, office {user.office})")
     return 0
+
+
+ROLE_CHOICES = ["province-admin", "office-admin", "leader", "viewer", "admin"]
+ROLE_HELP = (
+    "province-admin (every office; 'admin' is the same), office-admin (its office), "
+    "leader (reads dossiers and charts), viewer (reads, changes nothing)"
+)
+OFFICE_HELP = "the account's office id, or '*' for the whole province (the default)"
 
 
 def add_admin(sub: Subcommands) -> None:
@@ -201,13 +250,19 @@ def add_admin(sub: Subcommands) -> None:
     asub = adm.add_subparsers(dest="action", required=True)
     acreate = asub.add_parser("create-user", help="an account (asks for the password twice)")
     acreate.add_argument("name", help="the username (a-z, 0-9, '.', '_', '-')")
-    acreate.add_argument("--role", choices=["admin", "viewer"], required=True)
+    acreate.add_argument("--role", choices=ROLE_CHOICES, required=True, help=ROLE_HELP)
+    acreate.add_argument("--office", help=OFFICE_HELP)
     acreate.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
     )
     acreate.add_argument(
         "--replace", action="store_true", help="set a new password and role on an existing account"
     )
+    arole = asub.add_parser("set-role", help="another role or office; takes effect at once")
+    arole.add_argument("name")
+    arole.add_argument("--role", choices=ROLE_CHOICES, required=True, help=ROLE_HELP)
+    arole.add_argument("--office", help=OFFICE_HELP + " (default: the account's own)")
+    asub.add_parser("list", help="every account: role and office")
     apass = asub.add_parser("set-password", help="a new password; ends all the account's sessions")
     apass.add_argument("name")
     apass.add_argument(

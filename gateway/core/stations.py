@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.core.errors import CoreError
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.status import Status
 
 MAX_ID = 100
@@ -34,14 +35,16 @@ class Station:
     name: str = ""
     status: int | None = None  # the status a scan here implies (e.g. 9 at the result counter)
     allowed_hours: float | None = None  # how long a dossier may stay at this desk
+    office: str = DEFAULT_OFFICE  # whose station it is (seen by that office's people only)
 
     def implied_status(self) -> Status | None:
         return None if self.status is None else Status(self.status)
 
 
-def make_station(fields: Mapping[str, object]) -> Station:
-    """A station from typed or JSON fields (id, desk, name, status, allowed_hours; "" or None
-    for none), checked; `InvalidStation` says what is wrong."""
+def make_station(fields: Mapping[str, object], office: str = DEFAULT_OFFICE) -> Station:
+    """A station of `office` (an office id the caller checked) from typed or JSON fields (id,
+    desk, name, status, allowed_hours; "" or None for none), checked; `InvalidStation` says
+    what is wrong."""
     station_id = fields.get("id")
     if not isinstance(station_id, str) or not station_id.strip() or len(station_id) > MAX_ID:
         raise _bad_id()
@@ -58,7 +61,9 @@ def make_station(fields: Mapping[str, object]) -> Station:
         hours = None if raw_hours in (None, "") else float(raw_hours)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise _bad_numbers() from exc
-    return check_station(Station(station_id.strip(), desk.strip(), name.strip(), status, hours))
+    return check_station(
+        Station(station_id.strip(), desk.strip(), name.strip(), status, hours, office)
+    )
 
 
 def check_station(station: Station) -> Station:

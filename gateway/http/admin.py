@@ -2,8 +2,9 @@
 
 Pages and API do the same things through the same functions: the modem pool (live state,
 disable / re-enable / caps / un-quarantine, applied live by the modem service through
-`ModemRegistry`) and the SMS templates (list, edit, preview). Everyone logged in sees
-everything; only the role "admin" changes anything (see `admin_auth`).
+`ModemRegistry`) and the SMS templates (list, edit, preview). Who may read and change what is
+`gateway.core.roles` (asked through `admin_auth.require`); a modem of an office the user does not
+see (`admin_auth.visible_offices`) is left out and answers 404 like an unknown one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gateway.core.modem_changes import (
     InvalidModemChange,
     parse_text_changes,
 )
+from gateway.core.roles import Permission
 from gateway.core.sms_text import (
     DEFAULT_TEMPLATES,
     PLACEHOLDERS,
@@ -38,7 +40,7 @@ from gateway.http.template_rows import (
     templates,
 )
 from gateway.store.modems import ModemNotInPool
-from gateway.store.users import LoginOutcome, Role
+from gateway.store.users import LoginOutcome
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,7 @@ def _invalid(detail: str) -> Problem:
 
 def _change_modem(modem: str, fields: object) -> None:
     """The operators' one modem operation (`ModemRegistry.apply_change`), as an HTTP answer."""
+    modem_row(modem)  # a modem of an office the user does not see is unknown
     try:
         changes = services().modems.apply_change(modem, fields, services().settings.modems)
     except ModemNotInPool as exc:
@@ -123,7 +126,7 @@ def _reset_modem(modem: str) -> None:
 @bp.get("/")
 @auth.login_required()
 def home() -> ResponseReturnValue:
-    return redirect(url_for("admin.modems"))
+    return redirect(auth.landing(auth.user()))
 
 
 def _wait_text(seconds: float) -> str:
@@ -173,7 +176,7 @@ def login() -> ResponseReturnValue:
     throttle.succeeded(username, address)
     auth.start_session(result.user)
     log.info("admin.login user=%s role=%s", result.user.username, result.user.role)
-    return redirect(auth.safe_next(next_target))
+    return redirect(auth.safe_next(next_target, result.user))
 
 
 @bp.post("/logout")
@@ -185,7 +188,7 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.get("/modems")
-@auth.login_required()
+@auth.login_required(Permission.READ_SETUP)
 def modems() -> ResponseReturnValue:
     return render_template(
         "admin/modems.html",
@@ -196,7 +199,7 @@ def modems() -> ResponseReturnValue:
 
 
 @bp.post("/modems/<modem>/<action>")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.CHANGE_MODEMS)
 def modem_action(modem: str, action: str) -> ResponseReturnValue:
     """The pool page's buttons: each answers with the page again and a confirmation saying
     what changed (or, for a bad value, what was wrong and that nothing changed)."""
@@ -224,14 +227,14 @@ def modem_action(modem: str, action: str) -> ResponseReturnValue:
 
 
 @bp.get("/templates")
-@auth.login_required()
+@auth.login_required(Permission.READ_SETUP)
 def templates_page() -> ResponseReturnValue:
     rows = [template_json(t, edited) for t, edited in templates().all().values()]
     return render_template("admin/templates.html", templates=rows)
 
 
 @bp.route("/templates/<name>", methods=["GET", "POST"])
-@auth.login_required()
+@auth.login_required(Permission.READ_SETUP)
 def template_page(name: str) -> ResponseReturnValue:
     current = template_or_404(name)
     edited = name in {n for n, (_, e) in templates().all().items() if e}
@@ -245,13 +248,8 @@ def template_page(name: str) -> ResponseReturnValue:
         action = request.form.get("action", "preview")
         body = request.form.get("body", body)
         urgent = request.form.get("urgent") == "1"
-        if action in ("save", "reset") and not auth.is_admin():
-            return auth.forbidden(
-                "forbidden",
-                "Forbidden",
-                "Viewers change nothing.",
-                "Tài khoản của bạn chỉ được xem, không được thay đổi.",
-            )
+        if action in ("save", "reset"):
+            auth.require(Permission.CHANGE_TEMPLATES)
         try:
             if action == "reset":
                 templates().reset(name)
@@ -292,38 +290,40 @@ def template_page(name: str) -> ResponseReturnValue:
 def api_session() -> ResponseReturnValue:
     """Who is logged in, and the CSRF token to send in X-CSRF-Token with every change."""
     who = auth.user()
-    return jsonify(user=who.username, role=who.role.value, csrf_token=auth.csrf_token())
+    return jsonify(
+        user=who.username, role=who.role.value, office=who.office, csrf_token=auth.csrf_token()
+    )
 
 
 @bp.get("/api/modems")
-@auth.login_required()
+@auth.login_required(Permission.READ_SETUP)
 def api_modems() -> ResponseReturnValue:
     return jsonify(modems=modem_rows(), shared_queue=services().outbox.depth())
 
 
 @bp.post("/api/modems/<modem>")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.CHANGE_MODEMS)
 def api_modem_change(modem: str) -> ResponseReturnValue:
     _change_modem(modem, request.get_json(silent=True))
     return jsonify(modem_row(modem))
 
 
 @bp.post("/api/modems/<modem>/unquarantine")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.CHANGE_MODEMS)
 def api_modem_unquarantine(modem: str) -> ResponseReturnValue:
     _unquarantine(modem)
     return jsonify(modem_row(modem))
 
 
 @bp.get("/api/templates")
-@auth.login_required()
+@auth.login_required(Permission.READ_SETUP)
 def apitemplates() -> ResponseReturnValue:
     rows = [template_json(t, edited) for t, edited in templates().all().values()]
     return jsonify(templates=rows)
 
 
 @bp.put("/api/templates/<name>")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.CHANGE_TEMPLATES)
 def api_template_save(name: str) -> ResponseReturnValue:
     current = template_or_404(name)
     body = request.get_json(silent=True)
@@ -342,7 +342,7 @@ def api_template_save(name: str) -> ResponseReturnValue:
 
 
 @bp.delete("/api/templates/<name>")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.CHANGE_TEMPLATES)
 def api_template_reset(name: str) -> ResponseReturnValue:
     template_or_404(name)
     templates().reset(name)
@@ -351,7 +351,7 @@ def api_template_reset(name: str) -> ResponseReturnValue:
 
 
 @bp.post("/api/templates/<name>/preview")
-@auth.login_required()
+@auth.login_required(Permission.READ_SETUP)
 def api_template_preview(name: str) -> ResponseReturnValue:
     """Changes nothing (viewers may use it); POST because it carries a body to try."""
     current = template_or_404(name)

@@ -1,5 +1,7 @@
 """Dashboard accounts: everyone changes their own password; administrators set a new one for
-any account (a reset). Either way every session of that account ends at once (the account's
+the accounts they manage (a reset: a province administrator any account, an office administrator
+those of its office below a province administrator, `gateway.core.roles.may_manage`; any other
+account is treated as unknown). Either way every session of that account ends at once (the account's
 session generation moves on, `AdminUsers.set_password`); the browser that made the change gets
 a fresh session, so its user stays logged in. The CLI's `hoso admin set-password` does the same.
 Changing one's own password asks for the current one, counted by the login throttle."""
@@ -11,17 +13,19 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gateway.core import roles
 from gateway.core.accounts import MIN_PASSWORD, InvalidAccount
+from gateway.core.roles import Permission
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.proxies import client_address
-from gateway.store.users import LoginOutcome, Role, UserError
+from gateway.store.users import AdminUser, LoginOutcome, UserError
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("admin_accounts", __name__, url_prefix="/admin")
 
-ROLE_LABELS = {"admin": "quản trị", "viewer": "chỉ xem"}
+ROLE_LABELS = {role.value: label for role, label in roles.LABELS.items()}
 
 
 auth.install_pages(bp, role_labels=ROLE_LABELS, min_password=MIN_PASSWORD)
@@ -40,20 +44,29 @@ def _set(username: str, password: str) -> bool:
     try:
         auth.users().set_password(username, password)
     except (InvalidAccount, UserError):
-        flash(
-            f"Mật khẩu mới phải dài từ {MIN_PASSWORD} ký tự (và tài khoản phải tồn tại). "
-            "Chưa thay đổi gì.",
-            "error",
-        )
+        _set_refused()
         return False
     return True
+
+
+def _set_refused() -> None:
+    flash(
+        f"Mật khẩu mới phải dài từ {MIN_PASSWORD} ký tự (và tài khoản phải tồn tại). "
+        "Chưa thay đổi gì.",
+        "error",
+    )
 
 
 @bp.get("/account")
 @auth.login_required()
 def account_page() -> ResponseReturnValue:
-    accounts = auth.users().all() if auth.is_admin() else []
+    accounts = [a for a in auth.users().all() if _manages(a)]
     return render_template("admin/account.html", accounts=accounts)
+
+
+def _manages(account: AdminUser) -> bool:
+    me = auth.user()
+    return roles.may_manage(me.role, me.office, account.role, account.office)
 
 
 @bp.post("/account/password")
@@ -84,12 +97,17 @@ def change_own_password() -> ResponseReturnValue:
 
 
 @bp.post("/accounts/<username>/password")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.MANAGE_ACCOUNTS)
 def reset_password(username: str) -> ResponseReturnValue:
     back = redirect(url_for("admin_accounts.account_page"))
     target = auth.users().get(username)
+    if target is not None and not _manages(target):
+        target = None  # an account the user does not manage is as unknown
+    if target is None:
+        _set_refused()
+        return back
     password = _new_password()
-    if target is None or password is None or not _set(username, password):
+    if password is None or not _set(username, password):
         return back
     if target.username == auth.user().username:
         auth.start_session(target)

@@ -4,11 +4,15 @@
   `AdminSettings.session_key_file` and created there on first use, mode 0600). It is HttpOnly,
   SameSite=Lax, Secure unless `secure_cookies` is turned off, scoped to ``/admin`` and valid for
   `session_hours` (the signature's timestamp is checked on every request).
-- It holds the session id, the username, the role and the CSRF token. The session id must still
-  exist in Redis for the account's current session generation (`AdminUsers.session_user`), so
-  logging out ends the session on the server, a password change or reset ends every session of
-  the account, and the role is read from the account on every request, so a demotion takes
-  effect at once.
+- It holds the session id, the username and the CSRF token. The session id must still exist in
+  Redis for the account's current session generation (`AdminUsers.session_user`), so logging
+  out ends the session on the server, a password change or reset ends every session of the
+  account, and the role and office are read from the account on every request, so a demotion or
+  a move to another office takes effect at once.
+- What a role may do, and over which offices, is `gateway.core.roles`; views ask it through
+  `require(permission)` (their decorator `login_required(permission)` calls it first) and
+  `visible_offices()`. Another office's object asked by its id answers exactly as an unknown
+  one does (the view's own 404), never a 403 that would confirm it exists.
 - Every state-changing request (any method but GET/HEAD/OPTIONS) must carry the session's CSRF
   token: the form field ``csrf_token`` or the header ``X-CSRF-Token`` (the JSON API). The login
   form carries one too, made for the anonymous session that shows it.
@@ -47,11 +51,13 @@ from flask.sansio.blueprints import BlueprintSetupState
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 
+from gateway.core import roles
+from gateway.core.roles import Permission, Role
 from gateway.http.context import Services, services
 from gateway.http.problems import Problem, problem_response
 from gateway.keyfiles import read_or_create_key
 from gateway.store.login_throttle import LoginThrottle
-from gateway.store.users import AdminUser, AdminUsers, Role
+from gateway.store.users import AdminUser, AdminUsers
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +150,6 @@ def start_session(user: AdminUser) -> None:
         user.username, services().settings.admin.session_hours * 3600
     )
     session["user"] = user.username
-    session["role"] = user.role.value
     session["csrf"] = secrets.token_urlsafe(32)
 
 
@@ -160,8 +165,6 @@ def current_user() -> AdminUser | None:
     user = users().session_user(sid)
     if user is None or user.username != session.get("user"):
         return None
-    if session.get("role") != user.role.value:
-        session["role"] = user.role.value
     return user
 
 
@@ -170,9 +173,72 @@ def user() -> AdminUser:
     return cast(AdminUser, g.admin_user)
 
 
-def is_admin() -> bool:
+def may(permission: Permission) -> bool:
+    """Whether this request's user (if any) may do `permission` (over its visible offices)."""
     found = getattr(g, "admin_user", None)
-    return isinstance(found, AdminUser) and found.role is Role.ADMIN
+    return isinstance(found, AdminUser) and roles.may(found.role, permission)
+
+
+def is_admin() -> bool:
+    """Whether this request's user is a province administrator (the role "admin" before
+    offices: it may do everything). Views ask `require`/`may` for a permission instead."""
+    found = getattr(g, "admin_user", None)
+    return isinstance(found, AdminUser) and found.role is Role.PROVINCE_ADMIN
+
+
+def visible_offices() -> frozenset[str] | None:
+    """The offices whose objects this request's user may see, for every view that lists or
+    reads dossiers, messages, phones, stations, keys, modems or figures:
+
+    - None: every office, and the province's shared modem pool (office ""): a province
+      administrator, or a leader or viewer of the province (office "*");
+    - else a frozenset of office ids (today one: the account's office). An object of another
+      office is left out of lists and counts, and asked by its id answers as an unknown one
+      does (the same 404). An empty set sees nothing.
+
+    The leaders' pages (the province view comparing offices, its drill-down and CSV) call
+    `require(Permission.READ_CHARTS)` first, then compare the offices this returns (None: every
+    office; a set: those only, so an office's leader gets its own office's figures and
+    drill-down, and a desk or dossier of another office asked directly answers as unknown).
+
+    Read from the account on every request (a changed role or office takes effect at once);
+    inside a `login_required` view only."""
+    found = user()
+    return roles.visible_offices(found.role, found.office)
+
+
+def sees(office: str) -> bool:
+    """Whether an object of `office` ("" : the shared pool) is visible to this request's user."""
+    return roles.sees(visible_offices(), office)
+
+
+class Refused(Problem):
+    """403: the user's role may not do this (problem+json for the API, a page for browsers)."""
+
+    def __init__(self, detail: str, message: str) -> None:
+        super().__init__(403, "forbidden", "Forbidden", detail)
+        self.message = message
+
+
+REFUSALS = {
+    "change": "Tài khoản của bạn chỉ được xem, không được thay đổi.",
+    "read": "Tài khoản của bạn không được xem trang này.",
+}
+
+
+def require(permission: Permission) -> None:
+    """Refuses (403, `Refused`) the request unless its user may do `permission`: the one check
+    every admin view makes first (`login_required` makes it for the view)."""
+    found = user()
+    if roles.may(found.role, permission):
+        return
+    log.warning(
+        "admin.forbidden user=%s role=%s permission=%s", found.username, found.role, permission
+    )
+    raise Refused(
+        f"This account (role {found.role.value}) may not {permission.value}.",
+        REFUSALS["read" if permission in roles.READS else "change"],
+    )
 
 
 # -- refusals --------------------------------------------------------------------------------
@@ -191,11 +257,15 @@ def forbidden(slug: str, title: str, detail: str, message: str) -> Response:
 
 
 def login_required(
-    role: Role = Role.VIEWER,
+    permission: Permission | Role | None = None,
 ) -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
-    """The view answers logged-in users of at least `role`; state changes need the CSRF token.
-    Anonymous: a redirect to the login page (pages) or 401 (API). Too weak a role, or a
-    missing or wrong CSRF token: 403."""
+    """The view answers logged-in users whose role may do `permission` (None: anyone logged
+    in; the view then calls `require` itself); state changes need the CSRF token. Anonymous: a
+    redirect to the login page (pages) or 401 (API). A role that may not, or a missing or wrong
+    CSRF token: 403. A role, as views named before offices (`Role.ADMIN`), asks for a province
+    administrator (the safe reading: nobody gains a right by it); `Role.VIEWER`, anyone."""
+    if isinstance(permission, Role):
+        permission = Permission.MANAGE_OFFICES if permission is Role.PROVINCE_ADMIN else None
 
     def decorate(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
         @functools.wraps(view)
@@ -222,13 +292,11 @@ def login_required(
                     f"(GET /admin/api/session gives it).",
                     "Phiên làm việc không hợp lệ (thiếu mã CSRF). Hãy tải lại trang và thử lại.",
                 )
-            if role is Role.ADMIN and found.role is not Role.ADMIN:
-                return forbidden(
-                    "forbidden",
-                    "Forbidden",
-                    "This account may look but not change (role viewer).",
-                    "Tài khoản của bạn chỉ được xem, không được thay đổi.",
-                )
+            if permission is not None:
+                try:
+                    require(permission)
+                except Refused as refused:
+                    return forbidden("forbidden", "Forbidden", refused.detail, refused.message)
             return view(*args, **kwargs)
 
         return wrapper
@@ -240,9 +308,18 @@ MAX_NEXT = 2048
 NEXT_PATH = re.compile(r"/admin/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*")
 
 
-def safe_next(target: str | None) -> str:
+def landing(account: AdminUser | None = None) -> str:
+    """The dashboard's first page for `account`: the modem pool, or the charts for a leader
+    (who reads no setup)."""
+    if account is not None and not roles.may(account.role, Permission.READ_SETUP):
+        return url_for("admin_charts.charts_page")
+    return url_for("admin.modems")
+
+
+def safe_next(target: str | None, account: AdminUser | None = None) -> str:
     """Where to go after logging in: only a path inside the dashboard (no open redirect), made
-    of the characters a URL path and query may hold (no CR/LF, spaces or backslashes)."""
+    of the characters a URL path and query may hold (no CR/LF, spaces or backslashes); else
+    the account's first page (`landing`)."""
     if (
         target
         and len(target) <= MAX_NEXT
@@ -251,7 +328,7 @@ def safe_next(target: str | None) -> str:
         and not target.startswith(API_PREFIX)
     ):
         return target
-    return url_for("admin.modems")
+    return landing(account)
 
 
 PAGE_ERRORS = {
@@ -289,6 +366,8 @@ def install_pages(bp: Blueprint, **labels: Any) -> None:
     def _problem(problem: Problem) -> Response:
         if is_api():
             return problem_response(problem)
+        if isinstance(problem, Refused):
+            return forbidden(problem.slug, problem.title, problem.detail, problem.message)
         return error_page(problem.status)
 
     @bp.context_processor
@@ -296,7 +375,9 @@ def install_pages(bp: Blueprint, **labels: Any) -> None:
         return {
             "csrf_token": csrf_token,
             "current": getattr(g, "admin_user", None),
-            "can_change": is_admin(),
+            "can_change": may(Permission.CHANGE_SETUP),  # keys' and stations' buttons
+            "may": may,
+            "role_label": roles.LABELS,
             "settings_refresh": services().settings.admin.refresh_seconds,
             **labels,
         }

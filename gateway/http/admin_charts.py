@@ -9,7 +9,10 @@
 - The modem pool: messages per hour per modem over the last 24 hours (the per-hour sent
   counters of `ModemRegistry`, kept for two days), errors per modem and the signal (metrics).
 
-`GET /admin/charts` is the page, `GET /admin/api/charts` the same numbers as JSON.
+`GET /admin/charts` is the page, `GET /admin/api/charts` the same numbers as JSON. Only the
+dossiers of the offices the user sees count (`admin_auth.visible_offices`: a province leader's
+are every office's), and only the modems it sees, for those who read the setup (a leader reads
+no modem).
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from flask import Blueprint, jsonify, render_template
 from flask.typing import ResponseReturnValue
 
 from gateway.core.handoffs import handoffs
+from gateway.core.roles import SHARED_POOL, Permission, sees
 from gateway.core.status import SETTLED
 from gateway.core.times import format_time, shown_time
 from gateway.http import admin_auth as auth
 from gateway.http import svg_charts
 from gateway.http.context import services
+from gateway.http.dossier_rows import open_by_due
 from gateway.store import metrics
 from gateway.store.errors import CorruptRecord, UnknownDossier
 
@@ -50,8 +55,9 @@ def desk_figures(now: datetime) -> dict[str, Any]:
     """Per desk: open dossiers there, average and longest hours there, allowed hours, how many
     have been there longer than allowed; dossiers at risk per desk and per procedure."""
     svc = services()
+    visible = auth.visible_offices()
     allowed = svc.stations.allowed_hours_by_desk()
-    codes, truncated = svc.dossiers.open_by_due(None, MAX_DOSSIERS)
+    codes, truncated = open_by_due(None, MAX_DOSSIERS)
     waits: dict[str, list[float]] = defaultdict(list)
     overdue_desk: dict[str, int] = defaultdict(int)
     overdue_procedure: dict[str, int] = defaultdict(int)
@@ -63,7 +69,7 @@ def desk_figures(now: datetime) -> dict[str, Any]:
             dossier, history = svc.dossiers.get_with_history(code)
         except (UnknownDossier, CorruptRecord):
             continue
-        if dossier.status in SETTLED:
+        if dossier.status in SETTLED or not sees(visible, dossier.office):
             continue
         counted += 1
         moves = handoffs(history, allowed)
@@ -109,11 +115,21 @@ def modem_figures(now: datetime) -> dict[str, Any]:
     """Per modem: the sent counts of each of the last 24 hours (oldest first), errors, signal."""
     svc = services()
     registry = svc.modems
+    visible = auth.visible_offices()
+    offices = {
+        m.id: str(getattr(m, "office", "") or SHARED_POOL)
+        for m in registry.effective(svc.settings.modems)
+    }
     snapshot = {m.modem: m for m in metrics.read(svc.redis, int(now.timestamp() * 1000)).modems}
+    if not auth.may(Permission.READ_SETUP):
+        snapshot = {}
     hours = [now - timedelta(hours=HOURS_SHOWN - 1 - i) for i in range(HOURS_SHOWN)]
     labels = [shown_time(h.replace(minute=0, second=0, microsecond=0)) for h in hours]
     rows = []
-    for modem in sorted(set(registry.known()) | set(snapshot)):
+    known = set(registry.known()) if auth.may(Permission.READ_SETUP) else set()
+    for modem in sorted(known | set(snapshot)):
+        if not sees(visible, offices.get(modem, SHARED_POOL)):
+            continue
         counts = registry.sent_per_hour(modem, hours)
         figures = snapshot.get(modem)
         rows.append(
@@ -175,7 +191,7 @@ def _svgs(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.get("/charts")
-@auth.login_required()
+@auth.login_required(Permission.READ_CHARTS)
 def charts_page() -> ResponseReturnValue:
     data = charts(_now())
     return render_template(
@@ -184,6 +200,6 @@ def charts_page() -> ResponseReturnValue:
 
 
 @bp.get("/api/charts")
-@auth.login_required()
+@auth.login_required(Permission.READ_CHARTS)
 def api_charts() -> ResponseReturnValue:
     return jsonify(charts(_now()))

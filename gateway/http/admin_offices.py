@@ -18,10 +18,10 @@ from flask.typing import ResponseReturnValue
 
 from gateway.core.office_forms import FIELD_LABELS, edited_fields, refusal, with_changes
 from gateway.core.offices import FIELDS, InvalidOffice, Office, office_fields
+from gateway.core.roles import Permission
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem, quoted
-from gateway.store.users import Role
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,14 @@ def save_office(office_id: object, changes: dict[str, Any]) -> Office:
 # -- pages -----------------------------------------------------------------------------------
 
 
+def visible() -> list[Office]:
+    """The offices the user sees: every one for a province role, else its own."""
+    scope = auth.visible_offices()
+    return [o for o in services().offices.all() if scope is None or o.id in scope]
+
+
 def _page(form: dict[str, Any], error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    offices = services().offices.all()
+    offices = visible()
     page = render_template(
         "admin/offices.html",
         offices=offices,
@@ -73,14 +79,14 @@ def offices_page() -> ResponseReturnValue:
 @bp.get("/offices/<office_id>")
 @auth.login_required()
 def office_page(office_id: str) -> ResponseReturnValue:
-    office = services().offices.find(office_id)
-    if office is None:
+    office = next((o for o in visible() if o.id == office_id), None)
+    if office is None:  # another office's reads as none
         raise Problem(404, "unknown-office", "No such office", f"No office {quoted(office_id)}.")
     return _page({"id": office.id, **edited_fields(office)})
 
 
 @bp.post("/offices")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.MANAGE_OFFICES)
 def offices_save() -> ResponseReturnValue:
     typed = {k: request.form.get(k, "") for k in FIELDS if k != "shared_fallback"}
     fallback = request.form.get("shared_fallback", "true") == "true"
@@ -98,11 +104,11 @@ def offices_save() -> ResponseReturnValue:
 @bp.get("/api/offices")
 @auth.login_required()
 def api_offices() -> ResponseReturnValue:
-    return jsonify(offices=[office_json(o) for o in services().offices.all()])
+    return jsonify(offices=[office_json(o) for o in visible()])
 
 
 @bp.post("/api/offices")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.MANAGE_OFFICES)
 def api_offices_save() -> ResponseReturnValue:
     """Creates an office, or edits one (the fields not sent are kept)."""
     body = request.get_json(silent=True)

@@ -13,7 +13,9 @@
   too), each reloaded and kept only while it is overdue and not finished.
 - Pages show times with the `when` filter (Vietnam's time, dd/mm/yyyy HH:MM) and statuses with
   their Vietnamese labels; the JSON API keeps ISO 8601 times (with the +07:00 offset).
-Everyone logged in reads; only the role "admin" resends (see `admin_auth`).
+Who reads and who resends is `gateway.core.roles` (asked through `admin_auth`); a user of one
+office sees only its offices' dossiers and the SMS about them (`dossier_rows`, `message_rows`):
+another office's dossier or SMS, asked by its code or id, answers 404 like an unknown one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gateway.core.roles import Permission
 from gateway.core.sms_text import PURPOSES
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
@@ -33,9 +36,8 @@ from gateway.http.dossier_rows import (
     overdue_rows,
     search_dossiers,
 )
-from gateway.http.message_rows import search_messages
+from gateway.http.message_rows import message_of, search_messages
 from gateway.http.problems import Problem
-from gateway.store.users import Role
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,8 @@ def resend(message_id: str) -> str:
     """Queues a copy of a failed SMS; the same failed SMS resent twice gives the same copy."""
     svc = services()
     now_ms = int(svc.clock() * 1000)
+    if message_of(message_id) is None:  # unknown, or about another office's dossier
+        raise Problem(404, "not-found", "Not Found", f"No SMS {message_id}.")
     try:
         new_id = svc.outbox.resend(message_id, now_ms)
     except LookupError as exc:
@@ -94,7 +98,7 @@ def resend(message_id: str) -> str:
 
 
 @bp.get("/messages")
-@auth.login_required()
+@auth.login_required(Permission.READ_MESSAGES)
 def messages() -> ResponseReturnValue:
     phone, dossier, state = _filters()
     found = search_messages(phone, dossier, state)
@@ -109,7 +113,7 @@ def messages() -> ResponseReturnValue:
 
 
 @bp.post("/messages/<message_id>/resend")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.RESEND)
 def messages_resend(message_id: str) -> ResponseReturnValue:
     try:
         new_id = resend(message_id)
@@ -121,7 +125,7 @@ def messages_resend(message_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/api/messages")
-@auth.login_required()
+@auth.login_required(Permission.READ_MESSAGES)
 def api_messages() -> ResponseReturnValue:
     phone, dossier, state = _filters()
     found = search_messages(phone, dossier, state)
@@ -131,7 +135,7 @@ def api_messages() -> ResponseReturnValue:
 
 
 @bp.post("/api/messages/<message_id>/resend")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.RESEND)
 def api_messages_resend(message_id: str) -> ResponseReturnValue:
     new_id = resend(message_id)
     return jsonify({"id": new_id, "resend_of": message_id}), 201
@@ -141,7 +145,7 @@ def api_messages_resend(message_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/dossiers")
-@auth.login_required()
+@auth.login_required(Permission.READ_DOSSIERS)
 def dossiers_page() -> ResponseReturnValue:
     q = request.args.get("q", "")
     return render_template("admin/dossiers.html", q=q, rows=search_dossiers(q), searched=bool(q))
@@ -154,7 +158,7 @@ def _detail_of_typed(typed: str) -> dict[str, Any] | None:
 
 
 @bp.get("/dossiers/<path:code>")
-@auth.login_required()
+@auth.login_required(Permission.READ_DOSSIERS)
 def dossier_page(code: str) -> ResponseReturnValue:
     found = _detail_of_typed(code)
     if found is None:
@@ -163,7 +167,7 @@ def dossier_page(code: str) -> ResponseReturnValue:
 
 
 @bp.get("/overdue")
-@auth.login_required()
+@auth.login_required(Permission.READ_DOSSIERS)
 def overdue_page() -> ResponseReturnValue:
     rows, truncated = overdue_rows()
     return render_template(
@@ -172,13 +176,13 @@ def overdue_page() -> ResponseReturnValue:
 
 
 @bp.get("/api/dossiers")
-@auth.login_required()
+@auth.login_required(Permission.READ_DOSSIERS)
 def api_dossiers() -> ResponseReturnValue:
     return jsonify({"dossiers": search_dossiers(request.args.get("q", ""))})
 
 
 @bp.get("/api/dossiers/<path:code>")
-@auth.login_required()
+@auth.login_required(Permission.READ_DOSSIERS)
 def api_dossier(code: str) -> ResponseReturnValue:
     found = _detail_of_typed(code)
     if found is None:
@@ -187,7 +191,7 @@ def api_dossier(code: str) -> ResponseReturnValue:
 
 
 @bp.get("/api/overdue")
-@auth.login_required()
+@auth.login_required(Permission.READ_DOSSIERS)
 def api_overdue() -> ResponseReturnValue:
     rows, truncated = overdue_rows()
     return jsonify({"overdue": rows, "limit": OVERDUE_LIMIT, "truncated": truncated})

@@ -1,11 +1,13 @@
 """Routing rules and carrier links in the dashboard (Vietnamese pages) and the admin JSON API.
 
 - /admin/routes: the rules in force (default, configuration, or set here), each route's state,
-  and a form per message kind to change or reset a rule; administrators only (role "admin"),
-  pages and API alike: a rule decides which sender every citizen sees.
+  and a form per message kind to change or reset a rule; province administrators only
+  (`Permission.MANAGE_ROUTES`), pages and API alike: a rule decides which sender every citizen
+  sees.
 - The carrier links' health and throughput, as a block of the pool page (the template
   admin/_smpp_links.html, included by admin/modems.html; `smpp_links()` gives its rows) and as
-  GET /admin/api/links, for anyone logged in.
+  GET /admin/api/links, for those who read the setup; the links are the province's, like the
+  shared modem pool: an office's people see none.
 
 Changes go through `RouteRules.change`, the one validated operation `hoso routes set` uses too.
 """
@@ -18,6 +20,7 @@ from typing import Any
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gateway.core.roles import Permission
 from gateway.core.routes import (
     KIND_LABELS,
     MessageKind,
@@ -31,7 +34,6 @@ from gateway.http.context import services
 from gateway.http.pool_rows import reported_int
 from gateway.http.problems import Problem
 from gateway.routing import Router
-from gateway.store.users import Role
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,10 @@ def rule_rows() -> list[dict[str, Any]]:
 
 
 def link_rows() -> list[dict[str, Any]]:
-    """Every carrier link configured or ever run: health, throughput, queue and counters."""
+    """Every carrier link configured or ever run: health, throughput, queue and counters (none
+    for a user of one office: the links are the province's)."""
+    if auth.visible_offices() is not None:
+        return []
     svc = services()
     registry = svc.links
     outbox = svc.outbox
@@ -179,7 +184,7 @@ def _reset(office: str, kind: str) -> bool:
 
 
 @bp.route("/routes", methods=["GET", "POST"])
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.MANAGE_ROUTES)
 def routes_page() -> ResponseReturnValue:
     error = None
     status = 200
@@ -212,13 +217,13 @@ def routes_page() -> ResponseReturnValue:
 
 
 @bp.get("/api/routes")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.MANAGE_ROUTES)
 def api_routes() -> ResponseReturnValue:
     return jsonify(rules=rule_rows())
 
 
 @bp.put("/api/routes/<office>/<kind>")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.MANAGE_ROUTES)
 def api_route_change(office: str, kind: str) -> ResponseReturnValue:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("routes"), list):
@@ -231,7 +236,7 @@ def api_route_change(office: str, kind: str) -> ResponseReturnValue:
 
 
 @bp.delete("/api/routes/<office>/<kind>")
-@auth.login_required(Role.ADMIN)
+@auth.login_required(Permission.MANAGE_ROUTES)
 def api_route_reset(office: str, kind: str) -> ResponseReturnValue:
     try:
         _reset(office, kind)
@@ -241,6 +246,6 @@ def api_route_reset(office: str, kind: str) -> ResponseReturnValue:
 
 
 @bp.get("/api/links")
-@auth.login_required()
+@auth.login_required(Permission.READ_SETUP)
 def api_links() -> ResponseReturnValue:
     return jsonify(links=link_rows())

@@ -2,7 +2,8 @@
 appointments, history and handoff record, and every open dossier past its appointment, whatever
 SMS went out about it (`DossierStore.open_by_due`, each reloaded and kept only while it is overdue
 and not finished). Times are ISO 8601 with Vietnam's offset; pages format them with the `when`
-filter.
+filter. Only dossiers of the offices the user sees (`admin_auth.visible_offices`): another
+office's dossier is left out of every list and, asked by its code, is unknown.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from typing import Any
 from gateway.core.appointments import appointments
 from gateway.core.handoffs import handoffs
 from gateway.core.phones import mask_phone
+from gateway.core.roles import sees
 from gateway.core.status import Status
 from gateway.core.times import format_time
+from gateway.http import admin_auth as auth
 from gateway.http.answers import appointment_ref
 from gateway.http.context import services
 from gateway.http.message_rows import MAX_ROWS, phone_or_none
 from gateway.store.errors import UnknownDossier
 
 OVERDUE_LIMIT = 1_000
+SCAN_BATCH = 2_000  # open dossiers read at a time when only some offices' are wanted
+SCAN_LIMIT = 100_000  # and at most this many (the answer says it stopped early)
 
 
 def _now() -> datetime:
@@ -28,14 +33,18 @@ def _now() -> datetime:
 
 
 def dossier_summary(code: str, now: datetime) -> dict[str, Any] | None:
+    """The dossier's row, or None when it is unknown or of an office the user does not see."""
     try:
         d = services().dossiers.get(code)
     except UnknownDossier:
+        return None
+    if not sees(auth.visible_offices(), d.office):
         return None
     return {
         "code": d.code,
         "short_code": d.short_code,
         "department": d.department,
+        "office": d.office,
         "procedure_code": d.procedure_code,
         "procedure_name": d.procedure_name,
         "status": int(d.status),
@@ -76,7 +85,8 @@ def dossier_detail(code: str) -> dict[str, Any] | None:
     except UnknownDossier:
         return None
     summary = dossier_summary(code, _now())
-    assert summary is not None
+    if summary is None:  # of an office the user does not see (or gone meanwhile)
+        return None
     allowed = svc.stations.allowed_hours_by_desk()
     summary["history"] = [
         {
@@ -119,11 +129,34 @@ def _status_label(value: Any) -> str | None:
         return None
 
 
+def open_by_due(until: datetime | None, limit: int) -> tuple[list[str], bool]:
+    """The open dossiers by appointment the user sees (`DossierStore.open_by_due`): for a user
+    of some offices, the province's index read in batches, each batch's offices in one round
+    trip, until `limit` of theirs are found (at most `SCAN_LIMIT` read); True when there were
+    more (or the scan stopped)."""
+    store = services().dossiers
+    visible = auth.visible_offices()
+    if visible is None:
+        return store.open_by_due(until, limit)
+    found: list[str] = []
+    start = 0
+    while start < SCAN_LIMIT:
+        codes, more = store.open_by_due(until, SCAN_BATCH, start)
+        offices = store.offices_of(codes)
+        found += [c for c in codes if offices.get(c) in visible]
+        if len(found) > limit:
+            return found[:limit], True
+        if not more:
+            return found, False
+        start += len(codes)
+    return found, True
+
+
 def overdue_rows() -> tuple[list[dict[str, Any]], bool]:
     """Every open dossier past its appointment, the latest first (most late first); True when
     there were more than `OVERDUE_LIMIT`."""
     now = _now()
-    codes, truncated = services().dossiers.open_by_due(now, OVERDUE_LIMIT)
+    codes, truncated = open_by_due(now, OVERDUE_LIMIT)
     rows = []
     for code in codes:
         summary = dossier_summary(code, now)

@@ -1,5 +1,7 @@
 """The modem pool as the dashboard shows it: one row per modem (settings now, health, counters,
-queue, notes), for the pool page and GET /admin/api/modems."""
+queue, notes), for the pool page and GET /admin/api/modems. Only the modems of the offices the
+user sees (`admin_auth.visible_offices`): a modem of the province's shared pool (no office) is
+seen by province roles only; any other modem is unknown (404) to the user."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from typing import Any
 from config.settings import ModemSettings
 from gateway.core.modem_limits import modem_notes
 from gateway.core.modem_words import error_label, sim_label
+from gateway.core.roles import SHARED_POOL, sees
+from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem
 
@@ -47,16 +51,21 @@ def modem_rows() -> list[dict[str, Any]]:
         if modem not in in_file
     ]
     pool = {m.id: m for m in registry.effective([*svc.settings.modems, *reported])}
+    visible = auth.visible_offices()
     rows = []
     for modem in ids:
         h = health[modem]
         settings = pool[modem]
+        office = str(getattr(settings, "office", "") or SHARED_POOL)
+        if not sees(visible, office):
+            continue
         quarantine = registry.quarantined(modem)
         reported_state = h.get("state") or None  # None: no report for 30 s
         registered = h.get("registered")
         rows.append(
             {
                 "id": modem,
+                "office": office,
                 "state": _state(settings.enabled, quarantine, reported_state),
                 "reported_state": reported_state,
                 "enabled": settings.enabled,

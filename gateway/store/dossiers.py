@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -242,15 +242,17 @@ class DossierStore:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def open_by_due(self, until: datetime | None, limit: int) -> tuple[list[str], bool]:
+    def open_by_due(
+        self, until: datetime | None, limit: int, start: int = 0
+    ) -> tuple[list[str], bool]:
         """Open dossiers by appointment, the earliest first (only those due by `until`, when
-        given), at most `limit`; True when there were more. The overdue list's and the charts'
-        one reader of `keys.open_by_due()`."""
+        given), at most `limit` from the `start`th on; True when there were more. The overdue
+        list's and the charts' one reader of `keys.open_by_due()`."""
         top: float | str = "+inf" if until is None else _ms(until)
         found = [
             str(c)
             for c in self._redis.zrangebyscore(
-                keys.open_by_due(), "-inf", top, start=0, num=limit + 1
+                keys.open_by_due(), "-inf", top, start=start, num=limit + 1
             )
         ]
         return found[:limit], len(found) > limit
@@ -308,6 +310,19 @@ class DossierStore:
 
     def codes_of_phone(self, e164: str) -> set[str]:
         return {str(c) for c in self._redis.smembers(keys.phone(e164))}
+
+    def offices_of(self, codes: Iterable[str]) -> dict[str, str]:
+        """The office of each of `codes` that is a stored dossier (one round trip; a dossier
+        stored before offices is of the default office; an unknown code is left out)."""
+        wanted = sorted(set(codes))
+        pipe = self._redis.pipeline(transaction=False)
+        for code in wanted:
+            pipe.hmget(keys.dossier(code), "code", "office")
+        found = {}
+        for code, (stored, office) in zip(wanted, pipe.execute(), strict=True):
+            if stored is not None:
+                found[code] = str(office) if office else DEFAULT_OFFICE
+        return found
 
 
 def _visible(raw: dict[str, str], department: str, office: str) -> bool:

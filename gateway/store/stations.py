@@ -13,6 +13,7 @@ from typing import cast
 
 import redis
 
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.stations import Station, check_station, make_station
 from gateway.store import keys
 
@@ -33,10 +34,10 @@ class Stations:
         data = json.loads(str(raw))
         return Station(id=station_id, **{k: v for k, v in data.items() if k != "id"})
 
-    def set(self, fields: Mapping[str, object]) -> Station:
-        """Sets a station from typed or JSON fields (id, desk, name, status, allowed_hours);
-        `InvalidStation` says what is wrong, and nothing is saved then."""
-        station = make_station(fields)
+    def set(self, fields: Mapping[str, object], office: str = DEFAULT_OFFICE) -> Station:
+        """Sets a station of `office` from typed or JSON fields (id, desk, name, status,
+        allowed_hours); `InvalidStation` says what is wrong, and nothing is saved then."""
+        station = make_station(fields, office)
         self.save(station)
         return station
 

@@ -1,4 +1,8 @@
-"""Administrators' accounts in Redis: roles, argon2id password hashes, login sessions.
+"""Administrators' accounts in Redis: roles and offices, argon2id password hashes, sessions.
+
+- An account has a role and an office (`gateway.core.roles`: what each may do, over which
+  offices). An account stored before offices (role "admin" or "viewer", no office) reads as a
+  province administrator or a province viewer: nothing is lost, nothing gained, on upgrade.
 
 - A password is stored as an argon2id hash (argon2-cffi's `PasswordHasher`, its RFC 9106
   low-memory profile: t=3, m=64 MiB, p=4, a 16-byte random salt) and checked in constant time.
@@ -28,8 +32,21 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from gateway.core.accounts import MAX_PASSWORD, check_password, check_username, is_username
+from gateway.core.roles import PROVINCE, Role, check_scope
 from gateway.store import keys
 from gateway.store.errors import CorruptRecord, StoreError
+
+__all__ = [  # Role's home is the core; callers import it from here too
+    "AdminUser",
+    "AdminUsers",
+    "Login",
+    "LoginOutcome",
+    "Role",
+    "UserError",
+    "hash_password",
+    "needs_rehash",
+    "password_matches",
+]
 
 HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 
@@ -45,27 +62,23 @@ return 0
 
 # Each account operation is one script: it checks the account exists (or not) and changes it in
 # the same atomic step, so a removal or a creation meanwhile cannot be half undone.
-# KEYS: the account, the set of usernames; ARGV: username, role, password hash, replace (1/0)
+# KEYS: the account, the set of usernames; ARGV: username, role, password hash, replace (1/0),
+# office
 CREATE = """
 if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'role', ARGV[2], 'password', ARGV[3])
+redis.call('HSET', KEYS[1], 'role', ARGV[2], 'password', ARGV[3], 'office', ARGV[5])
 redis.call('HDEL', KEYS[1], 'failures', 'locked_until')
 redis.call('HINCRBY', KEYS[1], 'generation', 1)
 redis.call('SADD', KEYS[2], ARGV[1])
 return 1
 """
-# KEYS: the account; ARGV: the field, its value, bump the session generation (1/0)
+# KEYS: the account; ARGV: bump the session generation (1/0), then field, value pairs
 CHANGE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'generation', 1) end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[1], 'generation', 1) end
 return 1
 """
-
-
-class Role(StrEnum):
-    ADMIN = "admin"  # sees everything, changes the pool, the templates and the accounts
-    VIEWER = "viewer"  # sees everything, changes nothing but its own password
 
 
 class LoginOutcome(StrEnum):
@@ -82,6 +95,7 @@ class UserError(StoreError):
 class AdminUser:
     username: str
     role: Role
+    office: str = PROVINCE  # an office id, or PROVINCE ("*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,35 +154,50 @@ class AdminUsers:
 
     # -- accounts -----------------------------------------------------------------------------
 
-    def create(self, username: str, password: str, role: Role, replace: bool = False) -> AdminUser:
-        """A new account; with `replace`, an existing one gets this password and role (and
+    def create(
+        self,
+        username: str,
+        password: str,
+        role: Role,
+        replace: bool = False,
+        office: str = PROVINCE,
+    ) -> AdminUser:
+        """A new account of `role` in `office` (an office id the caller checked exists, or
+        PROVINCE); with `replace`, an existing one gets this password, role and office (and
         every session it had ends). `InvalidAccount` for a name or password the rules refuse,
-        `UserError` when the account exists already (without `replace`)."""
+        `InvalidScope` for a role the office cannot have, `UserError` when the account exists
+        already (without `replace`)."""
         check_username(username)
         check_password(password)
+        check_scope(role, office)
         done = self._create(
             keys=[keys.admin_user(username), keys.admin_users()],
-            args=[username, role.value, hash_password(password), "1" if replace else "0"],
+            args=[username, role.value, hash_password(password), "1" if replace else "0", office],
         )
         if not done:
             raise UserError(f"the account {username} exists already")
-        return AdminUser(username, role)
+        return AdminUser(username, role, office)
 
     def set_password(self, username: str, password: str) -> None:
         """A new password for an existing account (a change or a reset): every session of the
         account ends, wherever it was opened."""
         check_password(password)
-        self._change_account(username, "password", hash_password(password), new_generation=True)
+        self._change_account(username, {"password": hash_password(password)}, new_generation=True)
 
-    def set_role(self, username: str, role: Role) -> None:
-        """Promotes or demotes an account; its sessions go on, with the new role at once."""
-        self._change_account(username, "role", role.value, new_generation=False)
+    def set_role(self, username: str, role: Role, office: str | None = None) -> None:
+        """Promotes or demotes an account, or moves it to another office (None: it keeps its
+        own); its sessions go on, with the new role and office at once."""
+        if office is None:
+            found = self.get(username)
+            office = found.office if found is not None else PROVINCE
+        check_scope(role, office)
+        self._change_account(username, {"role": role.value, "office": office}, False)
 
-    def _change_account(self, username: str, field: str, value: str, new_generation: bool) -> None:
-        done = is_username(username) and self._change(
-            keys=[keys.admin_user(username)],
-            args=[field, value, "1" if new_generation else "0"],
-        )
+    def _change_account(self, username: str, fields: dict[str, str], new_generation: bool) -> None:
+        args = ["1" if new_generation else "0"]
+        for field, value in fields.items():
+            args += [field, value]
+        done = is_username(username) and self._change(keys=[keys.admin_user(username)], args=args)
         if not done:
             raise UserError(f"no account {username}")
 
@@ -242,6 +271,8 @@ class AdminUsers:
 
 def _user(username: str, raw: dict[str, str]) -> AdminUser:
     try:
-        return AdminUser(username=username, role=Role(raw["role"]))
+        return AdminUser(
+            username=username, role=Role(raw["role"]), office=raw.get("office") or PROVINCE
+        )
     except (KeyError, ValueError) as exc:
         raise CorruptRecord(f"admin user {username}: {exc}") from exc

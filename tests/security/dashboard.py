@@ -85,12 +85,16 @@ class Visitor:
         return self.post("/admin/login", form)
 
 
-def create_user(gateway: Gateway, name: str, password: str, role: str = "admin") -> None:
+def create_user(
+    gateway: Gateway, name: str, password: str, role: str = "admin", *extra: str
+) -> None:
+    """`hoso admin create-user` (`extra`: more options, e.g. "--office", "phuong-a")."""
     made = subprocess.run(
         [
             *(sys.executable, "-m", "hoso.cli", "admin", "create-user", name),
             *("--role", role),
             "--password-stdin",
+            *extra,
         ],
         input=password + "\n",
         env=gateway.env,
