@@ -28,7 +28,17 @@ MAX_HOTLINE = 20
 MAX_NUMBERS = 10
 MAX_ADDRESS = 200
 NUMBER = re.compile(r"\+?[0-9]{3,15}")
-FIELDS = ("name", "sms_name", "hotline", "numbers", "address", "heading", "shared_fallback")
+MAX_REPLY_BUDGET = 1_000_000
+FIELDS = (
+    "name",
+    "sms_name",
+    "hotline",
+    "numbers",
+    "address",
+    "heading",
+    "shared_fallback",
+    "reply_budget",
+)
 
 
 class InvalidOffice(CoreError):
@@ -52,6 +62,8 @@ class Office:
     heading: str = ""  # the lookup page's heading ("" : the name)
     # Its notifications may leave from the province's shared pool when its own modems are down.
     shared_fallback: bool = True
+    # Replies to citizens' SMS a day at its numbers (worker/reply_limits.py); 0: [sms]'s budget.
+    reply_budget: int = 0
 
     @property
     def page_heading(self) -> str:
@@ -99,6 +111,17 @@ def make_office(office_id: object, fields: Mapping[str, Any]) -> Office:
     fallback = fields.get("shared_fallback", True)
     if not isinstance(fallback, bool):
         raise InvalidOffice("shared_fallback", "chỉ nhận true hoặc false")
+    budget = fields.get("reply_budget", 0)
+    if isinstance(budget, str) and budget.strip().isdigit():
+        budget = int(budget)
+    if (
+        not isinstance(budget, int)
+        or isinstance(budget, bool)
+        or not 0 <= budget <= MAX_REPLY_BUDGET
+    ):
+        raise InvalidOffice(
+            "reply_budget", f"số tin trả lời mỗi ngày: từ 0 (theo [sms]) đến {MAX_REPLY_BUDGET}"
+        )
     return Office(
         id=oid,
         name=name,
@@ -108,6 +131,7 @@ def make_office(office_id: object, fields: Mapping[str, Any]) -> Office:
         address=_text("address", fields.get("address", ""), MAX_ADDRESS),
         heading=_text("heading", fields.get("heading", ""), MAX_NAME),
         shared_fallback=fallback,
+        reply_budget=budget,
     )
 
 
@@ -121,6 +145,7 @@ def office_fields(office: Office) -> dict[str, Any]:
         "address": office.address,
         "heading": office.heading,
         "shared_fallback": office.shared_fallback,
+        "reply_budget": office.reply_budget,
     }
 
 

@@ -197,9 +197,10 @@ def modem_balance(modem: str) -> str:
     return f"{PREFIX}:modem:{modem}:balance"
 
 
-def modem_carriers() -> str:
-    """Hash: modem id -> the carrier of its SIM, as its owner last claimed with it."""
-    return f"{PREFIX}:modems:carriers"
+def modem_carriers(pool: str = "") -> str:
+    """Hash: modem id -> the carrier of its SIM, as its owner last claimed with it; one per pool
+    ("" the shared one, ``@<office>`` an office's): a reply spills only to a modem of its pool."""
+    return f"{PREFIX}:modems:carriers" + (f":{pool}" if pool else "")
 
 
 def modem_sent_times(modem: str) -> str:

@@ -77,7 +77,8 @@ end
 # KEYS: dedupe key ('' if none), id counter, queue, wake list, by-phone index, by-dossier index
 #       ('' if none)
 # ARGV: sms key prefix, to, text, priority, via, carrier, kind, dossier, score, now (ms),
-#       dedupe ttl, attempts key prefix, instance
+#       dedupe ttl, office, pool (the queue standing for "another modem", '' the shared one),
+#       attempts key prefix, instance
 ENQUEUE = _script("""
 if KEYS[1] ~= '' then
   local existing = redis.call('GET', KEYS[1])
@@ -88,7 +89,7 @@ if KEYS[1] ~= '' then redis.call('SET', KEYS[1], id, 'EX', ARGV[11]) end
 redis.call('HSET', ARGV[1] .. id, 'id', id, 'to', ARGV[2], 'text', ARGV[3], 'priority', ARGV[4],
   'state', __INITIAL__, 'via', ARGV[5], 'carrier', ARGV[6], 'kind', ARGV[7],
   'dossier', ARGV[8], 'attempts', 0, 'queue', KEYS[3], 'score', ARGV[9],
-  'created_ms', ARGV[10], 'updated_ms', ARGV[10])
+  'created_ms', ARGV[10], 'updated_ms', ARGV[10], 'office', ARGV[12], 'pool', ARGV[13])
 redis.call('ZADD', KEYS[3], ARGV[9], id)
 redis.call('ZADD', KEYS[5], ARGV[10], id)
 if KEYS[6] ~= '' then redis.call('ZADD', KEYS[6], ARGV[10], id) end
@@ -128,8 +129,8 @@ local function requeue_due(delayed, now)
 end
 """
 
-# KEYS: pinned queue of this modem, shared queue, delayed set, inflight set of this modem,
-#       the modems' carriers (hash)
+# KEYS: pinned queue of this modem, its pool's queue (the shared one, or its office's), delayed
+#       set, inflight set of this modem, the carriers of its pool's modems (hash)
 # ARGV: modem id, its carrier ('' if unknown), now (ms), sms key prefix, how long a reply may
 #       wait for its own modem (ms, '' : for ever), pinned queue key prefix, attempts key prefix,
 #       instance
