@@ -86,9 +86,10 @@ def _cmd_modems(args: argparse.Namespace) -> int:
             h = registry.health(modem)
             m = pool.get(modem)
             caps = f"{m.per_minute}/min {m.per_hour}/h {m.per_day}/day" if m else "-"
+            office = (m.office if m else "") or "shared"
             quarantine = registry.quarantined(modem)
             print(
-                f"{modem:8} {h.get('state', 'unknown'):12}"
+                f"{modem:8} {h.get('state', 'unknown'):12} office={office}"
                 f" signal={h.get('signal_dbm') or '-':>4}dBm"
                 f" operator={h.get('operator') or '-':10} sent_today={h.get('sent_today', '0'):>4}"
                 f" caps={caps} queue={h.get('queue', '0')}"

@@ -56,14 +56,17 @@ def _answer(ctx: Context, message_id: str) -> str:
         )
         return "silence"
     asked = Asked() if allowance is Allowance.NOTICE else look_up(ctx, command, sender)
+    # About a dossier the sender may see: signed by its office (the place the reply names when
+    # no desk holds it); anything else (an unknown code, a stranger, help, a list): by the
+    # office the citizen wrote to.
+    its_office = ctx.offices.find(asked.dossier.office) if asked.dossier is not None else None
+    desk = signature(its_office or receiving, ctx.sms.accented_if_free)["office"]
     reply = (
         Reply("reply_rate_limited")
         if allowance is Allowance.NOTICE
-        else decide(command, sender, asked)
+        else decide(command, sender, asked, desk)
     )
-    # About a dossier the sender may see: signed by its office; anything else (an unknown code,
-    # a stranger, help, a list): by the office the citizen wrote to.
-    about = asked.dossier.office if reply.dossier and asked.dossier is not None else None
+    about = its_office.id if reply.dossier and its_office is not None else None
     signer = ctx.offices.find(signing_office(receiving.id, about)) or receiving
     text = compose(ctx, reply, signer)
     ctx.outbox.enqueue(

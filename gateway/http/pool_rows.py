@@ -8,6 +8,7 @@ from typing import Any
 
 from config.settings import ModemSettings
 from gateway.core.modem_limits import modem_notes
+from gateway.core.office_routes import modem_pool
 from gateway.http.context import services
 from gateway.http.problems import Problem
 
@@ -74,6 +75,9 @@ def modem_rows() -> list[dict[str, Any]]:
                 "per_hour": settings.per_hour,
                 "per_day": settings.per_day,
                 "queue": outbox.depth(modem),
+                # its office ("" : the province's shared pool) and what waits for its pool
+                "office": settings.office or None,
+                "pool_queue": outbox.depth(modem_pool(settings.office)),
                 "quarantine": quarantine,
                 "last_error": h.get("last_error") or None,
                 "updated_at": h.get("updated_at") or None,
