@@ -1,0 +1,184 @@
+"""Offices' modems at work: each office's notices leave from its own modems, an office without
+modems uses the province's shared pool, and the shared pool stands in for an office's modems
+only when they are all down and the office allows it - against a real modem service driving
+emulated modems over ptys (python-gsmmodem-new), with a real Redis."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from config.settings import ModemSettings, Settings
+from gateway.core.messages import Priority, SmsState
+from gateway.routing import RoutedOutbox, Router
+from gateway.store import keys
+from gateway.store.modems import ModemRegistry
+from gateway.store.offices import Offices
+from gateway.store.outbox import Outbox
+from hoso.redis_server import RedisServer
+from modem.emulator.bank import Bank
+from modem.service import ModemService
+from tests.integration.test_modem_service import HIGH_CAPS, quick_device
+from tests.integration.test_smpp_link import eventually
+
+MODEM_OFFICES = {"a1": "ben-nghe", "b1": "da-kao", "s1": ""}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+def bank(tmp_path: Path) -> Iterator[Bank]:
+    with Bank(tmp_path / "sim", list(MODEM_OFFICES), fresh_ledger=True) as b:
+        yield b
+
+
+@pytest.fixture
+def settings(bank: Bank) -> Settings:
+    modems = tuple(
+        ModemSettings(id=m, port=str(bank.dir / m), office=office, **HIGH_CAPS)
+        for m, office in MODEM_OFFICES.items()
+    )
+    return Settings(modems=modems)
+
+
+@pytest.fixture
+def offices(redis_client: redis.Redis, settings: Settings) -> Offices:
+    offices = Offices.of(redis_client, settings.sms)
+    offices.set("ben-nghe", {"name": "UBND phường Bến Nghé"})  # shared fallback: allowed
+    offices.set("da-kao", {"name": "UBND phường Đa Kao", "shared_fallback": False})
+    offices.set("tan-dinh", {"name": "UBND phường Tân Định"})  # no modems of its own
+    return offices
+
+
+@pytest.fixture
+def service(
+    settings: Settings, offices: Offices, redis_server: RedisServer, redis_client: redis.Redis
+) -> Iterator[ModemService]:
+    svc = ModemService(
+        settings,
+        redis_server.client(),
+        redis.Redis(unix_socket_path=str(redis_server.socket)),
+        make_device=quick_device,
+        failover_after=1.0,
+    )
+    thread = threading.Thread(target=svc.run, daemon=True)
+    thread.start()
+    registry = ModemRegistry(redis_client)
+    for modem in MODEM_OFFICES:
+        eventually(lambda m=modem: registry.health(m).get("registered") == "1", what=f"{modem} up")
+    yield svc
+    svc.stop()
+    thread.join(30)
+
+
+@pytest.fixture
+def outbox(redis_client: redis.Redis, settings: Settings) -> RoutedOutbox:
+    return RoutedOutbox(
+        redis_client, Router(redis_client, settings, failover_after=0.0, cache_seconds=0.0)
+    )
+
+
+def notice(outbox: RoutedOutbox, to: str, office: str) -> str:
+    return outbox.enqueue(
+        to, f"thong bao {office}", Priority.NOTIFICATION, now_ms(), kind="notice", office=office
+    )
+
+
+def senders(bank: Bank, to: str) -> list[str]:
+    """The modems that put an SMS to `to` on the air."""
+    return [m for m in MODEM_OFFICES if any(s.to == to for s in bank.sent(m))]
+
+
+def disable(redis_client: redis.Redis, modem: str) -> None:
+    ModemRegistry(redis_client).change(modem, enabled=False)
+    eventually(
+        lambda: ModemRegistry(redis_client).health(modem).get("state") == "disabled",
+        what=f"{modem} disabled",
+    )
+
+
+def test_each_office_s_notices_leave_from_its_own_modems_and_the_others_from_the_shared(
+    bank: Bank, service: ModemService, outbox: RoutedOutbox, redis_client: redis.Redis
+) -> None:
+    sent = {
+        "+84901000001": notice(outbox, "+84901000001", "ben-nghe"),
+        "+84901000002": notice(outbox, "+84901000002", "da-kao"),
+        "+84901000003": notice(outbox, "+84901000003", "tan-dinh"),
+        "+84901000004": notice(outbox, "+84901000004", "main"),
+    }
+    for to in sent:
+        eventually(lambda to=to: senders(bank, to), what=f"the notice to {to} on the air")
+    assert senders(bank, "+84901000001") == ["a1"]
+    assert senders(bank, "+84901000002") == ["b1"]
+    assert senders(bank, "+84901000003") == ["s1"]
+    assert senders(bank, "+84901000004") == ["s1"]
+    queues = {to: str(redis_client.hget(keys.sms(i), "queue")) for to, i in sent.items()}
+    assert queues["+84901000001"] == keys.outbox_pinned("@ben-nghe")
+    assert queues["+84901000003"] == keys.outbox_shared()
+
+
+def test_the_shared_pool_stands_in_only_for_an_office_that_allows_it(
+    bank: Bank, service: ModemService, outbox: RoutedOutbox, redis_client: redis.Redis
+) -> None:
+    disable(redis_client, "a1")
+    disable(redis_client, "b1")
+    notice(outbox, "+84902000001", "ben-nghe")  # Ben Nghe allows the shared pool
+    refused = notice(outbox, "+84902000002", "da-kao")
+    # A reply pinned to Da Kao's modem while it is down goes to Da Kao's pool, not the shared one.
+    reply = outbox.enqueue(
+        "+84902000003",
+        "tra loi",
+        Priority.REPLY,
+        now_ms(),
+        via="b1",
+        kind="reply_help",
+        office="da-kao",
+    )
+    eventually(lambda: senders(bank, "+84902000001"), what="Ben Nghe's notice on the air")
+    assert senders(bank, "+84902000001") == ["s1"]
+    eventually(
+        lambda: redis_client.hget(keys.sms(reply), "queue") == keys.outbox_pinned("@da-kao"),
+        what="the reply released to Da Kao's pool",
+    )
+    # The shared modem has sent a later SMS and failover has run: Da Kao's still wait, unsent.
+    notice(outbox, "+84902000004", "tan-dinh")
+    eventually(lambda: senders(bank, "+84902000004"), what="a later shared-pool notice sent")
+    assert outbox.router.fail_over(Outbox(redis_client)) == 0
+    for waiting in (refused, reply):
+        sms = Outbox(redis_client).get(waiting)
+        assert sms is not None
+        assert sms.state is SmsState.QUEUED
+        assert sms.fields["queue"] == keys.outbox_pinned("@da-kao")
+    assert senders(bank, "+84902000002") == []
+    assert senders(bank, "+84902000003") == []
+    # Da Kao's modem is back: they leave from it.
+    ModemRegistry(redis_client).change("b1", enabled=True)
+    eventually(lambda: senders(bank, "+84902000002"), what="Da Kao's notice sent by its modem")
+    eventually(lambda: senders(bank, "+84902000003"), what="Da Kao's reply sent by its modem")
+    assert senders(bank, "+84902000002") == ["b1"]
+    assert senders(bank, "+84902000003") == ["b1"]
+
+
+def test_notices_waiting_for_an_office_s_modems_move_to_the_shared_pool_once_it_is_up(
+    bank: Bank, service: ModemService, outbox: RoutedOutbox, redis_client: redis.Redis
+) -> None:
+    disable(redis_client, "a1")
+    disable(redis_client, "s1")  # every modem Ben Nghe may use is down: its notice waits
+    waiting = notice(outbox, "+84903000001", "ben-nghe")
+    assert redis_client.hget(keys.sms(waiting), "queue") == keys.outbox_pinned("@ben-nghe")
+    assert outbox.router.fail_over(Outbox(redis_client)) == 0  # nowhere up to go
+    ModemRegistry(redis_client).change("s1", enabled=True)
+    eventually(
+        lambda: ModemRegistry(redis_client).health("s1").get("state") == "up", what="s1 back"
+    )
+    assert outbox.router.fail_over(Outbox(redis_client)) == 1
+    assert redis_client.hget(keys.sms(waiting), "queue") == keys.outbox_shared()
+    eventually(lambda: senders(bank, "+84903000001"), what="sent by the shared pool")
+    assert senders(bank, "+84903000001") == ["s1"]
