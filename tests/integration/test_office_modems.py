@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,14 @@ def bank(tmp_path: Path) -> Iterator[Bank]:
 @pytest.fixture
 def settings(bank: Bank) -> Settings:
     modems = tuple(
-        ModemSettings(id=m, port=str(bank.dir / m), office=office, **HIGH_CAPS)
+        ModemSettings(
+            id=m,
+            port=str(bank.dir / m),
+            office=office,
+            per_minute=HIGH_CAPS["per_minute"],
+            per_hour=HIGH_CAPS["per_hour"],
+            per_day=HIGH_CAPS["per_day"],
+        )
         for m, office in MODEM_OFFICES.items()
     )
     return Settings(modems=modems)
@@ -72,7 +80,7 @@ def service(
     thread.start()
     registry = ModemRegistry(redis_client)
     for modem in MODEM_OFFICES:
-        eventually(lambda m=modem: registry.health(m).get("registered") == "1", what=f"{modem} up")
+        eventually(partial(registered, registry, modem), what=f"{modem} up")
     yield svc
     svc.stop()
     thread.join(30)
@@ -83,6 +91,10 @@ def outbox(redis_client: redis.Redis, settings: Settings) -> RoutedOutbox:
     return RoutedOutbox(
         redis_client, Router(redis_client, settings, failover_after=0.0, cache_seconds=0.0)
     )
+
+
+def registered(registry: ModemRegistry, modem: str) -> bool:
+    return registry.health(modem).get("registered") == "1"
 
 
 def notice(outbox: RoutedOutbox, to: str, office: str) -> str:
@@ -114,7 +126,7 @@ def test_each_office_s_notices_leave_from_its_own_modems_and_the_others_from_the
         "+84901000004": notice(outbox, "+84901000004", "main"),
     }
     for to in sent:
-        eventually(lambda to=to: senders(bank, to), what=f"the notice to {to} on the air")
+        eventually(partial(senders, bank, to), what=f"the notice to {to} on the air")
     assert senders(bank, "+84901000001") == ["a1"]
     assert senders(bank, "+84901000002") == ["b1"]
     assert senders(bank, "+84901000003") == ["s1"]
