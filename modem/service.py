@@ -129,7 +129,8 @@ class ModemService:
             # the pool, down, until it is plugged in again.
             for m in emulated_pool(self.sim_dir):
                 self._emulated.setdefault(m.id, m)
-            base += self._emulated.values()
+            configured = {m.id for m in base}  # a [[modems]] table says more (its office...)
+            base += [m for m in self._emulated.values() if m.id not in configured]
         pool = {m.id: m for m in self.registry.effective(base)}
         if self.only is None:
             return pool

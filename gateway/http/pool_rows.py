@@ -77,7 +77,7 @@ def modem_rows() -> list[dict[str, Any]]:
                 "queue": outbox.depth(modem),
                 # its office ("" : the province's shared pool) and what waits for its pool
                 "office": settings.office or None,
-                "pool_queue": outbox.depth(modem_pool(settings.office)),
+                "pool_queue": outbox.depth(modem_pool(settings.office) or None),
                 "quarantine": quarantine,
                 "last_error": h.get("last_error") or None,
                 "updated_at": h.get("updated_at") or None,
