@@ -16,6 +16,7 @@ import redis
 
 from config.settings import ModemSettings, Settings
 from gateway.core.messages import Priority, SmsState
+from gateway.modem_offices import ModemOffices
 from gateway.routing import RoutedOutbox, Router
 from gateway.store import keys
 from gateway.store.modems import ModemRegistry
@@ -23,6 +24,7 @@ from gateway.store.offices import Offices
 from gateway.store.outbox import Outbox
 from hoso.redis_server import RedisServer
 from modem.emulator.bank import Bank
+from modem.emulator.state import DeviceConfig, Identity
 from modem.service import ModemService
 from tests.integration.test_modem_service import HIGH_CAPS, quick_device
 from tests.integration.test_smpp_link import eventually
@@ -194,3 +196,31 @@ def test_notices_waiting_for_an_office_s_modems_move_to_the_shared_pool_once_it_
     assert redis_client.hget(keys.sms(waiting), "queue") == keys.outbox_shared()
     eventually(lambda: senders(bank, "+84903000001"), what="sent by the shared pool")
     assert senders(bank, "+84903000001") == ["s1"]
+
+
+def test_a_shared_modem_whose_sim_knows_its_number_takes_sms_for_the_office_listing_it(
+    tmp_path: Path, redis_server: RedisServer, redis_client: redis.Redis
+) -> None:
+    number = "+84922000002"
+    config = DeviceConfig(identity=Identity(own_number=number))
+    Offices.of(redis_client, Settings().sms).set(
+        "da-kao", {"name": "UBND phường Đa Kao", "numbers": ["0922000002"]}
+    )
+    with Bank(tmp_path / "sim1", ["s9"], config=config, fresh_ledger=True) as one:
+        settings = Settings(modems=(ModemSettings(id="s9", port=str(one.dir / "s9")),))
+        svc = ModemService(
+            settings,
+            redis_server.client(),
+            redis.Redis(unix_socket_path=str(redis_server.socket)),
+            make_device=quick_device,
+        )
+        thread = threading.Thread(target=svc.run, daemon=True)
+        thread.start()
+        try:
+            registry = ModemRegistry(redis_client)
+            eventually(lambda: registry.health("s9").get("number") == number, what="s9's number")
+            offices = ModemOffices(redis_client, settings.modems, settings.sms)
+            assert offices.office_of("s9") == "da-kao"
+        finally:
+            svc.stop()
+            thread.join(30)
