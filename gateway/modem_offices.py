@@ -42,6 +42,7 @@ class ModemOffices:
         self._modems = tuple(modems)
         self._cache_seconds = cache_seconds
         self._pools: tuple[float, Pools] | None = None
+        self._numbers: tuple[float, dict[str, str]] | None = None
 
     def pools(self) -> Pools:
         """Every modem known (configured or reported) and its office ("" : the shared pool)."""
@@ -58,12 +59,19 @@ class ModemOffices:
         own = self.pools().modem_office.get(modem, "")
         number = self.registry.health(modem).get("number", "")
         office = inbound_office(
-            own, number_key(number) if number else "", self.offices.by_number(), DEFAULT_OFFICE
+            own, number_key(number) if number else "", self._by_number(), DEFAULT_OFFICE
         )
         if not self.offices.exists(office):
             log.warning("modem.unknown_office modem=%s office=%s", modem, office)
             return DEFAULT_OFFICE
         return office
+
+    def _by_number(self) -> dict[str, str]:
+        """The offices' numbers (read again after `cache_seconds`: a province has many)."""
+        mono = time.monotonic()
+        if self._numbers is None or mono - self._numbers[0] >= self._cache_seconds:
+            self._numbers = (mono, self.offices.by_number())
+        return self._numbers[1]
 
     def unknown_offices(self) -> dict[str, str]:
         """Modems whose configured office no saved office has: modem id -> office id."""
