@@ -76,10 +76,13 @@ def _cmd_modems(args: argparse.Namespace) -> int:
         InvalidModemChange,
         parse_text_changes,
     )
+    from gateway.core.office_routes import modem_pool
     from gateway.store.modems import ModemNotInPool, ModemRegistry
+    from gateway.store.outbox import Outbox
 
     settings = configured()
     registry = ModemRegistry(store_client(settings))
+    outbox = Outbox(store_client(settings))
     if args.action == "list":
         pool = {m.id: m for m in registry.effective(settings.modems)}
         for modem in sorted(set(pool) | set(registry.known())):
@@ -87,6 +90,8 @@ def _cmd_modems(args: argparse.Namespace) -> int:
             m = pool.get(modem)
             caps = f"{m.per_minute}/min {m.per_hour}/h {m.per_day}/day" if m else "-"
             office = (m.office if m else "") or "shared"
+            if m and m.office:  # what waits for the office's modems (none up: it stays there)
+                office += f" office_queue={outbox.depth(modem_pool(m.office))}"
             quarantine = registry.quarantined(modem)
             print(
                 f"{modem:8} {h.get('state', 'unknown'):12} office={office}"

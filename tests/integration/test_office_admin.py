@@ -116,3 +116,28 @@ def test_hoso_templates_sets_and_resets_an_office_s_own(
     assert Templates(redis_client).get("reply_help", "ben-nghe").body != OWN
     assert cli.main(["templates", "list", "--office", "nowhere"]) == 2
     assert "không có đơn vị nowhere" in capsys.readouterr().err
+
+
+def test_hoso_modems_list_names_each_modem_s_office_and_what_waits_for_it(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+    offices: Offices,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = tmp_path / "hoso.toml"
+    config.write_text(
+        '[[modems]]\nid = "a1"\nport = "/dev/x"\noffice = "ben-nghe"\n'
+        '[[modems]]\nid = "s1"\nport = "/dev/y"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("HOSO_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("HOSO_CONFIG", str(config))
+    Outbox(redis_client).enqueue(
+        "+84901234567", "cho", Priority.NOTIFICATION, 1, via="@ben-nghe", office="ben-nghe"
+    )
+    assert cli.main(["modems", "list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "office=ben-nghe office_queue=1" in lines["a1"]
+    assert "office=shared" in lines["s1"]
