@@ -3,6 +3,7 @@ the answer, and which modems an office's SMS may leave from."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,7 +17,7 @@ from gateway.core.office_routes import (
     signature,
     signing_office,
 )
-from gateway.core.offices import make_office
+from gateway.core.offices import InvalidOffice, make_office
 from gateway.core.routes import (
     DEFAULT_ROUTES,
     MODEMS,
@@ -126,3 +127,13 @@ def test_without_office_modems_the_queues_are_those_of_an_installation_without_o
 ) -> None:
     shared_only = Pools({"s1": "", "s2": ""})
     assert expand(routes, origin, "main", kind, shared_only, fallback) == queues(routes, origin)
+
+
+def test_an_office_s_own_reply_budget_is_a_whole_number_and_0_means_the_sms_one() -> None:
+    assert make_office("a", {"name": "A"}).reply_budget == 0
+    assert make_office("a", {"name": "A", "reply_budget": 500}).reply_budget == 500
+    assert make_office("a", {"name": "A", "reply_budget": "500"}).reply_budget == 500  # a form
+    for bad in (-1, True, "nhieu", 2.5, 10**9):
+        with pytest.raises(InvalidOffice) as caught:
+            make_office("a", {"name": "A", "reply_budget": bad})
+        assert caught.value.field == "reply_budget"
