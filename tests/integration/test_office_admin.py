@@ -22,6 +22,7 @@ from gateway.store.users import AdminUsers, Role
 from hoso import cli
 from hoso.redis_server import RedisServer
 from tests.integration.test_admin import ADMIN, PASSWORD, api, login
+from tests.integration.test_metrics import scrape, value
 
 OWN = "{office}: HUONG DAN RIENG, goi {hotline}."
 
@@ -141,3 +142,17 @@ def test_hoso_modems_list_names_each_modem_s_office_and_what_waits_for_it(
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
     assert "office=ben-nghe office_queue=1" in lines["a1"]
     assert "office=shared" in lines["s1"]
+
+
+def test_what_waits_for_an_office_s_modems_is_a_metric_per_office(
+    app: Flask, redis_client: redis.Redis, offices: Offices
+) -> None:
+    outbox = Outbox(redis_client)
+    for n in range(2):
+        outbox.enqueue(
+            f"+8490123456{n}", "cho", Priority.NOTIFICATION, n, via="@ben-nghe", office="ben-nghe"
+        )
+    samples = scrape(app)
+    assert value(samples, "hoso_outbox_office_depth", office="ben-nghe") == 2
+    assert value(samples, "hoso_outbox_office_depth", office="main") == 0
+    assert value(samples, "hoso_outbox_depth", queue="shared", modem="") == 0
