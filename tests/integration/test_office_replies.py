@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from config.settings import ModemSettings, Settings, SmsSettings
+from config.settings import ModemSettings, RouteSettings, Settings, SmsSettings
+from gateway.routing import Router
 from gateway.store import keys
 from gateway.store.inbox import InboundPart, Inbox
 from gateway.store.modems import ModemRegistry
 from gateway.store.offices import Offices
 from gateway.store.outbox import Outbox
+from gateway.store.routes import RouteRules
 from tests.factories import code, registration
 from worker.context import Context, configure
 from worker.jobs import answer_sms
@@ -183,3 +185,19 @@ def test_a_notice_is_signed_by_the_dossier_s_office_and_routed_as_its_office_s(
     assert "UBND phuong Da Kao" in sms.text
     assert sms.fields["office"] == "da-kao"
     assert sms.via == "@da-kao"  # its office's modems (none up: it waits there)
+
+
+def test_an_office_s_own_routing_rule_is_taken_before_the_rule_for_any_office(
+    redis_client: redis.Redis, ctx: Context
+) -> None:
+    rules = (
+        RouteSettings("notification", ("modem:s1", "modems"), office="da-kao"),
+        RouteSettings("notification", ("modems",), office="*"),
+    )
+    router = Router(redis_client, Settings(modems=MODEMS, routes=rules), cache_seconds=0.0)
+    assert router.candidates("notice", "", "da-kao") == ["s1", "@da-kao", ""]
+    assert router.candidates("notice", "", "ben-nghe") == ["@ben-nghe", ""]
+    live = RouteRules(redis_client, rules)
+    live.change("ben-nghe", "notification", "modem:b1", [])  # an operator's live rule
+    assert router.candidates("notice", "", "ben-nghe") == ["b1"]
+    assert router.candidates("notice", "", "main") == [""]
