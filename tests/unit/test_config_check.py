@@ -440,3 +440,8 @@ def test_a_modem_office_that_is_no_office_id_is_an_error_naming_it() -> None:
     assert keys_of(report, Severity.ERROR) == ["modems[2].office"]
     fine = check(GOOD + '[[modems]]\nid = "a1"\nport = "/dev/x"\noffice = "ben-nghe"\n')
     assert fine.ok
+
+
+def test_a_modem_id_may_not_start_like_an_office_s_queue() -> None:
+    report = check(GOOD + '[[modems]]\nid = "@ben-nghe"\nport = "/dev/x"\n')
+    assert keys_of(report, Severity.ERROR) == ["modems[2].id"]
