@@ -12,9 +12,9 @@ wrote (the origin), and the rule for its kind and office (the office's own rule,
 for any office) picks the first route that is up (if every one is down, the first: the SMS waits
 there). "The modems" of an office with modems of its own are its own pool, then the shared pool
 only if the office allows it (`gateway.core.office_routes`): an office's pool is down when each
-of its modems is. `Router.fail_over` (a cron job every tick)
-moves SMS queued for a route that went down to the next route of their rule that is up; the
-modem service still moves SMS pinned to one modem to the modems' shared queue itself.
+of its modems is. `Router.fail_over` (a cron job every tick) moves SMS queued for a route that
+went down to the next route of their rule that is up; the modem service still moves SMS pinned
+to one modem to that modem's pool (its office's, or the shared one) itself.
 """
 
 from __future__ import annotations

@@ -211,8 +211,8 @@ class ModemService:
 
     def release_orphans(self) -> None:
         """SMS pinned to a modem that cannot send them (disabled, quarantined, down or off the
-        network for a while, or driven by no service at all) go to the shared queue: any modem
-        takes them."""
+        network for a while, or driven by no service at all) go to its pool's queue: any modem
+        of its office takes them (of the shared pool, for a modem of no office)."""
         now = time.time()
         offices = {m: s.office for m, s in self.desired().items()}
         for modem in self.registry.known():
