@@ -113,7 +113,7 @@ def _cmd_templates(args: argparse.Namespace) -> int:
             print(f"{level}{args.name}: back to the " + ("province's" if office else "default"))
         template = templates.get(args.name, office)
         signer = signature(offices.get(office or DEFAULT_OFFICE), settings.sms.accented_if_free)
-        samples = sample_values(signer["office"], signer["hotline"]) | dict(
+        samples = sample_values(signer["office"], signer["hotline"], signer["number"]) | dict(
             kv.split("=", 1) for kv in getattr(args, "values", []) or []
         )
         made = preview(template, samples, settings.sms.accented_if_free)

@@ -319,7 +319,12 @@ class Notifier:
         office = self._offices.find(d.office) or self._offices.get(DEFAULT_OFFICE)
         signed = signature(office, self._settings.accented_if_free)
         return template_values(
-            d, office=signed["office"], hotline=signed["hotline"], note=note, new_due=new_due
+            d,
+            office=signed["office"],
+            hotline=signed["hotline"],
+            number=signed["number"],
+            note=note,
+            new_due=new_due,
         )
 
     def _send(

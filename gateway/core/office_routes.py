@@ -61,11 +61,12 @@ def inbound_office(
 def signature(office: Office, accented_if_free: bool) -> dict[str, str]:
     """The values that sign an office's SMS: ``{office}`` its SMS name (its accented name when
     accents may be sent and the SMS name is just the name unaccented: `render` strips it again
-    unless accents are free), ``{hotline}`` its hotline."""
+    unless accents are free), ``{hotline}`` its hotline, ``{number}`` the (first) number its
+    citizens text."""
     name = office.sms_name
     if accented_if_free and office.sms_name == sms_form(office.name):
         name = office.name
-    return {"office": name, "hotline": office.hotline}
+    return {"office": name, "hotline": office.hotline, "number": office.number}
 
 
 def signing_office(receiving: str, dossier_office: str | None) -> str:

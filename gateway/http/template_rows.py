@@ -52,7 +52,7 @@ def preview(
     TemplateError for a body that cannot be used."""
     settings = services().settings.sms
     signer = signature(services().offices.get(office or DEFAULT_OFFICE), settings.accented_if_free)
-    samples = sample_values(signer["office"], signer["hotline"])
+    samples = sample_values(signer["office"], signer["hotline"], signer["number"])
     made = sms_preview(Template(name, body), samples | (values or {}), settings.accented_if_free)
     sent, plain, accented = made.sent, made.unaccented, made.accented_if_free
     return {

@@ -55,7 +55,7 @@ def ctx(redis_client: redis.Redis) -> Context:
 
 
 SIGNED = {
-    "reply_help": "{office}: tra cuu HS <ma ho so> <ma bi mat>. Hotline {hotline}.",
+    "reply_help": "{office}: tra cuu HS <ma ho so> <ma bi mat> gui {number}. Hotline {hotline}.",
     "reply_unknown": "{office}: khong tra cuu duoc ho so. Hotline {hotline}.",
     "reply_status": "{office}: ho so {code}: {status}, tai {desk}, hen {due}.",
 }
@@ -88,8 +88,10 @@ def test_a_citizen_is_answered_from_the_modem_they_texted_signed_by_its_office(
     assert answer is not None
     text, via = answer
     assert via == "a1"
-    assert "UBND phuong Ben Nghe" in text
-    assert "Da Kao" not in text
+    assert text == (
+        "UBND phuong Ben Nghe: tra cuu HS <ma ho so> <ma bi mat> gui 0911000001."
+        " Hotline 028 1111 1111."
+    )
 
 
 def test_a_dossier_of_another_office_is_answered_from_the_modem_texted_signed_by_its_own(

@@ -50,11 +50,19 @@ def test_a_reply_about_a_dossier_is_signed_by_its_office_anything_else_by_the_re
     assert signing_office("a", None) == "a"
 
 
-def test_the_signature_is_the_sms_name_and_the_office_s_hotline() -> None:
-    office = make_office("ben-nghe", {"name": "UBND phường Bến Nghé", "hotline": "028 3822 0000"})
+def test_the_signature_is_the_sms_name_the_office_s_hotline_and_its_number() -> None:
+    office = make_office(
+        "ben-nghe",
+        {
+            "name": "UBND phường Bến Nghé",
+            "hotline": "028 3822 0000",
+            "numbers": ["0911000001", "0911000002"],
+        },
+    )
     assert signature(office, False) == {
         "office": "UBND phuong Ben Nghe",
         "hotline": "028 3822 0000",
+        "number": "0911000001",
     }
     # accents allowed when free: the accented name (render strips it when they are not free)
     assert signature(office, True)["office"] == "UBND phường Bến Nghé"
