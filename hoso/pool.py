@@ -11,7 +11,7 @@ from hoso.wiring import Subcommands, configured, store_client
 
 
 def _cmd_routes(args: argparse.Namespace) -> int:
-    from gateway.core.routes import RouteError, format_routes, queues
+    from gateway.core.routes import MessageKind, RouteError, format_routes
     from gateway.routing import Router
 
     settings = configured()
@@ -34,7 +34,9 @@ def _cmd_routes(args: argparse.Namespace) -> int:
         return 2
     rows = []
     for shown in router.rules.shown():
-        states = {via: "down" if router.is_down(via) else "up" for via in queues(shown.routes, "")}
+        kind = "notice" if shown.kind is MessageKind.NOTIFICATION else "reply"
+        vias = router.candidates(kind, "", shown.office)  # an office's "modems": its own pool...
+        states = {via: "down" if router.is_down(via) else "up" for via in vias}
         rows.append(
             {
                 "office": shown.office,

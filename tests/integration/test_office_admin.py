@@ -4,6 +4,7 @@ through the Flask test client and the CLI on a real Redis."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -156,3 +157,29 @@ def test_what_waits_for_an_office_s_modems_is_a_metric_per_office(
     assert value(samples, "hoso_outbox_office_depth", office="ben-nghe") == 2
     assert value(samples, "hoso_outbox_office_depth", office="main") == 0
     assert value(samples, "hoso_outbox_depth", queue="shared", modem="") == 0
+
+
+def test_hoso_routes_list_says_which_of_an_office_s_modems_are_down(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    redis_client: redis.Redis,
+    offices: Offices,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = tmp_path / "hoso.toml"
+    config.write_text(
+        '[[modems]]\nid = "a1"\nport = "/dev/x"\noffice = "ben-nghe"\n'
+        '[[modems]]\nid = "s1"\nport = "/dev/y"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("HOSO_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("HOSO_CONFIG", str(config))
+    ModemRegistry(redis_client).publish_health("s1", {"state": "up"})  # a1: no service drives it
+    assert cli.main(["routes", "set", "notification", "modems", "--office", "ben-nghe"]) == 0
+    capsys.readouterr()
+    assert cli.main(["routes", "list", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    shown = {(r["office"], r["kind"]): r for r in rows}
+    assert shown[("ben-nghe", "notification")]["down"] == ["@ben-nghe"]
+    assert shown[("*", "notification")]["down"] == []
