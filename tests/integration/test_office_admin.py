@@ -22,7 +22,7 @@ from gateway.store.templates import Templates
 from gateway.store.users import AdminUsers, Role
 from hoso import cli
 from hoso.redis_server import RedisServer
-from tests.integration.test_admin import ADMIN, PASSWORD, api, login
+from tests.integration.test_admin import ADMIN, PASSWORD, api, login, session_token
 from tests.integration.test_metrics import scrape, value
 
 OWN = "{office}: HUONG DAN RIENG, goi {hotline}."
@@ -183,3 +183,22 @@ def test_hoso_routes_list_says_which_of_an_office_s_modems_are_down(
     shown = {(r["office"], r["kind"]): r for r in rows}
     assert shown[("ben-nghe", "notification")]["down"] == ["@ben-nghe"]
     assert shown[("*", "notification")]["down"] == []
+
+
+def test_the_template_page_saves_and_drops_an_office_s_own_with_the_office_field(
+    admin: FlaskClient, redis_client: redis.Redis
+) -> None:
+    token = session_token(admin)
+    page = "/admin/templates/reply_help"
+    saved = admin.post(
+        page, data={"action": "save", "body": OWN, "office": "ben-nghe", "csrf_token": token}
+    )
+    assert saved.status_code == 302
+    assert "office=ben-nghe" in saved.headers["Location"]
+    assert Templates(redis_client).get("reply_help", "ben-nghe").body == OWN
+    assert Templates(redis_client).get("reply_help").body != OWN
+    listed = admin.get("/admin/templates?office=ben-nghe").get_data(as_text=True)
+    assert "mẫu riêng" in listed
+    reset = admin.post(page, data={"action": "reset", "office": "ben-nghe", "csrf_token": token})
+    assert reset.status_code == 302
+    assert Templates(redis_client).get("reply_help", "ben-nghe").body != OWN
