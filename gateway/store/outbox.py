@@ -463,15 +463,16 @@ class Outbox(OutboxReads):
         return unknown
 
     def release_pinned(self, modem: str, pool: str = "") -> int:
-        """A modem is down: the SMS pinned to it go to its pool's queue ("" the shared one,
-        ``@<office>`` its office's). Returns how many."""
+        """A modem is down: the SMS pinned to it go to their pool's queue (the one each was
+        queued with: its office's modems, or the shared one; for an SMS queued before offices,
+        `pool`, the modem's: "" the shared one, ``@<office>`` its office's). Returns how many."""
         moved = 0
-        target = keys.outbox_pinned(pool) if pool else keys.outbox_shared()
+        fallback = keys.outbox_pinned(pool) if pool else keys.outbox_shared()
         while True:
             count = int(
                 self._release(
-                    keys=[keys.outbox_pinned(modem), target],
-                    args=[modem, keys.sms_prefix(), *self._log_args()],
+                    keys=[keys.outbox_pinned(modem), fallback],
+                    args=[modem, keys.sms_prefix(), keys.outbox_pinned(""), *self._log_args()],
                 )
             )
             if not count:

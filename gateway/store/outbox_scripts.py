@@ -99,18 +99,22 @@ log(id, {at = tonumber(ARGV[10]), event = 'queued', via = ARGV[5], kind = ARGV[7
 return id
 """)
 
-# KEYS: pinned queue of a modem, shared queue; ARGV: modem, sms key prefix, attempts key prefix,
-#       instance. Moves up to 50 SMS, atomically (a crash in between must not drop any); one
-#       that is not queued (stored so by an older release) leaves the queue: it cannot be sent.
+# KEYS: pinned queue of a modem, the queue of an SMS that names no pool of its own (the
+#       modem's pool); ARGV: modem, sms key prefix, pinned queue key prefix, attempts key prefix,
+#       instance. Moves up to 50 SMS, atomically (a crash in between must not drop any), each to
+#       its own pool's queue (its office's modems, or the shared queue); one that is not queued
+#       (stored so by an older release) leaves the queue: it cannot be sent.
 RELEASE = _script("""
 local head = redis.call('ZRANGE', KEYS[1], 0, 49, 'WITHSCORES')
 local now = now_ms()
 for i = 1, #head, 2 do
   local id = head[i]
   redis.call('ZREM', KEYS[1], id)
-  if APPLIES['released'][redis.call('HGET', ARGV[2] .. id, 'state') or ''] then
-    redis.call('ZADD', KEYS[2], head[i + 1], id)
-    redis.call('HSET', ARGV[2] .. id, 'queue', KEYS[2])
+  local m = redis.call('HMGET', ARGV[2] .. id, 'state', 'pool')
+  if APPLIES['released'][m[1] or ''] then
+    local target = (m[2] and m[2] ~= '') and (ARGV[3] .. m[2]) or KEYS[2]
+    redis.call('ZADD', target, head[i + 1], id)
+    redis.call('HSET', ARGV[2] .. id, 'queue', target)
     log(id, {at = now, event = 'released', modem = ARGV[1]})
   end
 end

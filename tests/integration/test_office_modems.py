@@ -224,3 +224,19 @@ def test_a_shared_modem_whose_sim_knows_its_number_takes_sms_for_the_office_list
         finally:
             svc.stop()
             thread.join(30)
+
+
+def test_sms_pinned_to_a_modem_another_host_drives_are_released_to_their_own_pool(
+    redis_client: redis.Redis,
+) -> None:
+    outbox = Outbox(redis_client)
+    office = outbox.enqueue(
+        "+84904000001", "x", Priority.REPLY, 1, via="b1", office="da-kao", pool="@da-kao"
+    )
+    older = outbox.enqueue("+84904000002", "y", Priority.REPLY, 2, via="b1")  # before offices
+    # The releasing service's file names no b1 (another district's host drives it).
+    assert outbox.release_pinned("b1") == 2
+    assert redis_client.hget(keys.sms(office), "queue") == keys.outbox_pinned("@da-kao")
+    assert redis_client.hget(keys.sms(older), "queue") == keys.outbox_shared()
+    assert outbox.depth("@da-kao") == 1
+    assert outbox.depth() == 1
