@@ -1,10 +1,11 @@
 """The modems' offices, as the workers and the router need them (the rules:
 `gateway.core.office_routes`).
 
-A modem's office is its `[[modems]] office` in the configuration (live changes never move a
-modem to another office); a modem only a modem service reports (an emulated one, one added
-live) is in the shared pool. A modem's own number is what its owner read from the SIM
-(AT+CNUM, published with its health) when the SIM knows it.
+A modem's office is its `[[modems]] office` in the file of the modem service that drives it, as
+that service notes it in Redis (a province's worker hosts name no modem in theirs), else in this
+process's file; live changes never move a modem to another office; a modem no file names (an
+emulated one, one added live) is in the shared pool. A modem's own number is what its owner
+read from the SIM (AT+CNUM, published with its health) when the SIM knows it.
 
 An office id that no saved office has (a typo in hoso.toml, an office not created yet) is not
 fatal: that modem's citizens' SMS are the default office's, and it is named in a warning.
@@ -48,9 +49,9 @@ class ModemOffices:
         """Every modem known (configured or reported) and its office ("" : the shared pool)."""
         mono = time.monotonic()
         if self._pools is None or mono - self._pools[0] >= self._cache_seconds:
-            offices = {m.id: m.office for m in self.registry.effective(self._modems)}
-            for modem in self.registry.known():
-                offices.setdefault(modem, "")
+            offices = dict.fromkeys(self.registry.known(), "")
+            offices |= {m.id: m.office for m in self.registry.effective(self._modems)}
+            offices |= self.registry.offices()  # the driving services' word is the last
             self._pools = (mono, Pools(offices))
         return self._pools[1]
 

@@ -145,6 +145,8 @@ class ModemService:
 
     def reconcile(self) -> None:
         desired = self.desired()
+        # Workers route an office's SMS to its modems by this (their own file may name none).
+        self.registry.note_offices({modem: m.office for modem, m in desired.items()})
         for modem, owner in list(self.owners.items()):
             want = desired.get(modem)
             if (

@@ -177,6 +177,12 @@ def modem_config() -> str:
     return f"{PREFIX}:modems:config"
 
 
+def modem_offices() -> str:
+    """Hash: modem id -> the office its modem service's file gives it ("": the shared pool), as
+    the service last noted it (workers route by it: their own file may name no modem)."""
+    return f"{PREFIX}:modems:offices"
+
+
 def modem_ids() -> str:
     """Set: every modem id any modem service has driven (for dashboards)."""
     return f"{PREFIX}:modems:ids"

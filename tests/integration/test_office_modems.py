@@ -240,3 +240,15 @@ def test_sms_pinned_to_a_modem_another_host_drives_are_released_to_their_own_poo
     assert redis_client.hget(keys.sms(older), "queue") == keys.outbox_shared()
     assert outbox.depth("@da-kao") == 1
     assert outbox.depth() == 1
+
+
+def test_a_worker_whose_file_names_no_modem_routes_by_the_offices_the_modem_services_noted(
+    bank: Bank, service: ModemService, redis_client: redis.Redis
+) -> None:
+    central = Router(redis_client, Settings(), failover_after=0.0, cache_seconds=0.0)
+    outbox = RoutedOutbox(redis_client, central)  # a province's worker host: no [[modems]]
+    assert central.candidates("notice", "", "ben-nghe") == ["@ben-nghe", ""]
+    assert central.candidates("notice", "", "da-kao") == ["@da-kao"]
+    notice(outbox, "+84905000001", "da-kao")
+    eventually(partial(senders, bank, "+84905000001"), what="Da Kao's notice on the air")
+    assert senders(bank, "+84905000001") == ["b1"]
