@@ -58,6 +58,7 @@ from config.redis_url import mask_url, redis_url_problem
 from config.settings import ModemSettings, Settings
 from gateway.core.errors import CoreError
 from gateway.core.notify import clock_time, notifying_statuses
+from gateway.core.offices import InvalidOffice, check_office_id
 from gateway.core.phones import normalise_phone
 from gateway.core.workdays import CalendarError, parse_calendar
 
@@ -191,6 +192,12 @@ def _modem_structure(
                 )
             except ConfigError as exc:
                 problems.append(loader_problem(exc, source, f"{at}.{key}"))
+                fine = False
+        if isinstance(values.get("office"), str) and values["office"]:
+            try:
+                check_office_id(values["office"])
+            except InvalidOffice as exc:
+                problems.append(error_at(source, f"{at}.office", f"{at}.office {exc.detail}"))
                 fine = False
         if fine:
             modems.append(ModemSettings(**values))

@@ -97,6 +97,8 @@ def modem_problems(modems: Sequence[ModemSettings], source: str, host: Host) -> 
         first_with_id.setdefault(m.id, i)
         if m.id in RESERVED_MODEM_IDS:
             found.append((Severity.ERROR, "id", f"{m.id!r} is reserved (the shared queue's name)"))
+        elif m.id.startswith("@"):
+            found.append((Severity.ERROR, "id", f"{m.id!r}: '@' starts an office's queue name"))
         elif not MODEM_ID.fullmatch(m.id):
             found.append(
                 (

@@ -28,6 +28,7 @@ from config.settings import (
     SmppSettings,
     SmsSettings,
 )
+from gateway.core.offices import InvalidOffice, check_office_id
 from gateway.core.workdays import CalendarError, parse_calendar
 
 DEFAULT_FILE = Path("config/hoso.toml")
@@ -191,6 +192,11 @@ def _modems(tables: object, source: str) -> tuple[ModemSettings, ...]:
         for k, v in table.items():
             default = getattr(defaults, k)
             values[k] = check_value(f"{where}.{k}", "" if default is None else default, v, source)
+        if values.get("office"):
+            try:
+                check_office_id(values["office"])
+            except InvalidOffice as exc:
+                raise ConfigError(f"{source}: {where}.office {exc.detail}") from exc
         modems.append(ModemSettings(**values))
     return tuple(modems)
 

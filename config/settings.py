@@ -135,6 +135,9 @@ class ModemSettings:
     per_hour: int = 200
     per_day: int = 300
     enabled: bool = True
+    # The office the modem belongs to ("": the province's shared pool): its citizens' SMS are that
+    # office's, its notifications leave from it (gateway/core/office_routes.py).
+    office: str = ""
 
 
 @dataclass(frozen=True, slots=True)

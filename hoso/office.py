@@ -117,33 +117,45 @@ def add_offices(sub: Subcommands) -> None:
         choices=["true", "false"],
         help="notifications may leave from the province's shared modems when its own are down",
     )
+    oset.add_argument(
+        "--reply-budget", help="replies a day for the office (0: the [sms] daily_reply_budget)"
+    )
     off.set_defaults(func=_cmd_offices)
 
 
 def _cmd_templates(args: argparse.Namespace) -> int:
     from gateway.core.errors import CoreError
+    from gateway.core.office_routes import signature
     from gateway.core.sms_preview import preview
     from gateway.core.sms_text import sample_values
+    from gateway.store.offices import Offices
     from gateway.store.templates import Templates
 
     settings = configured()
     templates = Templates(store_client(settings))
+    office = args.office or ""  # "": the province's templates
+    offices = Offices.of(store_client(settings), settings.sms)
+    if office and not offices.exists(office):
+        print(f"hoso templates: không có đơn vị {office}", file=sys.stderr)
+        return 2
+    level = f"{office}: " if office else ""
     try:
         if args.action == "list":
-            for name, (template, edited) in templates.all().items():
-                flags = ("edited" if edited else "default") + (
+            for name, (template, edited) in templates.all(office).items():
+                flags = (("office's own" if office else "edited") if edited else "default") + (
                     ", urgent" if template.urgent else ""
                 )
                 print(f"{name:30} ({flags})\n    {template.body}")
             return 0
         if args.action == "set":
-            templates.save(args.name, args.body)
-            print(f"{args.name}: saved")
+            templates.save(args.name, args.body, office=office)
+            print(f"{level}{args.name}: saved")
         elif args.action == "reset":
-            templates.reset(args.name)
-            print(f"{args.name}: back to the default")
-        template = templates.get(args.name)
-        samples = sample_values(settings.sms.office, settings.sms.hotline) | dict(
+            templates.reset(args.name, office)
+            print(f"{level}{args.name}: back to the " + ("province's" if office else "default"))
+        template = templates.get(args.name, office)
+        signer = signature(offices.get(office or DEFAULT_OFFICE), settings.sms.accented_if_free)
+        samples = sample_values(signer["office"], signer["hotline"], signer["number"]) | dict(
             kv.split("=", 1) for kv in getattr(args, "values", []) or []
         )
         made = preview(template, samples, settings.sms.accented_if_free)
@@ -171,6 +183,12 @@ def add_templates(sub: Subcommands) -> None:
     tprev.add_argument("values", nargs="*", metavar="KEY=VALUE")
     treset = tsub.add_parser("reset", help="back to the shipped default")
     treset.add_argument("name")
+    for parser in (tsub.choices[name] for name in ("list", "set", "preview", "reset")):
+        parser.add_argument(
+            "--office",
+            default="",
+            help="one office's own templates (its overrides over the province's)",
+        )
     tpl.set_defaults(func=_cmd_templates)
 
 

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "address": args.address,
         "heading": args.heading,
         "shared_fallback": None if args.shared_fallback is None else args.shared_fallback == "true",
+        "reply_budget": args.reply_budget,
     }
     try:  # the dashboard's operation and checks
         saved = offices.set(args.office, with_changes(current, changes))
@@ -68,5 +69,6 @@ def _shown(office: Office) -> str:
         "address": office.address,
         "heading": office.page_heading,
         "shared_fallback": "có" if office.shared_fallback else "không",
+        "reply_budget": office.reply_budget or "theo cấu hình chung",
     }
     return "\n".join(f"{FIELD_LABELS[k]}: {v or '-'}" for k, v in values.items())

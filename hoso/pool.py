@@ -11,7 +11,7 @@ from hoso.wiring import Subcommands, configured, store_client
 
 
 def _cmd_routes(args: argparse.Namespace) -> int:
-    from gateway.core.routes import RouteError, format_routes, queues
+    from gateway.core.routes import MessageKind, RouteError, format_routes
     from gateway.routing import Router
 
     settings = configured()
@@ -34,7 +34,9 @@ def _cmd_routes(args: argparse.Namespace) -> int:
         return 2
     rows = []
     for shown in router.rules.shown():
-        states = {via: "down" if router.is_down(via) else "up" for via in queues(shown.routes, "")}
+        kind = "notice" if shown.kind is MessageKind.NOTIFICATION else "reply"
+        vias = router.candidates(kind, "", shown.office)  # an office's "modems": its own pool...
+        states = {via: "down" if router.is_down(via) else "up" for via in vias}
         rows.append(
             {
                 "office": shown.office,
@@ -76,19 +78,25 @@ def _cmd_modems(args: argparse.Namespace) -> int:
         InvalidModemChange,
         parse_text_changes,
     )
+    from gateway.core.office_routes import modem_pool
     from gateway.store.modems import ModemNotInPool, ModemRegistry
+    from gateway.store.outbox import Outbox
 
     settings = configured()
     registry = ModemRegistry(store_client(settings))
+    outbox = Outbox(store_client(settings))
     if args.action == "list":
         pool = {m.id: m for m in registry.effective(settings.modems)}
         for modem in sorted(set(pool) | set(registry.known())):
             h = registry.health(modem)
             m = pool.get(modem)
             caps = f"{m.per_minute}/min {m.per_hour}/h {m.per_day}/day" if m else "-"
+            office = (m.office if m else "") or "shared"
+            if m and m.office:  # what waits for the office's modems (none up: it stays there)
+                office += f" office_queue={outbox.depth(modem_pool(m.office))}"
             quarantine = registry.quarantined(modem)
             print(
-                f"{modem:8} {h.get('state', 'unknown'):12}"
+                f"{modem:8} {h.get('state', 'unknown'):12} office={office}"
                 f" signal={h.get('signal_dbm') or '-':>4}dBm"
                 f" operator={h.get('operator') or '-':10} sent_today={h.get('sent_today', '0'):>4}"
                 f" caps={caps} queue={h.get('queue', '0')}"

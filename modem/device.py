@@ -264,6 +264,12 @@ class Device:
             model=self._optional("AT+CGMM", ""),
         )
 
+    def own_number(self) -> str:
+        """The SIM's own number (AT+CNUM), "" when the SIM does not hold it (many prepaid SIMs
+        do not) or the modem will not say."""
+        fields = quoted(self._optional("AT+CNUM", "+CNUM:") or "")
+        return fields[1] if len(fields) > 1 else ""
+
     def stored_count(self) -> int | None:
         """Received SMS waiting in storage (AT+CPMS? of the memories we read), None if the
         modem will not say. Reports in "SR" are not counted."""

@@ -249,6 +249,10 @@ class Owner(threading.Thread, Sending, Fates):
         self.status.reconnects += 1
         self.status.last_inbox = 0.0
         self.status.last_reports = 0.0
+        try:
+            self.status.own_number = device.own_number()
+        except ModemError as exc:
+            log.info("modem.own_number_unknown modem=%s error=%s", modem, exc)
         log.info("modem.up modem=%s", modem)
         self.recover()
         self._publish_health(time.monotonic(), force=True)
@@ -368,6 +372,8 @@ class Owner(threading.Thread, Sending, Fates):
         fields["state"] = self.status.state
         fields["limits"] = ",".join(sorted(self.status.limits))
         fields["sim_waiting"] = self.status.sim_waiting
+        fields["number"] = self.status.own_number
+        fields["office"] = self.settings.office
         fields["no_credit"] = int(self.credit.no_credit)
         self.status.health = fields
         self.registry.publish_health(self.settings.id, fields)

@@ -61,6 +61,7 @@ class OwnerState:
     limits: dict[str, str] = field(default_factory=dict)  # what the modem could not do
     limits_logged: set[str] = field(default_factory=set)  # each logged once per owner
     sim_waiting: int = 0  # received SMS on the SIM when last counted
+    own_number: str = ""  # the SIM's own number (AT+CNUM) when it knows it: its office's
 
 
 class OwnerBase:

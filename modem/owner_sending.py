@@ -16,6 +16,7 @@ from functools import partial
 
 from gateway.core.messages import RetryWhere
 from gateway.core.modem_states import ModemState
+from gateway.core.office_routes import modem_pool
 from gateway.core.phones import mask_phone
 from gateway.core.send_caps import Caps, under_caps
 from gateway.core.times import to_micros
@@ -64,6 +65,7 @@ class Sending(OwnerBase):
             self._carrier() or "",
             now_ms,
             reply_wait_ms=self.pool.reply_wait_seconds * 1000,
+            pool=modem_pool(self.settings.office),  # its office's queue, or the shared one
         )
         if sms is None:
             return False

@@ -30,6 +30,8 @@ from rq import Queue
 
 from config.settings import ModemSettings, Settings
 from gateway.core.modem_states import ModemState
+from gateway.core.office_routes import modem_pool
+from gateway.modem_offices import ModemOffices
 from gateway.store import keys
 from gateway.store.connect import connect, connect_rq
 from gateway.store.inbox import Inbox
@@ -99,7 +101,9 @@ class ModemService:
             if not owners:  # nothing to wake: leave the shared wake-ups to sibling services
                 self.stopping.wait(WAKE_BLOCK_SECONDS)
                 continue
+            pools = {m: modem_pool(o.settings.office) or "shared" for m, o in owners.items()}
             names = [keys.outbox_wake(m) for m in owners] + [keys.outbox_wake("shared")]
+            names += sorted({keys.outbox_wake(p) for p in pools.values()} - set(names))
             try:
                 popped = self._waker.blpop(names, timeout=WAKE_BLOCK_SECONDS)
             except (redis.ConnectionError, redis.TimeoutError):
@@ -109,7 +113,11 @@ class ModemService:
                 continue
             key = str(popped[0])
             for modem, owner in owners.items():
-                if key in (keys.outbox_wake(modem), keys.outbox_wake("shared")):
+                if key in (
+                    keys.outbox_wake(modem),
+                    keys.outbox_wake("shared"),
+                    keys.outbox_wake(pools[modem]),
+                ):
                     owner.wake.set()
 
     # -- the pool -----------------------------------------------------------------------------
@@ -121,7 +129,8 @@ class ModemService:
             # the pool, down, until it is plugged in again.
             for m in emulated_pool(self.sim_dir):
                 self._emulated.setdefault(m.id, m)
-            base += self._emulated.values()
+            configured = {m.id for m in base}  # a [[modems]] table says more (its office...)
+            base += [m for m in self._emulated.values() if m.id not in configured]
         pool = {m.id: m for m in self.registry.effective(base)}
         if self.only is None:
             return pool
@@ -136,6 +145,8 @@ class ModemService:
 
     def reconcile(self) -> None:
         desired = self.desired()
+        # Workers route an office's SMS to its modems by this (their own file may name none).
+        self.registry.note_offices({modem: m.office for modem, m in desired.items()})
         for modem, owner in list(self.owners.items()):
             want = desired.get(modem)
             if (
@@ -194,7 +205,7 @@ class ModemService:
         owner.stop()
         owner.join(timeout=30)
         if release:
-            moved = self.outbox.release_pinned(modem)
+            moved = self.outbox.release_pinned(modem, modem_pool(owner.settings.office))
             self.registry.publish_health(
                 modem, {"state": ModemState.DISABLED, "instance": self.instance}
             )
@@ -202,9 +213,10 @@ class ModemService:
 
     def release_orphans(self) -> None:
         """SMS pinned to a modem that cannot send them (disabled, quarantined, down or off the
-        network for a while, or driven by no service at all) go to the shared queue: any modem
-        takes them."""
+        network for a while, or driven by no service at all) go to its pool's queue: any modem
+        of its office takes them (of the shared pool, for a modem of no office)."""
         now = time.time()
+        offices = {m: s.office for m, s in self.desired().items()}
         for modem in self.registry.known():
             if not self.outbox.depth(modem):
                 continue
@@ -220,10 +232,26 @@ class ModemService:
                 or (state == ModemState.DOWN and down_for >= self.failover_after)
                 or (state == ModemState.UP and off_network_for >= self.failover_after)
             ):
-                moved = self.outbox.release_pinned(modem)
+                moved = self.outbox.release_pinned(modem, modem_pool(offices.get(modem, "")))
                 log.warning(
                     "modem.failover modem=%s state=%s moved=%d", modem, state or "gone", moved
                 )
+
+    def warn_unknown_offices(self) -> None:
+        """A modem whose office no saved office has still runs (its SMS are the default
+        office's until the office is created): said once at start."""
+        try:
+            unknown = ModemOffices(self.redis, self.settings.modems, self.settings.sms)
+            for modem, office in sorted(unknown.unknown_offices().items()):
+                log.warning(
+                    "modem.unknown_office modem=%s office=%s (no such office: create it with"
+                    " hoso offices, or fix [[modems]] office in %s)",
+                    modem,
+                    office,
+                    self.settings.source,
+                )
+        except redis.RedisError as exc:
+            log.warning("modem.offices_unread error=%s", exc)
 
     def hand_over_pending(self) -> None:
         """Inbound messages persisted by an earlier run but never handed over (a crash)."""
@@ -232,6 +260,7 @@ class ModemService:
 
     def run(self) -> None:
         log.info("modem.service_started instance=%s", self.instance)
+        self.warn_unknown_offices()
         waker = threading.Thread(target=self.wake_owners, name="modem-waker", daemon=True)
         waker.start()
         while not self.stopping.is_set():

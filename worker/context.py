@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 import redis
 
 from config.settings import Settings, SmsSettings
+from gateway.modem_offices import ModemOffices
 from gateway.routing import RoutedOutbox, Router
 from gateway.store.dossiers import DossierStore
 from gateway.store.inbox import Inbox
+from gateway.store.offices import Offices
 from gateway.store.outbox import Outbox
 from gateway.store.replies import OptOuts, ReplyCounters, SenderModems
 from gateway.store.sms_records import SmsRecords
@@ -36,6 +38,8 @@ class Context:
     templates: Templates
     sender_modems: SenderModems
     sms_records: SmsRecords
+    offices: Offices
+    modem_offices: ModemOffices  # which office a citizen's SMS is (the modem it came on)
 
     @property
     def sms(self) -> SmsSettings:
@@ -54,18 +58,21 @@ def configure(
 ) -> Context:
     global _context  # noqa: PLW0603 - the one per-process wiring point, set by main()
     sms = settings.sms
+    router = Router(client, settings)
     _context = Context(
         settings=settings,
         redis=client,
         clock=clock,
         dossiers=DossierStore(client),
         inbox=Inbox(client),
-        outbox=RoutedOutbox(client, Router(client, settings)),  # replies and notices: by the rules
+        outbox=RoutedOutbox(client, router),  # replies and notices: by the rules
         limits=ReplyLimits(ReplyCounters(client), sms.per_sender_per_hour, sms.daily_reply_budget),
         opt_outs=OptOuts(client),
         templates=Templates(client),
         sender_modems=SenderModems(client),
         sms_records=SmsRecords(client),
+        offices=router.modem_offices.offices,
+        modem_offices=router.modem_offices,
     )
     return _context
 

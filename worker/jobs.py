@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 
 from gateway.core.messages import Priority
+from gateway.core.office_routes import signature, signing_office
+from gateway.core.offices import Office
 from gateway.core.phones import carrier_of, mask_phone
 from gateway.core.replies import Asked, Reply, decide, is_preference, status_since
 from gateway.core.sms_syntax import Command, ListMine, Lookup, OptIn, OptOut, parse
@@ -39,22 +41,34 @@ def _answer(ctx: Context, message_id: str) -> str:
         log.info("sms.not_answered id=%s reason=alphanumeric-sender", message_id)
         return "not a phone"
     ctx.sender_modems.wrote_to(sender, message.modem)
+    receiving = ctx.offices.get(ctx.modem_offices.office_of(message.modem))
     command = parse(message.text)
     apply_preferences(ctx, command, sender)  # whatever the limits: HUY always stops messages
     now = ctx.clock()
-    if is_preference(command):
-        allowance = ctx.limits.allow_preference(sender, now)
-    else:
-        allowance = ctx.limits.allow(sender, now)
+    allow = ctx.limits.allow_preference if is_preference(command) else ctx.limits.allow
+    allowance = allow(sender, now, receiving.id, receiving.reply_budget)
     if allowance is Allowance.SILENCE:
-        log.info("sms.not_answered id=%s from=%s reason=limit", message_id, mask_phone(sender))
+        log.info(
+            "sms.not_answered id=%s from=%s office=%s reason=limit",
+            message_id,
+            mask_phone(sender),
+            receiving.id,
+        )
         return "silence"
+    asked = Asked() if allowance is Allowance.NOTICE else look_up(ctx, command, sender)
+    # About a dossier the sender may see: signed by its office (the place the reply names when
+    # no desk holds it); anything else (an unknown code, a stranger, help, a list): by the
+    # office the citizen wrote to.
+    its_office = ctx.offices.find(asked.dossier.office) if asked.dossier is not None else None
+    desk = signature(its_office or receiving, ctx.sms.accented_if_free)["office"]
     reply = (
         Reply("reply_rate_limited")
         if allowance is Allowance.NOTICE
-        else decide(command, sender, look_up(ctx, command, sender))
+        else decide(command, sender, asked, desk)
     )
-    text = compose(ctx, reply)
+    about = its_office.id if reply.dossier and its_office is not None else None
+    signer = ctx.offices.find(signing_office(receiving.id, about)) or receiving
+    text = compose(ctx, reply, signer)
     ctx.outbox.enqueue(
         sender,
         text,
@@ -65,14 +79,17 @@ def _answer(ctx: Context, message_id: str) -> str:
         kind=reply.template,
         dossier=reply.dossier,
         dedupe_key=dedupe,
+        office=receiving.id,  # it leaves by the receiving office's routes: the number written to
     )
     metrics.reply_sent(ctx.redis, reply.template)
     log.info(
-        "sms.answered id=%s from=%s command=%s reply=%s",
+        "sms.answered id=%s from=%s command=%s reply=%s office=%s signed=%s",
         message_id,
         mask_phone(sender),
         command.kind,
         reply.template,
+        receiving.id,
+        signer.id,
     )
     return reply.template
 
@@ -107,8 +124,10 @@ def look_up(ctx: Context, command: Command, sender: str) -> Asked:
     return Asked()
 
 
-def compose(ctx: Context, reply: Reply) -> str:
-    values = {"office": ctx.sms.office, "hotline": ctx.sms.hotline} | reply.values
-    template = ctx.templates.get(reply.template)
+def compose(ctx: Context, reply: Reply, office: Office) -> str:
+    """The reply's text in `office`'s words: its template (its override, else the province's)
+    and its signature."""
+    values = signature(office, ctx.sms.accented_if_free) | reply.values
+    template = ctx.templates.get(reply.template, office.id)
     used = {k: v for k, v in values.items() if k in template.placeholders}
     return render(fill(template, used), ctx.sms.accented_if_free).text

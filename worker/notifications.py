@@ -28,6 +28,10 @@ NOTICES_BATCH = 500
 def notifier() -> Notifier:
     ctx = context()
     templates = {name: template for name, (template, _edited) in ctx.templates.all().items()}
+    overrides = {
+        office: {name: t for name, (t, edited) in ctx.templates.all(office).items() if edited}
+        for office in ctx.templates.overriding_offices()
+    }
     calendar = ctx.settings.calendar
     return Notifier(
         ctx.redis,
@@ -36,6 +40,8 @@ def notifier() -> Notifier:
         ctx.sms,
         ctx.clock,
         templates=templates,
+        office_templates=overrides,
+        offices=ctx.offices,
         # One consumer name per host, not per process: RQ forks a work horse per job, and the
         # group would keep every name it ever saw. Entries a dead horse left are reclaimed.
         consumer=f"notifier-{socket.gethostname()}",

@@ -64,6 +64,8 @@ from gateway.core.notify import (
     template_for,
     template_values,
 )
+from gateway.core.office_routes import signature
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.phones import carrier_of, mask_phone
 from gateway.core.sms_text import DEFAULT_TEMPLATES, Template, fill, render
 from gateway.core.status import Status
@@ -73,6 +75,7 @@ from gateway.store import metrics
 from gateway.store.dossiers import DossierStore
 from gateway.store.errors import UnknownDossier
 from gateway.store.notices import Change, NoticeStore
+from gateway.store.offices import Offices
 from gateway.store.outbox import Outbox
 from gateway.store.replies import OptOuts, SenderModems
 
@@ -97,6 +100,8 @@ class Notifier:
         clock: Callable[[], datetime],
         *,
         templates: Mapping[str, Template] = DEFAULT_TEMPLATES,
+        office_templates: Mapping[str, Mapping[str, Template]] | None = None,
+        offices: Offices | None = None,
         consumer: str = "notifier",
         reclaim_after: timedelta = timedelta(seconds=60),
         lease: timedelta = timedelta(seconds=60),
@@ -113,6 +118,11 @@ class Notifier:
         self._statuses = notifying_statuses(settings.notify_statuses)
         check_templates(templates, self._statuses)
         self._templates = dict(templates)
+        # An office's overrides over the province's templates (`Templates.get(name, office)`).
+        self._office_templates = {
+            office: dict(templates) | dict(own) for office, own in (office_templates or {}).items()
+        }
+        self._offices = offices or Offices.of(client, settings)
         self._quiet = (clock_time(settings.quiet_start), clock_time(settings.quiet_end))
         self._window = timedelta(seconds=settings.coalesce_seconds)
         self._warning = timedelta(hours=settings.due_warning_hours)
@@ -184,7 +194,7 @@ class Notifier:
             self._notices.finish(code, seq, "drop", now_ms)
             return 0
         announced = str(int(status))
-        template = self._template_of(status)
+        template = self._template_of(status, d.office)
         if not template.urgent and in_quiet_hours(now, *self._quiet):
             later = release_time(now, *self._quiet)
             self._notices.finish(code, seq, "later", now_ms, later_ms=_ms(later))
@@ -242,7 +252,7 @@ class Notifier:
         if kind is None:
             self._rewatch(d, plan.next_at)
             return 0
-        template = self._date_template(kind)
+        template = self._date_template(kind, d.office)
         if quiet and not template.urgent:
             self._rewatch(d, release_time(now, *self._quiet))
             return 0
@@ -265,8 +275,8 @@ class Notifier:
         log.info("notice.date code=%s kind=%s sms=%s", code, kind.value, sent)
         return sent
 
-    def _date_template(self, kind: DateNotice) -> Template:
-        template = self._templates[TEMPLATE_OF_DATE_NOTICE[kind]]
+    def _date_template(self, kind: DateNotice, office: str = "") -> Template:
+        template = self._templates_of(office)[TEMPLATE_OF_DATE_NOTICE[kind]]
         if kind is DateNotice.OVERDUE and "new_due" in template.placeholders:
             # An edit made when the apology invented a new date: there is none to state.
             log.warning("notice.template_ignored name=%s reason=new_due", template.name)
@@ -294,18 +304,25 @@ class Notifier:
 
     # -- shared ----------------------------------------------------------------------------
 
-    def _template_of(self, status: Status) -> Template:
+    def _templates_of(self, office: str) -> Mapping[str, Template]:
+        return self._office_templates.get(office, self._templates)
+
+    def _template_of(self, status: Status, office: str = "") -> Template:
         name = template_for(status)
         assert name is not None  # notifying_statuses() accepts only statuses with a template
-        return self._templates[name]
+        return self._templates_of(office)[name]
 
     def _values(
         self, d: Dossier, note: str | None = None, new_due: datetime | None = None
     ) -> dict[str, str]:
+        """The dossier's values, signed by its office."""
+        office = self._offices.find(d.office) or self._offices.get(DEFAULT_OFFICE)
+        signed = signature(office, self._settings.accented_if_free)
         return template_values(
             d,
-            office=self._settings.office,
-            hotline=self._settings.hotline,
+            office=signed["office"],
+            hotline=signed["hotline"],
+            number=signed["number"],
             note=note,
             new_due=new_due,
         )
@@ -342,6 +359,7 @@ class Notifier:
                 kind="notice",
                 dossier=d.code,
                 dedupe_key=dedupe(phone),
+                office=d.office,  # by its office's routes: from its modems
             )
             log.info(
                 "notice.queued code=%s template=%s phone=%s sms=%s",

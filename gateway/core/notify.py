@@ -278,6 +278,7 @@ def template_values(
     note: str | None = None,
     new_due: datetime | None = None,
     accented: bool = True,
+    number: str = "",
 ) -> dict[str, str]:
     """A value for every placeholder, taken from the dossier. The status label is accented by
     default: `sms_text.render` strips the whole text unless accents cost no extra part."""
@@ -296,6 +297,7 @@ def template_values(
         "reason": note or FALLBACK_REASON,
         "office": office,
         "hotline": hotline or office,
+        "number": number or hotline or office,  # the number citizens text the office at
         "dossiers": f"{d.short_code} ({label})",
         "since": shown_time(d.updated_at),  # the latest change
     }

@@ -24,6 +24,7 @@ FIELD_LABELS = {
     "address": "Địa chỉ (in trên biên nhận)",
     "heading": "Tiêu đề trang tra cứu",
     "shared_fallback": "Dùng modem chung của tỉnh khi modem của đơn vị hỏng",
+    "reply_budget": "Số tin trả lời mỗi ngày (0: theo cấu hình chung)",
 }
 
 

@@ -30,7 +30,17 @@ MAX_ADDRESS = 200
 NUMBER = re.compile(r"\+?[0-9]{3,15}")
 # Within a number as people write it ("0912 345 678", the example [sms] number): kept as written.
 NUMBER_SEPARATORS = re.compile(r"[\s.()-]")
-FIELDS = ("name", "sms_name", "hotline", "numbers", "address", "heading", "shared_fallback")
+MAX_REPLY_BUDGET = 1_000_000
+FIELDS = (
+    "name",
+    "sms_name",
+    "hotline",
+    "numbers",
+    "address",
+    "heading",
+    "shared_fallback",
+    "reply_budget",
+)
 
 
 class InvalidOffice(CoreError):
@@ -54,6 +64,8 @@ class Office:
     heading: str = ""  # the lookup page's heading ("" : the name)
     # Its notifications may leave from the province's shared pool when its own modems are down.
     shared_fallback: bool = True
+    # Replies to citizens' SMS a day at its numbers (worker/reply_limits.py); 0: [sms]'s budget.
+    reply_budget: int = 0
 
     @property
     def page_heading(self) -> str:
@@ -101,6 +113,19 @@ def make_office(office_id: object, fields: Mapping[str, Any]) -> Office:
     fallback = fields.get("shared_fallback", True)
     if not isinstance(fallback, bool):
         raise InvalidOffice("shared_fallback", "chỉ nhận true hoặc false")
+    budget = fields.get("reply_budget", 0)
+    if budget is None or (isinstance(budget, str) and not budget.strip()):
+        budget = 0  # not given (an empty form field): the [sms] budget
+    if isinstance(budget, str) and budget.strip().isdigit():
+        budget = int(budget)
+    if (
+        not isinstance(budget, int)
+        or isinstance(budget, bool)
+        or not 0 <= budget <= MAX_REPLY_BUDGET
+    ):
+        raise InvalidOffice(
+            "reply_budget", f"số tin trả lời mỗi ngày: từ 0 (theo [sms]) đến {MAX_REPLY_BUDGET}"
+        )
     return Office(
         id=oid,
         name=name,
@@ -110,6 +135,7 @@ def make_office(office_id: object, fields: Mapping[str, Any]) -> Office:
         address=_text("address", fields.get("address", ""), MAX_ADDRESS),
         heading=_text("heading", fields.get("heading", ""), MAX_NAME),
         shared_fallback=fallback,
+        reply_budget=budget,
     )
 
 
@@ -123,6 +149,7 @@ def office_fields(office: Office) -> dict[str, Any]:
         "address": office.address,
         "heading": office.heading,
         "shared_fallback": office.shared_fallback,
+        "reply_budget": office.reply_budget,
     }
 
 

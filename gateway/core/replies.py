@@ -75,9 +75,10 @@ def is_preference(command: Command) -> bool:
     return isinstance(command, OptOut | OptIn)
 
 
-def decide(command: Command, sender: str, asked: Asked) -> Reply:
+def decide(command: Command, sender: str, asked: Asked, desk: str = DEFAULT_DESK) -> Reply:
+    """The reply; `desk`: where a dossier no desk holds is (its office, as the reply names it)."""
     if isinstance(command, Lookup):
-        return _lookup(command, sender, asked)
+        return _lookup(command, sender, asked, desk)
     if isinstance(command, ListMine):
         return _list_mine(asked.own)
     if isinstance(command, OptOut):
@@ -91,14 +92,14 @@ def decide(command: Command, sender: str, asked: Asked) -> Reply:
     return Reply("reply_help")  # pragma: no cover - every command kind is handled above
 
 
-def _lookup(command: Lookup, sender: str, asked: Asked) -> Reply:
+def _lookup(command: Lookup, sender: str, asked: Asked, desk: str) -> Reply:
     d = asked.dossier
     if d is None or not entitled(d, sender, command.secret):
         return Reply("reply_unknown")  # unknown, wrong secret and not yours read the same
     values = {
         "code": d.code,
         "status": d.status.label,
-        "desk": d.holder or DEFAULT_DESK,
+        "desk": d.holder or desk,
         "due": shown_date(d.due_at),
         "since": shown_time(asked.since or d.updated_at),
     }

@@ -13,9 +13,9 @@ takes the first route that is not down, and moves on to the next when the one it
 down (`next_routes`). Where no rule is set, `DEFAULT_ROUTES` apply: today's behaviour of a pool of
 modems.
 
-Offices are not there yet (issue 12): every SMS is the office ``*``'s for now, and a rule for a
-named office is kept and looked up first (`routes_for`) so that it takes effect as soon as SMS
-carry their office.
+Every SMS carries its office: the rule for that office is looked up first, then the rule for
+any office (`routes_for`). What ``modems`` means for an office with modems of its own (its pool,
+then the shared pool if it allows): `gateway.core.office_routes.expand`.
 """
 
 from __future__ import annotations

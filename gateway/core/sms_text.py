@@ -195,6 +195,7 @@ PLACEHOLDERS: frozenset[str] = frozenset(
         "reason",  # why a dossier was refused or stopped
         "office",  # the office's short name: UBND phường Bến Nghé
         "hotline",  # the office's phone number
+        "number",  # the number citizens text the office at: 0912 345 678
         "dossiers",  # a phone's dossiers, already joined: K7M2QX4 (Đang xử lý); ...
         "since",  # when the dossier reached its status, already formatted: 26/04/2024 14:30
     }
@@ -413,9 +414,9 @@ PURPOSES: dict[str, str] = {
 }
 
 
-def sample_values(office: str, hotline: str) -> dict[str, str]:
+def sample_values(office: str, hotline: str, number: str = "") -> dict[str, str]:
     """What a template preview fills the placeholders with (the dashboard and `hoso templates
-    preview`): realistic values, and the office's own name and hotline."""
+    preview`): realistic values, and the office's own name, hotline and number."""
     return {
         "code": "000.00.20.H57-240423-0001",
         "short_code": "CM4AE9K",
@@ -430,4 +431,5 @@ def sample_values(office: str, hotline: str) -> dict[str, str]:
         "since": "26/04/2024 14:30",
         "office": office,
         "hotline": hotline or "0203 3xxx xxx",
+        "number": number or "0912 345 678",
     }

@@ -10,6 +10,7 @@ see (`admin_auth.visible_offices`) is left out and answers 404 like an unknown o
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -33,6 +34,7 @@ from gateway.http.pool_rows import modem_row, modem_rows
 from gateway.http.problems import Problem
 from gateway.http.proxies import client_address
 from gateway.http.template_rows import (
+    office_or_404,
     preview,
     template_json,
     template_or_404,
@@ -229,15 +231,17 @@ def modem_action(modem: str, action: str) -> ResponseReturnValue:
 @bp.get("/templates")
 @auth.login_required(Permission.READ_SETUP)
 def templates_page() -> ResponseReturnValue:
-    rows = [template_json(t, edited) for t, edited in templates().all().values()]
-    return render_template("admin/templates.html", templates=rows)
+    office = office_or_404(request.args.get("office", ""))
+    rows = [template_json(t, edited) for t, edited in templates().all(office).values()]
+    return render_template("admin/templates.html", templates=rows, office=office)
 
 
 @bp.route("/templates/<name>", methods=["GET", "POST"])
 @auth.login_required(Permission.READ_SETUP)
 def template_page(name: str) -> ResponseReturnValue:
-    current = template_or_404(name)
-    edited = name in {n for n, (_, e) in templates().all().items() if e}
+    office = office_or_404(request.values.get("office", ""))  # "": the province's
+    current = template_or_404(name, office)
+    edited = name in {n for n, (_, e) in templates().all(office).items() if e}
     body = current.body
     urgent = current.urgent
     error = None
@@ -251,25 +255,37 @@ def template_page(name: str) -> ResponseReturnValue:
         if action in ("save", "reset"):
             auth.require(Permission.CHANGE_TEMPLATES)
         try:
+            back: dict[str, Any] = {"office": office} if office else {}
             if action == "reset":
-                templates().reset(name)
-                log.info("admin.template_reset user=%s template=%s", auth.user().username, name)
-                return redirect(url_for("admin.template_page", name=name, done="reset"))
-            shown = preview(name, body)
+                templates().reset(name, office)
+                log.info(
+                    "admin.template_reset user=%s template=%s office=%s",
+                    auth.user().username,
+                    name,
+                    office,
+                )
+                return redirect(url_for("admin.template_page", name=name, done="reset", **back))
+            shown = preview(name, body, office=office)
             if action == "save":
-                templates().save(name, body, urgent)
-                log.info("admin.template_saved user=%s template=%s", auth.user().username, name)
-                return redirect(url_for("admin.template_page", name=name, done="saved"))
+                templates().save(name, body, urgent, office)
+                log.info(
+                    "admin.template_saved user=%s template=%s office=%s",
+                    auth.user().username,
+                    name,
+                    office,
+                )
+                return redirect(url_for("admin.template_page", name=name, done="saved", **back))
         except TemplateError as exc:
             error, status = exc.problem, 422
     else:
-        shown = preview(name, body)
+        shown = preview(name, body, office=office)
         message = {"saved": "Đã lưu.", "reset": "Đã khôi phục mẫu mặc định."}.get(
             request.args.get("done", "")
         )
     page = render_template(
         "admin/template_edit.html",
         name=name,
+        office=office,
         body=body,
         urgent=urgent,
         edited=edited,
@@ -318,14 +334,16 @@ def api_modem_unquarantine(modem: str) -> ResponseReturnValue:
 @bp.get("/api/templates")
 @auth.login_required(Permission.READ_SETUP)
 def apitemplates() -> ResponseReturnValue:
-    rows = [template_json(t, edited) for t, edited in templates().all().values()]
-    return jsonify(templates=rows)
+    office = office_or_404(request.args.get("office", ""))
+    rows = [template_json(t, edited) for t, edited in templates().all(office).values()]
+    return jsonify(templates=rows, office=office)
 
 
 @bp.put("/api/templates/<name>")
 @auth.login_required(Permission.CHANGE_TEMPLATES)
 def api_template_save(name: str) -> ResponseReturnValue:
-    current = template_or_404(name)
+    office = office_or_404(request.args.get("office", ""))
+    current = template_or_404(name, office)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("body"), str):
         raise _invalid('Expected {"body": "...", "urgent": true|false (optional)}.')
@@ -333,28 +351,36 @@ def api_template_save(name: str) -> ResponseReturnValue:
     if not isinstance(urgent, bool):
         raise _invalid("urgent must be true or false.")
     try:
-        shown = preview(name, body["body"])
-        saved = templates().save(name, body["body"], urgent)
+        shown = preview(name, body["body"], office=office)
+        saved = templates().save(name, body["body"], urgent, office)
     except TemplateError as exc:
         raise template_problem(exc) from exc
-    log.info("admin.template_saved user=%s template=%s", auth.user().username, name)
+    log.info(
+        "admin.template_saved user=%s template=%s office=%s", auth.user().username, name, office
+    )
     return jsonify(template_json(saved, True) | {"preview": shown})
 
 
 @bp.delete("/api/templates/<name>")
 @auth.login_required(Permission.CHANGE_TEMPLATES)
 def api_template_reset(name: str) -> ResponseReturnValue:
+    office = office_or_404(request.args.get("office", ""))
     template_or_404(name)
-    templates().reset(name)
-    log.info("admin.template_reset user=%s template=%s", auth.user().username, name)
-    return jsonify(template_json(DEFAULT_TEMPLATES[name], False))
+    templates().reset(name, office)
+    log.info(
+        "admin.template_reset user=%s template=%s office=%s", auth.user().username, name, office
+    )
+    # what the office (or the province) uses now: the province's edit, or the default
+    now = templates().get(name, office)
+    return jsonify(template_json(now, False))
 
 
 @bp.post("/api/templates/<name>/preview")
 @auth.login_required(Permission.READ_SETUP)
 def api_template_preview(name: str) -> ResponseReturnValue:
     """Changes nothing (viewers may use it); POST because it carries a body to try."""
-    current = template_or_404(name)
+    office = office_or_404(request.args.get("office", ""))
+    current = template_or_404(name, office)
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):
         raise _invalid('Expected {"body": "...", "values": {...}} (both optional).')
@@ -365,7 +391,7 @@ def api_template_preview(name: str) -> ResponseReturnValue:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items()):
         raise _invalid("values must map placeholder names to texts.")
     try:
-        return jsonify(name=name, body=text, **preview(name, text, values))
+        return jsonify(name=name, body=text, **preview(name, text, values, office))
     except TemplateError as exc:
         raise template_problem(exc) from exc
 

@@ -173,7 +173,16 @@ def queue_families(s: Snapshot) -> Iterator[Metric]:
     for m in s.modems:
         outbox.add_metric(["pinned", m.modem], m.pinned)
         inflight.add_metric([m.modem], m.inflight)
+    offices = GaugeMetricFamily(
+        "hoso_outbox_office_depth",
+        "Outbound SMS waiting for an office's own modems (none up, and the office does not let"
+        " the shared pool stand in; or they are busy).",
+        labels=["office"],
+    )
+    for office, waiting in s.outbox_offices.items():
+        offices.add_metric([office], waiting)
     yield outbox
+    yield offices
     yield inflight
     yield GaugeMetricFamily(
         "hoso_inbound_pending",

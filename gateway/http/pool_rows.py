@@ -11,6 +11,7 @@ from typing import Any
 from config.settings import ModemSettings
 from gateway.core.modem_limits import modem_notes
 from gateway.core.modem_words import error_label, sim_label
+from gateway.core.office_routes import modem_pool
 from gateway.core.roles import SHARED_POOL, sees
 from gateway.http import admin_auth as auth
 from gateway.http.context import services
@@ -56,7 +57,7 @@ def modem_rows() -> list[dict[str, Any]]:
     for modem in ids:
         h = health[modem]
         settings = pool[modem]
-        office = str(getattr(settings, "office", "") or SHARED_POOL)
+        office = settings.office or SHARED_POOL
         if not sees(visible, office):
             continue
         quarantine = registry.quarantined(modem)
@@ -65,7 +66,6 @@ def modem_rows() -> list[dict[str, Any]]:
         rows.append(
             {
                 "id": modem,
-                "office": office,
                 "state": _state(settings.enabled, quarantine, reported_state),
                 "reported_state": reported_state,
                 "enabled": settings.enabled,
@@ -85,6 +85,9 @@ def modem_rows() -> list[dict[str, Any]]:
                 "per_hour": settings.per_hour,
                 "per_day": settings.per_day,
                 "queue": outbox.depth(modem),
+                # its office ("" : the province's shared pool) and what waits for its pool
+                "office": settings.office or None,
+                "pool_queue": outbox.depth(modem_pool(settings.office) or None),
                 "quarantine": quarantine,
                 "last_error": h.get("last_error") or None,
                 "last_error_text": error_label(h.get("last_error")),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.core.office_routes import signature
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.sms_preview import preview as sms_preview
 from gateway.core.sms_text import DEFAULT_TEMPLATES, Template, TemplateError, sample_values
 from gateway.http.context import services
@@ -16,12 +18,19 @@ def templates() -> Templates:
     return services().templates
 
 
-def template_or_404(name: str) -> Template:
+def template_or_404(name: str, office: str = "") -> Template:
     if name not in DEFAULT_TEMPLATES:
         raise Problem(
             404, "unknown-template", "No such template", f"No SMS template {quoted(name)}."
         )
-    return templates().get(name)
+    return templates().get(name, office)
+
+
+def office_or_404(office: str) -> str:
+    """The office whose templates a page or call is about ("" : the province's)."""
+    if office and not services().offices.exists(office):
+        raise Problem(404, "unknown-office", "No such office", f"No office {quoted(office)}.")
+    return office
 
 
 def template_json(template: Template, edited: bool) -> dict[str, Any]:
@@ -35,11 +44,15 @@ def template_json(template: Template, edited: bool) -> dict[str, Any]:
     }
 
 
-def preview(name: str, body: str, values: dict[str, str] | None = None) -> dict[str, Any]:
-    """The SMS a template makes with sample values: as sent under the current settings, and
-    both ways (unaccented, accented). Raises TemplateError for a body that cannot be used."""
+def preview(
+    name: str, body: str, values: dict[str, str] | None = None, office: str = ""
+) -> dict[str, Any]:
+    """The SMS a template makes with sample values, signed by `office` ("" : the default
+    office): as sent under the current settings, and both ways (unaccented, accented). Raises
+    TemplateError for a body that cannot be used."""
     settings = services().settings.sms
-    samples = sample_values(settings.office, settings.hotline)
+    signer = signature(services().offices.get(office or DEFAULT_OFFICE), settings.accented_if_free)
+    samples = sample_values(signer["office"], signer["hotline"], signer["number"])
     made = sms_preview(Template(name, body), samples | (values or {}), settings.accented_if_free)
     sent, plain, accented = made.sent, made.unaccented, made.accented_if_free
     return {

@@ -177,6 +177,12 @@ def modem_config() -> str:
     return f"{PREFIX}:modems:config"
 
 
+def modem_offices() -> str:
+    """Hash: modem id -> the office its modem service's file gives it ("": the shared pool), as
+    the service last noted it (workers route by it: their own file may name no modem)."""
+    return f"{PREFIX}:modems:offices"
+
+
 def modem_ids() -> str:
     """Set: every modem id any modem service has driven (for dashboards)."""
     return f"{PREFIX}:modems:ids"
@@ -197,9 +203,10 @@ def modem_balance(modem: str) -> str:
     return f"{PREFIX}:modem:{modem}:balance"
 
 
-def modem_carriers() -> str:
-    """Hash: modem id -> the carrier of its SIM, as its owner last claimed with it."""
-    return f"{PREFIX}:modems:carriers"
+def modem_carriers(pool: str = "") -> str:
+    """Hash: modem id -> the carrier of its SIM, as its owner last claimed with it; one per pool
+    ("" the shared one, ``@<office>`` an office's): a reply spills only to a modem of its pool."""
+    return f"{PREFIX}:modems:carriers" + (f":{pool}" if pool else "")
 
 
 def modem_sent_times(modem: str) -> str:

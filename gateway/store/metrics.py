@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import redis
@@ -25,6 +25,8 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 
 from gateway.core.modem_limits import parse_limits
+from gateway.core.office_routes import office_pool
+from gateway.core.offices import DEFAULT_OFFICE
 from gateway.store import keys
 from gateway.store.queues import ALL_QUEUES
 
@@ -181,6 +183,8 @@ class Snapshot:
     notifications_held: int  # pending notices due later (coalescing window, quiet hours)
     notifications_due: int  # pending notices whose time has come (or being sent)
     scans: dict[str, int]
+    # SMS waiting for an office's own modems (its pool: `gateway.core.office_routes`), by office
+    outbox_offices: dict[str, int] = field(default_factory=dict)
 
 
 def histogram(raw: dict[str, str]) -> Histogram:
@@ -245,6 +249,7 @@ def read(client: redis.Redis, now_ms: int, queues: Iterable[str] = ALL_QUEUES) -
     rq = answers[11:]
     modems = sorted({str(m) for m in (*driven, *counted, *configured)})
     return Snapshot(
+        outbox_offices=_office_queues(client),
         modems=tuple(_read_modems(client, modems)),
         outbox_shared=int(shared),
         outbox_delayed=int(delayed),
@@ -257,6 +262,15 @@ def read(client: redis.Redis, now_ms: int, queues: Iterable[str] = ALL_QUEUES) -
         notifications_due=int(due),
         scans=_counts(scans),
     )
+
+
+def _office_queues(client: redis.Redis) -> dict[str, int]:
+    """How many SMS wait for each office's own modems (the default office's, saved or not)."""
+    offices = sorted({DEFAULT_OFFICE, *(str(o) for o in client.hkeys(keys.offices()))})
+    pipe = client.pipeline(transaction=False)
+    for office in offices:
+        pipe.zcard(keys.outbox_pinned(office_pool(office)))
+    return {office: int(n) for office, n in zip(offices, pipe.execute(), strict=True)}
 
 
 def _read_modems(client: redis.Redis, modems: list[str]) -> list[ModemFigures]:

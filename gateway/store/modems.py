@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -186,6 +186,7 @@ class ModemRegistry:
             keys.modem_pin_refused(modem),
         )
         self._redis.hdel(keys.modem_config(), modem)
+        self._redis.hdel(keys.modem_offices(), modem)
         self._redis.srem(keys.modem_ids(), modem)
         self._redis.srem(keys.metrics_modems(), modem)
         return True
@@ -197,6 +198,16 @@ class ModemRegistry:
 
     def health(self, modem: str) -> dict[str, str]:
         return cast(dict[str, str], self._redis.hgetall(keys.modem_health(modem)))
+
+    def note_offices(self, offices: Mapping[str, str]) -> None:
+        """What a modem service's file says of its modems' offices ("" : the shared pool)."""
+        if offices:
+            fields: dict[Any, Any] = dict(offices)
+            self._redis.hset(keys.modem_offices(), mapping=fields)
+
+    def offices(self) -> dict[str, str]:
+        """Every modem's office as the services that drive them last noted it."""
+        return cast(dict[str, str], self._redis.hgetall(keys.modem_offices()))
 
     # -- caps -----------------------------------------------------------------------------
 

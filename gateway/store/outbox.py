@@ -88,8 +88,12 @@ class Outbox(OutboxReads):
         kind: str = "",
         dossier: str = "",
         dedupe_key: str = "",
+        office: str = "",
+        pool: str = "",
     ) -> str:
         """Queues an SMS and returns its id; the same `dedupe_key` again returns the first id.
+        `office`: whose SMS it is; `pool`: the queue that stands for "another modem" when it is
+        retried elsewhere or its modem goes down ("" the shared one, ``@<office>`` an office's).
 
         One script: the dedupe key is never set without its SMS (a job killed in between would
         otherwise leave a key that answers "queued before" for an SMS that does not exist)."""
@@ -116,6 +120,8 @@ class Outbox(OutboxReads):
                 score,
                 now_ms,
                 DEDUPE_TTL,
+                office,
+                pool,
                 *self._log_args(),
             ],
         )
@@ -140,6 +146,9 @@ class Outbox(OutboxReads):
             kind=sms.fields.get("kind", ""),
             dossier=sms.fields.get("dossier", ""),
             dedupe_key=f"admin-resend:{message_id}",
+            via=sms.fields.get("pool", ""),  # the modems it may leave from: its office's
+            office=sms.fields.get("office", ""),
+            pool=sms.fields.get("pool", ""),
         )
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(keys.sms(message_id), "resent_as", new_id)
@@ -150,19 +159,25 @@ class Outbox(OutboxReads):
     # -- taking SMS: a modem's owner, a carrier link -------------------------------------------
 
     def claim(
-        self, modem: str, carrier: str, now_ms: int, reply_wait_ms: int | None = None
+        self,
+        modem: str,
+        carrier: str,
+        now_ms: int,
+        reply_wait_ms: int | None = None,
+        pool: str = "",
     ) -> Outbound | None:
-        """The next SMS for this modem: the head of its pinned queue or of the shared queue
-        (its carrier's numbers first), whichever comes first by priority then age; with
-        `reply_wait_ms`, also a reply pinned to another modem of the same `carrier` that has
-        waited that long (recorded on it: `reply_wait_ms`, `spilled_from`)."""
+        """The next SMS for this modem: the head of its pinned queue or of its pool's queue
+        (`pool`: "" the shared one, ``@<office>`` its office's; its carrier's numbers first),
+        whichever comes first by priority then age; with `reply_wait_ms`, also a reply pinned to
+        another modem of its pool and of the same `carrier` that has waited that long (recorded
+        on it: `reply_wait_ms`, `spilled_from`)."""
         raw = self._claim(
             keys=[
                 keys.outbox_pinned(modem),
-                keys.outbox_shared(),
+                keys.outbox_pinned(pool) if pool else keys.outbox_shared(),
                 keys.outbox_delayed(),
                 keys.outbox_inflight(modem),
-                keys.modem_carriers(),
+                keys.modem_carriers(pool),
             ],
             args=[
                 modem,
@@ -324,7 +339,8 @@ class Outbox(OutboxReads):
         failed, as `after_refusal` decides. Returns its state after."""
         avoid = tuple(filter(None, sms.fields.get("avoid", "").split(",")))
         nxt = after_refusal(sms.attempts, where, modem=sms.modem, via=sms.via, avoid=avoid)
-        queue = keys.outbox_pinned(nxt.via) if nxt.via else keys.outbox_shared()
+        elsewhere = nxt.via or sms.fields.get("pool", "")  # another modem: of its office's pool
+        queue = keys.outbox_pinned(elsewhere) if elsewhere else keys.outbox_shared()
         due = now_ms + int((nxt.delay or 0.0) * 1000)
         state = self._refused(
             keys=[keys.sms(sms.id), keys.outbox_inflight(sms.modem), keys.outbox_delayed()],
@@ -446,14 +462,17 @@ class Outbox(OutboxReads):
                 )
         return unknown
 
-    def release_pinned(self, modem: str) -> int:
-        """A modem is down: the SMS pinned to it go to the shared queue. Returns how many."""
+    def release_pinned(self, modem: str, pool: str = "") -> int:
+        """A modem is down: the SMS pinned to it go to their pool's queue (the one each was
+        queued with: its office's modems, or the shared one; for an SMS queued before offices,
+        `pool`, the modem's: "" the shared one, ``@<office>`` its office's). Returns how many."""
         moved = 0
+        fallback = keys.outbox_pinned(pool) if pool else keys.outbox_shared()
         while True:
             count = int(
                 self._release(
-                    keys=[keys.outbox_pinned(modem), keys.outbox_shared()],
-                    args=[modem, keys.sms_prefix(), *self._log_args()],
+                    keys=[keys.outbox_pinned(modem), fallback],
+                    args=[modem, keys.sms_prefix(), keys.outbox_pinned(""), *self._log_args()],
                 )
             )
             if not count:

@@ -77,7 +77,8 @@ end
 # KEYS: dedupe key ('' if none), id counter, queue, wake list, by-phone index, by-dossier index
 #       ('' if none)
 # ARGV: sms key prefix, to, text, priority, via, carrier, kind, dossier, score, now (ms),
-#       dedupe ttl, attempts key prefix, instance
+#       dedupe ttl, office, pool (the queue standing for "another modem", '' the shared one),
+#       attempts key prefix, instance
 ENQUEUE = _script("""
 if KEYS[1] ~= '' then
   local existing = redis.call('GET', KEYS[1])
@@ -88,7 +89,7 @@ if KEYS[1] ~= '' then redis.call('SET', KEYS[1], id, 'EX', ARGV[11]) end
 redis.call('HSET', ARGV[1] .. id, 'id', id, 'to', ARGV[2], 'text', ARGV[3], 'priority', ARGV[4],
   'state', __INITIAL__, 'via', ARGV[5], 'carrier', ARGV[6], 'kind', ARGV[7],
   'dossier', ARGV[8], 'attempts', 0, 'queue', KEYS[3], 'score', ARGV[9],
-  'created_ms', ARGV[10], 'updated_ms', ARGV[10])
+  'created_ms', ARGV[10], 'updated_ms', ARGV[10], 'office', ARGV[12], 'pool', ARGV[13])
 redis.call('ZADD', KEYS[3], ARGV[9], id)
 redis.call('ZADD', KEYS[5], ARGV[10], id)
 if KEYS[6] ~= '' then redis.call('ZADD', KEYS[6], ARGV[10], id) end
@@ -98,18 +99,22 @@ log(id, {at = tonumber(ARGV[10]), event = 'queued', via = ARGV[5], kind = ARGV[7
 return id
 """)
 
-# KEYS: pinned queue of a modem, shared queue; ARGV: modem, sms key prefix, attempts key prefix,
-#       instance. Moves up to 50 SMS, atomically (a crash in between must not drop any); one
-#       that is not queued (stored so by an older release) leaves the queue: it cannot be sent.
+# KEYS: pinned queue of a modem, the queue of an SMS that names no pool of its own (the
+#       modem's pool); ARGV: modem, sms key prefix, pinned queue key prefix, attempts key prefix,
+#       instance. Moves up to 50 SMS, atomically (a crash in between must not drop any), each to
+#       its own pool's queue (its office's modems, or the shared queue); one that is not queued
+#       (stored so by an older release) leaves the queue: it cannot be sent.
 RELEASE = _script("""
 local head = redis.call('ZRANGE', KEYS[1], 0, 49, 'WITHSCORES')
 local now = now_ms()
 for i = 1, #head, 2 do
   local id = head[i]
   redis.call('ZREM', KEYS[1], id)
-  if APPLIES['released'][redis.call('HGET', ARGV[2] .. id, 'state') or ''] then
-    redis.call('ZADD', KEYS[2], head[i + 1], id)
-    redis.call('HSET', ARGV[2] .. id, 'queue', KEYS[2])
+  local m = redis.call('HMGET', ARGV[2] .. id, 'state', 'pool')
+  if APPLIES['released'][m[1] or ''] then
+    local target = (m[2] and m[2] ~= '') and (ARGV[3] .. m[2]) or KEYS[2]
+    redis.call('ZADD', target, head[i + 1], id)
+    redis.call('HSET', ARGV[2] .. id, 'queue', target)
     log(id, {at = now, event = 'released', modem = ARGV[1]})
   end
 end
@@ -128,8 +133,8 @@ local function requeue_due(delayed, now)
 end
 """
 
-# KEYS: pinned queue of this modem, shared queue, delayed set, inflight set of this modem,
-#       the modems' carriers (hash)
+# KEYS: pinned queue of this modem, its pool's queue (the shared one, or its office's), delayed
+#       set, inflight set of this modem, the carriers of its pool's modems (hash)
 # ARGV: modem id, its carrier ('' if unknown), now (ms), sms key prefix, how long a reply may
 #       wait for its own modem (ms, '' : for ever), pinned queue key prefix, attempts key prefix,
 #       instance

@@ -54,6 +54,7 @@ class Stack:
     sim: Path
     home: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    modems: tuple[str, ...] = MODEMS
 
     @property
     def base(self) -> str:
@@ -101,7 +102,7 @@ class Stack:
 
     def modems_up(self) -> bool:
         registry = ModemRegistry(self.gateway.redis.client())
-        return all(registry.health(m).get("state") == "up" for m in MODEMS)
+        return all(registry.health(m).get("state") == "up" for m in self.modems)
 
 
 class Phone:
@@ -155,18 +156,20 @@ class Phone:
 
 
 @contextlib.contextmanager
-def running_stack(home: Path, high_caps: bool = True, **settings: str) -> Iterator[Stack]:
+def running_stack(
+    home: Path, high_caps: bool = True, modems: tuple[str, ...] = MODEMS, **settings: str
+) -> Iterator[Stack]:
     """Everything `hoso up` runs, each process on its own, on a Redis of its own; `settings`
     are HOSO_<SECTION>_<KEY> variables over `SETTINGS`. `high_caps`: the modems' sending caps
     raised live (as `hoso modems set` does) so that nothing waits for an allowance; without,
-    the modems are as `make run` leaves them."""
+    the modems are as `make run` leaves them. `modems`: the emulated modems' ids (m1..mN)."""
     with running_gateway(home, **(SETTINGS | settings)) as gateway:
         sim = home / "sim"
-        stack = Stack(gateway, sim, home)
+        stack = Stack(gateway, sim, home, modems=modems)
         log = (home / "processes.log").open("ab")
         commands = {
             "sim": [
-                *("sim", "start", "--modems", str(len(MODEMS)), "--dir", str(sim)),
+                *("sim", "start", "--modems", str(len(modems)), "--dir", str(sim)),
                 *("--fresh", "--status-report-delay", "0.5"),
             ],
             "modem": ["modem", "--sim-dir", str(sim)],
@@ -174,7 +177,7 @@ def running_stack(home: Path, high_caps: bool = True, **settings: str) -> Iterat
             "cron": ["cron"],
         }
         registry = ModemRegistry(gateway.redis.client())
-        for modem in MODEMS if high_caps else ():
+        for modem in modems if high_caps else ():
             registry.change(modem, **HIGH_CAPS)
         try:
             for name, argv in commands.items():
@@ -187,10 +190,10 @@ def running_stack(home: Path, high_caps: bool = True, **settings: str) -> Iterat
                 )
                 if name == "sim":
                     eventually(
-                        lambda: all((sim / m).is_symlink() for m in MODEMS),
+                        lambda: all((sim / m).is_symlink() for m in modems),
                         "the emulated modems' devices",
                     )
-            eventually(stack.modems_up, "both modems reported up by the modem service")
+            eventually(stack.modems_up, "every modem reported up by the modem service")
             yield stack
         finally:
             for process in reversed(stack.processes.values()):

@@ -44,6 +44,7 @@ per_day = 150
 id = "m2"
 port = "/dev/ttyUSB4"
 enabled = false
+office = "ben-nghe"
 """,
     )
     s = load_settings(
@@ -56,6 +57,8 @@ enabled = false
     assert s.modems[0].pin == "1234"
     assert s.modems[0].per_day == 150
     assert s.modems[0].baudrate == 115200
+    assert s.modems[0].office == ""  # no office: the province's shared pool
+    assert s.modems[1].office == "ben-nghe"
     assert s.modems[1].enabled is False
 
 
@@ -74,6 +77,8 @@ enabled = false
         ),
         ("[[modems]]\nid = 'm1'\nport = '/dev/a'\nbaud = 9600\n", {}, ["modems[0].baud"]),
         ("[[modems]]\nid = 'm1'\nport = '/dev/a'\nper_day = '300'\n", {}, ["modems[0].per_day"]),
+        ("[[modems]]\nid = 'm1'\nport = '/dev/a'\noffice = 'Ben Nghe'\n", {}, ["modems[0].office"]),
+        ("[[modems]]\nid = 'm1'\nport = '/dev/a'\noffice = 3\n", {}, ["modems[0].office"]),
         ("not toml = = =\n", {}, ["not valid TOML"]),
         ("", {"HOSO_GATEWAY_WORKERS": "many"}, ["HOSO_GATEWAY_WORKERS", "gateway.workers"]),
     ],

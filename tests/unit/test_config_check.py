@@ -433,3 +433,15 @@ def test_pool_ussd_codes_must_be_codes_a_modem_can_dial() -> None:
     )
     assert keys_of(report, Severity.ERROR) == ["pool.ussd_mobifone"]
     assert 'must be a USSD code such as "*101#"' in report.problems[0].line()
+
+
+def test_a_modem_office_that_is_no_office_id_is_an_error_naming_it() -> None:
+    report = check(GOOD + '[[modems]]\nid = "a1"\nport = "/dev/x"\noffice = "Bến Nghé"\n')
+    assert keys_of(report, Severity.ERROR) == ["modems[2].office"]
+    fine = check(GOOD + '[[modems]]\nid = "a1"\nport = "/dev/x"\noffice = "ben-nghe"\n')
+    assert fine.ok
+
+
+def test_a_modem_id_may_not_start_like_an_office_s_queue() -> None:
+    report = check(GOOD + '[[modems]]\nid = "@ben-nghe"\nport = "/dev/x"\n')
+    assert keys_of(report, Severity.ERROR) == ["modems[2].id"]
