@@ -113,6 +113,7 @@ def test_hoso_offices_creates_an_office_and_an_edit_keeps_the_fields_not_given(
         "address": "",
         "heading": "",
         "shared_fallback": True,
+        "reply_budget": 0,
     }
     assert redis_client.exists(keys.offices()) == 0  # reading wrote nothing
 
@@ -289,6 +290,7 @@ def test_the_api_edit_keeps_the_fields_not_sent(
         "address": "",
         "heading": "",
         "shared_fallback": True,
+        "reply_budget": 0,
     }
     unknown = admin.post(
         "/admin/api/offices", json={"id": "tan-dinh", "colour": "red"}, headers=headers
@@ -400,3 +402,24 @@ def test_hoso_receipt_prints_the_dossiers_office(
     assert "Đường dây nóng: 028 3848 7777" in paper
     assert "Nơi nhận hồ sơ: UBND phường Tân Định, 1 Hai Bà Trưng" in paper
     assert MAIN not in paper
+
+
+def test_the_page_sets_an_offices_reply_budget_and_an_empty_one_is_the_sms_one(
+    admin: FlaskClient, redis_client: redis.Redis
+) -> None:
+    fields = {"id": "da-kao", "name": "UBND phường Đa Kao", "reply_budget": ""}
+    assert (
+        admin.post("/admin/offices", data={"csrf_token": token(admin), **fields}).status_code == 302
+    )
+    offices = Offices.of(redis_client, SmsSettings())
+    assert offices.get("da-kao").reply_budget == 0  # the [sms] daily_reply_budget
+    fields["reply_budget"] = "500"
+    assert (
+        admin.post("/admin/offices", data={"csrf_token": token(admin), **fields}).status_code == 302
+    )
+    assert offices.get("da-kao").reply_budget == 500
+    fields["reply_budget"] = "-1"
+    refused = admin.post("/admin/offices", data={"csrf_token": token(admin), **fields})
+    assert refused.status_code == 422
+    assert "Số tin trả lời mỗi ngày" in refused.get_data(as_text=True)
+    assert offices.get("da-kao").reply_budget == 500
