@@ -15,6 +15,7 @@ from gateway.http import (
     admin_accounts,
     admin_charts,
     admin_keys,
+    admin_province,
     admin_records,
     admin_routes,
     dossiers,
@@ -63,6 +64,7 @@ FEATURES = (
     admin_accounts.bp,
     admin_charts.bp,
     admin_keys.bp,
+    admin_province.bp,
     admin_records.bp,
     admin_routes.bp,
 )
