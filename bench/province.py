@@ -26,7 +26,7 @@ Then it measures:
 
     .venv/bin/python bench/province.py [--dossiers 10000,100000] [--offices 150] [--events 10]
                                        [--modems 300] [--jobs 2] [--samples 40]
-                                       [--listpack-value 64] [--keep-going]
+                                       [--listpack-value 64] [--server /usr/bin/redis-server]
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ from gateway.store.modems import ModemRegistry
 from gateway.store.offices import Offices
 from gateway.store.province import ProvinceFigures
 from gateway.store.users import AdminUsers, Role
-from hoso.redis_server import RedisServer
+from hoso.redis_server import RedisServer, redis_server_binary, server_version
 from worker.context import configure
 from worker.jobs import compose, look_up
 
@@ -335,7 +335,7 @@ def sms_lookup(client: redis.Redis, dossiers: int, offices: int) -> tuple[float,
 
 def run(offices: int, dossiers: int, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="hoso-province-bench-") as home:
-        server = RedisServer(Path(home) / "redis").start()
+        server = RedisServer(Path(home) / "redis", binary=args.server).start()
         try:
             client = server.client()
             client.config_set("appendonly", "no")
@@ -348,7 +348,8 @@ def run(offices: int, dossiers: int, args: argparse.Namespace) -> None:
             print(
                 f"  {offices} offices, {dossiers:,} dossiers, {changes:,} changes "
                 f"({changes / dossiers:.1f} a dossier) loaded in {took:.0f} s "
-                f"({changes / took:,.0f}/s, {args.jobs} processes)"
+                f"({changes / took:,.0f}/s, {args.jobs} processes)",
+                flush=True,
             )
             used = memory(client, dossiers, offices)
             per = (used["used_memory"] - empty) / dossiers
@@ -373,7 +374,7 @@ def run(offices: int, dossiers: int, args: argparse.Namespace) -> None:
             for name, (p50, p95) in pages(client, offices, args.samples, Path(home)).items():
                 print(f"    {name:<20} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
             p50, p95 = sms_lookup(client, dossiers, offices)
-            print(f"    {'SMS lookup':<20} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms")
+            print(f"    {'SMS lookup':<20} p50 {p50:8.2f} ms   p95 {p95:8.2f} ms", flush=True)
             sys.stdout.flush()
         finally:
             server.stop(timeout=120)
@@ -388,8 +389,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="loading processes")
     parser.add_argument("--samples", type=int, default=40, help="requests per page")
     parser.add_argument("--listpack-value", type=int, default=64, help="hash-max-listpack-value")
+    parser.add_argument(
+        "--server", default="", help="redis-server binary (default: the one bundled with hoso)"
+    )
     args = parser.parse_args()
-    print(f"hash-max-listpack-value {args.listpack_value}")
+    print(
+        f"{server_version(redis_server_binary(args.server))}; "
+        f"hash-max-listpack-value {args.listpack_value}"
+    )
     for offices in (int(o) for o in args.offices.split(",")):
         for dossiers in (int(d) for d in args.dossiers.split(",")):
             run(offices, dossiers, args)

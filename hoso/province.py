@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import redis
 
-from gateway.core.service_index import Figures, Share, settled_at_ms, share_of
+from gateway.core.service_index import Figures, settled_at_ms, share_of
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore
 from gateway.store.province import DESK, OFFICE, PROCEDURE, Counted, ProvinceFigures
@@ -59,21 +59,24 @@ def _cmd_province(args: argparse.Namespace) -> int:
 
 
 def _check(store: DossierStore, figures: ProvinceFigures, total: int) -> int:
-    groups: dict[tuple[str, str, str], list[Share]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], tuple[Figures, int]] = defaultdict(lambda: (Figures(), 0))
     with Progress("recount", total) as bar:
         for codes in store.all_codes():
             for code in codes:
                 dossier, history = store.get_with_history(code)
                 share = share_of(dossier, settled_at_ms(history))
-                groups[(OFFICE, share.office, "")].append(share)
-                groups[(PROCEDURE, share.office, share.procedure)].append(share)
-                groups[(DESK, share.office, share.desk)].append(share)
+                one = Figures.of_shares([share])
+                for group in (
+                    (OFFICE, share.office, ""),
+                    (PROCEDURE, share.office, share.procedure),
+                    (DESK, share.office, share.desk),
+                ):
+                    sums, opened = groups[group]
+                    groups[group] = (sums + one, opened + int(share.open))
             bar.advance(len(codes))
     wrong = 0
-    for (kind, office, name), shares in sorted(groups.items()):
+    for (kind, office, name), (expected, opened) in sorted(groups.items()):
         (row,) = figures.rows(kind, [(office, name)], 0)
-        expected = Figures.of_shares(shares)
-        opened = sum(1 for s in shares if s.open)
         if row.figures != expected or row.open != opened:
             wrong += 1
             print(

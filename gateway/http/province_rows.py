@@ -81,11 +81,12 @@ def province_view(visible: Collection[str] | None, procedure: str | None = None)
     names: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []
     desk_pairs: list[tuple[str, str]] = []
-    for office, _ in offices:
-        procedures = figures.procedures(office)
+    ids = [office for office, _ in offices]
+    desks_of = figures.desks_of(ids)
+    for office, procedures in figures.procedures_of(ids).items():
         names.update(procedures)
         pairs.extend((office, code) for code in procedures)
-        desk_pairs.extend((office, desk) for desk in figures.desks(office))
+        desk_pairs.extend((office, desk) for desk in desks_of[office])
     chosen = procedure if procedure in names else None
     if chosen is None:
         office_rows = figures.rows(OFFICE, [(o, "") for o, _ in offices], now_ms)

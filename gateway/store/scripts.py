@@ -314,3 +314,33 @@ tally(ARGV[1], {code = ARGV[2], office = d[3] or '"""
 return 1
 """
 )
+
+# The figures of many offices, procedures or desks in one step (the province page reads
+# thousands): for each (kind, office, name) of ARGV after the prefix and now (ms), its hash's
+# fields in `FIGURE_FIELDS` order (0 for none), its open dossiers and those due before now —
+# the names built as `tally` builds them.
+# ARGV: figures' key prefix, now (ms), then kind, office, name for each.
+FIGURE_FIELDS: tuple[str, ...] = (
+    "f",
+    "t",
+    "s",
+    *(f"h{i}" for i in range(1, len(BUCKET_HOURS) + 2)),
+)
+FIGURES_OF = (
+    "local FIELDS = {"
+    + ", ".join(f"'{f}'" for f in FIGURE_FIELDS)
+    + """}
+local P, before = ARGV[1], '(' .. ARGV[2]
+local out = {}
+for i = 3, #ARGV, 3 do
+  local name = ARGV[i] .. ':' .. ARGV[i + 1]
+  if ARGV[i] ~= 'o' then name = name .. ':' .. ARGV[i + 2] end
+  for _, v in ipairs(redis.call('HMGET', P .. 'fig:' .. name, unpack(FIELDS))) do
+    out[#out + 1] = tonumber(v) or 0
+  end
+  out[#out + 1] = redis.call('ZCARD', P .. 'open:' .. name)
+  out[#out + 1] = redis.call('ZCOUNT', P .. 'open:' .. name, '-inf', before)
+end
+return out
+"""
+)

@@ -216,6 +216,10 @@ def test_a_dossier_finished_late_counts_once_returned_and_on_time_with_a_new_app
         return row.figures.finished, row.figures.on_time, row.open, row.overdue
 
     assert office_row() == (0, 0, 1, 1)
+    due_ms = int(due.timestamp() * 1000)
+    assert figures.open_by_due("phuong-a", due_ms, 10) == ([code], False)
+    assert figures.open_by_due("phuong-a", due_ms - 1, 10) == ([], False)
+    assert figures.open_by_due("xa-b", None, 10) == ([], False)
     late = START + timedelta(hours=50)
     store.apply(code, StatusChanged("xong", Status.DONE, late, "tuphap"), "tuphap", late)
     assert office_row() == (1, 0, 0, 0)
