@@ -10,7 +10,8 @@
 
 Every table is also a CSV file (`?format=csv`, and `&table=` where a page has two): UTF-8 with a
 byte order mark (so Excel reads Vietnamese), Vietnamese headers, plain numbers (a dot before
-decimals, no thousands separator); the pages write numbers the Vietnamese way (a decimal comma,
+decimals, no thousands separator), a text that would be a spreadsheet formula made inert; the
+pages write numbers the Vietnamese way (a decimal comma,
 a dot between thousands). Times are Vietnam's, dd/mm/yyyy HH:MM, in both. The same data as
 JSON under /admin/api/province.
 
@@ -96,12 +97,21 @@ def vn_number(value: object, digits: int = 2) -> str:
 bp.add_app_template_filter(vn_number, "vn_number")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _plain(column: str, value: object) -> str:
+    """A cell as the CSV file holds it; a text a spreadsheet would run as a formula (a desk or
+    procedure named "=HYPERLINK(...)" by a department's system) is written with a leading
+    apostrophe, so it is shown, never run."""
     if value is None:
         return ""
     if column in TIME_COLUMNS:
         return when(value)
-    return str(value)
+    text = str(value)
+    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 def csv_answer(

@@ -8,6 +8,11 @@ The index of open dossiers by appointment (`keys.open_by_due()`, read by the ove
 charts) is kept by the same scripts that change a dossier, in the same run: a dossier is in it,
 scored by its appointment in force (ms), exactly while its status is not settled
 (`gateway.core.status.SETTLED`, generated here too). Nothing else removes a dossier from it.
+
+The service index's figures (`gateway.core.service_index`, read by `store/province.py`) are kept
+by the same scripts too: a change takes away the share of the dossier's state before it and adds
+the share of its state after it (`tally`), so the figures are always the sum of the counted
+dossiers' shares; the bucket bounds and the finished statuses are generated from the core.
 """
 
 from __future__ import annotations

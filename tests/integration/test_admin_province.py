@@ -211,3 +211,15 @@ def test_an_office_outside_the_readers_scope_is_not_found_like_one_that_does_not
         assert province_rows.office_view("phuong-a", frozenset({"xa-b"})) is None
         assert province_rows.desk_view("phuong-a", JUSTICE, frozenset({"xa-b"})) is None
         assert province_rows.office_view("xa-b", frozenset({"xa-b"})) is not None
+
+
+def test_a_desk_named_like_a_spreadsheet_formula_is_written_inert_in_the_csv(
+    leader: FlaskClient, redis_client: redis.Redis
+) -> None:
+    store = DossierStore(redis_client)
+    formula = '=HYPERLINK("http://example.invalid","x")'
+    dossier(store, 9, "main", BIRTH, 3, (1, None, formula))
+    desks = csv_rows(leader, "/admin/province/main?format=csv&table=desks")
+    assert [r[0] for r in desks[1:]] == ["'" + formula]
+    page_text = leader.get("/admin/province/main").get_data(as_text=True)
+    assert "=HYPERLINK(&#34;http://example.invalid&#34;,&#34;x&#34;)" in page_text
