@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,8 @@ from gateway.core.status import Status
 from gateway.store import keys
 from gateway.store.dossiers import ANY_DEPARTMENT, DossierStore
 from gateway.store.province import DESK, OFFICE, PROCEDURE, ProvinceFigures
+from hoso import cli
+from hoso.redis_server import RedisServer
 from tests.factories import registration
 
 START = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
@@ -234,3 +237,36 @@ def test_a_dossier_finished_late_counts_once_returned_and_on_time_with_a_new_app
     later = StatusChanged("hen", None, late, "tuphap", due_at=late)  # settled at it: on time
     store.apply(code, later, "tuphap", late)
     assert office_row()[:2] == (1, 1)
+
+
+def test_hoso_province_rebuild_counts_once_and_check_finds_a_figure_gone_wrong(
+    redis_client: redis.Redis,
+    redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HOSO_CONFIG", os.devnull)
+    monkeypatch.setenv("HOSO_REDIS_URL", redis_server.url)
+    store = DossierStore(redis_client)
+    figures = ProvinceFigures(redis_client)
+    codes = []
+    for n in range(3):
+        reg = registration(n, received_at=START.isoformat(), due_at=START.isoformat())
+        codes.append(store.register(reg, "tuphap", START, OFFICES[n % 2]).dossier.code)
+    done = StatusChanged("xong", Status.DONE, START + timedelta(hours=5), "tuphap")
+    store.apply(codes[0], done, "tuphap", START)
+    figures.clear()
+    figures.forget(codes)  # as a release without the figures left them
+    assert cli.main(["province", "rebuild"]) == 0
+    assert "3 dossier(s) counted, 0 counted before" in capsys.readouterr().out
+    assert cli.main(["province", "rebuild"]) == 0
+    assert "0 dossier(s) counted, 3 counted before" in capsys.readouterr().out
+    assert cli.main(["province", "check"]) == 0
+    assert "0 differ" in capsys.readouterr().out
+    figures_agree(redis_client, store, figures, codes)
+    redis_client.hincrby(keys.province_figures(OFFICE, OFFICES[0]), "f", 1)
+    assert cli.main(["province", "check"]) == 1
+    assert f"o {OFFICES[0]} : stored 2 finished" in capsys.readouterr().out
+    assert cli.main(["province", "rebuild", "--from-scratch"]) == 0
+    assert "3 dossier(s) counted" in capsys.readouterr().out
+    assert cli.main(["province", "check"]) == 0
