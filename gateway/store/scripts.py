@@ -88,7 +88,8 @@ local function tally(P, s, sign)
       local k = P .. 'fig:' .. name
       redis.call('HINCRBY', k, 'f', sign)
       if s.settled_ms <= s.due_ms then redis.call('HINCRBY', k, 't', sign) end
-      redis.call('HINCRBY', k, 's', sign * seconds)
+      -- never -0 (sign * 0): Redis 7.0 refuses it as an integer
+      if seconds > 0 then redis.call('HINCRBY', k, 's', sign * seconds) end
       redis.call('HINCRBY', k, bucket, sign)
     end
   elseif not FINISHED[s.status] then

@@ -239,6 +239,24 @@ def test_a_dossier_finished_late_counts_once_returned_and_on_time_with_a_new_app
     assert office_row()[:2] == (1, 1)
 
 
+def test_a_dossier_registered_finished_and_then_returned_moves_no_second_of_processing(
+    redis_client: redis.Redis,
+) -> None:
+    """Its share of processing time is 0 seconds: taking it away must not write "-0" (an integer
+    Redis 7.0 refuses, failing the department's event)."""
+    store = DossierStore(redis_client)
+    figures = ProvinceFigures(redis_client)
+    reg = registration(
+        7, received_at=START.isoformat(), due_at=START.isoformat(), status=int(Status.DONE)
+    )
+    code = store.register(reg, "tuphap", START, "phuong-a").dossier.code
+    returned = StatusChanged("tra", Status.RETURNED, START + timedelta(hours=1), "tuphap")
+    store.apply(code, returned, "tuphap", START)
+    (row,) = figures.rows(OFFICE, [("phuong-a", "")], 0)
+    assert (row.figures.finished, row.figures.on_time, row.figures.seconds) == (1, 1, 0)
+    figures_agree(redis_client, store, figures, [code])
+
+
 def test_hoso_province_rebuild_counts_once_and_check_finds_a_figure_gone_wrong(
     redis_client: redis.Redis,
     redis_server: RedisServer,
