@@ -109,9 +109,11 @@ local function tally(P, s, sign)
     end
   end
 end
+-- Whether two states of a dossier have the same share: its status matters only as finished or
+-- not (4 -> 5, 9 -> 10 move nothing).
 local function same_share(a, b)
-  return a.status == b.status and a.desk == b.desk and a.due_ms == b.due_ms
-    and a.settled_ms == b.settled_ms
+  return (FINISHED[a.status] or false) == (FINISHED[b.status] or false) and a.desk == b.desk
+    and a.due_ms == b.due_ms and a.settled_ms == b.settled_ms
 end
 """
 )

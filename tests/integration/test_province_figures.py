@@ -150,7 +150,7 @@ def nothing_counted(client: redis.Redis) -> None:
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps)
 def test_the_figures_the_scripts_keep_agree_with_a_recount_from_the_dossiers(
