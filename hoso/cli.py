@@ -17,7 +17,7 @@ import time
 import redis
 
 from config.logs import configure_logging
-from hoso import office, pool, processes, upkeep
+from hoso import office, pool, processes, province, upkeep
 
 log = logging.getLogger("hoso")
 
@@ -45,6 +45,7 @@ def parser() -> argparse.ArgumentParser:
     upkeep.add_messages(sub)
     upkeep.add_dossiers(sub)
     upkeep.add_receipt(sub)
+    province.add_province(sub)
     processes.add_scanner(sub)
     office.add_stations(sub)
     office.add_offices(sub)

@@ -33,6 +33,7 @@ if os.environ.get("CI"):
 # `make test` runs them a second time on Debian's Redis (HOSO_REDIS_SERVER=/usr/bin/redis-server).
 REDIS_FACING = (
     "tests/integration/test_store.py",
+    "tests/integration/test_province_figures.py",
     "tests/integration/test_outbox.py",
     "tests/integration/test_inbox.py",
     "tests/integration/test_notices.py",

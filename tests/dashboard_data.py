@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import redis
 from flask import Flask
@@ -182,6 +183,10 @@ def every_page(filled: Filled) -> list[str]:
         f"/admin/dossiers/{filled.at_risk}",
         f"/admin/dossiers/{filled.postponed}",
         "/admin/overdue",
+        "/admin/province",
+        "/admin/province?procedure=1.001776",
+        "/admin/province/main",
+        f"/admin/province/main/desk?name={quote(JUSTICE)}",
         "/admin/account",
         "/admin/khong-co-trang-nay",
     ]

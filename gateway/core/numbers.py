@@ -5,9 +5,10 @@ here; CSV exports and the JSON API keep plain numbers for machines."""
 from __future__ import annotations
 
 
-def shown_number(value: float, decimals: int = 2) -> str:
-    """`value` rounded to at most `decimals` places, written the Vietnamese way."""
+def shown_number(value: float, decimals: int = 2, trim: bool = True) -> str:
+    """`value` rounded to `decimals` places (at most, when `trim` drops trailing zeros; a
+    table's column keeps them), written the Vietnamese way."""
     text = f"{value:,.{decimals}f}"
-    if decimals:
+    if decimals and trim:
         text = text.rstrip("0").rstrip(".")
     return text.replace(",", " ").replace(".", ",").replace(" ", ".")

@@ -16,6 +16,7 @@ from gateway.http import (
     admin_charts,
     admin_keys,
     admin_offices,
+    admin_province,
     admin_records,
     admin_routes,
     dossiers,
@@ -65,6 +66,7 @@ FEATURES = (
     admin_charts.bp,
     admin_keys.bp,
     admin_offices.bp,
+    admin_province.bp,
     admin_records.bp,
     admin_routes.bp,
 )

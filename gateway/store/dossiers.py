@@ -21,6 +21,7 @@ from gateway.core.dossier import Dossier, Registration, open_dossier
 from gateway.core.errors import InvalidTime, InvalidTransition
 from gateway.core.events import StatusChanged, fingerprint
 from gateway.core.offices import DEFAULT_OFFICE
+from gateway.core.service_index import FINISHED
 from gateway.core.status import Status
 from gateway.core.times import format_time, from_micros, parse_time, to_micros
 from gateway.store import keys, scripts
@@ -111,7 +112,10 @@ class DossierStore:
         fields = _to_hash(dossier) | {
             "fingerprint": reg.fingerprint(),
             "created_at": format_time(now),
+            "received_ms": _ms(reg.received_at),  # the service index's figures count it
         }
+        if reg.status in FINISHED:  # registered settled: settled when received
+            fields["settled_ms"] = _ms(reg.received_at)
         result = self._register(
             keys=[
                 keys.dossier(reg.code),
@@ -130,6 +134,7 @@ class DossierStore:
                 json.dumps(entry, ensure_ascii=False),
                 CHANGES_MAXLEN,
                 int(reg.status),
+                keys.province_prefix(),
             ],
         )
         outcome = result[0]
@@ -196,6 +201,7 @@ class DossierStore:
                 "" if ev.due_at is None else _ms(ev.due_at),
                 "" if ev.due_at is None else format_time(ev.due_at),
                 office,
+                keys.province_prefix(),
             ],
         )
         outcome = result[0]

@@ -451,3 +451,43 @@ def routes() -> str:
     """Hash: "<office>|<kind>" -> the routes administrators set ("link:brand, modems"), over
     the configuration's [[routes]]."""
     return f"{PREFIX}:routes"
+
+
+# -- the service index's figures (gateway/store/province.py, kept by store/scripts.py) ----------
+# The dossier scripts build these names from the prefix (`tally` in scripts.py) exactly as the
+# functions below do: `kind` is "o" (an office: `name` empty), "p" (a procedure of the office:
+# `name` its code) or "d" (a desk of the office: `name` the desk, empty before any handoff).
+
+
+def province_prefix() -> str:
+    return f"{PREFIX}:province:"
+
+
+def _province_name(kind: str, office: str, name: str) -> str:
+    return f"{kind}:{office}" if kind == "o" else f"{kind}:{office}:{name}"
+
+
+def province_figures(kind: str, office: str, name: str = "") -> str:
+    """Hash: finished dossiers of an office, procedure or desk (f finished, t on time, s seconds
+    of processing summed, h1..hN the histogram's buckets)."""
+    return f"{province_prefix()}fig:{_province_name(kind, office, name)}"
+
+
+def province_open(kind: str, office: str, name: str = "") -> str:
+    """Sorted set: the open dossiers of an office, procedure or desk, by appointment (ms)."""
+    return f"{province_prefix()}open:{_province_name(kind, office, name)}"
+
+
+def province_offices() -> str:
+    """Set: the offices with counted dossiers."""
+    return f"{province_prefix()}offices"
+
+
+def province_procedures(office: str) -> str:
+    """Hash: procedure code -> name, of the office's counted dossiers."""
+    return f"{province_prefix()}procedures:{office}"
+
+
+def province_desks(office: str) -> str:
+    """Set: the desks the office's counted dossiers have waited at ("" before any handoff)."""
+    return f"{province_prefix()}desks:{office}"

@@ -8,11 +8,17 @@ The index of open dossiers by appointment (`keys.open_by_due()`, read by the ove
 charts) is kept by the same scripts that change a dossier, in the same run: a dossier is in it,
 scored by its appointment in force (ms), exactly while its status is not settled
 (`gateway.core.status.SETTLED`, generated here too). Nothing else removes a dossier from it.
+
+The service index's figures (`gateway.core.service_index`, read by `store/province.py`) are kept
+by the same scripts too: a change takes away the share of the dossier's state before it and adds
+the share of its state after it (`tally`), so the figures are always the sum of the counted
+dossiers' shares; the bucket bounds and the finished statuses are generated from the core.
 """
 
 from __future__ import annotations
 
 from gateway.core.offices import DEFAULT_OFFICE
+from gateway.core.service_index import BUCKET_HOURS, FINISHED
 from gateway.core.status import ALLOWED, SETTLED
 
 
@@ -41,15 +47,88 @@ end
 """
 
 
+def _finished_table() -> str:
+    return "{" + ", ".join(f"[{int(s)}] = true" for s in sorted(FINISHED)) + "}"
+
+
+def _bucket_bounds() -> str:
+    return "{" + ", ".join(str(hours * 3600) for hours in BUCKET_HOURS) + "}"
+
+
+# The figures of the service index (`gateway.core.service_index`: the rules, the buckets), kept
+# by the same scripts in the same run. `tally(P, s, sign)` takes away (-1) or adds (+1) the share
+# of a dossier in state `s` (code, office, procedure, desk, status, due_ms, received_ms,
+# settled_ms, and procedure_name when known) under the key prefix `P` (`keys.province_prefix()`,
+# the names built as `keys.province_*` build them): a finished one counts in the figures of its
+# office, its procedure and its desk (hashes: f finished, t on time, s seconds, h1..hN the
+# buckets), an open one is in the open indexes of the three by appointment (sorted sets, ms).
+# A dossier without `received_ms` was stored before the figures: it counts nowhere until
+# `hoso province rebuild` counts it (`COUNT_DOSSIER`).
+_TALLY = (
+    "local FINISHED = "
+    + _finished_table()
+    + "\nlocal BOUNDS = "
+    + _bucket_bounds()
+    + """
+local function bucket_of(seconds)
+  for i, bound in ipairs(BOUNDS) do
+    if seconds < bound then return i end
+  end
+  return #BOUNDS + 1
+end
+local function tally(P, s, sign)
+  if not s.received_ms or not s.due_ms then return end
+  local o, desk = s.office, s.desk or ''
+  local names = {'o:' .. o, 'p:' .. o .. ':' .. s.procedure, 'd:' .. o .. ':' .. desk}
+  if FINISHED[s.status] and s.settled_ms then
+    local seconds = math.floor((s.settled_ms - s.received_ms) / 1000)
+    if seconds < 0 then seconds = 0 end
+    local bucket = 'h' .. bucket_of(seconds)
+    for _, name in ipairs(names) do
+      local k = P .. 'fig:' .. name
+      redis.call('HINCRBY', k, 'f', sign)
+      if s.settled_ms <= s.due_ms then redis.call('HINCRBY', k, 't', sign) end
+      -- never -0 (sign * 0): Redis 7.0 refuses it as an integer
+      if seconds > 0 then redis.call('HINCRBY', k, 's', sign * seconds) end
+      redis.call('HINCRBY', k, bucket, sign)
+    end
+  elseif not FINISHED[s.status] then
+    for _, name in ipairs(names) do
+      if sign > 0 then
+        redis.call('ZADD', P .. 'open:' .. name, s.due_ms, s.code)
+      else
+        redis.call('ZREM', P .. 'open:' .. name, s.code)
+      end
+    end
+  end
+  if sign > 0 then
+    redis.call('SADD', P .. 'offices', o)
+    redis.call('SADD', P .. 'desks:' .. o, desk)
+    if s.procedure_name then
+      redis.call('HSET', P .. 'procedures:' .. o, s.procedure, s.procedure_name)
+    end
+  end
+end
+-- Whether two states of a dossier have the same share: its status matters only as finished or
+-- not (4 -> 5, 9 -> 10 move nothing).
+local function same_share(a, b)
+  return (FINISHED[a.status] or false) == (FINISHED[b.status] or false) and a.desk == b.desk
+    and a.due_ms == b.due_ms and a.settled_ms == b.settled_ms
+end
+"""
+)
+
+
 # KEYS: dossier, history, lookup, changes, open index, phone sets...
 # ARGV: code, fingerprint, folded code, short code, fields (JSON object), history entry (JSON),
-#       changes stream length, status
+#       changes stream length, status, figures' key prefix
 # A short code is random: one already in the lookup table is refused here ('short-taken'), in the
 # step that indexes the new one, and the store draws another.
 REGISTER = (
     "local SETTLED = "
     + _settled_table()
     + _OPEN_INDEX
+    + _TALLY
     + """
 local existing = redis.call('HMGET', KEYS[1], 'fingerprint', 'department', 'office')
 if existing[1] then
@@ -73,6 +152,10 @@ end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*',
   'kind', 'registered', 'code', ARGV[1], 'status', ARGV[8], 'previous', '', 'version', '1')
 index_open(KEYS[5], ARGV[1], tonumber(ARGV[8]), fields['due_ms'])
+tally(ARGV[9], {code = ARGV[1], office = fields['office'], procedure = fields['procedure_code'],
+  procedure_name = fields['procedure_name'], desk = fields['holder'], status = tonumber(ARGV[8]),
+  due_ms = tonumber(fields['due_ms']), received_ms = tonumber(fields['received_ms']),
+  settled_ms = tonumber(fields['settled_ms'])}, 1)
 return {'created'}
 """
 )
@@ -92,7 +175,8 @@ return secret or ARGV[3]
 # KEYS: dossier, history, event ids, changes, open index
 # ARGV: department ('' = any), event id, fingerprint, status ('' = keep), at (µs), desk ('' = none),
 #       history entry (JSON), at (ISO), changes stream length, source, code,
-#       new appointment (ms, '' = none), new appointment (ISO), office ('' = any)
+#       new appointment (ms, '' = none), new appointment (ISO), office ('' = any),
+#       figures' key prefix
 # A dossier of another department or office is unknown.
 # A current event (not older than the state) must be an allowed transition, else nothing is
 # recorded; a new appointment takes effect unless one set by a later event is in force. The
@@ -104,9 +188,11 @@ APPLY = (
     + "\nlocal SETTLED = "
     + _settled_table()
     + _OPEN_INDEX
+    + _TALLY
     + """
 local d = redis.call('HMGET', KEYS[1], 'department', 'status', 'updated_us', 'version',
-                     'due_set_us', 'due_ms', 'due_at', 'office')
+                     'due_set_us', 'due_ms', 'due_at', 'office', 'procedure_code', 'holder',
+                     'received_ms', 'settled_ms')
 if not d[1] or (ARGV[1] ~= '' and d[1] ~= ARGV[1]) then return {'unknown'} end
 if ARGV[14] ~= '' and (d[8] or '"""
     + DEFAULT_OFFICE
@@ -144,6 +230,32 @@ if rescheduled then
   due_ms, due_at = ARGV[12], ARGV[13]
 end
 if ARGV[12] ~= '' then entry['rescheduled'] = rescheduled end
+local before = {code = ARGV[11], office = d[8] or '"""
+    + DEFAULT_OFFICE
+    + """', procedure = d[9], desk = d[10] or '',
+  status = cur, due_ms = tonumber(d[6]), received_ms = tonumber(d[11]),
+  settled_ms = tonumber(d[12])}
+local after = {code = before.code, office = before.office, procedure = before.procedure,
+  desk = before.desk, status = status, due_ms = tonumber(due_ms),
+  received_ms = before.received_ms, settled_ms = before.settled_ms}
+if current then
+  if ARGV[6] ~= '' then after.desk = ARGV[6] end
+  if not FINISHED[status] then
+    after.settled_ms = nil
+  elseif not FINISHED[cur] then
+    after.settled_ms = math.floor(at / 1000)
+  end
+end
+if before.received_ms and not same_share(before, after) then
+  tally(ARGV[15], before, -1)
+  tally(ARGV[15], after, 1)
+  if after.settled_ms == nil then
+    redis.call('HDEL', KEYS[1], 'settled_ms')
+  elseif after.settled_ms ~= before.settled_ms then
+    fields[#fields + 1] = 'settled_ms'
+    fields[#fields + 1] = string.format('%.0f', after.settled_ms)
+  end
+end
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
 if current or rescheduled then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*',
@@ -181,5 +293,62 @@ if not d[3] then redis.call('HSET', KEYS[1], 'due_ms', ARGV[3]) end
 if not d[4] then redis.call('HSET', KEYS[1], 'due_set_us', ARGV[4]) end
 index_open(KEYS[2], ARGV[1], tonumber(d[1]), ARGV[3])
 return 1
+"""
+)
+
+# The rebuild (`hoso province rebuild`): one dossier stored before the figures gets its
+# `received_ms` and `settled_ms` (computed from its history by `service_index.settled_at_ms`) and
+# its share of the figures, unless it has them already.
+# KEYS: dossier, history; ARGV: figures' key prefix, code, the history's length as read,
+#       received_ms, settled_ms ('' = open)
+# Returns 1 counted, 2 counted before, 0 gone, -1 changed since its history was read (read it
+# again), -2 no numeric appointment yet (`hoso notifications reindex` first).
+COUNT_DOSSIER = (
+    _TALLY
+    + """
+local d = redis.call('HMGET', KEYS[1], 'status', 'due_ms', 'office', 'procedure_code',
+                     'procedure_name', 'holder', 'received_ms')
+if not d[1] then return 0 end
+if d[7] then return 2 end
+if not d[2] then return -2 end
+if redis.call('LLEN', KEYS[2]) ~= tonumber(ARGV[3]) then return -1 end
+redis.call('HSET', KEYS[1], 'received_ms', ARGV[4])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'settled_ms', ARGV[5]) end
+tally(ARGV[1], {code = ARGV[2], office = d[3] or '"""
+    + DEFAULT_OFFICE
+    + """', procedure = d[4],
+  procedure_name = d[5], desk = d[6] or '', status = tonumber(d[1]), due_ms = tonumber(d[2]),
+  received_ms = tonumber(ARGV[4]), settled_ms = tonumber(ARGV[5])}, 1)
+return 1
+"""
+)
+
+# The figures of many offices, procedures or desks in one step (the province page reads
+# thousands): for each (kind, office, name) of ARGV after the prefix and now (ms), its hash's
+# fields in `FIGURE_FIELDS` order (0 for none), its open dossiers and those due before now —
+# the names built as `tally` builds them.
+# ARGV: figures' key prefix, now (ms), then kind, office, name for each.
+FIGURE_FIELDS: tuple[str, ...] = (
+    "f",
+    "t",
+    "s",
+    *(f"h{i}" for i in range(1, len(BUCKET_HOURS) + 2)),
+)
+FIGURES_OF = (
+    "local FIELDS = {"
+    + ", ".join(f"'{f}'" for f in FIGURE_FIELDS)
+    + """}
+local P, before = ARGV[1], '(' .. ARGV[2]
+local out = {}
+for i = 3, #ARGV, 3 do
+  local name = ARGV[i] .. ':' .. ARGV[i + 1]
+  if ARGV[i] ~= 'o' then name = name .. ':' .. ARGV[i + 2] end
+  for _, v in ipairs(redis.call('HMGET', P .. 'fig:' .. name, unpack(FIELDS))) do
+    out[#out + 1] = tonumber(v) or 0
+  end
+  out[#out + 1] = redis.call('ZCARD', P .. 'open:' .. name)
+  out[#out + 1] = redis.call('ZCOUNT', P .. 'open:' .. name, '-inf', before)
+end
+return out
 """
 )

@@ -77,6 +77,8 @@ def logged_in_answers(gateway: Gateway) -> list[tuple[str, int, dict[str, str]]]
         "/admin/messages",
         "/admin/dossiers?q=PAZCGM6",
         "/admin/overdue",
+        "/admin/province",
+        "/admin/province?format=csv",
         "/admin/account",
         "/admin/api/modems",
         "/admin/api/charts",
@@ -109,7 +111,12 @@ def test_every_answer_carries_the_security_headers(gateway: Gateway) -> None:
 def test_no_page_holds_an_inline_script_or_style_attribute(gateway: Gateway) -> None:
     admin = Visitor(gateway.base)
     admin.log_in(ADMIN, PASSWORD)
-    for path in ("/admin/templates/reply_help", "/admin/modems", "/admin/charts"):
+    for path in (
+        "/admin/templates/reply_help",
+        "/admin/modems",
+        "/admin/charts",
+        "/admin/province",
+    ):
         text = admin.get(path).text
         assert "<script>" not in text
         assert " style=" not in text

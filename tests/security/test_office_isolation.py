@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 import redis
@@ -68,6 +68,7 @@ GHOST = {  # made-up ids of the same shapes: what "unknown" answers
     "modem": "modem-ghost",
     "username": "tai-khoan-ma",
     "office": "phuong-ma",
+    "desk": quote("Quầy ma"),
 }
 A_ROLES = {
     "office-admin": (Role.OFFICE_ADMIN, A),
@@ -147,6 +148,7 @@ class World:
             "modem": SHARED_MODEM,
             "username": B_ADMIN,
             "office": B,
+            "desk": quote(B_DESK),  # in a query string
         }
 
     def canaries(self) -> list[str]:
@@ -430,6 +432,21 @@ ADMIN_CASES: dict[str, list[Case]] = {
     "admin_offices.api_offices_save": [
         Case("POST", "/admin/api/offices", body={"id": "{office}", "name": "Chiếm"})
     ],
+    "admin_province.province_page": [
+        Case("GET", "/admin/province"),
+        Case("GET", "/admin/province?format=csv"),
+    ],
+    "admin_province.office_page": [
+        Case("GET", "/admin/province/{office}"),
+        Case("GET", "/admin/province/{office}?format=csv&table=desks"),
+    ],
+    "admin_province.desk_page": [
+        Case("GET", "/admin/province/{office}/desk?name={desk}"),
+        Case("GET", "/admin/province/{office}/desk?name={desk}&format=csv"),
+    ],
+    "admin_province.api_province": [Case("GET", "/admin/api/province")],
+    "admin_province.api_office": [Case("GET", "/admin/api/province/{office}")],
+    "admin_province.api_desk": [Case("GET", "/admin/api/province/{office}/desk?name={desk}")],
     "admin.logout": [Case("POST", "/admin/logout", {})],  # asked last: it ends the session
 }
 SCANNED_AT = "2024-04-23T10:00:00+07:00"
@@ -644,6 +661,7 @@ def test_province_roles_see_every_office(world: World, role: str) -> None:
     assert admin.call("GET", f"/admin/api/dossiers/{world.b_code}").status == 200
     assert world.b_code in admin.call("GET", "/admin/api/overdue").text
     assert B_DESK in admin.call("GET", "/admin/charts").text  # where B's dossier waits
+    assert B_DESK in admin.call("GET", "/admin/province").text  # B's busiest desk
 
 
 def test_a_department_of_office_a_cannot_reach_office_b(world: World) -> None:
