@@ -9,7 +9,7 @@ from gateway.core.messages import Priority
 from gateway.core.office_routes import signature, signing_office
 from gateway.core.offices import Office
 from gateway.core.phones import carrier_of, mask_phone
-from gateway.core.replies import Asked, Reply, decide, is_preference, status_since
+from gateway.core.replies import DEFAULT_DESK, Asked, Reply, decide, is_preference, status_since
 from gateway.core.sms_syntax import Command, ListMine, Lookup, OptIn, OptOut, parse
 from gateway.core.sms_text import fill, render
 from gateway.core.times import to_micros
@@ -60,7 +60,11 @@ def _answer(ctx: Context, message_id: str) -> str:
     # no desk holds it); anything else (an unknown code, a stranger, help, a list): by the
     # office the citizen wrote to.
     its_office = ctx.offices.find(asked.dossier.office) if asked.dossier is not None else None
-    desk = signature(its_office or receiving, ctx.sms.accented_if_free)["office"]
+    # A dossier no desk holds is at its office's one-stop desk: named with its office when the
+    # citizen texted another office, who would not know which one-stop desk otherwise.
+    desk = DEFAULT_DESK
+    if its_office is not None and its_office.id != receiving.id:
+        desk = f"{DEFAULT_DESK} {its_office.name}"
     reply = (
         Reply("reply_rate_limited")
         if allowance is Allowance.NOTICE

@@ -76,7 +76,8 @@ def is_preference(command: Command) -> bool:
 
 
 def decide(command: Command, sender: str, asked: Asked, desk: str = DEFAULT_DESK) -> Reply:
-    """The reply; `desk`: where a dossier no desk holds is (its office, as the reply names it)."""
+    """The reply; `desk`: where a dossier no desk holds is (its office's one-stop desk, with the
+    office named when the citizen texted another office)."""
     if isinstance(command, Lookup):
         return _lookup(command, sender, asked, desk)
     if isinstance(command, ListMine):

@@ -203,3 +203,15 @@ def test_an_office_s_own_routing_rule_is_taken_before_the_rule_for_any_office(
     live.change("ben-nghe", "notification", "modem:b1", [])  # an operator's live rule
     assert router.candidates("notice", "", "ben-nghe") == ["b1"]
     assert router.candidates("notice", "", "main") == [""]
+
+
+def test_a_dossier_no_desk_holds_is_at_the_one_stop_desk_of_its_office(ctx: Context) -> None:
+    """Asked at its own office: its one-stop desk; asked at another: which office's."""
+    _, own = register(ctx, 3, "ben-nghe")
+    _, other = register(ctx, 4, "da-kao")
+    here = ask(ctx, OWNER, f"HS {own}", "a1")
+    there = ask(ctx, OWNER, f"HS {other}", "a1")
+    assert here is not None
+    assert there is not None
+    assert ", tai Bo phan mot cua, hen" in here[0]
+    assert ", tai Bo phan mot cua UBND phuong Da Kao, hen" in there[0]

@@ -50,7 +50,7 @@ def test_the_administrator_runs_the_modem_pool_resends_a_failed_sms_and_reads_th
     made = stack.hoso("admin", "create-user", USER, "--role", "admin", "--password-stdin",
                       stdin=PASSWORD + "\n")  # fmt: skip
     assert made.returncode == 0, made.stderr
-    assert made.stdout == f"{USER}: account created (admin)\n"
+    assert made.stdout == f"{USER}: account created (province-admin, office *)\n"
     tuphap = stack.department("tuphap")
     citizen = stack.phone(CITIZEN)
     now = datetime.now(UTC)

@@ -73,8 +73,8 @@ def test_the_clerk_prints_a_receipt_and_reads_what_each_scan_did(
         f" Ngày nhận: {shown_time(received)} Hẹn trả: {shown_date(received + timedelta(days=3))}"
         f" {display_short_code(short)} Mã bí mật: {secret}"
         f" Tra cứu qua SMS: Soạn HS {display_short_code(short)} {secret} gửi 0912 345 678"
-        f" Tra cứu trực tuyến: {stack.base}/?ma={short} Cấp bởi hệ thống hoso"
-        f" In lúc: {printed}"
+        f" Tra cứu trực tuyến: {stack.base}/?ma={short} Đường dây nóng: 028 3822 1234"
+        f" Cấp bởi hệ thống hoso In lúc: {printed}"
         for printed in minutes_around(before, after)
     }
     assert_readable("the receipt", text)
