@@ -166,7 +166,7 @@ def test_the_pool_page_shows_each_links_health_and_throughput_to_a_viewer(
     publish_busy_link(redis_client)
     page = viewer.get("/admin/modems").get_data(as_text=True)
     assert "Kênh nhà mạng (SMPP)" in page
-    assert "42.5 tin/giây" in page
+    assert "42,5 tin/giây" in page
     assert "7 / 10" in page
     assert "UBND BADINH" in page
     assert "Định tuyến tin nhắn" not in page  # the routing page is for administrators
