@@ -14,12 +14,11 @@ import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import ARGS, CHROMIUM, needs_chromium
+from tests.e2e.browser import chromium_page, needs_chromium
 from tests.e2e.conftest import Gateway, free_port, running_gateway
 from tests.factories import registration_body
 from tests.security.dashboard import Visitor, create_user
@@ -160,16 +159,11 @@ def framer(gateway: Gateway) -> Iterator[str]:
 
 
 @pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[Page]:
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
-        try:
-            context.set_default_timeout(15_000)
-            yield context.pages[0] if context.pages else context.new_page()
-        finally:
-            context.close()
+def browser_page() -> Iterator[Page]:
+    """Chromium as every browser test drives it (tests/e2e/browser.py): actions and `expect`
+    wait up to 15 s, as a loaded machine needs (a preview's fetch took over 5 s once)."""
+    with chromium_page() as page:
+        yield page
 
 
 def frame_text(page: Page) -> str:
