@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import ARGS, CHROMIUM, needs_chromium
+from tests.e2e.browser import PHONE, chromium_page, needs_chromium
 from tests.e2e.conftest import Gateway, running_gateway
 from tests.security.hostile_images import eps, tall_png
 
@@ -26,14 +26,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            context = browser.new_context(locale="vi-VN", is_mobile=True, has_touch=True)
-            context.set_default_timeout(15_000)
-            yield context.new_page()
-        finally:
-            browser.close()
+    """A phone's Chromium, as every browser test drives it (15 s for actions and `expect`)."""
+    with chromium_page(PHONE, is_mobile=True, has_touch=True) as opened:
+        yield opened
 
 
 @pytest.mark.parametrize(
