@@ -44,7 +44,8 @@ class Permission(StrEnum):
     READ_SETUP = "read-setup"  # modems, carrier links, templates, keys, stations
     CHANGE_MODEMS = "change-modems"  # disable, caps, un-quarantine: of the visible modems
     CHANGE_SETUP = "change-setup"  # stations and API keys of the visible offices
-    CHANGE_TEMPLATES = "change-templates"  # the province's SMS templates
+    CHANGE_TEMPLATES = "change-templates"  # the province's SMS templates (and every office's)
+    CHANGE_OFFICE_TEMPLATES = "change-office-templates"  # its own office's overrides
     RESEND = "resend"  # re-queue a failed SMS of a visible dossier
     MANAGE_ACCOUNTS = "manage-accounts"  # reset passwords of the accounts it manages
     MANAGE_OFFICES = "manage-offices"  # create and edit offices
@@ -65,6 +66,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     | {
         Permission.CHANGE_MODEMS,
         Permission.CHANGE_SETUP,
+        Permission.CHANGE_OFFICE_TEMPLATES,
         Permission.RESEND,
         Permission.MANAGE_ACCOUNTS,
     },
@@ -86,6 +88,15 @@ class InvalidScope(CoreError):
 
 def may(role: Role, permission: Permission) -> bool:
     return permission in PERMISSIONS[role]
+
+
+def may_change_templates(role: Role, templates_office: str) -> bool:
+    """Whether `role` may change the templates of `templates_office` ("" : the province's, which
+    every office without an override uses); the office is one the account sees (checked
+    before)."""
+    if may(role, Permission.CHANGE_TEMPLATES):
+        return True
+    return bool(templates_office) and may(role, Permission.CHANGE_OFFICE_TEMPLATES)
 
 
 def is_province(office: str) -> bool:

@@ -34,8 +34,10 @@ from gateway.http.pool_rows import modem_row, modem_rows
 from gateway.http.problems import Problem
 from gateway.http.proxies import client_address
 from gateway.http.template_rows import (
+    may_change,
     office_or_404,
     preview,
+    require_change,
     template_json,
     template_or_404,
     template_problem,
@@ -233,7 +235,9 @@ def modem_action(modem: str, action: str) -> ResponseReturnValue:
 def templates_page() -> ResponseReturnValue:
     office = office_or_404(request.args.get("office", ""))
     rows = [template_json(t, edited) for t, edited in templates().all(office).values()]
-    return render_template("admin/templates.html", templates=rows, office=office)
+    return render_template(
+        "admin/templates.html", templates=rows, office=office, can_edit=may_change(office)
+    )
 
 
 @bp.route("/templates/<name>", methods=["GET", "POST"])
@@ -253,7 +257,7 @@ def template_page(name: str) -> ResponseReturnValue:
         body = request.form.get("body", body)
         urgent = request.form.get("urgent") == "1"
         if action in ("save", "reset"):
-            auth.require(Permission.CHANGE_TEMPLATES)
+            require_change(office)
         try:
             back: dict[str, Any] = {"office": office} if office else {}
             if action == "reset":
@@ -286,6 +290,7 @@ def template_page(name: str) -> ResponseReturnValue:
         "admin/template_edit.html",
         name=name,
         office=office,
+        can_edit=may_change(office),
         body=body,
         urgent=urgent,
         edited=edited,
@@ -340,9 +345,10 @@ def apitemplates() -> ResponseReturnValue:
 
 
 @bp.put("/api/templates/<name>")
-@auth.login_required(Permission.CHANGE_TEMPLATES)
+@auth.login_required(Permission.READ_SETUP)
 def api_template_save(name: str) -> ResponseReturnValue:
     office = office_or_404(request.args.get("office", ""))
+    require_change(office)
     current = template_or_404(name, office)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("body"), str):
@@ -362,9 +368,10 @@ def api_template_save(name: str) -> ResponseReturnValue:
 
 
 @bp.delete("/api/templates/<name>")
-@auth.login_required(Permission.CHANGE_TEMPLATES)
+@auth.login_required(Permission.READ_SETUP)
 def api_template_reset(name: str) -> ResponseReturnValue:
     office = office_or_404(request.args.get("office", ""))
+    require_change(office)
     template_or_404(name)
     templates().reset(name, office)
     log.info(

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.core import roles
 from gateway.core.office_routes import signature
 from gateway.core.offices import DEFAULT_OFFICE
+from gateway.core.roles import Permission
 from gateway.core.sms_preview import preview as sms_preview
 from gateway.core.sms_text import DEFAULT_TEMPLATES, Template, TemplateError, sample_values
+from gateway.http import admin_auth as auth
 from gateway.http.context import services
 from gateway.http.problems import Problem, quoted
 from gateway.store.templates import Templates
@@ -27,10 +30,24 @@ def template_or_404(name: str, office: str = "") -> Template:
 
 
 def office_or_404(office: str) -> str:
-    """The office whose templates a page or call is about ("" : the province's)."""
-    if office and not services().offices.exists(office):
+    """The office whose templates a page or call is about ("" : the province's); an office the
+    user does not see answers as an unknown one."""
+    scope = auth.visible_offices()
+    unseen = scope is not None and office not in scope
+    if office and (unseen or not services().offices.exists(office)):
         raise Problem(404, "unknown-office", "No such office", f"No office {quoted(office)}.")
     return office
+
+
+def may_change(office: str) -> bool:
+    return roles.may_change_templates(auth.user().role, office)
+
+
+def require_change(office: str) -> None:
+    """Refuses (403) unless the user may change `office`'s templates (`roles.may_change_templates`:
+    the province's need a province administrator; an office's, also its office administrator)."""
+    if not may_change(office):
+        auth.require(Permission.CHANGE_TEMPLATES)  # refuses, and logs it as every refusal
 
 
 def template_json(template: Template, edited: bool) -> dict[str, Any]:

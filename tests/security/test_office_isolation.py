@@ -55,6 +55,7 @@ NO_DOSSIER_PHONE = "+84977000111"  # a citizen's SMS answered about no dossier: 
 B_APPLICANT = "Trần Thị Canarybê"
 B_SMS_TEXT = "Ho so canary B da xong"
 PROVINCE_SMS_TEXT = "Soan HS <ma> canary tinh"
+B_TEMPLATE = "Huong dan rieng canary phuong B: HS <ma ho so> <ma bi mat>"
 B_DESK = "Quầy canary phường B"
 B_STATION = "quay-canary-b"
 B_ADMIN = "quantri-canary-b"
@@ -163,6 +164,7 @@ class World:
             B_APPLICANT,
             B_SMS_TEXT,
             PROVINCE_SMS_TEXT,
+            B_TEMPLATE,
             B_DESK,
             B_STATION,
             B_ADMIN,
@@ -209,6 +211,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         offices = Offices.of(client, SmsSettings())
         offices.set(A, {"name": "UBND phường A", "hotline": "02811111111"})
         offices.set(B, {"name": "UBND phường B", "hotline": "02822222222", "address": B_ADDRESS})
+        Templates(client).save("reply_help", B_TEMPLATE, office=B)  # B's own override
         _, department_a = keyed(gateway, "department", "tuphap", A)
         _, department_b = keyed(gateway, "department", "tuphap-b", B)
         _, station_a = keyed(gateway, "station", "quay-a", A)
@@ -412,14 +415,32 @@ ADMIN_CASES: dict[str, list[Case]] = {
         Case("POST", "/admin/api/stations", body={"id": B_STATION, "desk": "Chiếm"}, ghost=False),
         Case("POST", "/admin/api/stations", body={"id": "quay-a-moi2", "desk": "A", "office": B}),
     ],
-    "admin.templates_page": [Case("GET", "/admin/templates")],
-    "admin.apitemplates": [Case("GET", "/admin/api/templates")],
+    "admin.templates_page": [
+        Case("GET", "/admin/templates"),
+        Case("GET", "/admin/templates?office={office}"),
+    ],
+    "admin.apitemplates": [
+        Case("GET", "/admin/api/templates"),
+        Case("GET", "/admin/api/templates?office={office}"),
+    ],
     "admin.template_page": [
         Case("GET", "/admin/templates/reply_help"),
         Case("POST", "/admin/templates/reply_help", {"action": "save", **TEMPLATE_BODY}),
+        Case("GET", "/admin/templates/reply_help?office={office}"),
+        Case(
+            "POST",
+            "/admin/templates/reply_help?office={office}",
+            {"action": "save", **TEMPLATE_BODY},
+        ),
     ],
-    "admin.api_template_save": [Case("PUT", "/admin/api/templates/reply_help", body=TEMPLATE_BODY)],
-    "admin.api_template_reset": [Case("DELETE", "/admin/api/templates/reply_help")],
+    "admin.api_template_save": [
+        Case("PUT", "/admin/api/templates/reply_help", body=TEMPLATE_BODY),
+        Case("PUT", "/admin/api/templates/reply_help?office={office}", body=TEMPLATE_BODY),
+    ],
+    "admin.api_template_reset": [
+        Case("DELETE", "/admin/api/templates/reply_help"),
+        Case("DELETE", "/admin/api/templates/reply_help?office={office}"),
+    ],
     "admin.api_template_preview": [
         Case("POST", "/admin/api/templates/reply_help/preview", body=TEMPLATE_BODY)
     ],
@@ -570,6 +591,7 @@ def b_state(world: World) -> dict[str, Any]:
         "b_admin_login": AdminUsers(client).login(B_ADMIN, PASSWORD).outcome.value,
         "offices": client.hgetall(keys.offices()),
         "templates_edited": sorted(n for n, (_, e) in Templates(client).all().items() if e),
+        "templates_of_b": {n: t.body for n, (t, e) in Templates(client).all(B).items() if e},
         "routes": [
             (r.office, r.kind, [str(x) for x in r.routes], r.source)
             for r in RouteRules(client).shown()
@@ -650,6 +672,24 @@ def test_office_a_roles_see_office_a(world: World) -> None:
     )
     assert made.status == 201
     assert json.loads(made.text)["office"] == A  # an office administrator makes its own
+
+
+def test_an_office_administrator_changes_its_offices_templates_not_the_provinces(
+    world: World,
+) -> None:
+    office_admin = relogged(world, "office-admin")
+    body = {"body": "Huong dan cua phuong A: HS <ma ho so> <ma bi mat>"}
+    own = office_admin.call("PUT", f"/admin/api/templates/reply_help?office={A}", body=body)
+    assert own.status == 200, own.text
+    assert Templates(world.client).get("reply_help", A).body == body["body"]
+    assert office_admin.call("DELETE", f"/admin/api/templates/reply_help?office={A}").status == 200
+    assert Templates(world.client).get("reply_help", A).body != body["body"]
+    province = office_admin.call("PUT", "/admin/api/templates/reply_help", body=body)
+    assert province.status == 403
+    page = office_admin.call("GET", f"/admin/templates/reply_help?office={A}")
+    assert "Lưu" in page.text
+    assert "readonly" not in page.text
+    assert "readonly" in office_admin.call("GET", "/admin/templates/reply_help").text
 
 
 @pytest.mark.parametrize("role", list(PROVINCE_ROLES))
