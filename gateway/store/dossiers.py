@@ -40,6 +40,12 @@ ANY_OFFICE = ""
 # Draws of a random short code before giving up: with a million dossiers in 2**30 codes a draw
 # is taken one time in a thousand, so 20 taken in a row never happens while the space is not full.
 SHORT_CODE_DRAWS = 20
+# The stored answer to an event id keeps this much of the event's fingerprint (hex, 64 bits): it
+# only tells, for one dossier and one event id already recorded, a repeat of the same event from
+# the id reused for another. Two different events under one id pass as one with a chance of
+# 2**-64; a sender that crafted such a pair (2**32 tries) would only have its second event
+# answered as the first, not recorded — what not sending it does.
+ANSWER_FP_CHARS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,34 @@ class Recorded:
     repeated: bool  # True: this event id was recorded before
     due_at: datetime | None = None  # the appointment in force after it (None: recorded before)
     rescheduled: bool = False  # True: the event's new appointment took effect
+
+
+def read_answer(stored: str, code: str, event_id: str, repeated: bool) -> tuple[str, Recorded]:
+    """The stored answer to an event id, as the APPLY script writes it — `fp|status|version|
+    current|rescheduled|due_at` (fingerprint cut to `ANSWER_FP_CHARS`, 1/0 flags, due_at empty
+    for none) — or as a JSON object with the whole fingerprint (answers stored before): the
+    fingerprint it keeps and what the store did."""
+    try:
+        if stored.startswith("{"):
+            old = json.loads(stored)
+            fp, status, version = str(old["fp"]), old["status"], old["version"]
+            current, rescheduled = bool(old["current"]), bool(old.get("rescheduled", False))
+            due_at = old.get("due_at") or ""
+        else:
+            fp, status, version, now, moved, due_at = stored.split("|", 5)
+            current, rescheduled = now == "1", moved == "1"
+        return fp, Recorded(
+            code=code,
+            event_id=event_id,
+            status=Status(int(status)),
+            version=int(version),
+            current=current,
+            repeated=repeated,
+            due_at=parse_time("due_at", due_at) if due_at else None,
+            rescheduled=rescheduled,
+        )
+    except (KeyError, ValueError, InvalidTime) as exc:
+        raise CorruptRecord(f"answer to event {event_id!r} of dossier {code!r}: {exc}") from exc
 
 
 def random_short_code() -> str:
@@ -189,7 +223,7 @@ class DossierStore:
             args=[
                 department,
                 ev.event_id,
-                fp,
+                fp[:ANSWER_FP_CHARS],
                 "" if ev.status is None else int(ev.status),
                 to_micros(ev.at),
                 ev.desk or "",
@@ -209,20 +243,11 @@ class DossierStore:
             raise UnknownDossier(code)
         if outcome == "invalid":
             raise InvalidTransition(code, int(result[1]), int(ev.status or result[1]))
-        stored = json.loads(result[1])
-        if stored["fp"] != fp:
+        stored_fp, recorded = read_answer(str(result[1]), code, ev.event_id, outcome == "seen")
+        if stored_fp != fp[: len(stored_fp)]:
             raise EventConflict(code, ev.event_id)
         confirm(self._redis)  # also a repeat: the first try may have been refused unconfirmed
-        return Recorded(
-            code=code,
-            event_id=ev.event_id,
-            status=Status(stored["status"]),
-            version=int(stored["version"]),
-            current=bool(stored["current"]),
-            repeated=outcome == "seen",
-            due_at=parse_time("due_at", stored["due_at"]) if stored.get("due_at") else None,
-            rescheduled=bool(stored.get("rescheduled", False)),
-        )
+        return recorded
 
     def index_by_due(self, codes: list[str]) -> int:
         """The upgrade step for dossiers stored before the scripts kept the index of open

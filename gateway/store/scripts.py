@@ -173,15 +173,17 @@ return secret or ARGV[3]
 """
 
 # KEYS: dossier, history, event ids, changes, open index
-# ARGV: department ('' = any), event id, fingerprint, status ('' = keep), at (µs), desk ('' = none),
-#       history entry (JSON), at (ISO), changes stream length, source, code,
-#       new appointment (ms, '' = none), new appointment (ISO), office ('' = any),
-#       figures' key prefix
+# ARGV: department ('' = any), event id, fingerprint (its first characters, see
+#       `dossiers.ANSWER_FP_CHARS`), status ('' = keep), at (µs), desk ('' = none), history
+#       entry (JSON), at (ISO), changes stream length, source, code, new appointment (ms, '' =
+#       none), new appointment (ISO), office ('' = any), figures' key prefix
 # A dossier of another department or office is unknown.
 # A current event (not older than the state) must be an allowed transition, else nothing is
 # recorded; a new appointment takes effect unless one set by a later event is in force. The
-# answer, also kept for a repeated event id: fingerprint, status, version, current, the
-# appointment in force after the event and whether the event set it.
+# answer, also kept for a repeated event id: fingerprint, status, version, current, whether the
+# event set the appointment and the appointment in force after it — positional, in one short
+# string (`dossiers.read_answer` reads it and the JSON object written before) so that an event id
+# and its answer stay under `hash-max-listpack-value` and the event ids stay a listpack.
 APPLY = (
     "local ALLOWED = "
     + _allowed_table()
@@ -266,8 +268,8 @@ index_open(KEYS[5], ARGV[11], status, due_ms)
 entry['current'] = current
 entry['version'] = version
 redis.call('RPUSH', KEYS[2], cjson.encode(entry))
-local encoded = cjson.encode({fp = ARGV[3], status = status, version = version,
-                              current = current, due_at = due_at, rescheduled = rescheduled})
+local encoded = table.concat({ARGV[3], status, version, current and '1' or '0',
+                              rescheduled and '1' or '0', due_at or ''}, '|')
 redis.call('HSET', KEYS[3], ARGV[2], encoded)
 return {'recorded', encoded}
 """

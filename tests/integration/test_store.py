@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from dataclasses import replace
 from datetime import timedelta
@@ -22,9 +23,15 @@ from hypothesis.stateful import (
 
 from gateway.core.dossier import Dossier
 from gateway.core.errors import InvalidTransition
-from gateway.core.events import StatusChanged, apply, parse_status_changed
+from gateway.core.events import (
+    MAX_EVENT_ID,
+    StatusChanged,
+    apply,
+    fingerprint,
+    parse_status_changed,
+)
 from gateway.core.status import SETTLED, Status, can_move
-from gateway.core.times import parse_time, to_micros
+from gateway.core.times import format_time, parse_time, to_micros
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore, Recorded
 from gateway.store.errors import DossierConflict, EventConflict, UnknownDossier
@@ -208,6 +215,62 @@ def test_a_new_appointment_takes_effect_with_its_event_and_both_are_in_the_histo
             NOW,
         )
     in_open_index(redis_client, store.get(d.code))
+
+
+# The answer to an event id as the APPLY script wrote it before answers were positional: a JSON
+# object with the whole fingerprint (cjson's own encoding, so also its key order and numbers).
+OLD_ANSWER = """
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({fp = ARGV[2], status = tonumber(ARGV[3]),
+  version = tonumber(ARGV[4]), current = ARGV[5] == '1', due_at = ARGV[6],
+  rescheduled = ARGV[7] == '1'}))
+"""
+
+
+@pytest.mark.parametrize("rescheduling", [False, True])
+def test_an_event_id_answered_in_the_json_form_stored_before_is_answered_the_same(
+    store: DossierStore, redis_client: redis.Redis, rescheduling: bool
+) -> None:
+    d = store.register(registration(18), "tuphap", NOW).dossier
+    extra: dict[str, Any] = {"desk": "Phòng Tư pháp"}
+    if rescheduling:
+        extra["due_at"] = "2024-05-03T17:00:00+07:00"
+    event = ev("e1", 4, **extra)
+    first = store.apply(d.code, event, "tuphap", NOW)
+    redis_client.eval(
+        OLD_ANSWER,
+        1,
+        keys.event_ids(d.code),
+        "e1",
+        fingerprint(event),
+        int(first.status),
+        first.version,
+        int(first.current),
+        format_time(first.due_at) if first.due_at else "",
+        int(first.rescheduled),
+    )
+    stored = str(redis_client.hget(keys.event_ids(d.code), "e1"))
+    assert json.loads(stored)["fp"] == fingerprint(event)  # the old form, whole fingerprint
+    assert store.apply(d.code, event, "tuphap", NOW) == replace(first, repeated=True)
+    with pytest.raises(EventConflict):  # reused for another event: the whole fingerprint told
+        store.apply(d.code, ev("e1", 4, desk="Phòng Tài nguyên"), "tuphap", NOW)
+    assert [e["event_id"] for e in store.history(d.code)] == ["registered", "e1"]
+
+
+def test_a_dossier_and_its_event_ids_stay_listpacks_under_the_shipped_config(
+    store: DossierStore, redis_client: redis.Redis
+) -> None:
+    """config/redis.conf's limits hold a dossier with a long procedure name and events with ids
+    of the longest length allowed, answers and all, as compact listpacks."""
+    reg = replace(registration(19), procedure_name="Cấp giấy chứng nhận quyền sử dụng đất " * 6)
+    d = store.register(reg, "tuphap", NOW).dossier
+    ids = [f"{i}-".ljust(MAX_EVENT_ID, "x") for i in range(12)]
+    for i, event_id in enumerate(ids):
+        store.apply(d.code, ev(event_id, 4, minutes=60 + i), "tuphap", NOW)
+    answers = redis_client.hgetall(keys.event_ids(d.code))
+    assert sorted(answers) == sorted(ids)
+    assert max(len(str(a).encode()) for a in answers.values()) <= 64
+    assert redis_client.object("encoding", keys.event_ids(d.code)) == "listpack"
+    assert redis_client.object("encoding", keys.dossier(d.code)) == "listpack"
 
 
 def test_a_rescheduling_replayed_after_a_later_status_change_still_takes_effect(
