@@ -24,7 +24,7 @@ from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.service_index import FINISHED
 from gateway.core.status import Status
 from gateway.core.times import format_time, from_micros, parse_time, to_micros
-from gateway.store import keys, scripts
+from gateway.store import history_entries, keys, scripts
 from gateway.store.errors import (
     CorruptRecord,
     DossierConflict,
@@ -134,12 +134,12 @@ class DossierStore:
         entry = {
             "event_id": "registered",
             "status": int(reg.status),
-            "at": format_time(reg.received_at),
+            "at": reg.received_at,
             "due_at": format_time(reg.due_at),
             "desk": None,
             "note": None,
             "source": department,
-            "recorded_at": format_time(now),
+            "recorded_at": now,
             "current": True,
             "version": 1,
         }
@@ -165,7 +165,7 @@ class DossierStore:
                 fold(reg.code),
                 short,
                 json.dumps(fields, ensure_ascii=False),
-                json.dumps(entry, ensure_ascii=False),
+                history_entries.write(entry),
                 CHANGES_MAXLEN,
                 int(reg.status),
                 keys.province_prefix(),
@@ -199,15 +199,15 @@ class DossierStore:
     ) -> Recorded:
         """Record `ev` on the dossier, atomically; idempotent by event id. A dossier of another
         `department` or `office` (unless ANY_) is an `UnknownDossier`."""
-        entry = {
+        entry: dict[str, Any] = {
             "event_id": ev.event_id,
             "status": None if ev.status is None else int(ev.status),
-            "at": format_time(ev.at),
+            "at": ev.at,
             "desk": ev.desk,
             "note": ev.note,
             "source": ev.source,
             "staff": ev.staff,
-            "recorded_at": format_time(now),
+            "recorded_at": now,
         }
         if ev.due_at is not None:
             entry["due_at"] = format_time(ev.due_at)
@@ -227,7 +227,7 @@ class DossierStore:
                 "" if ev.status is None else int(ev.status),
                 to_micros(ev.at),
                 ev.desk or "",
-                json.dumps(entry, ensure_ascii=False),
+                history_entries.write(entry),
                 format_time(ev.at),
                 CHANGES_MAXLEN,
                 ev.source,
@@ -312,7 +312,7 @@ class DossierStore:
         return _from_hash(raw)
 
     def history(self, code: str) -> list[dict[str, Any]]:
-        return [json.loads(e) for e in self._redis.lrange(keys.history(code), 0, -1)]
+        return [history_entries.read(e) for e in self._redis.lrange(keys.history(code), 0, -1)]
 
     def get_with_history(
         self, code: str, department: str = ANY_DEPARTMENT, office: str = ANY_OFFICE
@@ -323,7 +323,7 @@ class DossierStore:
         raw, entries = pipe.execute()
         if not _visible(raw, department, office):
             raise UnknownDossier(code)
-        return _from_hash(raw), [json.loads(e) for e in entries]
+        return _from_hash(raw), [history_entries.read(e) for e in entries]
 
     def find(self, typed: str) -> str | None:
         """The code of the dossier a sloppily typed full or short code names, if any."""
