@@ -26,7 +26,7 @@ Then it measures:
 
     .venv/bin/python bench/province.py [--dossiers 10000,100000] [--offices 150] [--events 10]
                                        [--modems 300] [--jobs 2] [--samples 40]
-                                       [--listpack-value 512] [--server /usr/bin/redis-server]
+                                       [--listpack-value N] [--server /usr/bin/redis-server]
 """
 
 from __future__ import annotations
