@@ -26,7 +26,7 @@ Then it measures:
 
     .venv/bin/python bench/province.py [--dossiers 10000,100000] [--offices 150] [--events 10]
                                        [--modems 300] [--jobs 2] [--samples 40]
-                                       [--listpack-value 64] [--server /usr/bin/redis-server]
+                                       [--listpack-value N] [--server /usr/bin/redis-server]
 """
 
 from __future__ import annotations
@@ -343,7 +343,10 @@ def run(offices: int, dossiers: int, args: argparse.Namespace) -> None:
             client = server.client()
             client.config_set("appendonly", "no")
             client.config_set("save", "")
-            client.config_set("hash-max-listpack-value", str(args.listpack_value))
+            if args.listpack_value:  # else as config/redis.conf has it
+                client.config_set("hash-max-listpack-value", str(args.listpack_value))
+            listpack = client.config_get("*-max-listpack-*")
+            print("  " + ", ".join(f"{k} {v}" for k, v in sorted(listpack.items())))
             empty = int(client.info("memory")["used_memory"])
             started = time.monotonic()
             changes = load(server, offices, dossiers, args.events, args.modems, args.jobs)
@@ -391,15 +394,14 @@ def main() -> None:
     parser.add_argument("--modems", type=int, default=300)
     parser.add_argument("--jobs", type=int, default=2, help="loading processes")
     parser.add_argument("--samples", type=int, default=40, help="requests per page")
-    parser.add_argument("--listpack-value", type=int, default=64, help="hash-max-listpack-value")
+    parser.add_argument(
+        "--listpack-value", type=int, default=0, help="hash-max-listpack-value (0: the config's)"
+    )
     parser.add_argument(
         "--server", default="", help="redis-server binary (default: the one bundled with hoso)"
     )
     args = parser.parse_args()
-    print(
-        f"{server_version(redis_server_binary(args.server))}; "
-        f"hash-max-listpack-value {args.listpack_value}"
-    )
+    print(server_version(redis_server_binary(args.server)))
     for offices in (int(o) for o in args.offices.split(",")):
         for dossiers in (int(d) for d in args.dossiers.split(",")):
             run(offices, dossiers, args)

@@ -24,7 +24,7 @@ from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.service_index import FINISHED
 from gateway.core.status import Status
 from gateway.core.times import format_time, from_micros, parse_time, to_micros
-from gateway.store import keys, scripts
+from gateway.store import history_entries, keys, scripts
 from gateway.store.errors import (
     CorruptRecord,
     DossierConflict,
@@ -40,6 +40,12 @@ ANY_OFFICE = ""
 # Draws of a random short code before giving up: with a million dossiers in 2**30 codes a draw
 # is taken one time in a thousand, so 20 taken in a row never happens while the space is not full.
 SHORT_CODE_DRAWS = 20
+# The stored answer to an event id keeps this much of the event's fingerprint (hex, 64 bits): it
+# only tells, for one dossier and one event id already recorded, a repeat of the same event from
+# the id reused for another. Two different events under one id pass as one with a chance of
+# 2**-64; a sender that crafted such a pair (2**32 tries) would only have its second event
+# answered as the first, not recorded — what not sending it does.
+ANSWER_FP_CHARS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,34 @@ class Recorded:
     repeated: bool  # True: this event id was recorded before
     due_at: datetime | None = None  # the appointment in force after it (None: recorded before)
     rescheduled: bool = False  # True: the event's new appointment took effect
+
+
+def read_answer(stored: str, code: str, event_id: str, repeated: bool) -> tuple[str, Recorded]:
+    """The stored answer to an event id, as the APPLY script writes it — `fp|status|version|
+    current|rescheduled|due_at` (fingerprint cut to `ANSWER_FP_CHARS`, 1/0 flags, due_at empty
+    for none) — or as a JSON object with the whole fingerprint (answers stored before): the
+    fingerprint it keeps and what the store did."""
+    try:
+        if stored.startswith("{"):
+            old = json.loads(stored)
+            fp, status, version = str(old["fp"]), old["status"], old["version"]
+            current, rescheduled = bool(old["current"]), bool(old.get("rescheduled", False))
+            due_at = old.get("due_at") or ""
+        else:
+            fp, status, version, now, moved, due_at = stored.split("|", 5)
+            current, rescheduled = now == "1", moved == "1"
+        return fp, Recorded(
+            code=code,
+            event_id=event_id,
+            status=Status(int(status)),
+            version=int(version),
+            current=current,
+            repeated=repeated,
+            due_at=parse_time("due_at", due_at) if due_at else None,
+            rescheduled=rescheduled,
+        )
+    except (KeyError, ValueError, InvalidTime) as exc:
+        raise CorruptRecord(f"answer to event {event_id!r} of dossier {code!r}: {exc}") from exc
 
 
 def random_short_code() -> str:
@@ -100,12 +134,12 @@ class DossierStore:
         entry = {
             "event_id": "registered",
             "status": int(reg.status),
-            "at": format_time(reg.received_at),
+            "at": reg.received_at,
             "due_at": format_time(reg.due_at),
             "desk": None,
             "note": None,
             "source": department,
-            "recorded_at": format_time(now),
+            "recorded_at": now,
             "current": True,
             "version": 1,
         }
@@ -131,7 +165,7 @@ class DossierStore:
                 fold(reg.code),
                 short,
                 json.dumps(fields, ensure_ascii=False),
-                json.dumps(entry, ensure_ascii=False),
+                history_entries.write(entry),
                 CHANGES_MAXLEN,
                 int(reg.status),
                 keys.province_prefix(),
@@ -165,15 +199,15 @@ class DossierStore:
     ) -> Recorded:
         """Record `ev` on the dossier, atomically; idempotent by event id. A dossier of another
         `department` or `office` (unless ANY_) is an `UnknownDossier`."""
-        entry = {
+        entry: dict[str, Any] = {
             "event_id": ev.event_id,
             "status": None if ev.status is None else int(ev.status),
-            "at": format_time(ev.at),
+            "at": ev.at,
             "desk": ev.desk,
             "note": ev.note,
             "source": ev.source,
             "staff": ev.staff,
-            "recorded_at": format_time(now),
+            "recorded_at": now,
         }
         if ev.due_at is not None:
             entry["due_at"] = format_time(ev.due_at)
@@ -189,11 +223,11 @@ class DossierStore:
             args=[
                 department,
                 ev.event_id,
-                fp,
+                fp[:ANSWER_FP_CHARS],
                 "" if ev.status is None else int(ev.status),
                 to_micros(ev.at),
                 ev.desk or "",
-                json.dumps(entry, ensure_ascii=False),
+                history_entries.write(entry),
                 format_time(ev.at),
                 CHANGES_MAXLEN,
                 ev.source,
@@ -209,20 +243,11 @@ class DossierStore:
             raise UnknownDossier(code)
         if outcome == "invalid":
             raise InvalidTransition(code, int(result[1]), int(ev.status or result[1]))
-        stored = json.loads(result[1])
-        if stored["fp"] != fp:
+        stored_fp, recorded = read_answer(str(result[1]), code, ev.event_id, outcome == "seen")
+        if stored_fp != fp[: len(stored_fp)]:
             raise EventConflict(code, ev.event_id)
         confirm(self._redis)  # also a repeat: the first try may have been refused unconfirmed
-        return Recorded(
-            code=code,
-            event_id=ev.event_id,
-            status=Status(stored["status"]),
-            version=int(stored["version"]),
-            current=bool(stored["current"]),
-            repeated=outcome == "seen",
-            due_at=parse_time("due_at", stored["due_at"]) if stored.get("due_at") else None,
-            rescheduled=bool(stored.get("rescheduled", False)),
-        )
+        return recorded
 
     def index_by_due(self, codes: list[str]) -> int:
         """The upgrade step for dossiers stored before the scripts kept the index of open
@@ -287,7 +312,7 @@ class DossierStore:
         return _from_hash(raw)
 
     def history(self, code: str) -> list[dict[str, Any]]:
-        return [json.loads(e) for e in self._redis.lrange(keys.history(code), 0, -1)]
+        return [history_entries.read(e) for e in self._redis.lrange(keys.history(code), 0, -1)]
 
     def get_with_history(
         self, code: str, department: str = ANY_DEPARTMENT, office: str = ANY_OFFICE
@@ -298,7 +323,7 @@ class DossierStore:
         raw, entries = pipe.execute()
         if not _visible(raw, department, office):
             raise UnknownDossier(code)
-        return _from_hash(raw), [json.loads(e) for e in entries]
+        return _from_hash(raw), [history_entries.read(e) for e in entries]
 
     def find(self, typed: str) -> str | None:
         """The code of the dossier a sloppily typed full or short code names, if any."""

@@ -16,7 +16,6 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import cast
@@ -26,7 +25,7 @@ import redis
 from gateway.core.errors import InvalidTime
 from gateway.core.service_index import Figures, settled_at_ms, to_ms
 from gateway.core.times import parse_time
-from gateway.store import keys, scripts
+from gateway.store import history_entries, keys, scripts
 from gateway.store.errors import CorruptRecord
 
 OFFICE, PROCEDURE, DESK = "o", "p", "d"
@@ -153,7 +152,7 @@ class ProvinceFigures:
                 received_at, entries = answers[2 * i], answers[2 * i + 1]
                 if received_at is None:
                     continue
-                history = [json.loads(e) for e in entries]
+                history = [history_entries.read(e) for e in entries]
                 settled = settled_at_ms(history)
                 done = self._count(
                     keys=[keys.dossier(code), keys.history(code)],

@@ -20,6 +20,12 @@ from __future__ import annotations
 from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.service_index import BUCKET_HOURS, FINISHED
 from gateway.core.status import ALLOWED, SETTLED
+from gateway.store.history_entries import SHORT
+
+
+def _history_keys() -> str:
+    """The letters a stored history entry's keys are written as (`history_entries.SHORT`)."""
+    return "{" + ", ".join(f"{name} = '{short}'" for name, short in SHORT.items()) + "}"
 
 
 def _allowed_table() -> str:
@@ -173,17 +179,22 @@ return secret or ARGV[3]
 """
 
 # KEYS: dossier, history, event ids, changes, open index
-# ARGV: department ('' = any), event id, fingerprint, status ('' = keep), at (µs), desk ('' = none),
-#       history entry (JSON), at (ISO), changes stream length, source, code,
-#       new appointment (ms, '' = none), new appointment (ISO), office ('' = any),
+# ARGV: department ('' = any), event id, fingerprint (its first characters, see
+#       `dossiers.ANSWER_FP_CHARS`), status ('' = keep), at (µs), desk ('' = none), history
+#       entry (compact JSON, see `history_entries`), at (ISO), changes stream length, source,
+#       code, new appointment (ms, '' = none), new appointment (ISO), office ('' = any),
 #       figures' key prefix
 # A dossier of another department or office is unknown.
 # A current event (not older than the state) must be an allowed transition, else nothing is
 # recorded; a new appointment takes effect unless one set by a later event is in force. The
-# answer, also kept for a repeated event id: fingerprint, status, version, current, the
-# appointment in force after the event and whether the event set it.
+# answer, also kept for a repeated event id: fingerprint, status, version, current, whether the
+# event set the appointment and the appointment in force after it — positional, in one short
+# string (`dossiers.read_answer` reads it and the JSON object written before) so that an event id
+# and its answer stay under `hash-max-listpack-value` and the event ids stay a listpack.
 APPLY = (
-    "local ALLOWED = "
+    "local H = "
+    + _history_keys()
+    + "\nlocal ALLOWED = "
     + _allowed_table()
     + "\nlocal SETTLED = "
     + _settled_table()
@@ -208,7 +219,7 @@ if current and cur ~= new and not ALLOWED[cur][new] then return {'invalid', d[2]
 local rescheduled = ARGV[12] ~= '' and (not d[5] or at >= tonumber(d[5]))
 local version = tonumber(d[4])
 local entry = cjson.decode(ARGV[7])
-if ARGV[4] == '' then entry['status'] = new end
+if ARGV[4] == '' then entry[H.status] = new end
 local fields = {}
 local status = cur
 if current then
@@ -226,10 +237,10 @@ if rescheduled then
   for _, v in ipairs({'due_at', ARGV[13], 'due_ms', ARGV[12], 'due_set_us', ARGV[5]}) do
     fields[#fields + 1] = v
   end
-  entry['previous_due_at'] = d[7]
+  entry[H.previous_due_at] = d[7]
   due_ms, due_at = ARGV[12], ARGV[13]
 end
-if ARGV[12] ~= '' then entry['rescheduled'] = rescheduled end
+if ARGV[12] ~= '' then entry[H.rescheduled] = rescheduled end
 local before = {code = ARGV[11], office = d[8] or '"""
     + DEFAULT_OFFICE
     + """', procedure = d[9], desk = d[10] or '',
@@ -263,11 +274,11 @@ if current or rescheduled then
     'previous', d[2], 'version', version, 'event_id', ARGV[2], 'source', ARGV[10])
 end
 index_open(KEYS[5], ARGV[11], status, due_ms)
-entry['current'] = current
-entry['version'] = version
+entry[H.current] = current
+entry[H.version] = version
 redis.call('RPUSH', KEYS[2], cjson.encode(entry))
-local encoded = cjson.encode({fp = ARGV[3], status = status, version = version,
-                              current = current, due_at = due_at, rescheduled = rescheduled})
+local encoded = table.concat({ARGV[3], status, version, current and '1' or '0',
+                              rescheduled and '1' or '0', due_at or ''}, '|')
 redis.call('HSET', KEYS[3], ARGV[2], encoded)
 return {'recorded', encoded}
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from dataclasses import replace
 from datetime import timedelta
@@ -22,9 +23,16 @@ from hypothesis.stateful import (
 
 from gateway.core.dossier import Dossier
 from gateway.core.errors import InvalidTransition
-from gateway.core.events import StatusChanged, apply, parse_status_changed
+from gateway.core.events import (
+    MAX_EVENT_ID,
+    StatusChanged,
+    apply,
+    fingerprint,
+    parse_scan,
+    parse_status_changed,
+)
 from gateway.core.status import SETTLED, Status, can_move
-from gateway.core.times import parse_time, to_micros
+from gateway.core.times import format_time, parse_time, to_micros
 from gateway.store import keys
 from gateway.store.dossiers import DossierStore, Recorded
 from gateway.store.errors import DossierConflict, EventConflict, UnknownDossier
@@ -208,6 +216,124 @@ def test_a_new_appointment_takes_effect_with_its_event_and_both_are_in_the_histo
             NOW,
         )
     in_open_index(redis_client, store.get(d.code))
+
+
+# The answer to an event id as the APPLY script wrote it before answers were positional: a JSON
+# object with the whole fingerprint (cjson's own encoding, so also its key order and numbers).
+OLD_ANSWER = """
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({fp = ARGV[2], status = tonumber(ARGV[3]),
+  version = tonumber(ARGV[4]), current = ARGV[5] == '1', due_at = ARGV[6],
+  rescheduled = ARGV[7] == '1'}))
+"""
+
+
+@pytest.mark.parametrize("rescheduling", [False, True])
+def test_an_event_id_answered_in_the_json_form_stored_before_is_answered_the_same(
+    store: DossierStore, redis_client: redis.Redis, rescheduling: bool
+) -> None:
+    d = store.register(registration(18), "tuphap", NOW).dossier
+    extra: dict[str, Any] = {"desk": "Phòng Tư pháp"}
+    if rescheduling:
+        extra["due_at"] = "2024-05-03T17:00:00+07:00"
+    event = ev("e1", 4, **extra)
+    first = store.apply(d.code, event, "tuphap", NOW)
+    redis_client.eval(
+        OLD_ANSWER,
+        1,
+        keys.event_ids(d.code),
+        "e1",
+        fingerprint(event),
+        int(first.status),
+        first.version,
+        int(first.current),
+        format_time(first.due_at) if first.due_at else "",
+        int(first.rescheduled),
+    )
+    stored = str(redis_client.hget(keys.event_ids(d.code), "e1"))
+    assert json.loads(stored)["fp"] == fingerprint(event)  # the old form, whole fingerprint
+    assert store.apply(d.code, event, "tuphap", NOW) == replace(first, repeated=True)
+    with pytest.raises(EventConflict):  # reused for another event: the whole fingerprint told
+        store.apply(d.code, ev("e1", 4, desk="Phòng Tài nguyên"), "tuphap", NOW)
+    assert [e["event_id"] for e in store.history(d.code)] == ["registered", "e1"]
+
+
+def test_a_dossier_and_its_event_ids_stay_listpacks_under_the_shipped_config(
+    store: DossierStore, redis_client: redis.Redis
+) -> None:
+    """config/redis.conf's limits hold a dossier with a long procedure name and events with ids
+    of the longest length allowed, answers and all, as compact listpacks."""
+    reg = replace(registration(19), procedure_name="Cấp giấy chứng nhận quyền sử dụng đất " * 6)
+    d = store.register(reg, "tuphap", NOW).dossier
+    ids = [f"{i}-".ljust(MAX_EVENT_ID, "x") for i in range(12)]
+    for i, event_id in enumerate(ids):
+        store.apply(d.code, ev(event_id, 4, minutes=60 + i), "tuphap", NOW)
+    answers = redis_client.hgetall(keys.event_ids(d.code))
+    assert sorted(answers) == sorted(ids)
+    assert max(len(str(a).encode()) for a in answers.values()) <= 64
+    assert redis_client.object("encoding", keys.event_ids(d.code)) == "listpack"
+    assert redis_client.object("encoding", keys.dossier(d.code)) == "listpack"
+
+
+def test_history_entries_read_the_same_whether_stored_compact_or_spelled_out_as_before(
+    store: DossierStore, redis_client: redis.Redis
+) -> None:
+    reg = registration(20)
+    d = store.register(reg, "tuphap", NOW).dossier
+    scan = parse_scan(
+        {"seq": 1, "scanned_at": "2024-04-23T09:15:00+07:00", "staff": "Lê Thị Hoa"},
+        "quay-1",
+        "Bộ phận một cửa",
+        None,
+    )
+    store.apply(d.code, scan, "", NOW)  # a station: any department
+    store.apply(d.code, ev("e2", 4, 90, desk="Phòng Tư pháp", note="Đã chuyển"), "tuphap", NOW)
+    later = "2024-05-03T17:00:00+07:00"
+    store.apply(d.code, ev("gia-han", 4, 120, due_at=later), "tuphap", NOW)
+    stale = parse_status_changed(
+        {"event_id": "cu", "status": 4, "at": "2024-04-23T08:59:59.123456+07:00"}, "tuphap"
+    )
+    store.apply(d.code, stale, "tuphap", NOW)
+    recorded = format_time(NOW)
+    applied = {"desk": None, "note": None, "source": "tuphap", "staff": None}
+    expected: list[dict[str, Any]] = [
+        {"event_id": "registered", "status": int(reg.status), "at": "2024-04-23T08:30:00+07:00",
+         "due_at": "2024-04-26T17:00:00+07:00", "desk": None, "note": None, "source": "tuphap",
+         "recorded_at": recorded, "current": True, "version": 1},
+        {"event_id": "scan:quay-1:1", "status": int(reg.status), "at": "2024-04-23T09:15:00+07:00",
+         "desk": "Bộ phận một cửa", "note": None, "source": "station:quay-1",
+         "staff": "Lê Thị Hoa", "recorded_at": recorded, "current": True, "version": 2},
+        applied | {"event_id": "e2", "status": 4, "at": "2024-04-23T10:00:00+07:00",
+                   "desk": "Phòng Tư pháp", "note": "Đã chuyển", "recorded_at": recorded,
+                   "current": True, "version": 3},
+        applied | {"event_id": "gia-han", "status": 4, "at": "2024-04-23T10:30:00+07:00",
+                   "due_at": later, "previous_due_at": "2024-04-26T17:00:00+07:00",
+                   "rescheduled": True, "recorded_at": recorded, "current": True, "version": 4},
+        applied | {"event_id": "cu", "status": 4, "at": "2024-04-23T08:59:59.123456+07:00",
+                   "recorded_at": recorded, "current": False, "version": 4},
+    ]  # fmt: skip
+    compact = [str(e) for e in redis_client.lrange(keys.history(d.code), 0, -1)]
+    assert not any("event_id" in e for e in compact)
+    assert store.history(d.code) == expected
+    # The same entries as written before: the registration's by Python's json, the others by
+    # the APPLY script's cjson.
+    redis_client.delete(keys.history(d.code))
+    redis_client.rpush(keys.history(d.code), json.dumps(expected[0], ensure_ascii=False))
+    for entry in expected[1:]:
+        redis_client.eval(
+            "redis.call('RPUSH', KEYS[1], cjson.encode(cjson.decode(ARGV[1])))",
+            1,
+            keys.history(d.code),
+            json.dumps(entry, ensure_ascii=False),
+        )
+    assert all("event_id" in str(e) for e in redis_client.lrange(keys.history(d.code), 0, -1))
+    assert store.history(d.code) == expected
+    assert store.get_with_history(d.code)[1] == expected
+    store.apply(d.code, ev("e3", 9, 150), "tuphap", NOW)  # a compact one after them
+    assert store.history(d.code) == [
+        *expected,
+        applied | {"event_id": "e3", "status": 9, "at": "2024-04-23T11:00:00+07:00",
+                   "recorded_at": recorded, "current": True, "version": 5},
+    ]  # fmt: skip
 
 
 def test_a_rescheduling_replayed_after_a_later_status_change_still_takes_effect(
