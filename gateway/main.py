@@ -51,6 +51,12 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return build_app(self._settings)
 
 
+def _worker_ready(worker: Any) -> None:
+    """A worker has loaded the app and takes requests: said once per worker, so an operator (and
+    a test) can tell a gateway whose every worker is up from one still booting some."""
+    log.info("gateway.worker_ready pid=%s", worker.pid)
+
+
 def serve(settings: Settings) -> None:
     gw = settings.gateway
     workers = gw.workers or 2 * (os.cpu_count() or 1)
@@ -73,6 +79,7 @@ def serve(settings: Settings) -> None:
         "errorlog": "-",
         "logger_class": _GunicornLogs,
         "loglevel": "info",
+        "post_worker_init": _worker_ready,
     }
     log.info("gateway.starting bind=%s workers=%s threads=%s", gw.bind, workers, gw.threads)
     _Gunicorn(settings, options).run()

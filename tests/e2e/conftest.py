@@ -65,6 +65,19 @@ def wait_until_healthy(base: str, process: subprocess.Popen[bytes], timeout: flo
     raise RuntimeError("gateway did not come up")
 
 
+def wait_for_workers(
+    log: Path, process: subprocess.Popen[bytes], count: int, timeout: float = 120
+) -> None:
+    """Until the gateway's log says `count` workers are ready (`gateway.worker_ready`)."""
+    deadline = time.monotonic() + timeout
+    while log.read_text(errors="replace").count("gateway.worker_ready") < count:
+        if process.poll() is not None:
+            raise RuntimeError(f"gateway exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fewer than {count} gateway workers came up")
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def running_gateway(home: Path, **settings: str) -> Iterator[Gateway]:
     """A `hoso gateway` process (2 workers) on its own Redis; `settings` are extra
@@ -102,6 +115,9 @@ def running_gateway(home: Path, **settings: str) -> Iterator[Gateway]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(base, process)
+        # and every worker: one answers /healthz while the other may still be loading the app
+        # (on a loaded machine gunicorn has replaced such a worker mid-test)
+        wait_for_workers(home / "gateway.log", process, 2)
         yield Gateway(base, env, server, process)
     finally:
         process.terminate()
