@@ -6,6 +6,11 @@ STAMP  := $(VENV)/.installed
 LOCK   := requirements/lock.txt
 # The second server the tests marked `redis` run on (Debian's, as a province deploys it).
 REDIS2 ?= /usr/bin/redis-server
+# pytest-xdist processes running test files side by side: most of a test's time is spent waiting
+# for other processes (a gateway, a modem service, a browser), so 4 share 2 cores well; each file
+# stays in one process (its module fixtures start once). WORKERS=0 runs the suite in one process.
+WORKERS ?= 4
+XDIST   := $(if $(filter 0,$(WORKERS)),-p no:xdist,-n $(WORKERS) --dist loadfile)
 
 .PHONY: run test check setup lint typecheck pytest pytest-redis2 lock bench fuzz clean
 
@@ -18,7 +23,7 @@ test: setup lint typecheck pytest pytest-redis2
 
 # Lint, types, the unit and integration tests not marked slow: under two minutes on 2 cores.
 check: setup lint typecheck
-	$(BIN)/pytest -q -m "not slow" tests/unit tests/integration tests/security
+	$(BIN)/pytest -q $(XDIST) -m "not slow" tests/unit tests/integration tests/security
 
 setup: $(STAMP)
 
@@ -57,10 +62,10 @@ typecheck:
 	$(BIN)/mypy
 
 pytest:
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 pytest-redis2:
-	HOSO_REDIS_SERVER=$(REDIS2) $(BIN)/pytest -m redis
+	HOSO_REDIS_SERVER=$(REDIS2) $(BIN)/pytest $(XDIST) -m redis
 
 bench: setup
 	sh systemd/install-debian-packages.sh bench

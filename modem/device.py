@@ -574,6 +574,8 @@ class Device:
             lines: list[str] = comms.write(
                 data, waitForResponse=True, timeout=timeout, expectedResponseTermSeq=prompt
             )
+            if not self.alive():  # woken by the reader as it died: no answer is coming
+                raise ModemUnavailable(f"{self.port}: port lost")
             return lines
         except TimeoutException as exc:
             if not self.alive():

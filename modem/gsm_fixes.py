@@ -129,6 +129,11 @@ class FixedSerialComms(SerialComms):  # type: ignore[misc]
                 log.debug("modem.close_after_fatal_failed port=%s", self.port)
             log.warning("modem.reader_stopped port=%s error=%s", self.port, exc)
             self.fatalErrorCallback(exc)
+            # A command waiting for its answer (AT+CMGL waits up to 30 s) would wait it all out
+            # for a modem that is gone: wake it; Device._write sees the port lost.
+            event = self._responseEvent
+            if event is not None:
+                event.set()
 
     def _deliver(self, raw: bytes, check_term: bool) -> None:
         text = raw.decode("utf-8", errors="replace")

@@ -2,7 +2,8 @@
 # Installs the Debian packages hoso needs on this host, for a purpose:
 #   test  — what the test suite drives besides Python: gammu (an independent GSM modem client),
 #           chromium (the browser tests), redis-server (Debian's Redis, the second server the
-#           tests marked `redis` run on: `make test`, HOSO_REDIS_SERVER=/usr/bin/redis-server)
+#           tests marked `redis` run on: `make test`, HOSO_REDIS_SERVER=/usr/bin/redis-server),
+#           prometheus (its promtool checks docs/alerts.yml)
 #   bench — what the benchmarks drive (wrk: the HTTP load generator)
 # The tests start their own redis-server processes: installed for them, Debian's redis-server is
 # not started as a service, now or at boot (a policy-rc.d refuses the start while apt installs
@@ -11,7 +12,7 @@
 set -eu
 purpose=${1:-test}
 case "$purpose" in
-  test) packages="gammu chromium redis-server" ;;
+  test) packages="gammu chromium redis-server prometheus" ;;
   bench) packages="wrk" ;;
   *) echo "usage: $0 test|bench" >&2; exit 2 ;;
 esac
@@ -34,9 +35,10 @@ fi
 trap '[ -z "$own_policy" ] || rm -f "$policy"' EXIT
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
-case " $missing " in
-  *" redis-server "*)
-    if [ -d /run/systemd/system ]; then
-      systemctl disable --now redis-server.service >/dev/null 2>&1 || true
-    fi ;;
-esac
+if [ -d /run/systemd/system ]; then  # services for the tests' use only: never started at boot
+  for service in redis-server prometheus; do
+    case " $missing " in
+      *" $service "*) systemctl disable --now "$service.service" >/dev/null 2>&1 || true ;;
+    esac
+  done
+fi

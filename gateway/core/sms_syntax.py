@@ -22,7 +22,9 @@ Then:
    characters from `SECRET_ALPHABET`, as one token or 4+4).
 4. Lookup keyword or none + code → `Lookup`; lookup keyword without a code → `ListMine`; text
    that looks like a code but is not one → `UnknownCommand(BAD_CODE)`; anything else →
-   `UnknownCommand`.
+   `UnknownCommand`. A word that reads as a keyword glued to a code ("HSCM4AE9K") is split when that
+   finds a code; otherwise a word that looks like a code as typed is a wrong code: "KT9CQ01", a
+   short code with a wrong check character, is not "KT" and noise.
 
 "HS" alone is read as `ListMine` like "TRA" alone (the citizen wants their dossiers), and any
 text about "hồ sơ" without a code too ("cho hỏi hồ sơ của tôi"): the answer lists only the
@@ -332,7 +334,9 @@ def parse(text: str) -> Command:
     if unglued != tokens and not _has_code(command):
         # "TC5K-8M2" may be a short code, not TC + 5K8M2: read it as typed if that finds a code.
         as_typed = _parse_tokens(tokens, "?" in text)
-        if _has_code(as_typed):
+        # "KT9CQ01", "DK7T6P1": a short code typed wrong whose first letters spell a keyword
+        # is a wrong code, as any other wrong code, not the keyword followed by noise
+        if _has_code(as_typed) or as_typed == UnknownCommand(UnknownReason.BAD_CODE):
             return as_typed
     return command
 

@@ -223,6 +223,7 @@ def test_hmac_signed_request_of_a_department_or_station_is_401(
 # -- viewers -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", PAGES[1:])
 def test_viewer_reads_every_page_without_change_buttons(
     viewer: FlaskClient, registry: ModemRegistry, path: str
@@ -235,11 +236,13 @@ def test_viewer_reads_every_page_without_change_buttons(
         assert button not in page
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", READS)
 def test_viewer_reads_the_api(viewer: FlaskClient, registry: ModemRegistry, path: str) -> None:
     assert viewer.get(path).status_code == 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "path", "body"), CHANGES)
 def test_viewer_api_change_is_403(
     viewer: FlaskClient,
@@ -256,6 +259,7 @@ def test_viewer_api_change_is_403(
     untouched(redis_client, registry, settings)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "data"), FORM_CHANGES)
 def test_viewer_form_change_is_403(
     viewer: FlaskClient,
@@ -280,6 +284,7 @@ def test_viewer_may_preview_a_template(viewer: FlaskClient) -> None:
 # -- CSRF ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("token", [None, "wrong-token"])
 @pytest.mark.parametrize(("method", "path", "body"), CHANGES)
 def test_admin_api_change_without_the_csrf_token_is_403(
@@ -298,6 +303,7 @@ def test_admin_api_change_without_the_csrf_token_is_403(
     untouched(redis_client, registry, settings)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("token", [None, "wrong-token"])
 @pytest.mark.parametrize(("path", "data"), FORM_CHANGES)
 def test_admin_form_change_without_the_csrf_token_is_403(
@@ -344,6 +350,7 @@ def test_wrong_password_and_unknown_account_read_the_same(app: Flask, accounts: 
     assert pages[0] == pages[1]
 
 
+@pytest.mark.slow
 def test_guesses_from_one_address_wait_longer_each_time_but_never_lock_the_account(
     app: Flask, accounts: AdminUsers, clock: Clock
 ) -> None:
@@ -377,6 +384,7 @@ def client_at(app: Flask, address: str, forwarded_for: str | None = None) -> Fla
     return client
 
 
+@pytest.mark.slow
 def test_one_address_guessing_across_accounts_must_wait(
     app: Flask, accounts: AdminUsers, settings: Settings, clock: Clock
 ) -> None:
@@ -393,6 +401,7 @@ def test_one_address_guessing_across_accounts_must_wait(
     assert login(guesser, VIEWER).status_code == 302
 
 
+@pytest.mark.slow
 def test_behind_a_configured_proxy_the_forwarded_address_is_counted(
     settings: Settings, redis_client: redis.Redis, accounts: AdminUsers, clock: Clock
 ) -> None:
@@ -568,6 +577,7 @@ def test_admin_changes_caps_and_carrier(
     assert {m.id: m for m in registry.effective(settings.modems)}["m2"].per_day == 90
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "body",
     [

@@ -162,6 +162,7 @@ def test_anonymous_resend_changes_nothing(app: Flask, sms: dict[str, str], outbo
 # -- messages --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "typed", ["0901 234 567", "84901234567", "+84 90 123 4567", "090.123.4567"]
 )

@@ -112,6 +112,7 @@ def test_accounts_made_before_offices_keep_what_they_had(
     assert (session["role"], session["office"]) == ("province-admin", "*")
 
 
+@pytest.mark.slow
 def test_an_office_administrator_resets_only_its_offices_accounts_below_the_province(
     app: Flask, users: AdminUsers
 ) -> None:
@@ -192,6 +193,7 @@ def test_a_station_is_made_in_the_office_of_who_makes_it(
     assert (kept.desk, kept.office) == ("Tư pháp", B)
 
 
+@pytest.mark.slow
 def test_the_cli_gives_accounts_a_role_and_an_office_it_checks(
     users: AdminUsers, redis_server: RedisServer, tmp_path: Path
 ) -> None:
@@ -238,6 +240,7 @@ def test_the_cli_gives_accounts_a_role_and_an_office_it_checks(
     assert re.search(r"^lan +leader +\*$", listed, re.M), listed
 
 
+@pytest.mark.slow
 def test_an_offices_overdue_list_is_whole_behind_more_than_a_page_of_another_offices(
     app: Flask, users: AdminUsers, redis_client: redis.Redis, clock: Clock
 ) -> None:
@@ -281,6 +284,7 @@ def test_a_view_guarded_by_the_role_named_before_offices_asks_for_a_province_adm
     assert logged_in(app, "tinh").get("/admin/api/province-only").status_code == 200
 
 
+@pytest.mark.slow
 def test_an_offices_messages_are_found_behind_more_than_a_window_of_another_offices(
     app: Flask, users: AdminUsers, redis_client: redis.Redis, codes: dict[str, str]
 ) -> None:

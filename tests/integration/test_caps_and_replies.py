@@ -97,6 +97,7 @@ def test_a_reply_left_waiting_for_its_modem_leaves_from_another_of_the_same_carr
     assert (claimed[0]["modem"], claimed[0]["from"]) == ("m2", "m1")
 
 
+@pytest.mark.slow
 def test_the_seventh_citizen_of_a_minute_is_answered_by_another_viettel_modem_after_the_wait(
     tmp_path: Path, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:

@@ -37,6 +37,7 @@ def test_there_are_examples_for_an_office_and_a_province() -> None:
     assert {"office.toml", "province-central.toml", "province-modem-host.toml"} <= names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SETTINGS_EXAMPLES, ids=lambda p: p.name)
 def test_every_shipped_example_passes(path: Path) -> None:
     done = check_config(str(path))
@@ -113,6 +114,7 @@ def test_a_file_that_is_not_there_fails(tmp_path: Path) -> None:
     assert "cannot read" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_station_secret_file_that_is_missing_is_an_error_naming_the_key_and_the_file(
     tmp_path: Path,
 ) -> None:

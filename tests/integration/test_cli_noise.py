@@ -156,6 +156,7 @@ def test_hoso_sim_sent_shows_what_went_out_at_vietnams_time(tmp_path: Path) -> N
     assert json.loads(listed("--json"))["time"] == "2026-12-02T04:35:44.854+00:00"
 
 
+@pytest.mark.slow
 def test_hoso_sim_help_lists_the_emulators_commands_and_their_options() -> None:
     def help_of(*args: str) -> str:
         run = subprocess.run(

@@ -296,6 +296,7 @@ def test_vendor_urcs_inside_responses_and_stuck_echo_are_not_misparsed(
 # ------------------------------------------------------------------ faults
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("code", "verdict"),
     [
@@ -374,6 +375,35 @@ def test_unplug_makes_the_device_unavailable_and_a_new_connect_works_after_replu
     assert [s.text for s in bank.sent("m1")] == ["after replug"]
 
 
+def test_a_command_waiting_for_its_answer_ends_as_soon_as_the_modem_is_unplugged(
+    bank: Bank, open_device: DeviceFactory
+) -> None:
+    """A command may wait long for a slow modem (listing the SIM: 30 s); a modem pulled out
+    meanwhile ends the wait at once (the modem service marks the modem down then, not half a
+    minute later)."""
+    device = open_device(command_timeout=30.0)
+    bank.hang("m1")  # the modem takes the command and never answers
+    ended: list[BaseException] = []
+    started = threading.Event()
+
+    def listing() -> None:
+        started.set()
+        try:
+            device.list_stored()
+        except BaseException as exc:  # what ended it is the finding
+            ended.append(exc)
+
+    waiter = threading.Thread(target=listing, daemon=True)
+    waiter.start()
+    started.wait()
+    time.sleep(0.3)  # the AT+CMGL written and waiting
+    bank.unplug("m1")
+    waiter.join(10.0)  # a third of the command's 30 s
+    assert not waiter.is_alive(), "the listing still waits for a modem that is gone"
+    assert len(ended) == 1, ended
+    assert isinstance(ended[0], ModemUnavailable), ended
+
+
 def test_invalid_bytes_do_not_kill_the_reader(bank: Bank, open_device: DeviceFactory) -> None:
     device = open_device()
     bank.inject_bytes("m1", b"\r\n\xff\xfe\x80 junk\r\n")
@@ -449,6 +479,7 @@ def test_a_puk_locked_sim_is_never_tried(pin_bank: Bank) -> None:
         device.close()
 
 
+@pytest.mark.slow
 def test_cpin_answer_without_ok_costs_no_more_than_a_short_wait(
     bank: Bank, open_device: DeviceFactory
 ) -> None:

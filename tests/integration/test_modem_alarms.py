@@ -136,6 +136,7 @@ def test_a_modem_that_stays_down_with_sms_on_its_sim_raises_the_alarm(
         assert bank.device("m1").storage.memories["SM"].used == 3  # still there, not lost
 
 
+@pytest.mark.slow
 def test_a_modem_that_refuses_an_optional_command_works_and_the_page_says_what_it_cannot_do(
     tmp_path: Path,
     redis_server: RedisServer,
@@ -159,6 +160,7 @@ def test_a_modem_that_refuses_an_optional_command_works_and_the_page_says_what_i
             assert "không hoạt động" not in page
 
 
+@pytest.mark.slow
 def test_a_sim_that_runs_dry_mid_run_raises_the_alarm_and_its_replies_leave_elsewhere(
     tmp_path: Path,
     redis_server: RedisServer,

@@ -304,6 +304,7 @@ def test_a_hung_modem_is_detected_marked_down_and_reinitialised_when_it_answers_
     eventually(lambda: is_up(redis_client, "m1"), timeout=30, what="m1 re-initialised")
 
 
+@pytest.mark.slow
 def test_two_modem_services_share_one_redis_without_sending_anything_twice(
     bank: Bank, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -379,6 +380,7 @@ def test_a_sim_at_its_cap_leaves_the_rest_to_the_other_modems(
     assert by_modem.count("m2") >= 8
 
 
+@pytest.mark.slow
 def test_a_notice_queued_before_an_opt_out_is_not_sent(
     bank: Bank, service: ModemService, redis_client: redis.Redis
 ) -> None:
@@ -400,6 +402,7 @@ def test_a_notice_queued_before_an_opt_out_is_not_sent(
     assert [s.text for s in bank.sent()] == ["tra loi"]
 
 
+@pytest.mark.slow
 def test_a_wrong_sim_pin_is_tried_once_and_never_again_until_it_is_changed(
     tmp_path: Path, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import redis
 
 from config.settings import SmsSettings
@@ -28,6 +29,7 @@ def backlog(client: redis.Redis, clock: DateClock) -> Notifier:
     return notifier
 
 
+@pytest.mark.slow
 def test_one_tick_releases_a_backlog_larger_than_a_batch(redis_client: redis.Redis) -> None:
     clock = DateClock(vn(24, 10))
     notifier = backlog(redis_client, clock)
@@ -37,6 +39,7 @@ def test_one_tick_releases_a_backlog_larger_than_a_batch(redis_client: redis.Red
     assert Outbox(redis_client).depth() == BACKLOG
 
 
+@pytest.mark.slow
 def test_a_tick_out_of_time_stops_after_one_batch_and_the_next_takes_the_rest(
     redis_client: redis.Redis,
 ) -> None:

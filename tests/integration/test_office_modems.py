@@ -138,6 +138,7 @@ def test_each_office_s_notices_leave_from_its_own_modems_and_the_others_from_the
     assert queues["+84901000003"] == keys.outbox_shared()
 
 
+@pytest.mark.slow
 def test_the_shared_pool_stands_in_only_for_an_office_that_allows_it(
     bank: Bank, service: ModemService, outbox: RoutedOutbox, redis_client: redis.Redis
 ) -> None:
@@ -180,6 +181,7 @@ def test_the_shared_pool_stands_in_only_for_an_office_that_allows_it(
     assert senders(bank, "+84902000003") == ["b1"]
 
 
+@pytest.mark.slow
 def test_notices_waiting_for_an_office_s_modems_move_to_the_shared_pool_once_it_is_up(
     bank: Bank, service: ModemService, outbox: RoutedOutbox, redis_client: redis.Redis
 ) -> None:

@@ -158,6 +158,7 @@ def test_naming_main_keeps_its_sms_settings_until_changed(
     assert office.address == "29 Lý Tự Trọng, Quận 1"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "options"),
     [

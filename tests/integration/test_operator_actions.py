@@ -55,6 +55,7 @@ def api(admin: FlaskClient, path: str, body: dict[str, object]) -> tuple[int, st
     return answer.status_code, answer.get_json().get("detail", "")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fields", "options"),
     [

@@ -11,6 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import redis
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -318,6 +319,7 @@ class OutboxSequences(RuleBasedStateMachine):
         return int(str(value).split(":")[1])
 
 
+@pytest.mark.slow
 def test_random_sequences_keep_every_sms_in_the_states_the_core_allows(
     redis_client: redis.Redis,
 ) -> None:

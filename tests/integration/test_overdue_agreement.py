@@ -128,6 +128,7 @@ def what_leaders_see_agrees(
     assert sum(figures["at_risk_by_desk"].values()) == len(at_risk)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

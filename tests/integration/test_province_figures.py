@@ -149,6 +149,7 @@ def nothing_counted(client: redis.Redis) -> None:
     assert list(client.scan_iter(match=keys.province_prefix() + "*")) == []
 
 
+@pytest.mark.slow
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -187,6 +187,7 @@ def rate_table(by_paper: Rates) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(DAMAGES))
 def test_printed_barcodes_decode_after_damage(kind: str, rates: Rates) -> None:
     failures = []
@@ -221,6 +222,7 @@ def photograph(png: bytes, frame: tuple[int, int] = (1920, 1080), tilt: float = 
     return out.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width_mm", [58, 80])
 def test_whole_receipt_photographed_decodes_both_codes(width_mm: int) -> None:
     for d in dossiers()[:3]:

@@ -61,6 +61,7 @@ def hoso_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], redis.Re
             process.stdout.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_hoso_redis_stopped_by_a_signal_stops_its_server_cleanly(
     hoso_redis: tuple[subprocess.Popen[str], redis.Redis, int], sent: signal.Signals

@@ -271,6 +271,7 @@ def test_text_nobody_understands_gets_the_help_text_not_silence(ctx: Context) ->
     assert ask(ctx, OWNER, "") == help_text
 
 
+@pytest.mark.slow
 def test_a_sender_texting_a_thousand_codes_gets_at_most_the_limit_then_one_notice(
     ctx: Context,
 ) -> None:

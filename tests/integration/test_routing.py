@@ -105,6 +105,7 @@ def modems(bank: Bank, redis_server: RedisServer, redis_client: redis.Redis) -> 
     thread.join(30)
 
 
+@pytest.mark.slow
 def test_a_notice_goes_by_the_link_a_reply_by_the_modem_and_notices_fall_back_to_the_modems(
     smsc: Smsc,
     bank: Bank,
@@ -142,6 +143,7 @@ def test_a_notice_goes_by_the_link_a_reply_by_the_modem_and_notices_fall_back_to
     assert bank.sent("m1")[1].to == "+84912345678"
 
 
+@pytest.mark.slow
 def test_notices_waiting_for_a_link_that_goes_down_move_to_the_modems(
     smsc: Smsc,
     bank: Bank,
@@ -172,6 +174,7 @@ def test_notices_waiting_for_a_link_that_goes_down_move_to_the_modems(
     assert len(moved) == waiting
 
 
+@pytest.mark.slow
 def test_the_reverse_rule_sends_by_the_modems_and_falls_back_to_the_link(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:

@@ -103,6 +103,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("terminator", "end"), [("cr", b"\r"), ("crlf", b"\r\n"), ("lf", b"\n"), ("tab", b"\t")]
 )
@@ -119,6 +120,7 @@ def test_codes_split_on_the_terminator_whatever_the_read_boundaries(
     ]
 
 
+@pytest.mark.slow
 def test_without_terminator_a_pause_ends_a_code(station: Callable[..., Running]) -> None:
     running = station("none", idle_seconds=0.25)
     for code in CODES[:3]:

@@ -269,6 +269,7 @@ def test_too_many_requests_waits_for_retry_after_even_when_scans_arrive(
     spool.close()
 
 
+@pytest.mark.slow
 def test_the_uploader_thread_sends_new_scans_at_once_and_replays_after_an_outage(
     tmp_path: Path,
 ) -> None:

@@ -214,6 +214,7 @@ def province(tmp_path: Path) -> Iterator[Province]:
             node.kill()
 
 
+@pytest.mark.slow
 def test_a_change_is_not_acknowledged_until_the_replica_holds_it(tmp_path: Path) -> None:
     master = data_node(tmp_path, "a")
     replica = data_node(tmp_path, "b", "--replicaof", "127.0.0.1", str(master.port))
@@ -247,6 +248,7 @@ def test_a_change_is_not_acknowledged_until_the_replica_holds_it(tmp_path: Path)
         replica.kill()
 
 
+@pytest.mark.slow
 def test_a_replica_that_joins_confirms_changes_at_once(tmp_path: Path) -> None:
     """A replica's first full copy starts at once (config/redis.conf): Redis 7 and Valkey
     otherwise wait 5 s for more replicas before sending it, and with `wait_replicas = 1` every
@@ -304,6 +306,7 @@ def test_the_store_follows_a_failover_even_when_the_old_master_stays_up(
     assert on_new_master.get(reg.code).version == 3
 
 
+@pytest.mark.slow
 def test_a_master_turned_replica_behind_the_clients_back_is_a_lost_connection(
     tmp_path: Path,
 ) -> None:

@@ -109,6 +109,7 @@ def is_up(client: redis.Redis) -> bool:
 # -- binding ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_link_binds_as_transceiver_with_its_account_and_reports_itself_up(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -127,6 +128,7 @@ def test_the_link_binds_as_transceiver_with_its_account_and_reports_itself_up(
     assert "s3cret" not in str(health)
 
 
+@pytest.mark.slow
 def test_a_wrong_password_leaves_the_link_down_with_the_smscs_reason(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -143,6 +145,7 @@ def test_a_wrong_password_leaves_the_link_down_with_the_smscs_reason(
 # -- outbound ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_short_notice_goes_from_the_brandname_and_its_receipt_delivers_it(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -167,6 +170,7 @@ def test_a_short_notice_goes_from_the_brandname_and_its_receipt_delivers_it(
     assert attempts == ["queued", "claimed", "submitting", "submitted"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("long", ["udh", "sar", "payload"])
 def test_a_long_ucs2_notice_arrives_whole_in_every_long_message_mode(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis, long: str
@@ -189,6 +193,7 @@ def test_a_long_ucs2_notice_arrives_whole_in_every_long_message_mode(
         assert part["payload"] is True
 
 
+@pytest.mark.slow
 def test_a_short_code_sends_as_ton_3_and_national_numbers_when_configured(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -201,6 +206,7 @@ def test_a_short_code_sends_as_ton_3_and_national_numbers_when_configured(
     assert (submit["destination_addr"], submit["dest_addr_ton"]) == ("0901234567", 2)
 
 
+@pytest.mark.slow
 def test_packed_gsm7_reaches_an_smsc_that_unpacks_it(
     tmp_path: Path, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -215,6 +221,7 @@ def test_packed_gsm7_reaches_an_smsc_that_unpacks_it(
     assert reassemble(parts) == text
 
 
+@pytest.mark.slow
 def test_a_failed_receipt_fails_the_sms(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -228,6 +235,7 @@ def test_a_failed_receipt_fails_the_sms(
     assert sms.fields["error"] == "delivery failed"
 
 
+@pytest.mark.slow
 def test_receipts_by_tlv_only_or_by_text_only_are_both_understood(
     tmp_path: Path, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -239,6 +247,7 @@ def test_receipts_by_tlv_only_or_by_text_only_are_both_understood(
             eventually(lambda: state(outbox, sms_id) is SmsState.DELIVERED, what=style)  # noqa: B023
 
 
+@pytest.mark.slow
 def test_throttling_backs_off_and_sends_the_same_parts_again(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -263,6 +272,7 @@ def test_throttling_backs_off_and_sends_the_same_parts_again(
     assert LinkRegistry(redis_client).counters("brand")["throttled"] == 3
 
 
+@pytest.mark.slow
 def test_a_full_message_queue_is_throttling_too(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -274,6 +284,7 @@ def test_a_full_message_queue_is_throttling_too(
     assert [e["status"] for e in smsc.ledger("submit_sm")] == [0x14, 0]
 
 
+@pytest.mark.slow
 def test_the_link_survives_a_restart_of_the_smsc_and_loses_nothing(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -310,6 +321,7 @@ def inbound_texts(client: redis.Redis) -> list[tuple[str, str, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_a_citizens_sms_to_the_short_code_is_persisted_and_handed_to_the_workers(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -330,6 +342,7 @@ def test_a_citizens_sms_to_the_short_code_is_persisted_and_handed_to_the_workers
     assert answered["status"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("split", "reverse"), [("udh", True), ("sar", False), ("payload", False)])
 def test_a_long_citizens_sms_is_reassembled_whatever_way_it_was_split(
     smsc: Smsc,
@@ -364,6 +377,7 @@ class Clock:
         return self.now
 
 
+@pytest.mark.slow
 def test_a_deliver_sm_sent_again_is_taken_once_and_the_same_text_minutes_later_again(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -422,6 +436,7 @@ def leave_in_flight(outbox: Outbox, smsc: Smsc, to: str, text: str, *, written: 
     return sms_id
 
 
+@pytest.mark.slow
 def test_a_part_the_smsc_took_before_the_crash_is_resolved_by_its_receipt_without_a_resend(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -435,6 +450,7 @@ def test_a_part_the_smsc_took_before_the_crash_is_resolved_by_its_receipt_withou
     assert LinkRegistry(redis_client).counters("brand")["resolved"] == 1
 
 
+@pytest.mark.slow
 def test_a_part_that_never_reached_the_smsc_is_sent_again_once_after_the_wait(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:
@@ -448,6 +464,7 @@ def test_a_part_that_never_reached_the_smsc_is_sent_again_once_after_the_wait(
     assert LinkRegistry(redis_client).counters("brand")["resent"] == 1
 
 
+@pytest.mark.slow
 def test_two_unknown_parts_to_one_phone_that_one_receipt_could_fit_are_both_sent_again(
     smsc: Smsc, redis_server: RedisServer, redis_client: redis.Redis
 ) -> None:

@@ -521,6 +521,7 @@ class EventSequences(RuleBasedStateMachine):
         assert statuses[-1] == self.model.status
 
 
+@pytest.mark.slow
 def test_random_event_sequences_keep_the_history_append_only_and_ids_idempotent(
     redis_client: redis.Redis,
 ) -> None:

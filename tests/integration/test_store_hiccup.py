@@ -93,6 +93,7 @@ def stack(
             thread.join(60)
 
 
+@pytest.mark.slow
 def test_a_redis_stall_mid_send_marks_no_modem_down_and_sends_nothing_twice(
     stack: tuple[Bank, RedisServer, Paused], caplog: pytest.LogCaptureFixture
 ) -> None:

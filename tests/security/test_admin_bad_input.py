@@ -49,6 +49,7 @@ def assert_plain_refusal(page: Page, status: int) -> None:
     assert not REPR.search(page.text), page.text[:500]
 
 
+@pytest.mark.slow
 def test_a_dossier_path_with_a_key_suffix_is_404_not_500(
     gateway: Gateway, admin: Visitor, code: str
 ) -> None:
@@ -67,6 +68,7 @@ def test_a_dossier_path_with_a_key_suffix_is_404_not_500(
     assert_plain_refusal(admin.get(f"/admin/dossiers/{code}%0d%0a"), 404)  # no route takes CR/LF
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "target",
     [

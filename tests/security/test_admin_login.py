@@ -33,6 +33,7 @@ def patient_gateway(tmp_path: Path) -> Iterator[Gateway]:
         yield gateway
 
 
+@pytest.mark.slow
 def test_concurrent_guesses_cannot_exceed_the_limit(patient_gateway: Gateway) -> None:
     gateway = patient_gateway
     create_user(gateway, OWNER, PASSWORD)
@@ -76,6 +77,7 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         yield running
 
 
+@pytest.mark.slow
 def test_the_owner_logs_in_after_an_attackers_five_guesses(gateway: Gateway) -> None:
     create_user(gateway, OWNER, PASSWORD)
     attacker = Visitor(gateway.base, address="127.0.0.3")

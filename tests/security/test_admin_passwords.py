@@ -31,6 +31,7 @@ def old_scrypt_hash(password: str) -> str:
     return f"scrypt${2**14}$8$1${salt.hex()}${digest.hex()}"
 
 
+@pytest.mark.slow
 def test_new_passwords_are_argon2id(gateway: Gateway) -> None:
     create_user(gateway, NAME, PASSWORD)
     stored = str(gateway.redis.client().hget(keys.admin_user(NAME), "password"))
@@ -38,6 +39,7 @@ def test_new_passwords_are_argon2id(gateway: Gateway) -> None:
     assert PASSWORD not in stored
 
 
+@pytest.mark.slow
 def test_an_old_scrypt_hash_logs_in_once_and_is_replaced_by_argon2id(gateway: Gateway) -> None:
     client = gateway.redis.client()
     client.hset(

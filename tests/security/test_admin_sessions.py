@@ -41,6 +41,7 @@ def is_live(visitor: Visitor) -> bool:
     return answer.status == 200
 
 
+@pytest.mark.slow
 def test_changing_ones_password_ends_every_other_session(gateway: Gateway) -> None:
     office = logged_in(gateway, ADMIN, OLD, "127.0.0.1")
     stolen = logged_in(gateway, ADMIN, OLD, "127.0.0.5")  # a session someone else holds
@@ -62,6 +63,7 @@ def test_changing_ones_password_ends_every_other_session(gateway: Gateway) -> No
     assert Visitor(gateway.base).log_in(ADMIN, NEW).location == "/admin/modems"
 
 
+@pytest.mark.slow
 def test_a_reset_from_the_dashboard_ends_the_accounts_sessions(gateway: Gateway) -> None:
     admin = logged_in(gateway, ADMIN, OLD, "127.0.0.1")
     viewer = logged_in(gateway, VIEWER, OLD, "127.0.0.7")
@@ -76,6 +78,7 @@ def test_a_reset_from_the_dashboard_ends_the_accounts_sessions(gateway: Gateway)
     assert Visitor(gateway.base, address="127.0.0.7").log_in(VIEWER, NEW).status == 302
 
 
+@pytest.mark.slow
 def test_set_password_from_the_cli_ends_every_session(gateway: Gateway) -> None:
     sessions = [logged_in(gateway, ADMIN, OLD, f"127.0.0.{n}") for n in (1, 8)]
     done = subprocess.run(
@@ -93,6 +96,7 @@ def test_set_password_from_the_cli_ends_every_session(gateway: Gateway) -> None:
     assert Visitor(gateway.base).log_in(ADMIN, NEWER).location == "/admin/modems"
 
 
+@pytest.mark.slow
 def test_a_viewer_may_not_reset_another_accounts_password(gateway: Gateway) -> None:
     admin = logged_in(gateway, ADMIN, OLD, "127.0.0.1")
     viewer = logged_in(gateway, VIEWER, OLD, "127.0.0.9")

@@ -59,6 +59,7 @@ def _chunks(raw: bytes, size: int = 16 * 1024) -> Iterator[bytes]:
         yield raw[at : at + size]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [30_000, 2_000, 900, 33])
 def test_deeply_nested_signed_json_is_a_400_problem(tuphap: HttpClient, depth: int) -> None:
     nested = b'{"code": ' + b"[" * depth + b"]" * depth + b"}"
@@ -239,6 +240,7 @@ def _json(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
+@pytest.mark.slow
 def test_no_error_detail_of_the_api_holds_a_python_repr(
     gateway: Gateway, tuphap: HttpClient
 ) -> None:

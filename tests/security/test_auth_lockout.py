@@ -41,6 +41,7 @@ class Seen:
     other_address: requests.Response
 
 
+@pytest.mark.slow
 def test_random_signatures_lock_out_the_attackers_address_not_the_department(
     gateway: Gateway,
 ) -> None:

@@ -66,6 +66,7 @@ def upload(base: str, data: bytes, content_type: str, start: threading.Barrier) 
         conn.close()
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_hostile_uploads_leave_the_gateway_answering(gateway: Gateway) -> None:
     tuphap = gateway.department("tuphap")
     created = tuphap.post("/api/v1/dossiers", registration_body(701))

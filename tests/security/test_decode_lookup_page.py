@@ -31,6 +31,7 @@ def page() -> Iterator[Page]:
         yield opened
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "build", "said"),
     [

@@ -72,6 +72,7 @@ def test_every_hostile_kind_has_an_expected_outcome() -> None:
     assert set(OUTCOMES) == set(HOSTILE)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(HOSTILE))
 def test_a_hostile_upload_is_refused_or_decoded_within_the_memory_bound(
     fresh_gateway: Gateway, kind: str
@@ -98,6 +99,7 @@ def test_a_hostile_upload_is_refused_or_decoded_within_the_memory_bound(
     assert peaks.largest <= PEAK_BOUND
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(4000, 3000), (8000, 6000)])
 def test_a_phone_photo_of_a_printed_receipt_is_read_after_the_downscale(
     fresh_gateway: Gateway, size: tuple[int, int]
@@ -139,6 +141,7 @@ LOOKUP_OUTCOMES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(LOOKUP_OUTCOMES))
 def test_the_lookup_pages_photo_field_meets_the_same_checks_within_the_bound(
     fresh_gateway: Gateway, kind: str
@@ -160,6 +163,7 @@ def test_the_lookup_pages_photo_field_meets_the_same_checks_within_the_bound(
     assert peaks.largest <= PEAK_BOUND
 
 
+@pytest.mark.slow
 def test_a_photo_over_8_mib_on_the_lookup_page_is_refused_in_vietnamese(
     fresh_gateway: Gateway,
 ) -> None:

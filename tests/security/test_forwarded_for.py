@@ -50,6 +50,7 @@ class Seen:
     direct_claiming_the_limited_address: int
 
 
+@pytest.mark.slow
 def test_x_forwarded_for_is_read_only_from_a_trusted_proxy(gateway: Gateway) -> None:
     def scenario(n: int) -> Seen:
         forger = session_from(f"127.0.0.{20 + 2 * n}")

@@ -90,6 +90,7 @@ def logged_in_answers(gateway: Gateway) -> list[tuple[str, int, dict[str, str]]]
     return answers
 
 
+@pytest.mark.slow
 def test_every_answer_carries_the_security_headers(gateway: Gateway) -> None:
     answers = anonymous_answers(gateway) + logged_in_answers(gateway)
     statuses = {status for _, status, _ in answers}
@@ -174,6 +175,7 @@ def frame_text(page: Page) -> str:
         return ""
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_chromium_will_not_show_the_citizen_page_in_another_sites_frame(
     gateway: Gateway, framer: str, browser_page: Page
@@ -190,6 +192,7 @@ def test_chromium_will_not_show_the_citizen_page_in_another_sites_frame(
     expect(page.locator("header h1")).to_have_text(LOOKUP_TITLE)
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_the_pages_scripts_run_under_the_policy(gateway: Gateway, browser_page: Page) -> None:
     page = browser_page
@@ -211,6 +214,7 @@ def test_the_pages_scripts_run_under_the_policy(gateway: Gateway, browser_page: 
     assert violations == []
 
 
+@pytest.mark.slow
 @needs_chromium
 @pytest.mark.parametrize(
     "path", ["receipt?format=html&width=58", "receipt?format=html", "handoffs?format=html"]

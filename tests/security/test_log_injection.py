@@ -47,6 +47,7 @@ def lines_of(path: Path, marker: str, timeout: float = 30) -> list[str]:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_username_with_a_newline_makes_one_line_in_the_gateways_log(
     gateway: Gateway, home: Path
 ) -> None:

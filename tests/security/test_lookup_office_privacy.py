@@ -60,6 +60,7 @@ def look_up(gateway: Gateway, code: str, secret: str) -> requests.Response:  # n
     return answer
 
 
+@pytest.mark.slow
 def test_a_wrong_secret_for_another_offices_dossier_tells_nothing_of_that_office(
     gateway: Gateway,  # noqa: F811
     tan_dinh: dict[str, Any],
@@ -81,6 +82,7 @@ def test_a_wrong_secret_for_another_offices_dossier_tells_nothing_of_that_office
         assert canary not in existing.text, canary
 
 
+@pytest.mark.slow
 def test_the_right_secret_shows_the_dossiers_office_and_its_receipt_prints_it(
     gateway: Gateway,  # noqa: F811
     tan_dinh: dict[str, Any],

@@ -84,6 +84,7 @@ def redis_commands(client: redis.Redis) -> Counter[str]:
     )
 
 
+@pytest.mark.slow
 def test_without_a_secret_an_existing_and_an_unknown_code_get_the_same_page(
     gateway: Gateway,  # noqa: F811
 ) -> None:
@@ -141,6 +142,7 @@ def two_dossiers(gateway: Gateway) -> dict[str, Any]:  # noqa: F811
     return dict(made.body)
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_a_visitor_is_asked_for_the_secret_whether_or_not_the_code_exists(
     gateway: Gateway,  # noqa: F811

@@ -89,6 +89,7 @@ def test_key_files_are_never_readable_by_others_even_under_umask_0(tmp_path: Pat
     assert sorted(p.name for p in keydir.iterdir()) == ["master.key", "session.key"]
 
 
+@pytest.mark.slow
 def test_a_gateway_started_under_umask_0_creates_private_key_files(tmp_path: Path) -> None:
     session = tmp_path / "session.key"
     with contextlib.ExitStack() as stack:

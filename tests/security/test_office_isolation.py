@@ -610,6 +610,7 @@ def relogged(world: World, role: str) -> Admin:
     return admin
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", list(A_ROLES))
 def test_office_a_roles_neither_see_nor_change_office_b(world: World, role: str) -> None:
     before = b_state(world)
@@ -752,6 +753,7 @@ def test_public_routes_show_no_office_b_canary(world: World) -> None:
             assert not leaked(world, asked, answer.text, citizens), endpoint
 
 
+@pytest.mark.slow
 def test_a_changed_office_takes_effect_at_once(world: World) -> None:
     users = AdminUsers(world.client)
     users.create("chuyen-don-vi", PASSWORD, Role.VIEWER, office=A)

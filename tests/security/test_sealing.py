@@ -64,6 +64,7 @@ def listed(gateway: Gateway) -> dict[str, dict[str, object]]:
     return {row["key_id"]: row for row in map(json.loads, out.stdout.splitlines())}
 
 
+@pytest.mark.slow
 def test_a_key_moved_to_another_department_in_redis_is_refused(
     gateway: Gateway, store: redis.Redis
 ) -> None:
@@ -135,6 +136,7 @@ def test_fields_split_differently_are_refused(gateway: Gateway, store: redis.Red
     assert tuphap.get(f"{DOSSIERS}/{registration_body(831)['code']}").status == 200
 
 
+@pytest.mark.slow
 def test_rotate_master_reseals_every_secret_and_the_old_secrets_still_verify(
     gateway: Gateway, store: redis.Redis
 ) -> None:
@@ -173,6 +175,7 @@ def test_rotate_master_reseals_every_secret_and_the_old_secrets_still_verify(
     assert diachinh.get(f"{DOSSIERS}/{registration_body(842)['code']}").status == 200
 
 
+@pytest.mark.slow
 def test_a_rotation_interrupted_at_any_step_leaves_every_key_working_and_is_finished_by_a_rerun(
     gateway: Gateway, store: redis.Redis
 ) -> None:
@@ -240,6 +243,7 @@ def old_format_record(master: bytes, key_id: str, owner: str, secret: str) -> di
     }
 
 
+@pytest.mark.slow
 def test_old_format_records_are_refused_until_hoso_keys_upgrade_reseals_them(
     gateway: Gateway, store: redis.Redis
 ) -> None:
@@ -278,6 +282,7 @@ def test_old_format_records_are_refused_until_hoso_keys_upgrade_reseals_them(
     assert "nothing to upgrade" in again.stdout
 
 
+@pytest.mark.slow
 def test_the_listing_shows_no_secret_and_times_as_people_read_them(gateway: Gateway) -> None:
     tuphap = gateway.department("tuphap-list")
     shown = gateway.hoso("keys", "list")

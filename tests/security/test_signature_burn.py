@@ -24,6 +24,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         yield running
 
 
+@pytest.mark.slow
 def test_a_head_with_a_captured_gets_headers_does_not_burn_the_get(gateway: Gateway) -> None:
     tuphap = gateway.department("tuphap")
     code = tuphap.post(DOSSIERS, registration_body(801)).body["code"]

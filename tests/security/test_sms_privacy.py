@@ -110,6 +110,7 @@ def quiet_limits(redis_client: redis.Redis) -> Context:
     return make_context(redis_client, per_sender_per_hour=10**6, daily_reply_budget=10**9)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40,
     deadline=None,
@@ -243,6 +244,7 @@ def test_a_short_code_drawn_before_is_drawn_again_and_old_short_codes_stay_finda
 # -- end to end: emulator, modem service, worker process -------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_stranger_gets_the_unknown_code_reply_over_the_air(system: System) -> None:  # noqa: F811
     now = datetime.now(UTC)
     code = fresh_code()

@@ -18,6 +18,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal
 
+import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
@@ -293,6 +294,7 @@ def test_every_single_character_substitution_fails_the_check(
     assert not is_short_code(code[:position] + replacement + code[position + 1 :])
 
 
+@pytest.mark.slow
 def test_every_adjacent_swap_fails_the_check_except_zero_and_z() -> None:
     """Luhn mod 32 (doubling) has one blind spot, as Luhn mod 10 has 09/90: the values 0 and
     31 ("0" and "Z") swapped. Every other swap of two different neighbours is caught; checked

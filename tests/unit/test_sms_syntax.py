@@ -180,6 +180,20 @@ def test_a_short_code_starting_like_a_keyword_is_still_a_short_code() -> None:
     assert parse(f"hs {display_short_code(glued).lower()}") == Lookup(glued)
 
 
+@pytest.mark.parametrize("keyword", ["HS", "TC", "DK", "KT", "TRA"])
+def test_a_mistyped_short_code_starting_like_a_keyword_is_a_wrong_code(keyword: str) -> None:
+    """Its reply must be the wrong-code reply whoever asks, as for any other mistyped code (the
+    owner's phone was answered with its list of dossiers, a stranger's with an empty one)."""
+    glued = next(
+        code
+        for code in (short_code(n) for n in range(1, 1_000_000))
+        if code.startswith(keyword) and code[len(keyword)].isdigit()
+    )
+    for wrong in {glued[:-1] + c for c in "0127"} - {glued}:
+        for text in (wrong, f"HS {wrong}", f"hs {display_short_code(wrong).lower()}"):
+            assert parse(text) == BAD_CODE, text
+
+
 def test_short_and_full_lookups_say_which_they_are() -> None:
     assert Lookup(SHORT).is_short
     assert not Lookup(F).is_short
