@@ -102,10 +102,13 @@ def connect(settings: RedisSettings) -> redis.Redis:
     """The store's client: text replies, fails fast while Redis is unreachable (one quick retry,
     then `redis.ConnectionError`), reconnects by itself, and waits for `wait_replicas` replicas
     to confirm the writes that are acknowledged to the outside."""
+    # A write confirmed by replicas waits up to wait_timeout_ms for them (WAIT): the socket
+    # waits that long more, else a wait of 2 s or more ended as a lost connection, not a refusal.
+    waits = settings.wait_timeout_ms / 1000 if settings.wait_replicas > 0 else 0.0
     return connect_url(
         settings.effective_url(),
         replication=Replication(settings.wait_replicas, settings.wait_timeout_ms),
-        socket_timeout=STORE_SOCKET_TIMEOUT,
+        socket_timeout=STORE_SOCKET_TIMEOUT + waits,
         socket_connect_timeout=STORE_CONNECT_TIMEOUT,
         retry=Retry(NoBackoff(), 1),
         health_check_interval=HEALTH_CHECK_SECONDS,

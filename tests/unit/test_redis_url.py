@@ -105,7 +105,8 @@ def test_the_store_client_carries_the_replicas_to_wait_for() -> None:
     assert isinstance(client, ReplicatedRedis)
     assert client.replication == Replication(1, 250)
     kwargs = client.connection_pool.connection_kwargs
-    assert (kwargs["db"], kwargs["decode_responses"], kwargs["socket_timeout"]) == (3, True, 2.0)
+    # the socket's 2 s and the replicas' wait on top: a WAIT that times out is a refusal
+    assert (kwargs["db"], kwargs["decode_responses"], kwargs["socket_timeout"]) == (3, True, 2.25)
     rq = connect_rq(settings)
     assert rq.connection_pool.connection_kwargs["decode_responses"] is False
     with pytest.raises(redis.ConnectionError):  # no Sentinel answers: a master is not found
