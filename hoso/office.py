@@ -125,7 +125,7 @@ def add_offices(sub: Subcommands) -> None:
 
 def _cmd_templates(args: argparse.Namespace) -> int:
     from gateway.core.errors import CoreError
-    from gateway.core.office_routes import signature
+    from gateway.core.office_routes import signature, signed
     from gateway.core.sms_preview import preview
     from gateway.core.sms_text import sample_values
     from gateway.store.offices import Offices
@@ -158,7 +158,7 @@ def _cmd_templates(args: argparse.Namespace) -> int:
         samples = sample_values(signer["office"], signer["hotline"], signer["number"]) | dict(
             kv.split("=", 1) for kv in getattr(args, "values", []) or []
         )
-        made = preview(template, samples, settings.sms.accented_if_free)
+        made = preview(signed(template, offices.several()), samples, settings.sms.accented_if_free)
         for label, shown in (
             ("default", made.unaccented),
             ("accented if free", made.accented_if_free),

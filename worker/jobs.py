@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from gateway.core.messages import Priority
-from gateway.core.office_routes import signature, signing_office
+from gateway.core.office_routes import signature, signed, signing_office
 from gateway.core.offices import Office
 from gateway.core.phones import carrier_of, mask_phone
 from gateway.core.replies import DEFAULT_DESK, Asked, Reply, decide, is_preference, status_since
@@ -130,8 +130,8 @@ def look_up(ctx: Context, command: Command, sender: str) -> Asked:
 
 def compose(ctx: Context, reply: Reply, office: Office) -> str:
     """The reply's text in `office`'s words: its template (its override, else the province's)
-    and its signature."""
+    and its signature (in a province, every reply names its office: `signed`)."""
     values = signature(office, ctx.sms.accented_if_free) | reply.values
-    template = ctx.templates.get(reply.template, office.id)
+    template = signed(ctx.templates.get(reply.template, office.id), ctx.offices.several())
     used = {k: v for k, v in values.items() if k in template.placeholders}
     return render(fill(template, used), ctx.sms.accented_if_free).text

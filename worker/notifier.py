@@ -64,7 +64,7 @@ from gateway.core.notify import (
     template_for,
     template_values,
 )
-from gateway.core.office_routes import signature
+from gateway.core.office_routes import signature, signed
 from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.phones import carrier_of, mask_phone
 from gateway.core.sms_text import DEFAULT_TEMPLATES, Template, fill, render
@@ -123,6 +123,12 @@ class Notifier:
             office: dict(templates) | dict(own) for office, own in (office_templates or {}).items()
         }
         self._offices = offices or Offices.of(client, settings)
+        if self._offices.several():  # a province: each notice names its office
+            self._templates = {n: signed(t, True) for n, t in self._templates.items()}
+            self._office_templates = {
+                office: {n: signed(t, True) for n, t in own.items()}
+                for office, own in self._office_templates.items()
+            }
         self._quiet = (clock_time(settings.quiet_start), clock_time(settings.quiet_end))
         self._window = timedelta(seconds=settings.coalesce_seconds)
         self._warning = timedelta(hours=settings.due_warning_hours)
@@ -317,12 +323,12 @@ class Notifier:
     ) -> dict[str, str]:
         """The dossier's values, signed by its office."""
         office = self._offices.find(d.office) or self._offices.get(DEFAULT_OFFICE)
-        signed = signature(office, self._settings.accented_if_free)
+        signer = signature(office, self._settings.accented_if_free)
         return template_values(
             d,
-            office=signed["office"],
-            hotline=signed["hotline"],
-            number=signed["number"],
+            office=signer["office"],
+            hotline=signer["hotline"],
+            number=signer["number"],
             note=note,
             new_due=new_due,
         )

@@ -8,6 +8,8 @@ A modem belongs to one office (`[[modems]] office = "..."`) or to the province's
   office (`inbound_office`).
 - The reply leaves the way the question came (the routing rule's ``origin``), signed by the
   dossier's office when it is about one the citizen may see, else by the receiving office.
+  In a province (more than one office), every SMS names the office that signs it: a template
+  that does not name it (``{office}``) is sent with the office's name before it (`signed`).
 - "The modems" of a routing rule (``modems``) are, for an office with modems of its own, its
   own pool (the queue `office_pool(office)`, which only its modems take from), then the
   province's shared pool only when the office allows it (`Office.shared_fallback`); for an
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 
 from gateway.core.offices import Office, sms_form
 from gateway.core.routes import MessageKind, Route, RouteKind
+from gateway.core.sms_text import Template
 
 POOL_MARK = "@"
 
@@ -67,6 +70,16 @@ def signature(office: Office, accented_if_free: bool) -> dict[str, str]:
     if accented_if_free and office.sms_name == sms_form(office.name):
         name = office.name
     return {"office": name, "hotline": office.hotline, "number": office.number}
+
+
+def signed(template: Template, several_offices: bool) -> Template:
+    """The template as an office sends it: in a province (`several_offices`), one that does
+    not name its office begins with it (``{office}: ``), so that a citizen who deals with two
+    offices, or texts one about another's dossier, knows who answers; one office alone sends
+    its templates as written."""
+    if not several_offices or "office" in template.placeholders:
+        return template
+    return Template(template.name, "{office}: " + template.body, template.urgent)
 
 
 def signing_office(receiving: str, dossier_office: str | None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.core import roles
-from gateway.core.office_routes import signature
+from gateway.core.office_routes import signature, signed
 from gateway.core.offices import DEFAULT_OFFICE
 from gateway.core.roles import Permission
 from gateway.core.sms_preview import preview as sms_preview
@@ -65,12 +65,15 @@ def preview(
     name: str, body: str, values: dict[str, str] | None = None, office: str = ""
 ) -> dict[str, Any]:
     """The SMS a template makes with sample values, signed by `office` ("" : the default
-    office): as sent under the current settings, and both ways (unaccented, accented). Raises
+    office; in a province, named before a template that does not name it): as sent under the
+    current settings, and both ways (unaccented, accented). Raises
     TemplateError for a body that cannot be used."""
     settings = services().settings.sms
-    signer = signature(services().offices.get(office or DEFAULT_OFFICE), settings.accented_if_free)
+    offices = services().offices
+    signer = signature(offices.get(office or DEFAULT_OFFICE), settings.accented_if_free)
     samples = sample_values(signer["office"], signer["hotline"], signer["number"])
-    made = sms_preview(Template(name, body), samples | (values or {}), settings.accented_if_free)
+    sent_as = signed(Template(name, body), offices.several())
+    made = sms_preview(sent_as, samples | (values or {}), settings.accented_if_free)
     sent, plain, accented = made.sent, made.unaccented, made.accented_if_free
     return {
         "text": sent.text,

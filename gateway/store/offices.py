@@ -79,6 +79,12 @@ class Offices:
         default = saved.pop(DEFAULT_OFFICE, self._default)
         return [default, *(saved[oid] for oid in sorted(saved))]
 
+    def several(self) -> bool:
+        """More than one office: a province, whose SMS each name their office
+        (`office_routes.signed`)."""
+        saved = int(self._redis.hlen(keys.offices()))  # one O(1) command a reply, as a rule
+        return saved > 1 or (saved == 1 and not self._redis.hexists(keys.offices(), DEFAULT_OFFICE))
+
     def by_number(self) -> dict[str, str]:
         """The number citizens text (as `number_key` spells it) -> its office."""
         found: dict[str, str] = {}

@@ -150,9 +150,9 @@ def test_two_offices_answer_and_notify_their_own_citizens_from_their_own_modems(
             "shared_fallback": False,  # its notices wait for its own modems
         },
     )
-    # The province signs its replies (one template for every office, each signs as itself).
+    # Several offices: every SMS names its office; the shipped templates (reply_status here)
+    # begin with it, one the province wrote naming {office} itself is sent as written.
     for name, body in {
-        "reply_status": "{office}: ho so {code}: {status}. Hen tra {due}.",
         "reply_unknown": "{office}: khong tra cuu duoc ho so. Lien he {hotline}.",
     }.items():
         done = stack.hoso("templates", "set", name, body)
@@ -175,11 +175,11 @@ def test_two_offices_answer_and_notify_their_own_citizens_from_their_own_modems(
     lan.send(f"HS {a['code']}", modem="m1")
     got = lan.receive()
     assert got["modem"] == "m1"
-    assert got["text"].startswith(f"{BEN_NGHE}: ho so {a['code']}: ")
+    assert got["text"].startswith(f"{BEN_NGHE}: Ho so {a['code']}: ")
     binh.send(f"HS {b['code']}", modem="m1")
     got = binh.receive()
     assert got["modem"] == "m1"
-    assert got["text"].startswith(f"{DA_KAO}: ho so {b['code']}: ")
+    assert got["text"].startswith(f"{DA_KAO}: Ho so {b['code']}: ")
     # A stranger asking for Bình's dossier there learns nothing: Bến Nghé's unknown-code reply.
     stranger.send(f"HS {b['code']}", modem="m1")
     stranger.reads(f"{BEN_NGHE}: khong tra cuu duoc ho so. Lien he 028 3822 1111.", modem="m1")
@@ -206,7 +206,7 @@ def test_two_offices_answer_and_notify_their_own_citizens_from_their_own_modems(
     set_modem(stack, "m3", enabled=True, state="up")
     got = lan.receive()
     assert got["modem"] == "m3"
-    assert got["text"].startswith(f"Ho so {a['code']} can bo sung: ban sao CCCD.")
+    assert got["text"].startswith(f"{BEN_NGHE}: Ho so {a['code']} can bo sung: ban sao CCCD.")
     # ...while Đa Kao's still waits, after a whole failover run that began once Bến Nghé's had
     # left: nothing reached Bình, and the notice is queued for Đa Kao's modems, visibly.
     seen = datetime.now(UTC)
@@ -218,4 +218,4 @@ def test_two_offices_answer_and_notify_their_own_citizens_from_their_own_modems(
     set_modem(stack, "m2", enabled=True, state="up")
     got = binh.receive()
     assert got["modem"] == "m2"
-    assert got["text"].startswith(f"Ho so {b['code']} can bo sung: so ho khau.")
+    assert got["text"].startswith(f"{DA_KAO}: Ho so {b['code']} can bo sung: so ho khau.")

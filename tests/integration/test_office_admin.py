@@ -95,6 +95,10 @@ def test_an_office_s_own_template_is_saved_shown_and_dropped_through_the_api(
     dropped = api(admin, "DELETE", "/admin/api/templates/reply_help?office=ben-nghe")
     assert dropped.status_code == 200
     assert Templates(redis_client).get("reply_help", "ben-nghe").body != OWN
+    # The province's own, as Bến Nghé sends it now that there are several offices: named first.
+    shown = api(admin, "POST", "/admin/api/templates/reply_help/preview?office=ben-nghe", {})
+    assert shown.status_code == 200, shown.get_data(as_text=True)
+    assert shown.get_json()["text"].startswith("UBND phuong Ben Nghe: Tra cuu: HS <ma ho so>")
     unknown = admin.get("/admin/api/templates?office=nowhere")
     assert unknown.status_code == 404
 
@@ -116,6 +120,9 @@ def test_hoso_templates_sets_and_resets_an_office_s_own(
     assert Templates(redis_client).get("reply_help").body != OWN
     assert cli.main(["templates", "reset", "reply_help", "--office", "ben-nghe"]) == 0
     assert Templates(redis_client).get("reply_help", "ben-nghe").body != OWN
+    capsys.readouterr()
+    assert cli.main(["templates", "preview", "reply_help", "--office", "ben-nghe"]) == 0
+    assert "  UBND phuong Ben Nghe: Tra cuu: HS <ma ho so>" in capsys.readouterr().out
     assert cli.main(["templates", "list", "--office", "nowhere"]) == 2
     assert "không có đơn vị nowhere" in capsys.readouterr().err
 

@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from config.settings import ModemSettings, RouteSettings, Settings, SmsSettings
+from gateway.core.codes import short_code
 from gateway.routing import Router
 from gateway.store import keys
 from gateway.store.inbox import InboundPart, Inbox
@@ -215,3 +216,29 @@ def test_a_dossier_no_desk_holds_is_at_the_one_stop_desk_of_its_office(ctx: Cont
     assert there is not None
     assert ", tai Bo phan mot cua, hen" in here[0]
     assert ", tai Bo phan mot cua UBND phuong Da Kao, hen" in there[0]
+
+
+def test_a_shipped_template_is_sent_with_its_office_s_name_first(ctx: Context) -> None:
+    """No province edit of reply_list_empty / reply_bad_code: several offices sign them too."""
+    nothing = ask(ctx, OWNER, "TRA", "b1")
+    assert nothing is not None
+    assert nothing[0] == (
+        "UBND phuong Da Kao: So dien thoai nay khong co ho so nao dang cho ket qua."
+        " Tra cuu: HS <ma ho so> <ma bi mat>."
+    )
+    typed = short_code(5)
+    mistyped = typed[:-1] + ("2" if typed[-1] != "2" else "3")  # its check character wrong
+    wrong = ask(ctx, STRANGER, f"HS {mistyped}", "a1")
+    assert wrong is not None
+    assert wrong[0].startswith("UBND phuong Ben Nghe: Ma ho so khong dung")
+
+
+def test_only_an_office_beside_main_makes_a_province(redis_client: redis.Redis) -> None:
+    offices = Offices.of(redis_client, SmsSettings())
+    assert not offices.several()  # an installation that never saved an office
+    offices.set("main", {"name": "UBND quận 1", "hotline": "028 1", "numbers": ["0900000001"]})
+    assert not offices.several()  # its one office, named
+    offices.set("ben-nghe", {"name": "UBND phường Bến Nghé", "hotline": "028 2", "numbers": []})
+    assert offices.several()
+    redis_client.hdel(keys.offices(), "main")
+    assert offices.several()  # main (from the [sms] settings) and ben-nghe

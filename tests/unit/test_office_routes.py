@@ -15,9 +15,11 @@ from gateway.core.office_routes import (
     office_pool,
     pool_office,
     signature,
+    signed,
     signing_office,
 )
 from gateway.core.offices import InvalidOffice, make_office
+from gateway.core.sms_text import DEFAULT_TEMPLATES, fill
 from gateway.core.routes import (
     DEFAULT_ROUTES,
     MODEMS,
@@ -145,3 +147,19 @@ def test_an_office_s_own_reply_budget_is_a_whole_number_and_0_means_the_sms_one(
         with pytest.raises(InvalidOffice) as caught:
             make_office("a", {"name": "A", "reply_budget": bad})
         assert caught.value.field == "reply_budget"
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_TEMPLATES))
+def test_in_a_province_every_shipped_template_names_its_office_once(name: str) -> None:
+    template = DEFAULT_TEMPLATES[name]
+    alone = signed(template, several_offices=False)
+    assert alone == template  # one office sends its templates as written
+    province = signed(template, several_offices=True)
+    assert province.body.count("{office}") == 1
+    assert province.urgent == template.urgent
+    if "office" in template.placeholders:
+        assert province == template
+    else:
+        assert province.body == "{office}: " + template.body
+        values = dict.fromkeys(province.placeholders, "x") | {"office": "UBND phuong Da Kao"}
+        assert fill(province, values).startswith("UBND phuong Da Kao: ")
