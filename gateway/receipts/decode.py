@@ -3,7 +3,11 @@ photo upload or a camera frame, with zxing-cpp.
 
 Only the formats we print are looked for (`FORMATS`, a list: plain ``QRCode`` would also enable
 Micro QR, which gives false hits). A frame that yields nothing valid is tried again with a fixed
-threshold binarizer, which rescues most blurred or noisy Code128 reads. Every decoded text is
+threshold binarizer, which rescues most blurred or noisy Code128 reads; so is a photo that
+yields only one of a receipt's two codes (a noisy photo may keep its QR code for the local
+binarizer and its Code128 for the fixed one only), and what both read is returned. A camera
+frame is not: the next frame comes a moment later, and most frames hold one code. Every decoded
+text is
 checked against the dossier code pattern or the short code's check character before it is
 returned: checksums let garbage through now and then.
 
@@ -58,7 +62,7 @@ def decode_image(data: bytes, formats: tuple[str, ...] = ACCEPTED_FORMATS) -> li
 
 def decode_photo(photo: Photo) -> list[Decoded]:
     """The valid codes in a photo `open_photo` accepted: its pixels are decoded now."""
-    return _decode(np.asarray(grey(photo)))
+    return _decode(np.asarray(grey(photo)), both_kinds=True)
 
 
 def decode_frame(frame: np.ndarray) -> list[Decoded]:
@@ -77,10 +81,15 @@ def decode_frame(frame: np.ndarray) -> list[Decoded]:
     return _decode(np.ascontiguousarray(frame))
 
 
-def _decode(pixels: np.ndarray) -> list[Decoded]:
+def _decode(pixels: np.ndarray, both_kinds: bool = False) -> list[Decoded]:
+    """What the local binarizer reads; what the fixed one reads too when that found nothing,
+    or (`both_kinds`) not both a full code and a short code."""
     found = _read(pixels, zxingcpp.Binarizer.LocalAverage)
-    if not found:
-        found = _read(pixels, zxingcpp.Binarizer.FixedThreshold)
+    kinds = {d.kind for d in found}
+    if not found or (both_kinds and len(kinds) < 2):
+        seen = {(d.kind, d.text) for d in found}
+        again = _read(pixels, zxingcpp.Binarizer.FixedThreshold)
+        found += [d for d in again if (d.kind, d.text) not in seen]
     return found
 
 

@@ -16,13 +16,16 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+import zxingcpp
 from PIL import Image, ImageFilter
 
 from gateway.core.codes import short_code
 from gateway.core.dossier import Dossier, open_dossier
 from gateway.receipts import NotAnImage, code128, decode_frame, decode_image, qr, render_receipt
+from gateway.receipts.decode import _read
 from gateway.receipts.layout import PAPERS
 from tests.factories import registration
+from tests.security.hostile_images import receipt_image
 
 ISSUED = datetime(2024, 4, 23, 1, 30, tzinfo=UTC)
 SAMPLES = 6  # dossiers per paper width; the last has a long procedure name (QR version 11)
@@ -245,6 +248,23 @@ def test_receipt_png_as_printed_decodes_both_codes() -> None:
     )
     decoded = decode_image(r.png())
     assert sorted((x.kind, x.format) for x in decoded) == [("full", "QRCode"), ("short", "Code128")]
+
+
+def test_a_noisy_photo_keeps_the_code_only_the_fixed_binarizer_reads() -> None:
+    """Noise (sigma 40) on the printed receipt: the local binarizer reads the QR code alone, the
+    fixed one both. A photo upload returns both codes (the fixed binarizer is tried when one
+    kind is missing); a camera frame keeps what the first read gave (the next frame follows)."""
+    img, code, short = receipt_image(1)
+    noisy = noise(np.asarray(img).astype(np.float64), 40, np.random.default_rng(1))
+    local = {d.kind for d in _read(noisy, zxingcpp.Binarizer.LocalAverage)}
+    assert local == {"full"}  # the case this test is about (zxing-cpp is pinned in the lock)
+    out = io.BytesIO()
+    _pil(noisy).save(out, format="PNG")
+    assert {(d.kind, d.text) for d in decode_image(out.getvalue())} == {
+        ("full", code),
+        ("short", short),
+    }
+    assert {d.kind for d in decode_frame(noisy)} == {"full"}
 
 
 def test_colour_frames_are_bgr_or_bgra() -> None:
