@@ -19,7 +19,6 @@ from gateway.core.office_routes import (
     signing_office,
 )
 from gateway.core.offices import InvalidOffice, make_office
-from gateway.core.sms_text import DEFAULT_TEMPLATES, fill
 from gateway.core.routes import (
     DEFAULT_ROUTES,
     MODEMS,
@@ -29,6 +28,7 @@ from gateway.core.routes import (
     RouteKind,
     queues,
 )
+from gateway.core.sms_text import DEFAULT_TEMPLATES, fill
 
 POOLS = Pools({"a1": "a", "a2": "a", "b1": "b", "s1": "", "s2": ""})
 REPLY, NOTICE = MessageKind.REPLY, MessageKind.NOTIFICATION
