@@ -22,11 +22,15 @@ MASTER_KEY = bytes(range(32))
 # The redis-server every test runs (read once, like hoso reads its environment).
 REDIS_SERVER = os.environ.get("HOSO_REDIS_SERVER", "")
 
+# No example of a property test has a deadline (Hypothesis's default is 200 ms): how long code
+# takes is measured in bench/, never asserted in a test, and a loaded machine takes longer.
 # In CI, property tests explore the same examples on every run: a red run is then reproducible,
 # and new examples are explored wherever the suite runs without CI set.
-settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+settings.register_profile("hoso", deadline=None)
+settings.register_profile(
+    "ci", parent=settings.get_profile("hoso"), derandomize=True, print_blob=True
+)
+settings.load_profile("ci" if os.environ.get("CI") else "hoso")
 
 
 # The tests about Redis itself (its scripts, persistence, replication, the server process):
